@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+import { EXIT_FAILURE, EXIT_OK, runCli } from '../../shared/cli.js';
+import { loadConfig } from '../../shared/config/config.js';
+import { Git } from '../../shared/git/index.js';
+import { createCliLogger } from '../../shared/log.js';
+import { manifestCommand, resolveManifestOptions, type ManifestFlags } from '../manifest/cli-options.js';
+import { runManifest } from '../manifest/run.js';
+
+runCli('grok-manifest', async (argv) => {
+  const cmd = manifestCommand().parse(argv, { from: 'user' });
+  const flags = cmd.opts<ManifestFlags>();
+  const config = flags.cfgfile ? loadConfig(flags.cfgfile) : null;
+  const opts = resolveManifestOptions(flags, cmd.args, config);
+  const log = createCliLogger({
+    name: 'grok-manifest',
+    verbose: opts.verbose,
+    ...(opts.logfile ? { logfile: opts.logfile } : {}),
+    ...(opts.loglevel ? { fileLevel: opts.loglevel } : {}),
+  });
+  for (const w of config?.warnings ?? []) log.warn(w);
+  const started = Date.now();
+  const res = await runManifest(opts.run, { git: new Git(), log, now: Date.now });
+  log.info(
+    `${res.total} repositories listed: ${res.added.length} added, ${res.updated.length} updated, ` +
+      `${res.unchanged} unchanged, ${res.removed.length} removed, ${res.failed.length} failed ` +
+      `in ${((Date.now() - started) / 1000).toFixed(2)}s`,
+  );
+  return res.failed.length > 0 ? EXIT_FAILURE : EXIT_OK;
+});

@@ -1,0 +1,4 @@
+#!/usr/bin/env node
+import { notImplemented } from '../../shared/cli.js';
+
+notImplemented('grok-origin', 'issue 3');

@@ -1,0 +1,86 @@
+/**
+ * grok-manifest's command line (grokmirror 2.x flags, plus --regenerate) and how it combines with
+ * `--cfgfile`: flags win, config fills in what flags leave unset, ignore globs from both apply.
+ */
+import type { Command } from 'commander';
+import { collect, newCommand } from '../../shared/cli.js';
+import type { GrokConfig } from '../../shared/config/config.js';
+import { GrokError } from '../../shared/errors.js';
+import type { ManifestRunOptions } from './run.js';
+
+export interface ManifestFlags {
+  cfgfile?: string;
+  manifest?: string;
+  toplevel?: string;
+  logfile?: string;
+  useNow?: boolean;
+  checkExportOk?: boolean;
+  purge?: boolean;
+  remove?: boolean;
+  pretty?: boolean;
+  ignorePaths?: string[];
+  ignoreRefs?: string[];
+  waitForManifest?: boolean;
+  fetchObjstore?: boolean;
+  regenerate?: boolean;
+  verbose?: boolean;
+}
+
+export function manifestCommand(): Command {
+  return newCommand('grok-manifest', 'Create or update a grokmirror manifest of the bare repositories under a toplevel.')
+    .usage('[options] [paths...]')
+    .argument('[paths...]', 'repositories to update (default: walk the whole toplevel)')
+    .option('--cfgfile <file>', 'grokmirror.conf to read [core] and [manifest] settings from')
+    .option('-m, --manifest <file>', 'manifest file (manifest.js or manifest.js.gz)')
+    .option('-t, --toplevel <dir>', 'directory holding the repositories')
+    .option('-l, --logfile <file>', 'also write a structured log to this file')
+    .option('-n, --use-now', 'use the current time as "modified" instead of the newest commit')
+    .option('-c, --check-export-ok', 'list only repositories that have git-daemon-export-ok')
+    .option('-p, --purge', 'walk the toplevel and drop entries whose repository is gone')
+    .option('-x, --remove', 'remove the given repositories from the manifest')
+    .option('-y, --pretty', 'pretty-print the manifest (indented, keys sorted)')
+    .option('-i, --ignore-paths <glob>', 'skip repositories matching this glob (repeatable)', collect)
+    .option('-r, --ignore-refs <glob>', 'leave refs matching this glob out of fingerprints, e.g. refs/meta/* (repeatable)', collect)
+    .option('-w, --wait-for-manifest', 'with paths: wait until the manifest file exists')
+    .option('-o, --fetch-objstore', 'fetch updated repositories into their objstore repository')
+    .option('--regenerate', 'rebuild from a full walk when the existing manifest cannot be read')
+    .option('-v, --verbose', 'say what is being done');
+}
+
+export interface ResolvedManifestCli {
+  readonly run: ManifestRunOptions;
+  readonly logfile?: string;
+  readonly loglevel?: string;
+  readonly verbose: boolean;
+}
+
+export function resolveManifestOptions(flags: ManifestFlags, paths: string[], config: GrokConfig | null): ResolvedManifestCli {
+  const manifestFile = flags.manifest ?? config?.core.manifest;
+  const toplevel = flags.toplevel ?? config?.core.toplevel;
+  if (!manifestFile) throw new GrokError('GROK_ERR_USAGE', 'no manifest file: give -m/--manifest or --cfgfile with [core] manifest');
+  if (!toplevel) throw new GrokError('GROK_ERR_USAGE', 'no toplevel: give -t/--toplevel or --cfgfile with [core] toplevel');
+  if (flags.waitForManifest && paths.length === 0) throw new GrokError('GROK_ERR_USAGE', '-w/--wait-for-manifest only makes sense with paths');
+  if (flags.remove && paths.length === 0) throw new GrokError('GROK_ERR_USAGE', '-x/--remove needs the paths to remove');
+  const logfile = flags.logfile ?? (config?.core.log || undefined);
+  return {
+    run: {
+      toplevel,
+      manifestFile,
+      paths,
+      pretty: Boolean(flags.pretty || config?.manifest.pretty),
+      useNow: Boolean(flags.useNow),
+      checkExportOk: Boolean(flags.checkExportOk || config?.manifest.check_export_ok),
+      purge: Boolean(flags.purge),
+      remove: Boolean(flags.remove),
+      wait: Boolean(flags.waitForManifest),
+      fetchObjstore: Boolean(flags.fetchObjstore || config?.manifest.fetch_objstore),
+      regenerate: Boolean(flags.regenerate),
+      ignorePaths: [...(flags.ignorePaths ?? []), ...(config?.manifest.ignore ?? [])],
+      ignoreRefs: flags.ignoreRefs ?? [],
+      ...(config ? { maxBytes: config.core.manifest_max_size } : {}),
+    },
+    ...(logfile ? { logfile } : {}),
+    ...(config ? { loglevel: config.core.loglevel } : {}),
+    verbose: Boolean(flags.verbose),
+  };
+}

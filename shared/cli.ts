@@ -1,0 +1,56 @@
+/**
+ * What every command's entry point shares: commander set up the same way, and one place that turns
+ * an error into a one-line message and an exit status. Library code never calls process.exit.
+ */
+import { Command, CommanderError } from 'commander';
+import { describeError, isGrokError } from './errors.js';
+import { packageVersion } from './version.js';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+export function newCommand(name: string, summary: string): Command {
+  return new Command(name)
+    .description(summary)
+    .version(`${name} (grokmirror-ts) ${packageVersion()}`, '--version', 'print the version and exit')
+    .helpOption('-h, --help', 'show this help and exit')
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => write(str) });
+}
+
+/** Collects a repeatable option's values. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+  if (isGrokError(err, 'GROK_ERR_USAGE')) return EXIT_USAGE;
+  return EXIT_FAILURE;
+}
+
+/** Runs a command's main function and exits with its status; errors become one line on stderr. */
+export function runCli(name: string, main: (argv: string[]) => Promise<number>): void {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      const code = exitCodeFor(err);
+      if (!(err instanceof CommanderError)) process.stderr.write(`${name}: error: ${describeError(err)}\n`);
+      if (process.env.GROK_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+      process.exitCode = code;
+    },
+  );
+}
+
+export function notImplemented(name: string, issue: string): void {
+  const cmd = newCommand(name, `${name}: not implemented yet (${issue})`);
+  cmd.allowUnknownOption().allowExcessArguments();
+  runCli(name, async (argv) => {
+    cmd.parse(argv, { from: 'user' });
+    process.stderr.write(`${name}: not implemented yet (${issue})\n`);
+    return EXIT_FAILURE;
+  });
+}

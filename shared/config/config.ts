@@ -1,0 +1,95 @@
+/**
+ * Loads grokmirror.conf once into a typed, deeply frozen object. Unknown sections and keys are
+ * reported as warnings (an existing grokmirror.conf must load unchanged); every error names the file,
+ * the section, the key and the line.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { GrokError } from '../errors.js';
+import { parseIni, type IniDocument, type IniValue } from './ini.js';
+import { interpolate, lookupIn } from './interpolate.js';
+import { SCHEMA, type KeyDef, type SectionConfig, type SectionName } from './schema.js';
+import { convert } from './values.js';
+
+export interface GrokConfig {
+  readonly file: string;
+  /** mtime of the config file in ms: grok-pull re-reads everything when the config changed. */
+  readonly lastModified: number;
+  readonly core: SectionConfig<'core'>;
+  readonly manifest: SectionConfig<'manifest'>;
+  readonly remote: SectionConfig<'remote'>;
+  readonly pull: SectionConfig<'pull'>;
+  readonly fsck: SectionConfig<'fsck'>;
+  /** Sections we do not know (e.g. a newer grokmirror's), raw and interpolated. */
+  readonly extra: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  readonly warnings: readonly string[];
+}
+
+export function loadConfig(file: string): GrokConfig {
+  const abs = path.resolve(file);
+  let text: string;
+  let mtime: number;
+  try {
+    text = readFileSync(abs, 'utf8');
+    mtime = statSync(abs).mtimeMs;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new GrokError('GROK_ERR_CONFIG_NOT_FOUND', `${abs}: cannot read config file (${code ?? String(err)})`, { file: abs }, { cause: err });
+  }
+  return buildConfig(parseIni(text, abs), mtime);
+}
+
+export function buildConfig(doc: IniDocument, lastModified = 0): GrokConfig {
+  const warnings: string[] = [];
+  if (!doc.sections.has('core')) {
+    throw new GrokError('GROK_ERR_CONFIG_MISSING', `${doc.file}: section [core] is missing (is this a grokmirror 1.x config?)`, { file: doc.file });
+  }
+  // Lookups fall back to schema defaults, so `${core:objstore}` works even when the file does not set it.
+  const defaultsLookup = (section: string, key: string): IniValue | undefined => {
+    const def = (SCHEMA as Record<string, Record<string, KeyDef>>)[section]?.[key];
+    return def && def.default !== undefined ? { raw: def.default, line: 0 } : undefined;
+  };
+  const lookup = lookupIn(doc, defaultsLookup);
+  const out: Record<string, unknown> = {};
+  for (const [section, keys] of Object.entries(SCHEMA) as [SectionName, Record<string, KeyDef>][]) {
+    const values = doc.sections.get(section)?.values ?? new Map<string, IniValue>();
+    const typed: Record<string, unknown> = {};
+    for (const [key, def] of Object.entries(keys)) {
+      const given = values.get(key) ?? doc.defaults.get(key);
+      const where = given ? `${doc.file}:${given.line}` : `${doc.file} (default)`;
+      if (!given && def.kind === 'string' && def.required) {
+        throw new GrokError('GROK_ERR_CONFIG_MISSING', `${doc.file}: [${section}] ${key} is required`, { file: doc.file, section, key });
+      }
+      // An empty value means "use the default" for typed keys (grokmirror.conf often says `purge =`).
+      const raw = given && !(given.raw.trim() === '' && def.kind !== 'string' && def.kind !== 'list') ? given.raw : def.default ?? '';
+      const text = interpolate(raw, section, key, lookup, where);
+      if (def.kind === 'string' && def.required && text.trim() === '') {
+        throw new GrokError('GROK_ERR_CONFIG_MISSING', `${where}: [${section}] ${key} is required and is empty`, { file: doc.file, section, key });
+      }
+      const result = convert(def, text);
+      if (!result.ok) {
+        throw new GrokError('GROK_ERR_CONFIG_VALUE', `${where}: [${section}] ${key}: ${result.why}`, { file: doc.file, section, key, line: given?.line });
+      }
+      typed[key] = result.value;
+    }
+    for (const [key, value] of values) {
+      if (!(key in keys)) warnings.push(`${doc.file}:${value.line}: unknown key "${key}" in [${section}] (ignored)`);
+    }
+    out[section] = Object.freeze(typed);
+  }
+  const extra: Record<string, Readonly<Record<string, string>>> = {};
+  for (const [name, section] of doc.sections) {
+    if (name in SCHEMA) continue;
+    warnings.push(`${doc.file}:${section.line}: unknown section [${name}] (kept, not used)`);
+    const values: Record<string, string> = {};
+    for (const [key, value] of section.values) values[key] = interpolate(value.raw, name, key, lookup, `${doc.file}:${value.line}`);
+    extra[name] = Object.freeze(values);
+  }
+  return Object.freeze({
+    file: doc.file,
+    lastModified,
+    ...(out as Pick<GrokConfig, SectionName>),
+    extra: Object.freeze(extra),
+    warnings: Object.freeze(warnings),
+  });
+}

@@ -1,0 +1,95 @@
+/**
+ * Every config key we know, its type and its default, in one place. Defaults are raw strings and go
+ * through the same interpolation as values from the file, so `${toplevel}/objstore` works as a default.
+ * Keys are grokmirror 2.x's; the ones grokmirror does not have are marked "ours".
+ */
+export type KeyDef =
+  | { readonly kind: 'string'; readonly default?: string; readonly required?: true }
+  | { readonly kind: 'bool'; readonly default: string }
+  | { readonly kind: 'int'; readonly default: string; readonly min: number; readonly max: number }
+  | { readonly kind: 'size'; readonly default: string }
+  | { readonly kind: 'list'; readonly default: string }
+  | { readonly kind: 'choice'; readonly default: string; readonly choices: readonly string[] };
+
+export const SCHEMA = {
+  core: {
+    toplevel: { kind: 'string', required: true },
+    manifest: { kind: 'string', default: '${toplevel}/manifest.js.gz' },
+    log: { kind: 'string', default: '' },
+    loglevel: { kind: 'choice', default: 'info', choices: ['debug', 'info', 'warning', 'warn', 'error', 'critical'] },
+    objstore: { kind: 'string', default: '${toplevel}/objstore' },
+    objstore_uses_plumbing: { kind: 'bool', default: 'no' },
+    private: { kind: 'list', default: '' },
+    // ours: the largest inflated manifest we accept (a gzip bomb fails cleanly past it)
+    manifest_max_size: { kind: 'size', default: '512M' },
+  },
+  manifest: {
+    pretty: { kind: 'bool', default: 'no' },
+    ignore: { kind: 'list', default: '' },
+    fetch_objstore: { kind: 'bool', default: 'no' },
+    check_export_ok: { kind: 'bool', default: 'no' },
+  },
+  remote: {
+    site: { kind: 'string', default: '' },
+    manifest: { kind: 'string', default: '' },
+    manifest_command: { kind: 'string', default: '' },
+    preload_bundle_url: { kind: 'string', default: '' },
+  },
+  pull: {
+    projectslist: { kind: 'string', default: '' },
+    projectslist_trimtop: { kind: 'string', default: '' },
+    projectslist_symlinks: { kind: 'bool', default: 'no' },
+    post_update_hook: { kind: 'list', default: '' },
+    post_clone_complete_hook: { kind: 'list', default: '' },
+    post_work_complete_hook: { kind: 'list', default: '' },
+    purge: { kind: 'bool', default: 'no' },
+    nopurge: { kind: 'list', default: '' },
+    purgeprotect: { kind: 'int', default: '5', min: 1, max: 99 },
+    default_owner: { kind: 'string', default: 'Grokmirror User' },
+    remotename: { kind: 'string', default: '_grokmirror' },
+    pull_threads: { kind: 'int', default: '0', min: 0, max: 1024 },
+    retries: { kind: 'int', default: '3', min: 1, max: 100 },
+    include: { kind: 'list', default: '*' },
+    exclude: { kind: 'list', default: '' },
+    ffonly: { kind: 'list', default: '' },
+    refresh: { kind: 'int', default: '900', min: 1, max: 86400 * 7 },
+    socket: { kind: 'string', default: '' },
+  },
+  fsck: {
+    frequency: { kind: 'int', default: '30', min: 1, max: 3650 },
+    statusfile: { kind: 'string', default: '${core:toplevel}/fsck.status.js' },
+    ignore_errors: { kind: 'list', default: '' },
+    reclone_on_errors: { kind: 'list', default: '' },
+    repack: { kind: 'bool', default: 'yes' },
+    extra_repack_flags: { kind: 'string', default: '' },
+    extra_repack_flags_full: { kind: 'string', default: '' },
+    commitgraph: { kind: 'bool', default: 'yes' },
+    prune: { kind: 'bool', default: 'yes' },
+    precious: { kind: 'choice', default: 'yes', choices: ['yes', 'no', 'always'] },
+    baselines: { kind: 'list', default: '' },
+    islandcores: { kind: 'list', default: '' },
+    preload_bundle_outdir: { kind: 'string', default: '' },
+    report_to: { kind: 'string', default: '' },
+    report_from: { kind: 'string', default: '' },
+    report_subject: { kind: 'string', default: '' },
+    report_mailhost: { kind: 'string', default: 'localhost' },
+  },
+} as const satisfies Record<string, Record<string, KeyDef>>;
+
+type ValueOf<D extends KeyDef> = D['kind'] extends 'bool'
+  ? boolean
+  : D['kind'] extends 'int' | 'size'
+    ? number
+    : D['kind'] extends 'list'
+      ? readonly string[]
+      : string;
+
+export type SectionName = keyof typeof SCHEMA;
+export type SectionConfig<S extends SectionName> = {
+  readonly [K in keyof (typeof SCHEMA)[S]]: (typeof SCHEMA)[S][K] extends KeyDef ? ValueOf<(typeof SCHEMA)[S][K]> : never;
+};
+export type CoreConfig = SectionConfig<'core'>;
+export type ManifestConfig = SectionConfig<'manifest'>;
+export type RemoteConfig = SectionConfig<'remote'>;
+export type PullConfig = SectionConfig<'pull'>;
+export type FsckConfig = SectionConfig<'fsck'>;

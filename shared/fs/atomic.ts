@@ -1,0 +1,54 @@
+/**
+ * The one way we replace a file that others read (manifests, fingerprints, status files, alternates):
+ * a temp file in the same directory, written, fsynced, renamed over the target, then the directory
+ * fsynced. A reader sees the old file or the new one, never a partial one. The temp file is created
+ * with mode 0666 and the kernel applies the umask (grokmirror XORs with the umask, which is wrong for
+ * umasks with bits outside 0666).
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { GrokError } from '../errors.js';
+
+export interface AtomicWriteOptions {
+  /** Set the file's mtime (seconds) before it becomes visible. */
+  readonly mtime?: number;
+  /** Skip fsync (only for scratch files nobody depends on). */
+  readonly noSync?: boolean;
+}
+
+export function tempNameFor(target: string): string {
+  return path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+export async function atomicWrite(target: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): Promise<void> {
+  const tmp = tempNameFor(target);
+  let fh: fsp.FileHandle | undefined;
+  try {
+    fh = await fsp.open(tmp, 'wx', 0o666);
+    await fh.writeFile(data);
+    if (!opts.noSync) await fh.sync();
+    await fh.close();
+    fh = undefined;
+    if (opts.mtime !== undefined) await fsp.utimes(tmp, opts.mtime, opts.mtime);
+    await fsp.rename(tmp, target);
+  } catch (err) {
+    await fh?.close().catch(() => {});
+    await fsp.rm(tmp, { force: true }).catch(() => {});
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new GrokError('GROK_ERR_WRITE', `cannot write ${target}: ${code} (${(err as Error).message})`, { path: target, errno: code }, { cause: err });
+  }
+  if (!opts.noSync) await syncDir(path.dirname(target));
+}
+
+async function syncDir(dir: string): Promise<void> {
+  let dh: fsp.FileHandle | undefined;
+  try {
+    dh = await fsp.open(dir, 'r');
+    await dh.sync();
+  } catch {
+    // Some filesystems refuse fsync on directories; the rename itself has happened.
+  } finally {
+    await dh?.close().catch(() => {});
+  }
+}

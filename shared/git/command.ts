@@ -1,0 +1,107 @@
+/**
+ * Git commands as data. Arguments that come from outside (manifest keys, remote URLs, ref names from
+ * a manifest) are wrapped with `untrusted()`: they may not start with `-` (so they can never be read
+ * as an option, the classic `--upload-pack=` injection) and may not hold NUL or newlines.
+ */
+import { GrokError } from '../errors.js';
+
+export interface Untrusted {
+  readonly untrusted: string;
+}
+export type GitArg = string | Untrusted;
+
+export function untrusted(value: string): Untrusted {
+  return { untrusted: value };
+}
+
+/** Subcommands this project runs; anything else is refused before a process starts. */
+export const ALLOWED_SUBCOMMANDS: ReadonlySet<string> = new Set([
+  'bundle',
+  'cat-file',
+  'clone',
+  'commit-graph',
+  'config',
+  'count-objects',
+  'fetch',
+  'for-each-ref',
+  'fsck',
+  'init',
+  'ls-remote',
+  'pack-refs',
+  'prune',
+  'remote',
+  'repack',
+  'rev-list',
+  'rev-parse',
+  'show-ref',
+  'symbolic-ref',
+  'update-ref',
+  'upload-pack',
+  'version',
+]);
+
+export interface GitCommand {
+  /** Absolute path of the repository; passed as `--git-dir=`. */
+  readonly gitDir?: string;
+  readonly args: readonly GitArg[];
+  /** Exit statuses that are answers rather than failures (e.g. 1 from `config --get` when unset). */
+  readonly okExit?: readonly number[];
+  readonly input?: string | Buffer;
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+export function renderArgs(cmd: GitCommand): string[] {
+  const sub = cmd.args[0];
+  if (typeof sub !== 'string' || !ALLOWED_SUBCOMMANDS.has(sub)) {
+    throw new GrokError('GROK_ERR_GIT_SUBCOMMAND', `git subcommand ${JSON.stringify(sub)} is not on the allow-list`, { sub });
+  }
+  const out = ['--no-pager'];
+  if (cmd.gitDir !== undefined) out.push(`--git-dir=${cmd.gitDir}`);
+  for (const arg of cmd.args) {
+    if (typeof arg === 'string') {
+      out.push(arg);
+      continue;
+    }
+    const v = arg.untrusted;
+    if (v.startsWith('-') || /[\0\n\r]/.test(v) || v === '') {
+      throw new GrokError('GROK_ERR_GIT_ARGUMENT', `refusing unsafe git argument ${JSON.stringify(v)}`, { value: v });
+    }
+    out.push(v);
+  }
+  return out;
+}
+
+/** Variables a hook or the caller may set that must not reach our git processes. */
+const KEEP_GIT_VARS = new Set([
+  'GIT_CONFIG_GLOBAL',
+  'GIT_CONFIG_NOSYSTEM',
+  'GIT_CONFIG_SYSTEM',
+  'GIT_EXEC_PATH',
+  'GIT_SSH',
+  'GIT_SSH_COMMAND',
+  'GIT_SSH_VARIANT',
+  'GIT_TRACE',
+  'GIT_TRACE_PACKET',
+  'GIT_TRACE2',
+  'GIT_TRACE2_EVENT',
+  'GIT_CURL_VERBOSE',
+]);
+
+/**
+ * The environment for git children: no inherited GIT_DIR / GIT_OBJECT_DIRECTORY / GIT_QUARANTINE_PATH /
+ * GIT_CONFIG_PARAMETERS (a post-receive hook sets several of these and they would redirect our commands),
+ * never a credential prompt, and C-locale messages so that stderr can be matched (fsck's error lists).
+ */
+export function sanitisedEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(base)) {
+    if (v === undefined) continue;
+    if (k.startsWith('GIT_') && !KEEP_GIT_VARS.has(k)) continue;
+    env[k] = v;
+  }
+  env.GIT_TERMINAL_PROMPT = '0';
+  env.LC_ALL = 'C';
+  env.LANGUAGE = 'C';
+  return env;
+}

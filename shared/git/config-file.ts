@@ -1,0 +1,85 @@
+/**
+ * Reads one value from a repository's `config` file without starting git, because a full manifest
+ * walk would otherwise spend one extra process per repo on `gitweb.owner`. Covers git's config syntax
+ * for plain files (case-insensitive names, quotes, escapes, comments, continuation lines); a file that
+ * uses includes, or anything this reader does not understand, answers `undefined` and the caller asks
+ * git itself (`readConfigValue` in repo/inspect.ts).
+ */
+export type ConfigLookup = { found: true; value: string | null } | { found: false } | { fallback: true };
+
+const HEADER_RE = /^\[\s*([A-Za-z0-9.-]+)(?:\s+"((?:[^"\\]|\\.)*)")?\s*\]/;
+const NAME_RE = /^([A-Za-z][A-Za-z0-9-]*)\s*(=?)/;
+
+function parseValue(line: string, nextLine: () => string | undefined): string | undefined {
+  let out = '';
+  let quoted = false;
+  let pendingSpace = '';
+  let s = line;
+  for (let i = 0; ; i++) {
+    if (i >= s.length) {
+      if (quoted) return undefined; // an unterminated quote spans no line in valid config
+      return out;
+    }
+    const c = s[i]!;
+    if (c === '\\') {
+      const n = s[i + 1];
+      if (n === undefined) {
+        const more = nextLine();
+        if (more === undefined) return undefined;
+        s = more;
+        i = -1;
+        continue;
+      }
+      const esc: Record<string, string> = { n: '\n', t: '\t', b: '\b', '"': '"', '\\': '\\' };
+      if (!(n in esc)) return undefined;
+      out += pendingSpace + esc[n];
+      pendingSpace = '';
+      i++;
+    } else if (c === '"') {
+      out += pendingSpace;
+      pendingSpace = '';
+      quoted = !quoted;
+    } else if (!quoted && (c === '#' || c === ';')) {
+      return out;
+    } else if (!quoted && (c === ' ' || c === '\t')) {
+      if (out !== '') pendingSpace += c;
+    } else {
+      out += pendingSpace + c;
+      pendingSpace = '';
+    }
+  }
+}
+
+/** The last value of `section.key` (no subsection), as `git config --get` would print it. */
+export function lookupConfigValue(text: string, section: string, key: string): ConfigLookup {
+  if (/^\s*\[\s*include/im.test(text)) return { fallback: true };
+  const lines = text.split(/\r?\n/);
+  let inSection = false;
+  let result: ConfigLookup = { found: false };
+  const wantSection = section.toLowerCase();
+  const wantKey = key.toLowerCase();
+  for (let i = 0; i < lines.length; i++) {
+    let line = (lines[i] ?? '').trimStart();
+    if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
+    if (line.startsWith('[')) {
+      const m = HEADER_RE.exec(line);
+      if (!m) return { fallback: true };
+      inSection = m[1]!.toLowerCase() === wantSection && m[2] === undefined;
+      line = line.slice(m[0].length).trimStart();
+      if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
+    }
+    const m = NAME_RE.exec(line);
+    if (!m) return { fallback: true };
+    const rest = line.slice(m[0].length);
+    if (!inSection || m[1]!.toLowerCase() !== wantKey) continue;
+    if (m[2] !== '=') {
+      if (rest.trim() !== '' && !/^\s*[#;]/.test(rest)) return { fallback: true };
+      result = { found: true, value: null };
+      continue;
+    }
+    const value = parseValue(rest, () => lines[++i]);
+    if (value === undefined) return { fallback: true };
+    result = { found: true, value };
+  }
+  return result;
+}

@@ -1,0 +1,114 @@
+/**
+ * Exclusive locks shared by all our commands and compatible with grokmirror's: the lock file is
+ * `.<basename>.lock` beside the thing locked, held with a POSIX `fcntl` record lock (what Python's
+ * `lockf` takes), so a grokmirror process and ours exclude each other, and the kernel drops the lock
+ * when its holder dies, however it dies. fcntl locks belong to a process, not a descriptor, so an
+ * in-process queue serialises holders inside one process first. Waiting polls with `immediate` locks:
+ * a blocking fcntl would pin one of libuv's four threadpool threads per waiter.
+ */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { lock as osLock, unlock as osUnlock } from 'os-lock';
+import { GrokError } from './errors.js';
+
+export interface LockOptions {
+  /** Give up after this long (default: wait forever). 0 means try once. */
+  readonly timeoutMs?: number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+export interface HeldLock {
+  readonly path: string;
+  release(): Promise<void>;
+}
+
+const inProcess = new Map<string, Promise<void>>();
+const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** `.<basename>.lock` in the same directory, grokmirror's naming for manifests and repos. */
+export function lockPathFor(target: string): string {
+  const abs = path.resolve(target);
+  return path.join(path.dirname(abs), `.${path.basename(abs)}.lock`);
+}
+
+function isBusy(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'EAGAIN' || code === 'EACCES' || code === 'EBUSY';
+}
+
+export async function acquireLock(lockFile: string, opts: LockOptions = {}): Promise<HeldLock> {
+  const file = path.resolve(lockFile);
+  const sleep = opts.sleep ?? defaultSleep;
+  const deadline = opts.timeoutMs === undefined ? Infinity : Date.now() + opts.timeoutMs;
+
+  // In-process queue: wait for the previous holder in this process (bounded by the same deadline).
+  const previous = inProcess.get(file);
+  let releaseLocal!: () => void;
+  const mine = new Promise<void>((r) => (releaseLocal = r));
+  const chained = (previous ?? Promise.resolve()).then(() => mine);
+  inProcess.set(file, chained);
+  const cleanupLocal = () => {
+    releaseLocal();
+    if (inProcess.get(file) === chained) inProcess.delete(file);
+  };
+  if (previous) {
+    const waited = await Promise.race([previous.then(() => true), timeoutAfter(deadline)]);
+    if (!waited) {
+      cleanupLocal();
+      throw busyError(file);
+    }
+  }
+
+  let fh: fsp.FileHandle | undefined;
+  try {
+    fh = await fsp.open(file, 'a', 0o666);
+    let delay = 5;
+    for (;;) {
+      try {
+        await osLock(fh.fd, { exclusive: true, immediate: true });
+        break;
+      } catch (err) {
+        if (!isBusy(err)) throw err;
+        if (Date.now() >= deadline) throw busyError(file);
+        await sleep(Math.min(delay, Math.max(1, deadline - Date.now())) + Math.random() * delay);
+        delay = Math.min(delay * 2, 100);
+      }
+    }
+  } catch (err) {
+    await fh?.close().catch(() => {});
+    cleanupLocal();
+    if (err instanceof GrokError) throw err;
+    throw new GrokError('GROK_ERR_LOCK', `cannot lock ${file}: ${(err as Error).message}`, { path: file }, { cause: err });
+  }
+  const handle = fh;
+  let released = false;
+  return {
+    path: file,
+    async release() {
+      if (released) return;
+      released = true;
+      await osUnlock(handle.fd).catch(() => {});
+      await handle.close().catch(() => {});
+      cleanupLocal();
+    },
+  };
+}
+
+export async function withLock<T>(lockFile: string, fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
+  const held = await acquireLock(lockFile, opts);
+  try {
+    return await fn();
+  } finally {
+    await held.release();
+  }
+}
+
+function busyError(file: string): GrokError {
+  return new GrokError('GROK_ERR_LOCK', `${file} is locked by another process`, { path: file, busy: true });
+}
+
+/** Resolves false at the deadline; its timer does not keep the process alive on its own. */
+function timeoutAfter(deadline: number): Promise<false> {
+  if (deadline === Infinity) return new Promise<false>(() => {});
+  return new Promise<false>((r) => setTimeout(() => r(false), Math.max(0, deadline - Date.now())).unref());
+}

@@ -1,0 +1,88 @@
+/**
+ * One manifest entry, the grokmirror 2.x format (see spec/manifest.md), and the checks every entry
+ * read from a file or the network goes through. Unknown keys are kept as they are, so a newer writer's
+ * additions survive a round trip; known keys must have their documented types.
+ */
+import { keyProblem } from './keys.js';
+
+export interface ManifestEntry {
+  modified: number;
+  fingerprint: string;
+  head: string | null;
+  reference: string | null;
+  owner?: string;
+  description?: string;
+  forkgroup?: string;
+  symlinks?: string[];
+  /** Keys we do not know are carried along untouched. */
+  [extra: string]: unknown;
+}
+
+export type Manifest = Map<string, ManifestEntry>;
+
+export const EMPTY_FINGERPRINT = 'da39a3ee5e6b4b0d3255bfef95601890afd80709';
+const FINGERPRINT_RE = /^[0-9a-f]{40}$/;
+const SHA_RE = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+const FORKGROUP_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}$/;
+const CONTROL_RE = /[\u0000-\u001f\u007f]/;
+const CONTROL_EXCEPT_WS_RE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+
+/** A ref name git would accept as a HEAD target (git check-ref-format rules, the ones that matter). */
+export function refNameProblem(ref: string): string | null {
+  if (!ref.startsWith('refs/')) return 'does not start with refs/';
+  if (ref.length > 1024) return 'is too long';
+  if (CONTROL_RE.test(ref) || /[ ~^:?*[\\]/.test(ref)) return 'contains a character git forbids in ref names';
+  if (ref.includes('..') || ref.includes('@{') || ref.includes('//')) return 'contains "..", "@{" or "//"';
+  if (ref.endsWith('/') || ref.endsWith('.') || ref.endsWith('.lock')) return 'ends with "/", "." or ".lock"';
+  if (ref.split('/').some((c) => c.startsWith('.'))) return 'has a component starting with "."';
+  return null;
+}
+
+export function headProblem(head: unknown): string | null {
+  if (head === null) return null;
+  if (typeof head !== 'string') return 'is not a string or null';
+  if (SHA_RE.test(head)) return null;
+  if (!head.startsWith('ref: ')) return 'is neither "ref: refs/..." nor an object id';
+  const why = refNameProblem(head.slice(5));
+  return why ? `names a ref that ${why}` : null;
+}
+
+/** Why an entry is unusable, or null. `key` is only used in messages. */
+export function entryProblem(value: unknown): string | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'is not an object';
+  const e = value as Record<string, unknown>;
+  if (typeof e.fingerprint !== 'string') return 'has no fingerprint';
+  if (!FINGERPRINT_RE.test(e.fingerprint)) return 'has a fingerprint that is not 40 hex digits';
+  if (typeof e.modified !== 'number' || !Number.isFinite(e.modified) || e.modified < 0) return 'has a "modified" that is not a non-negative number';
+  const head = headProblem(e.head ?? null);
+  if (head) return `has a "head" that ${head}`;
+  if (e.reference !== undefined && e.reference !== null) {
+    const why = keyProblem(e.reference);
+    if (why) return `has a "reference" that ${why}`;
+  }
+  if (e.owner !== undefined && (typeof e.owner !== 'string' || CONTROL_RE.test(e.owner))) return 'has an "owner" that is not a plain string';
+  if (e.description !== undefined && (typeof e.description !== 'string' || CONTROL_EXCEPT_WS_RE.test(e.description))) {
+    return 'has a "description" that is not a plain string';
+  }
+  if (e.forkgroup !== undefined && e.forkgroup !== null && (typeof e.forkgroup !== 'string' || !FORKGROUP_RE.test(e.forkgroup))) {
+    return 'has a "forkgroup" that is not a plain name';
+  }
+  if (e.symlinks !== undefined) {
+    if (!Array.isArray(e.symlinks)) return 'has "symlinks" that is not a list';
+    for (const s of e.symlinks) {
+      const why = keyProblem(s);
+      if (why) return `has a symlink ${JSON.stringify(s)} that ${why}`;
+    }
+  }
+  return null;
+}
+
+/** Normalises a checked entry: integer `modified`, `head`/`reference` present (1.x replicas need them). */
+export function normaliseEntry(value: Record<string, unknown>): ManifestEntry {
+  const e = { ...value } as ManifestEntry;
+  e.modified = Math.floor(e.modified);
+  if (e.head === undefined) e.head = null;
+  if (e.reference === undefined) e.reference = null;
+  if (e.forkgroup === null) delete e.forkgroup;
+  return e;
+}

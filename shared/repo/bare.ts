@@ -1,0 +1,36 @@
+/** Facts about a directory as a bare repository, from its listing or a few stats. */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+
+export const OBJSTORE_MARKER = 'grokmirror.objstore';
+export const EXPORT_OK_FILE = 'git-daemon-export-ok';
+
+export interface DirListing {
+  readonly dirs: ReadonlySet<string>;
+  readonly files: ReadonlySet<string>;
+}
+
+/** objects/ and refs/ directories and a HEAD file: good enough to fool git itself. */
+export function listingIsBareRepo(l: DirListing): boolean {
+  return l.dirs.has('objects') && l.dirs.has('refs') && l.files.has('HEAD');
+}
+
+async function isDir(p: string): Promise<boolean> {
+  return fsp.stat(p).then((s) => s.isDirectory(), () => false);
+}
+async function isFile(p: string): Promise<boolean> {
+  return fsp.stat(p).then((s) => s.isFile(), () => false);
+}
+
+export async function isBareRepo(dir: string): Promise<boolean> {
+  const [o, r, h] = await Promise.all([isDir(path.join(dir, 'objects')), isDir(path.join(dir, 'refs')), isFile(path.join(dir, 'HEAD'))]);
+  return o && r && h;
+}
+
+export async function isObjstoreRepo(dir: string): Promise<boolean> {
+  return isFile(path.join(dir, OBJSTORE_MARKER));
+}
+
+export async function hasExportOk(dir: string): Promise<boolean> {
+  return isFile(path.join(dir, EXPORT_OK_FILE));
+}

@@ -1,0 +1,115 @@
+/**
+ * Finds the bare repositories under a toplevel with one readdir per directory: a directory is a repo
+ * when its own listing holds objects/, refs/ and HEAD, so no extra stats are needed, and we never
+ * descend into a repo. Objstore repos (marker file) are skipped. Symlinks are not followed while
+ * walking; a symlink that resolves to a repo under the toplevel is reported as a symlink of that repo.
+ */
+import { promises as fsp, type Dirent } from 'node:fs';
+import path from 'node:path';
+import { matchesAny } from '../glob.js';
+import { isUnder, pathToKey } from '../manifest/keys.js';
+import { EXPORT_OK_FILE, isBareRepo, isObjstoreRepo, listingIsBareRepo, OBJSTORE_MARKER } from './bare.js';
+
+export interface FoundRepo {
+  readonly path: string;
+  readonly key: string;
+  readonly exportOk: boolean;
+}
+
+export interface FoundSymlink {
+  /** Absolute path of the link itself, and its manifest key. */
+  readonly path: string;
+  readonly key: string;
+  /** Resolved repository it points at, and that repo's key. */
+  readonly target: string;
+  readonly targetKey: string;
+}
+
+export interface Discovery {
+  readonly repos: FoundRepo[];
+  readonly symlinks: FoundSymlink[];
+  readonly warnings: string[];
+}
+
+export interface DiscoverOptions {
+  /** Globs (fnmatch) tested against the full path and the manifest key of each repo. */
+  readonly ignore?: readonly string[];
+  readonly concurrency?: number;
+}
+
+export function isIgnored(fullpath: string, key: string, ignore: readonly string[]): boolean {
+  return ignore.length > 0 && (matchesAny(fullpath, ignore) || matchesAny(key, ignore));
+}
+
+/** Resolves a symlink under the toplevel to the repo it names, or explains why it does not count. */
+export async function resolveRepoSymlink(toplevel: string, link: string): Promise<{ target: string } | { why: string }> {
+  let target: string;
+  try {
+    target = await fsp.realpath(link);
+  } catch {
+    return { why: 'is dangling' };
+  }
+  if (!isUnder(toplevel, target) || target === toplevel) return { why: `points outside the toplevel (${target})` };
+  if (!(await isBareRepo(target))) return { why: `points at ${target}, which is not a bare repository` };
+  if (await isObjstoreRepo(target)) return { why: 'points at an objstore repository' };
+  return { target };
+}
+
+export async function discoverRepos(toplevel: string, opts: DiscoverOptions = {}): Promise<Discovery> {
+  const ignore = opts.ignore ?? [];
+  const repos: FoundRepo[] = [];
+  const links: string[] = [];
+  const warnings: string[] = [];
+  const queue: string[] = [toplevel];
+  const limit = opts.concurrency ?? 16;
+
+  const visit = async (dir: string): Promise<void> => {
+    let entries: Dirent[];
+    try {
+      entries = await fsp.readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      warnings.push(`cannot read ${dir}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+      return;
+    }
+    const dirs = new Set<string>();
+    const files = new Set<string>();
+    for (const e of entries) {
+      if (e.isDirectory()) dirs.add(e.name);
+      else if (e.isFile()) files.add(e.name);
+      else if (e.isSymbolicLink()) links.push(path.join(dir, e.name));
+    }
+    if (dir !== toplevel && listingIsBareRepo({ dirs, files })) {
+      if (files.has(OBJSTORE_MARKER)) return;
+      const key = pathToKey(toplevel, dir);
+      if (!isIgnored(dir, key, ignore)) repos.push({ path: dir, key, exportOk: files.has(EXPORT_OK_FILE) });
+      return;
+    }
+    for (const name of dirs) queue.push(path.join(dir, name));
+  };
+
+  // A small worker pool over a shared queue keeps at most `limit` readdirs in flight.
+  const worker = async (): Promise<void> => {
+    for (let next = queue.shift(); next !== undefined; next = queue.shift()) await visit(next);
+  };
+  let active: Promise<void>[] = [];
+  while (queue.length > 0) {
+    active = Array.from({ length: Math.min(limit, queue.length) }, worker);
+    await Promise.all(active);
+  }
+
+  const symlinks: FoundSymlink[] = [];
+  for (const link of links.sort()) {
+    const key = pathToKey(toplevel, link);
+    if (isIgnored(link, key, ignore)) continue;
+    const res = await resolveRepoSymlink(toplevel, link);
+    if ('why' in res) {
+      // Symlinks to plain directories are common (and harmless) in a toplevel; only warn about
+      // ones that look like repositories.
+      if (link.endsWith('.git')) warnings.push(`symlink ${link} ${res.why}; ignored`);
+      continue;
+    }
+    symlinks.push({ path: link, key, target: res.target, targetKey: pathToKey(toplevel, res.target) });
+  }
+  repos.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return { repos, symlinks, warnings };
+}

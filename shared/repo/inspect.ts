@@ -1,0 +1,89 @@
+/**
+ * Everything the manifest says about one repository, read from disk and git: refs (fingerprint and
+ * newest commit), HEAD, description, gitweb.owner and what it borrows objects from.
+ */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { lookupConfigValue, type Git } from '../git/index.js';
+import { OBJSTORE_MARKER } from './bare.js';
+import { readRefState, type RefState } from './refs.js';
+
+export interface Alternate {
+  /** Resolved path of the repository whose objects/ the alternates file names. */
+  readonly repo: string;
+  /** Set when that repository is a grokmirror objstore: its members, from the marker file. */
+  readonly objstoreMembers: readonly string[] | null;
+}
+
+export interface RepoFacts {
+  readonly path: string;
+  readonly refs: RefState;
+  readonly head: string | null;
+  readonly description: string | null;
+  readonly owner: string | null;
+  readonly alternate: Alternate | null;
+}
+
+async function readText(file: string): Promise<string | null> {
+  try {
+    return await fsp.readFile(file, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/** git's default description text says "Unnamed repository; edit this file ..." */
+export function descriptionFrom(raw: string | null): string | null {
+  if (raw === null) return null;
+  const text = raw.trim();
+  return text === '' || text.includes('edit this file') ? null : text;
+}
+
+export async function readOwner(git: Git, gitDir: string): Promise<string | null> {
+  const text = await readText(path.join(gitDir, 'config'));
+  if (text !== null) {
+    const res = lookupConfigValue(text, 'gitweb', 'owner');
+    if ('found' in res) return res.found && res.value ? res.value : null;
+  }
+  const out = await git.run({ gitDir, args: ['config', '--get', 'gitweb.owner'], okExit: [1] });
+  const value = out.stdout.toString('utf8').replace(/\n$/, '');
+  return out.exitCode === 0 && value !== '' ? value : null;
+}
+
+/** The first object directory named in objects/info/alternates, as a repository path. */
+export async function readAlternate(gitDir: string): Promise<Alternate | null> {
+  const text = await readText(path.join(gitDir, 'objects', 'info', 'alternates'));
+  if (text === null) return null;
+  const line = text.split('\n').map((l) => l.trim()).find((l) => l !== '' && !l.startsWith('#'));
+  if (!line) return null;
+  const objdir = path.resolve(path.join(gitDir, 'objects'), line);
+  if (path.basename(objdir) !== 'objects') return null;
+  let repo: string;
+  try {
+    repo = await fsp.realpath(path.dirname(objdir));
+  } catch {
+    return null;
+  }
+  const marker = await readText(path.join(repo, OBJSTORE_MARKER));
+  const objstoreMembers = marker === null ? null : marker.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#')).sort();
+  return { repo, objstoreMembers };
+}
+
+export async function inspectRepo(git: Git, gitDir: string, ignoreRefs: readonly string[] = []): Promise<RepoFacts | null> {
+  const [refs, head, description, owner, alternate] = await Promise.all([
+    readRefState(git, gitDir, ignoreRefs),
+    readText(path.join(gitDir, 'HEAD')),
+    readText(path.join(gitDir, 'description')),
+    readOwner(git, gitDir),
+    readAlternate(gitDir),
+  ]);
+  if (!refs) return null;
+  return {
+    path: gitDir,
+    refs,
+    head: head === null ? null : head.trim(),
+    description: descriptionFrom(description),
+    owner,
+    alternate,
+  };
+}
