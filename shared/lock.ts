@@ -52,7 +52,12 @@ export async function acquireLock(lockFile: string, opts: LockOptions = {}): Pro
     if (inProcess.get(file) === chained) inProcess.delete(file);
   };
   if (previous) {
-    const waited = await Promise.race([previous.then(() => true), timeoutAfter(deadline)]);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<false>((r) => {
+      if (deadline !== Infinity) timer = setTimeout(() => r(false), Math.max(0, deadline - Date.now()));
+    });
+    const waited = await Promise.race([previous.then(() => true), timedOut]);
+    clearTimeout(timer);
     if (!waited) {
       cleanupLocal();
       throw busyError(file);
@@ -105,10 +110,4 @@ export async function withLock<T>(lockFile: string, fn: () => Promise<T>, opts: 
 
 function busyError(file: string): GrokError {
   return new GrokError('GROK_ERR_LOCK', `${file} is locked by another process`, { path: file, busy: true });
-}
-
-/** Resolves false at the deadline; its timer does not keep the process alive on its own. */
-function timeoutAfter(deadline: number): Promise<false> {
-  if (deadline === Infinity) return new Promise<false>(() => {});
-  return new Promise<false>((r) => setTimeout(() => r(false), Math.max(0, deadline - Date.now())).unref());
 }

@@ -76,9 +76,13 @@ export function resolveSymlinkReferences(manifest: Manifest): void {
   }
 }
 
-/** Removes entries and every mention of them in other entries' symlinks. Returns the keys removed. */
-export function removeEntries(manifest: Manifest, keys: Iterable<string>): string[] {
+/**
+ * Removes entries and every mention of them in other entries' symlinks. Returns the keys removed and
+ * whether anything at all changed (dropping only a symlink mention is a change too).
+ */
+export function removeEntries(manifest: Manifest, keys: Iterable<string>): { removed: string[]; changed: boolean } {
   const removed: string[] = [];
+  let changed = false;
   const gone = new Set<string>();
   for (const k of keys) {
     if (manifest.delete(k)) removed.push(k);
@@ -87,10 +91,12 @@ export function removeEntries(manifest: Manifest, keys: Iterable<string>): strin
   for (const e of manifest.values()) {
     if (!e.symlinks) continue;
     const kept = e.symlinks.filter((s) => !gone.has(s));
+    if (kept.length === e.symlinks.length) continue;
+    changed = true;
     if (kept.length === 0) delete e.symlinks;
-    else if (kept.length !== e.symlinks.length) e.symlinks = kept;
+    else e.symlinks = kept;
   }
-  return removed;
+  return { removed, changed: changed || removed.length > 0 };
 }
 
 /** Stable comparison of two entries, to skip rewriting a manifest that did not change. */

@@ -20,7 +20,9 @@ async function physical(p: string): Promise<string> {
 /** For -x: the key a path had, even when the repository is already gone. */
 export async function keyForRemoval(toplevel: string, p: string): Promise<GivenPath> {
   const phys = await physical(p.replace(/\/+$/, ''));
-  const real = await fsp.realpath(phys).catch(() => phys);
+  // A symlink is removed as itself (its target keeps its entry); a gone repo by its old name.
+  const isLink = (await fsp.lstat(phys).catch(() => null))?.isSymbolicLink() ?? false;
+  const real = isLink ? phys : await fsp.realpath(phys).catch(() => phys);
   const key = pathToKey(toplevel, isUnder(toplevel, real) ? real : phys);
   return { kind: 'repo', key, path: real, exportOk: true };
 }

@@ -189,14 +189,14 @@ export async function runManifest(opts: ManifestRunOptions, deps: ManifestDeps):
       else if (!sameEntry(old, built.entry)) updated.push(t.key);
       else unchanged++;
     }
-    const removedKeys = removeEntries(manifest, removals.keys());
+    const { removed: removedKeys, changed: removalChanged } = removeEntries(manifest, removals.keys());
     const removed = removedKeys.map((key) => ({ key, why: removals.get(key)! }));
     for (const r of removed) log.info({ repo: r.key, action: 'remove' }, `removed ${r.key} (${r.why})`);
     for (const k of added) log.info({ repo: k, action: 'add' }, `added ${k}`);
     for (const k of updated) log.info({ repo: k, action: 'update' }, `updated ${k}`);
     resolveSymlinkReferences(manifest);
 
-    const written = mustWrite || added.length > 0 || updated.length > 0 || removed.length > 0;
+    const written = mustWrite || removalChanged || added.length > 0 || updated.length > 0;
     if (written) await writeManifestFile(manifestFile, manifest, { pretty: opts.pretty });
     else log.info(`${manifestFile} unchanged; not rewritten`);
     return { added, updated, unchanged, removed, failed, written, total: manifest.size, facts };

@@ -40,10 +40,11 @@ export class Git {
     const child = spawn(this.bin, argv, {
       env: this.env,
       stdio: [cmd.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-      timeout: cmd.timeoutMs ?? this.defaultTimeoutMs,
-      killSignal: 'SIGKILL',
       ...(cmd.signal ? { signal: cmd.signal } : {}),
     });
+    // Our own timer rather than spawn's `timeout` option: Node leaves that one running when the spawn
+    // itself fails, which keeps the process alive for the whole timeout.
+    const timer = setTimeout(() => child.kill('SIGKILL'), cmd.timeoutMs ?? this.defaultTimeoutMs);
     let stderr = '';
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (d: string) => {
@@ -54,10 +55,14 @@ export class Git {
       child.stdin!.end(cmd.input);
     }
     const done = new Promise<number>((resolve, reject) => {
-      child.on('error', (err) =>
-        reject(new GrokError('GROK_ERR_GIT_SPAWN', `cannot run ${this.bin}: ${err.message}`, { bin: this.bin }, { cause: err })),
-      );
-      child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : -1)));
+      child.on('error', (err) => {
+        clearTimeout(timer);
+        reject(new GrokError('GROK_ERR_GIT_SPAWN', `cannot run ${this.bin}: ${err.message}`, { bin: this.bin }, { cause: err }));
+      });
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        resolve(code ?? (signal ? 128 : -1));
+      });
     });
     return { child, done, stderr: () => stderr };
   }

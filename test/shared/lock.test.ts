@@ -1,0 +1,53 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import t from 'tap';
+import { acquireLock, lockPathFor, withLock } from '../../shared/lock.js';
+import { tmpDir } from '../helpers/tmp.js';
+
+t.test('lock files use grokmirror names', async (t) => {
+  t.equal(lockPathFor('/srv/top/manifest.js.gz'), '/srv/top/.manifest.js.gz.lock');
+  t.equal(lockPathFor('/srv/top/pub/linux.git'), '/srv/top/pub/.linux.git.lock');
+});
+
+t.test('holders inside one process are serialised', async (t) => {
+  const dir = tmpDir(t);
+  const file = path.join(dir, '.m.lock');
+  const events: string[] = [];
+  await Promise.all(
+    [1, 2, 3].map((i) =>
+      withLock(file, async () => {
+        events.push(`in${i}`);
+        await new Promise((r) => setTimeout(r, 20));
+        events.push(`out${i}`);
+      }),
+    ),
+  );
+  t.same(events, ['in1', 'out1', 'in2', 'out2', 'in3', 'out3']);
+  const held = await acquireLock(file);
+  await t.rejects(acquireLock(file, { timeoutMs: 50 }), { code: 'GROK_ERR_LOCK', message: /locked by another process/ });
+  await held.release();
+  await (await acquireLock(file, { timeoutMs: 0 })).release();
+});
+
+/** Starts a process that takes the lock like grokmirror does (Python fcntl.lockf) and then waits. */
+function pythonHolder(file: string): Promise<ReturnType<typeof spawn>> {
+  const code = `import fcntl,sys,time\nfh=open(sys.argv[1],'w')\nfcntl.lockf(fh,fcntl.LOCK_EX)\nprint('locked',flush=True)\ntime.sleep(60)\n`;
+  const child = spawn('python3', ['-c', code, file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    child.stdout!.once('data', () => resolve(child));
+    child.once('error', reject);
+  });
+}
+
+t.test('excludes grokmirror (Python lockf) and is freed when the holder is killed -9', async (t) => {
+  const dir = tmpDir(t);
+  const file = path.join(dir, '.manifest.js.gz.lock');
+  const child = await pythonHolder(file);
+  t.teardown(() => void child.kill('SIGKILL'));
+  await t.rejects(acquireLock(file, { timeoutMs: 200 }), { code: 'GROK_ERR_LOCK' }, 'blocked while grokmirror holds it');
+  const waiting = acquireLock(file, { timeoutMs: 10_000 });
+  child.kill('SIGKILL');
+  const held = await waiting;
+  t.pass('taken once the holder died');
+  await held.release();
+});
