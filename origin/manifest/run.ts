@@ -3,7 +3,7 @@
  * need it in parallel, build their entries (entry-builder.ts), write the manifest back atomically when
  * anything changed, then (-o) feed objstores. Every path problem is reported and the rest goes on.
  */
-import { promises as fsp } from 'node:fs';
+import { constants as fsConstants, promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describeError, GrokError } from '../../shared/errors.js';
@@ -15,7 +15,7 @@ import { readManifestFile, writeManifestFile, DEFAULT_MAX_MANIFEST_BYTES } from 
 import { keyToPath } from '../../shared/manifest/keys.js';
 import { mapPool } from '../../shared/pool.js';
 import { discoverRepos, isIgnored, resolveRepoSymlink, type Discovery } from '../../shared/repo/discover.js';
-import { writeFingerprintFile } from '../../shared/repo/fingerprint-file.js';
+import { FINGERPRINT_FILE, writeFingerprintFile } from '../../shared/repo/fingerprint-file.js';
 import { inspectRepo, type RepoFacts } from '../../shared/repo/inspect.js';
 import { buildEntry, removeEntries, resolveSymlinkReferences, sameEntry } from './entry-builder.js';
 import { fetchIntoObjstore } from './objstore-fetch.js';
@@ -60,13 +60,18 @@ export interface ManifestRunResult {
 }
 
 async function realToplevel(dir: string): Promise<string> {
+  let real: string;
   try {
-    const real = await fsp.realpath(dir);
+    real = await fsp.realpath(dir);
     if (!(await fsp.stat(real)).isDirectory()) throw new Error('not a directory');
-    return real;
   } catch (err) {
     throw new GrokError('GROK_ERR_TOPLEVEL', `toplevel ${dir} does not exist or is not a directory (${describeError(err)})`, { toplevel: dir });
   }
+  // grokmirror refuses an unwritable toplevel too: each repo keeps its grokmirror.fingerprint there.
+  await fsp.access(real, fsConstants.W_OK).catch(() => {
+    throw new GrokError('GROK_ERR_TOPLEVEL', `toplevel ${real} is not writable (repositories keep grokmirror.fingerprint files)`, { toplevel: real });
+  });
+  return real;
 }
 
 async function checkManifestDir(file: string): Promise<void> {
@@ -161,7 +166,12 @@ export async function runManifest(opts: ManifestRunOptions, deps: ManifestDeps):
     const facts = await mapPool(plan.inspect, limit, async (t): Promise<RepoFacts | null | 'failed'> => {
       try {
         const f = await inspectRepo(git, t.path, opts.ignoreRefs);
-        if (f) await writeFingerprintFile(t.path, f.refs.fingerprint);
+        if (f) {
+          // The cache file is a convenience for pull/fsck; failing to write it does not fail the entry.
+          await writeFingerprintFile(t.path, f.refs.fingerprint).catch((err: unknown) =>
+            log.warn({ repo: t.key }, `${t.key}: cannot update ${FINGERPRINT_FILE}: ${describeError(err)}`),
+          );
+        }
         return f;
       } catch (err) {
         failed.push({ path: t.path, error: describeError(err) });
