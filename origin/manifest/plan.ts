@@ -35,6 +35,16 @@ export function needsWalk(existing: Manifest, given: readonly GivenPath[], opts:
   return opts.purge || given.length === 0 || existing.size === 0;
 }
 
+/** The repositories named on the command line (a symlink names its target), each once. */
+export function givenTargets(given: readonly GivenPath[]): Target[] {
+  const byKey = new Map<string, Target>();
+  for (const g of given) {
+    const t = g.kind === 'repo' ? g : g.target;
+    byKey.set(t.key, t);
+  }
+  return [...byKey.values()];
+}
+
 export function planManifest(existing: Manifest, given: readonly GivenPath[], walk: Discovery | null, opts: PlanOptions): ManifestPlan {
   const remove = new Map<string, string>();
   const givenSymlinks = new Map<string, string[]>();
@@ -55,13 +65,10 @@ export function planManifest(existing: Manifest, given: readonly GivenPath[], wa
   }
   let candidates: Target[];
   if (given.length > 0 && existing.size > 0) {
-    const byKey = new Map<string, Target>();
     for (const g of given) {
-      const t = g.kind === 'repo' ? g : g.target;
-      byKey.set(t.key, t);
-      if (g.kind === 'symlink') givenSymlinks.set(t.key, [...(givenSymlinks.get(t.key) ?? []), g.key]);
+      if (g.kind === 'symlink') givenSymlinks.set(g.target.key, [...(givenSymlinks.get(g.target.key) ?? []), g.key]);
     }
-    candidates = [...byKey.values()];
+    candidates = givenTargets(given);
   } else {
     candidates = walk ? walk.repos : [];
   }

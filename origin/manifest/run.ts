@@ -1,7 +1,8 @@
 /**
  * grok-manifest's work: lock the manifest, read it, decide (plan.ts), inspect the repositories that
- * need it in parallel, build their entries (entry-builder.ts), write the manifest back atomically when
- * anything changed, then (-o) feed objstores. Every path problem is reported and the rest goes on.
+ * need it (inspect-targets.ts), build their entries (entry-builder.ts), write the manifest back
+ * atomically when anything changed, then (-o) feed objstores. A path problem is reported and the
+ * rest goes on.
  */
 import { constants as fsConstants, promises as fsp } from 'node:fs';
 import os from 'node:os';
@@ -13,13 +14,11 @@ import type { Logger } from '../../shared/log.js';
 import type { Manifest, ManifestEntry } from '../../shared/manifest/entry.js';
 import { readManifestFile, writeManifestFile, DEFAULT_MAX_MANIFEST_BYTES } from '../../shared/manifest/io.js';
 import { keyToPath } from '../../shared/manifest/keys.js';
-import { mapPool } from '../../shared/pool.js';
-import { discoverRepos, isIgnored, resolveRepoSymlink, type Discovery } from '../../shared/repo/discover.js';
-import { FINGERPRINT_FILE, writeFingerprintFile } from '../../shared/repo/fingerprint-file.js';
-import { inspectRepo, type RepoFacts } from '../../shared/repo/inspect.js';
+import { discoverRepos, isIgnored, resolveRepoSymlink } from '../../shared/repo/discover.js';
 import { buildEntry, removeEntries, resolveSymlinkReferences, sameEntry } from './entry-builder.js';
+import { inspectTargets, type Outcome } from './inspect-targets.js';
 import { fetchIntoObjstore } from './objstore-fetch.js';
-import { needsWalk, planManifest, type GivenPath, type Target } from './plan.js';
+import { givenTargets, needsWalk, planManifest, type GivenPath, type ManifestPlan, type Target } from './plan.js';
 import { keyForRemoval, resolveGivenPath } from './resolve-paths.js';
 
 export interface ManifestRunOptions {
@@ -75,38 +74,19 @@ async function realToplevel(dir: string): Promise<string> {
 }
 
 async function checkManifestDir(file: string): Promise<void> {
-  const dir = path.dirname(path.resolve(file));
+  const dir = path.dirname(file);
   const st = await fsp.stat(dir).catch(() => null);
   if (!st?.isDirectory()) throw new GrokError('GROK_ERR_MANIFEST_DIR', `manifest directory ${dir} does not exist`, { file });
 }
 
 async function waitForFile(file: string, log: Logger, sleep: (ms: number) => Promise<void>): Promise<void> {
-  let told = false;
-  while (!(await fsp.stat(file).then(() => true, () => false))) {
+  for (let told = false; !(await fsp.stat(file).then(() => true, () => false)); told = true) {
     if (!told) log.info(`waiting for ${file} to appear`);
-    told = true;
     await sleep(1000);
   }
 }
 
-/** Keeps a path-mode entry's old symlinks that still point at it, plus the ones named now. */
-async function liveSymlinks(toplevel: string, target: Target, old: ManifestEntry | undefined, given: readonly string[]): Promise<string[]> {
-  const keep = new Set(given);
-  for (const s of old?.symlinks ?? []) {
-    if (keep.has(s)) continue;
-    const res = await resolveRepoSymlink(toplevel, keyToPath(toplevel, s)).catch(() => ({ why: 'error' }));
-    if ('target' in res && res.target === target.path) keep.add(s);
-  }
-  return [...keep];
-}
-
-export async function runManifest(opts: ManifestRunOptions, deps: ManifestDeps): Promise<ManifestRunResult> {
-  const { git, log } = deps;
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const toplevel = await realToplevel(opts.toplevel);
-  const manifestFile = path.resolve(opts.manifestFile);
-  await checkManifestDir(manifestFile);
-  const failed: { path: string; error: string }[] = [];
+async function resolvePaths(toplevel: string, opts: ManifestRunOptions, log: Logger, failed: ManifestRunResult['failed']): Promise<GivenPath[]> {
   const given: GivenPath[] = [];
   for (const p of opts.paths) {
     try {
@@ -122,106 +102,143 @@ export async function runManifest(opts: ManifestRunOptions, deps: ManifestDeps):
       log.error({ path: p }, describeError(err));
     }
   }
+  return given;
+}
+
+/** The manifest as it is on disk; `fresh` when it has to be written whatever happens. */
+async function readExisting(file: string, opts: ManifestRunOptions, log: Logger): Promise<{ existing: Manifest; fresh: boolean }> {
+  try {
+    const parsed = await readManifestFile(file, opts.maxBytes ?? DEFAULT_MAX_MANIFEST_BYTES);
+    if (parsed === null) {
+      log.info(`${file} not found; starting a new manifest`);
+      return { existing: new Map(), fresh: true };
+    }
+    for (const r of parsed.rejected) log.warn({ repo: r.key }, `${file}: dropping entry ${JSON.stringify(r.key)}: ${r.why}`);
+    return { existing: parsed.entries, fresh: parsed.rejected.length > 0 };
+  } catch (err) {
+    if (!opts.regenerate) throw err;
+    log.warn(`${describeError(err)}; regenerating from a full walk as asked`);
+    return { existing: new Map(), fresh: true };
+  }
+}
+
+/** Keeps a path-mode entry's old symlinks that still point at it, plus the ones named now. */
+async function liveSymlinks(toplevel: string, target: Target, old: ManifestEntry | undefined, given: readonly string[]): Promise<string[]> {
+  const keep = new Set(given);
+  for (const s of old?.symlinks ?? []) {
+    if (keep.has(s)) continue;
+    const res = await resolveRepoSymlink(toplevel, keyToPath(toplevel, s)).catch(() => ({ why: 'error' }));
+    if ('target' in res && res.target === target.path) keep.add(s);
+  }
+  return [...keep];
+}
+
+interface Applied {
+  added: string[];
+  updated: string[];
+  unchanged: number;
+  removed: { key: string; why: string }[];
+  changed: boolean;
+}
+
+async function applyOutcomes(
+  manifest: Manifest,
+  plan: ManifestPlan,
+  outcomes: Map<string, Outcome>,
+  ctx: { toplevel: string; existing: Manifest; useNow: boolean; nowSec: number; log: Logger; failed: ManifestRunResult['failed'] },
+): Promise<Applied> {
+  const res: Applied = { added: [], updated: [], unchanged: 0, removed: [], changed: false };
+  const removals = new Map(plan.remove);
+  for (const t of plan.inspect) {
+    const o = outcomes.get(t.key);
+    if (o === undefined) continue;
+    if (o !== null && 'failed' in o) {
+      ctx.failed.push({ path: t.path, error: o.failed });
+      ctx.log.error({ repo: t.key }, `${t.key}: ${o.failed}`);
+      continue;
+    }
+    const old = ctx.existing.get(t.key);
+    if (o === null) {
+      if (old) removals.set(t.key, 'repository has no refs');
+      else ctx.log.info({ repo: t.key }, `${t.key}: no refs; not listed`);
+      continue;
+    }
+    const symlinks = plan.walkSymlinks
+      ? plan.walkSymlinks.get(t.key) ?? []
+      : await liveSymlinks(ctx.toplevel, t, old, plan.givenSymlinks.get(t.key) ?? []);
+    const built = buildEntry(o, { toplevel: ctx.toplevel, key: t.key, old, useNow: ctx.useNow, now: ctx.nowSec, symlinks });
+    for (const n of built.notes) ctx.log.warn({ repo: t.key }, `${t.key}: ${n}`);
+    manifest.set(t.key, built.entry);
+    if (!old) res.added.push(t.key);
+    else if (!sameEntry(old, built.entry)) res.updated.push(t.key);
+    else res.unchanged++;
+  }
+  const { removed, changed } = removeEntries(manifest, removals.keys());
+  res.removed = removed.map((key) => ({ key, why: removals.get(key)! }));
+  resolveSymlinkReferences(manifest);
+  res.changed = changed || res.added.length > 0 || res.updated.length > 0;
+  for (const r of res.removed) ctx.log.info({ repo: r.key, action: 'remove' }, `removed ${r.key} (${r.why})`);
+  for (const k of res.added) ctx.log.info({ repo: k, action: 'add' }, `added ${k}`);
+  for (const k of res.updated) ctx.log.info({ repo: k, action: 'update' }, `updated ${k}`);
+  return res;
+}
+
+async function feedObjstores(git: Git, log: Logger, outcomes: Map<string, Outcome>): Promise<void> {
+  for (const o of outcomes.values()) {
+    if (!o || 'failed' in o || !o.alternate?.objstoreMembers) continue;
+    await fetchIntoObjstore(git, log, o.path, o.alternate.repo).catch((err: unknown) =>
+      log.warn({ repo: o.path }, `objstore fetch for ${o.path} failed: ${describeError(err)}`),
+    );
+  }
+}
+
+export async function runManifest(opts: ManifestRunOptions, deps: ManifestDeps): Promise<ManifestRunResult> {
+  const { git, log } = deps;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const toplevel = await realToplevel(opts.toplevel);
+  const manifestFile = path.resolve(opts.manifestFile);
+  await checkManifestDir(manifestFile);
+  const failed: ManifestRunResult['failed'] = [];
+  const given = await resolvePaths(toplevel, opts, log, failed);
   if (opts.wait && opts.paths.length > 0) await waitForFile(manifestFile, log, sleep);
   // Every named path failed: nothing to do, and a full walk is not what was asked for.
   if (opts.paths.length > 0 && given.length === 0) {
     return { added: [], updated: [], unchanged: 0, removed: [], failed, written: false, total: 0 };
   }
+  const planOpts = { remove: opts.remove, purge: opts.purge, checkExportOk: opts.checkExportOk };
+  const inspectOpts = { ignoreRefs: opts.ignoreRefs, concurrency: opts.concurrency ?? Math.max(4, os.availableParallelism() * 2) };
 
-  return withLock(lockPathFor(manifestFile), async () => {
-    let existing: Manifest = new Map();
-    let mustWrite = false;
-    try {
-      const parsed = await readManifestFile(manifestFile, opts.maxBytes ?? DEFAULT_MAX_MANIFEST_BYTES);
-      if (parsed === null) {
-        mustWrite = true;
-        log.info(`${manifestFile} not found; starting a new manifest`);
-      } else {
-        existing = parsed.entries;
-        for (const r of parsed.rejected) log.warn({ repo: r.key }, `${manifestFile}: dropping entry ${JSON.stringify(r.key)}: ${r.why}`);
-        mustWrite = parsed.rejected.length > 0;
-      }
-    } catch (err) {
-      if (!opts.regenerate) throw err;
-      log.warn(`${describeError(err)}; regenerating from a full walk as asked`);
-      mustWrite = true;
-    }
+  let outcomes = new Map<string, Outcome>();
+  const result = await withLock(lockPathFor(manifestFile), async () => {
+    // Path mode (the hook): inspect before the manifest is in memory. Starting git from a small
+    // process is cheap; forking one that holds a 100k-entry manifest costs hundreds of ms.
+    const early = given.length > 0 && !opts.remove && !opts.purge;
+    if (early) outcomes = await inspectTargets(git, log, givenTargets(given), { ...inspectOpts, old: new Map(), useNow: opts.useNow });
+    const { existing, fresh } = await readExisting(manifestFile, opts, log);
     const useNow = opts.useNow && existing.size > 0;
-    const planOpts = { remove: opts.remove, purge: opts.purge, checkExportOk: opts.checkExportOk };
-    let walk: Discovery | null = null;
+    let walk = null;
     if (needsWalk(existing, given, planOpts)) {
       walk = await discoverRepos(toplevel, { ignore: opts.ignorePaths });
       for (const w of walk.warnings) log.warn(w);
       log.info(`found ${walk.repos.length} repositories under ${toplevel}`);
     }
     const plan = planManifest(existing, given, walk, planOpts);
-    const manifest: Manifest = new Map(existing);
-    const added: string[] = [];
-    const updated: string[] = [];
-    let unchanged = 0;
-    const removals = new Map(plan.remove);
-    const nowSec = Math.floor(deps.now() / 1000);
-    const limit = opts.concurrency ?? Math.max(4, os.availableParallelism() * 2);
-
-    const facts = await mapPool(plan.inspect, limit, async (t): Promise<RepoFacts | null | 'failed'> => {
-      try {
-        const f = await inspectRepo(git, t.path, opts.ignoreRefs);
-        if (f) {
-          // The cache file is a convenience for pull/fsck; failing to write it does not fail the entry.
-          await writeFingerprintFile(t.path, f.refs.fingerprint).catch((err: unknown) =>
-            log.warn({ repo: t.key }, `${t.key}: cannot update ${FINGERPRINT_FILE}: ${describeError(err)}`),
-          );
-        }
-        return f;
-      } catch (err) {
-        failed.push({ path: t.path, error: describeError(err) });
-        log.error({ repo: t.key, err }, `${t.key}: ${describeError(err)}`);
-        return 'failed';
-      }
-    });
-    for (let i = 0; i < plan.inspect.length; i++) {
-      const t = plan.inspect[i]!;
-      const f = facts[i];
-      if (f === 'failed' || f === undefined) continue;
-      if (f === null) {
-        if (existing.has(t.key)) removals.set(t.key, 'repository has no refs');
-        else log.info({ repo: t.key }, `${t.key}: no refs; not listed`);
-        continue;
-      }
-      const old = existing.get(t.key);
-      const symlinks = plan.walkSymlinks
-        ? plan.walkSymlinks.get(t.key) ?? []
-        : await liveSymlinks(toplevel, t, old, plan.givenSymlinks.get(t.key) ?? []);
-      const built = buildEntry(f, { toplevel, key: t.key, old, useNow, now: nowSec, symlinks });
-      for (const n of built.notes) log.warn({ repo: t.key }, `${t.key}: ${n}`);
-      manifest.set(t.key, built.entry);
-      if (!old) added.push(t.key);
-      else if (!sameEntry(old, built.entry)) updated.push(t.key);
-      else unchanged++;
+    // -n was asked but the manifest was empty: commit dates are wanted after all.
+    const stale = early && opts.useNow && !useNow;
+    const missing = plan.inspect.filter((t) => stale || !outcomes.has(t.key));
+    if (missing.length > 0) {
+      const more = await inspectTargets(git, log, missing, { ...inspectOpts, old: existing, useNow });
+      for (const [k, v] of more) outcomes.set(k, v);
     }
-    const { removed: removedKeys, changed: removalChanged } = removeEntries(manifest, removals.keys());
-    const removed = removedKeys.map((key) => ({ key, why: removals.get(key)! }));
-    for (const r of removed) log.info({ repo: r.key, action: 'remove' }, `removed ${r.key} (${r.why})`);
-    for (const k of added) log.info({ repo: k, action: 'add' }, `added ${k}`);
-    for (const k of updated) log.info({ repo: k, action: 'update' }, `updated ${k}`);
-    resolveSymlinkReferences(manifest);
-
-    const written = mustWrite || removalChanged || added.length > 0 || updated.length > 0;
+    const manifest: Manifest = new Map(existing);
+    const applied = await applyOutcomes(manifest, plan, outcomes, { toplevel, existing, useNow, nowSec: Math.floor(deps.now() / 1000), log, failed });
+    const written = fresh || applied.changed;
     if (written) await writeManifestFile(manifestFile, manifest, { pretty: opts.pretty });
     else log.info(`${manifestFile} unchanged; not rewritten`);
-    return { added, updated, unchanged, removed, failed, written, total: manifest.size, facts };
-  }).then(async (res) => {
-    if (opts.fetchObjstore) {
-      for (const f of res.facts) {
-        if (!f || f === 'failed' || !f.alternate?.objstoreMembers) continue;
-        try {
-          await fetchIntoObjstore(git, log, f.path, f.alternate.repo);
-        } catch (err) {
-          log.warn({ repo: f.path }, `objstore fetch for ${f.path} failed: ${describeError(err)}`);
-        }
-      }
-    }
-    const { facts: _facts, ...rest } = res;
-    return rest;
+    const { changed: _changed, ...counts } = applied;
+    return { ...counts, failed, written, total: manifest.size };
   });
+  if (opts.fetchObjstore) await feedObjstores(git, log, outcomes);
+  return result;
 }
+

@@ -49,6 +49,21 @@ export interface GitCommand {
   readonly input?: string | Buffer;
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
+  /** Extra object directories to read from (GIT_ALTERNATE_OBJECT_DIRECTORIES), absolute paths. */
+  readonly alternateObjectDirectories?: readonly string[];
+}
+
+/** The per-command additions to the sanitised environment. */
+export function commandEnv(cmd: GitCommand): Record<string, string> {
+  const dirs = cmd.alternateObjectDirectories;
+  if (!dirs || dirs.length === 0) return {};
+  for (const d of dirs) {
+    // The variable is ':'-separated and '"' starts a quoted entry; such paths are not passed this way.
+    if (!d.startsWith('/') || /[:"\0\n]/.test(d)) {
+      throw new GrokError('GROK_ERR_GIT_ARGUMENT', `cannot pass ${JSON.stringify(d)} as an alternate object directory`, { value: d });
+    }
+  }
+  return { GIT_ALTERNATE_OBJECT_DIRECTORIES: dirs.join(':') };
 }
 
 export function renderArgs(cmd: GitCommand): string[] {

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { GrokError } from '../errors.js';
-import { renderArgs, sanitisedEnv, type GitCommand } from './command.js';
+import { commandEnv, renderArgs, sanitisedEnv, type GitCommand } from './command.js';
 import { GitError } from './git-error.js';
 
 export interface GitResult {
@@ -37,8 +37,9 @@ export class Git {
   }
 
   private start(cmd: GitCommand, argv: string[]) {
+    const extra = commandEnv(cmd);
     const child = spawn(this.bin, argv, {
-      env: this.env,
+      env: Object.keys(extra).length === 0 ? this.env : { ...this.env, ...extra },
       stdio: [cmd.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       ...(cmd.signal ? { signal: cmd.signal } : {}),
     });

@@ -38,13 +38,25 @@ export function refNameProblem(ref: string): string | null {
   return null;
 }
 
+// A 100k-entry manifest holds a handful of distinct HEAD values; remember the verdicts.
+const headVerdicts = new Map<string, string | null>();
+
 export function headProblem(head: unknown): string | null {
   if (head === null) return null;
   if (typeof head !== 'string') return 'is not a string or null';
-  if (SHA_RE.test(head)) return null;
-  if (!head.startsWith('ref: ')) return 'is neither "ref: refs/..." nor an object id';
-  const why = refNameProblem(head.slice(5));
-  return why ? `names a ref that ${why}` : null;
+  const known = headVerdicts.get(head);
+  if (known !== undefined) return known;
+  let why: string | null = null;
+  if (!SHA_RE.test(head)) {
+    if (!head.startsWith('ref: ')) why = 'is neither "ref: refs/..." nor an object id';
+    else {
+      const ref = refNameProblem(head.slice(5));
+      why = ref ? `names a ref that ${ref}` : null;
+    }
+  }
+  if (headVerdicts.size > 10_000) headVerdicts.clear();
+  headVerdicts.set(head, why);
+  return why;
 }
 
 /** Why an entry is unusable, or null. `key` is only used in messages. */
@@ -77,10 +89,13 @@ export function entryProblem(value: unknown): string | null {
   return null;
 }
 
-/** Normalises a checked entry: integer `modified`, `head`/`reference` present (1.x replicas need them). */
+/**
+ * Normalises a checked entry in place (it is a fresh object from JSON.parse, ours to change):
+ * integer `modified`, `head`/`reference` present (1.x replicas need them), no null forkgroup.
+ */
 export function normaliseEntry(value: Record<string, unknown>): ManifestEntry {
-  const e = { ...value } as ManifestEntry;
-  e.modified = Math.floor(e.modified);
+  const e = value as ManifestEntry;
+  if (!Number.isInteger(e.modified)) e.modified = Math.floor(e.modified);
   if (e.head === undefined) e.head = null;
   if (e.reference === undefined) e.reference = null;
   if (e.forkgroup === null) delete e.forkgroup;

@@ -53,7 +53,9 @@ export function parseManifestText(text: string, source: string): ParsedManifest 
   }
   const entries: Manifest = new Map();
   const rejected: Rejected[] = [];
-  for (const [key, value] of Object.entries(doc)) {
+  const obj = doc as Record<string, unknown>;
+  for (const key in obj) {
+    const value = obj[key];
     const why = keyProblem(key) ?? entryProblem(value);
     if (why) {
       rejected.push({ key, why: keyProblem(key) ? `key ${why}` : `entry ${why}` });

@@ -3,8 +3,10 @@
  * when its own listing holds objects/, refs/ and HEAD, so no extra stats are needed, and we never
  * descend into a repo. Objstore repos (marker file) are skipped. Symlinks are not followed while
  * walking; a symlink that resolves to a repo under the toplevel is reported as a symlink of that repo.
+ * readdir is synchronous: one call per directory, and the promise API's threadpool hops made the
+ * walk of 1000 repos three times slower.
  */
-import { promises as fsp, type Dirent } from 'node:fs';
+import { promises as fsp, readdirSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { matchesAny } from '../glob.js';
 import { isUnder, pathToKey } from '../manifest/keys.js';
@@ -34,7 +36,6 @@ export interface Discovery {
 export interface DiscoverOptions {
   /** Globs (fnmatch) tested against the full path and the manifest key of each repo. */
   readonly ignore?: readonly string[];
-  readonly concurrency?: number;
 }
 
 export function isIgnored(fullpath: string, key: string, ignore: readonly string[]): boolean {
@@ -60,16 +61,14 @@ export async function discoverRepos(toplevel: string, opts: DiscoverOptions = {}
   const repos: FoundRepo[] = [];
   const links: string[] = [];
   const warnings: string[] = [];
-  const queue: string[] = [toplevel];
-  const limit = opts.concurrency ?? 16;
-
-  const visit = async (dir: string): Promise<void> => {
+  const stack: string[] = [toplevel];
+  for (let dir = stack.pop(); dir !== undefined; dir = stack.pop()) {
     let entries: Dirent[];
     try {
-      entries = await fsp.readdir(dir, { withFileTypes: true });
+      entries = readdirSync(dir, { withFileTypes: true });
     } catch (err) {
       warnings.push(`cannot read ${dir}: ${(err as NodeJS.ErrnoException).code ?? err}`);
-      return;
+      continue;
     }
     const dirs = new Set<string>();
     const files = new Set<string>();
@@ -79,22 +78,12 @@ export async function discoverRepos(toplevel: string, opts: DiscoverOptions = {}
       else if (e.isSymbolicLink()) links.push(path.join(dir, e.name));
     }
     if (dir !== toplevel && listingIsBareRepo({ dirs, files })) {
-      if (files.has(OBJSTORE_MARKER)) return;
+      if (files.has(OBJSTORE_MARKER)) continue;
       const key = pathToKey(toplevel, dir);
       if (!isIgnored(dir, key, ignore)) repos.push({ path: dir, key, exportOk: files.has(EXPORT_OK_FILE) });
-      return;
+      continue;
     }
-    for (const name of dirs) queue.push(path.join(dir, name));
-  };
-
-  // A small worker pool over a shared queue keeps at most `limit` readdirs in flight.
-  const worker = async (): Promise<void> => {
-    for (let next = queue.shift(); next !== undefined; next = queue.shift()) await visit(next);
-  };
-  let active: Promise<void>[] = [];
-  while (queue.length > 0) {
-    active = Array.from({ length: Math.min(limit, queue.length) }, worker);
-    await Promise.all(active);
+    for (const name of dirs) stack.push(path.join(dir, name));
   }
 
   const symlinks: FoundSymlink[] = [];

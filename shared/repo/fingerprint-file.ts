@@ -3,15 +3,15 @@
  * grok-pull and grok-fsck, ours and grokmirror's. It is a cache: written atomically so readers never
  * see half a value, but without fsync (a lost write only costs a recomputation), and only when it changed.
  */
-import { promises as fsp } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { atomicWrite } from '../fs/atomic.js';
 
 export const FINGERPRINT_FILE = 'grokmirror.fingerprint';
 
-export async function readFingerprintFile(gitDir: string): Promise<string | null> {
+export function readFingerprintFile(gitDir: string): string | null {
   try {
-    const text = (await fsp.readFile(path.join(gitDir, FINGERPRINT_FILE), 'utf8')).trim();
+    const text = readFileSync(path.join(gitDir, FINGERPRINT_FILE), 'utf8').trim();
     return /^[0-9a-f]{40}$/.test(text) ? text : null;
   } catch {
     return null;
@@ -19,7 +19,7 @@ export async function readFingerprintFile(gitDir: string): Promise<string | null
 }
 
 export async function writeFingerprintFile(gitDir: string, fingerprint: string): Promise<boolean> {
-  if ((await readFingerprintFile(gitDir)) === fingerprint) return false;
+  if (readFingerprintFile(gitDir) === fingerprint) return false;
   await atomicWrite(path.join(gitDir, FINGERPRINT_FILE), fingerprint, { noSync: true });
   return true;
 }

@@ -1,0 +1,41 @@
+/** Timing helpers: wall time of a real process, medians, and peak RSS via GNU time when present. */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { GIT_ENV } from '../helpers/git.js';
+
+export interface Sample {
+  readonly ms: number;
+  readonly rssKb: number | null;
+}
+
+const GNU_TIME = '/usr/bin/time';
+
+export function timeProcess(argv: string[], opts: { cwd?: string } = {}): Sample {
+  const rssFile = path.join(os.tmpdir(), `grok-bench-rss-${process.pid}`);
+  const useTime = existsSync(GNU_TIME);
+  const full = useTime ? [GNU_TIME, '-f', '%M', '-o', rssFile, ...argv] : argv;
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(full[0]!, full.slice(1), { env: GIT_ENV, cwd: opts.cwd, encoding: 'utf8', maxBuffer: 1 << 26 });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stderr}`);
+  let rssKb: number | null = null;
+  if (useTime) {
+    rssKb = Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop());
+    rmSync(rssFile, { force: true });
+  }
+  return { ms, rssKb };
+}
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+export function repeat(n: number, fn: (i: number) => Sample): { ms: number; rssKb: number | null; runs: number } {
+  const samples = Array.from({ length: n }, (_, i) => fn(i));
+  const rss = samples.map((s) => s.rssKb).filter((x): x is number => x !== null);
+  return { ms: median(samples.map((s) => s.ms)), rssKb: rss.length ? Math.max(...rss) : null, runs: n };
+}
