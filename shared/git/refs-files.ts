@@ -22,6 +22,8 @@ const PACKED_LINE_RE = /^([0-9a-f]{40}) (refs\/[^\n]+)$/;
 // Components git would refuse (see git-check-ref-format); seeing one means "let git decide".
 const BAD_COMPONENT_RE = /^\.|[\u0000-\u0020\u007f~^:?*[\\]|\.\.|@\{/;
 
+const SLASH = Buffer.from('/');
+
 class Fallback extends Error {}
 
 function readPacked(gitDir: string, into: Map<string, string>): void {
@@ -40,7 +42,8 @@ function readPacked(gitDir: string, into: Map<string, string>): void {
   }
 }
 
-function readLoose(dir: string, prefix: string, oids: Map<string, string>, symrefs: Map<string, string>): void {
+/** `dir` is a Buffer so that non-UTF-8 ref names reach the filesystem byte for byte. */
+function readLoose(dir: Buffer, prefix: string, oids: Map<string, string>, symrefs: Map<string, string>): void {
   let entries: Dirent<Buffer>[];
   try {
     entries = readdirSync(dir, { withFileTypes: true, encoding: 'buffer' });
@@ -53,7 +56,7 @@ function readLoose(dir: string, prefix: string, oids: Map<string, string>, symre
     // A ref being updated right now; git's iteration skips these too.
     if (name.endsWith('.lock')) continue;
     if (BAD_COMPONENT_RE.test(name)) throw new Fallback(`unusual ref name component ${JSON.stringify(name)}`);
-    const full = path.join(dir, name);
+    const full = Buffer.concat([dir, SLASH, e.name]);
     const refname = `${prefix}${name}`;
     if (e.isDirectory()) {
       readLoose(full, `${refname}/`, oids, symrefs);
@@ -75,7 +78,7 @@ export function readRefFiles(gitDir: string): FileRefs {
     readPacked(gitDir, oids);
     // Loose refs override packed ones: read them into their own map, then merge.
     const loose = new Map<string, string>();
-    readLoose(path.join(gitDir, 'refs'), 'refs/', loose, symrefs);
+    readLoose(Buffer.from(path.join(gitDir, 'refs')), 'refs/', loose, symrefs);
     for (const [k, v] of loose) oids.set(k, v);
     for (const k of symrefs.keys()) oids.delete(k);
     for (const [name, target] of symrefs) {
