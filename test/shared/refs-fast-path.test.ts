@@ -63,11 +63,11 @@ t.test('anything unusual falls back to git', async (t) => {
     make();
     const res = readRefFiles(repo);
     t.equal(res.ok, false, name);
-    if (name === 'garbage loose ref') {
-      // git skips the broken ref with a warning; the fallback hashes what show-ref prints
-      t.equal((await readRefStateWithGit(new Git(), repo))?.fingerprint, showRefSha1(repo), 'fallback agrees with show-ref');
-    }
+    // show-ref dies on a broken ref (grokmirror then drops the whole repo as "no heads");
+    // the for-each-ref fallback skips just that ref, so the repo stays listed.
+    const fallback = name === 'garbage loose ref' ? await readRefStateWithGit(new Git(), repo) : null;
     undo();
+    if (fallback) t.equal(fallback.fingerprint, showRefSha1(repo), 'fallback hashes the valid refs only');
   }
   t.equal(readRefFiles(repo).ok, true, 'clean again');
   t.same(readRefFiles(path.join(dir, 'missing.git')), { ok: true, refs: [] }, 'no refs dir: no refs');
