@@ -16,6 +16,7 @@ import { readManifestFile, writeManifestFile, DEFAULT_MAX_MANIFEST_BYTES } from 
 import { keyToPath } from '../../shared/manifest/keys.js';
 import { discoverRepos, isIgnored, resolveRepoSymlink } from '../../shared/repo/discover.js';
 import { buildEntry, removeEntries, resolveSymlinkReferences, sameEntry } from './entry-builder.js';
+import { fastUpdate } from './fast-update.js';
 import { inspectTargets, type Outcome } from './inspect-targets.js';
 import { fetchIntoObjstore } from './objstore-fetch.js';
 import { givenTargets, needsWalk, planManifest, type GivenPath, type ManifestPlan, type Target } from './plan.js';
@@ -213,7 +214,24 @@ export async function runManifest(opts: ManifestRunOptions, deps: ManifestDeps):
     // Path mode (the hook): inspect before the manifest is in memory. Starting git from a small
     // process is cheap; forking one that holds a 100k-entry manifest costs hundreds of ms.
     const early = given.length > 0 && !opts.remove && !opts.purge;
-    if (early) outcomes = await inspectTargets(git, log, givenTargets(given), { ...inspectOpts, old: new Map(), useNow: opts.useNow });
+    if (early) {
+      const targets = givenTargets(given);
+      outcomes = await inspectTargets(git, log, targets, { ...inspectOpts, old: new Map(), useNow: opts.useNow });
+      const exportable = !opts.checkExportOk || targets.every((t) => t.exportOk);
+      if (!opts.regenerate && exportable && given.every((g) => g.kind === 'repo')) {
+        const fast = await fastUpdate(targets, outcomes, {
+          file: manifestFile,
+          maxBytes: opts.maxBytes ?? DEFAULT_MAX_MANIFEST_BYTES,
+          pretty: opts.pretty,
+          toplevel,
+          useNow: opts.useNow,
+          nowSec: Math.floor(deps.now() / 1000),
+          log,
+          symlinksFor: (t, old) => liveSymlinks(toplevel, t, old, []),
+        });
+        if (fast) return { ...fast, removed: [], failed: [...failed, ...fast.failed] };
+      }
+    }
     const { existing, fresh } = await readExisting(manifestFile, opts, log);
     const useNow = opts.useNow && existing.size > 0;
     let walk = null;

@@ -1,0 +1,175 @@
+/**
+ * A validating JSON scanner for manifest bytes that builds no objects: it checks the whole document
+ * is valid JSON and records where each top-level entry's key and value lie. grok-manifest uses it to
+ * update a few entries of a large manifest in place (manifest/splice.ts) instead of parsing and
+ * re-serialising every entry. Iterative, so deep nesting cannot overflow the stack.
+ */
+import { GrokError } from '../errors.js';
+
+export interface EntrySpan {
+  readonly key: string;
+  /** Byte offsets: the key's opening quote, and the value's first and one-past-last byte. */
+  readonly keyStart: number;
+  readonly valueStart: number;
+  readonly valueEnd: number;
+}
+
+export interface ScanResult {
+  readonly spans: readonly EntrySpan[];
+  /** Offset of the closing brace of the top-level object. */
+  readonly closeBrace: number;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+class ScanError extends Error {
+  constructor(readonly at: number, what: string) {
+    super(what);
+  }
+}
+
+function isWs(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+function skipWs(b: Buffer, i: number): number {
+  while (i < b.length && isWs(b[i]!)) i++;
+  return i;
+}
+
+/** Index just past the closing quote of the string starting at `i` (which holds the opening quote). */
+function skipString(b: Buffer, i: number): number {
+  for (let j = i + 1; j < b.length; j++) {
+    const c = b[j]!;
+    if (c === QUOTE) return j + 1;
+    if (c < 0x20) throw new ScanError(j, 'control character inside a string');
+    if (c === BACKSLASH) {
+      const e = b[j + 1];
+      if (e === 0x75) {
+        for (let k = j + 2; k < j + 6; k++) {
+          const h = b[k] ?? 0;
+          if (!((h >= 0x30 && h <= 0x39) || (h >= 0x41 && h <= 0x46) || (h >= 0x61 && h <= 0x66))) throw new ScanError(k, 'bad \\u escape');
+        }
+        j += 5;
+      } else if (e === QUOTE || e === BACKSLASH || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) {
+        j += 1;
+      } else {
+        throw new ScanError(j, 'bad escape');
+      }
+    }
+  }
+  throw new ScanError(b.length, 'unterminated string');
+}
+
+const NUMBER_RE = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+
+function skipScalar(b: Buffer, i: number): number {
+  let j = i;
+  while (j < b.length) {
+    const c = b[j]!;
+    if (c === 0x2c || c === 0x7d || c === 0x5d || isWs(c)) break;
+    j++;
+  }
+  const word = b.toString('latin1', i, j);
+  if (word !== 'true' && word !== 'false' && word !== 'null' && !NUMBER_RE.test(word)) throw new ScanError(i, `unexpected ${JSON.stringify(word.slice(0, 20))}`);
+  return j;
+}
+
+/** Index just past the JSON value starting at `i`. */
+function skipValue(b: Buffer, i: number): number {
+  const stack: number[] = [];
+  let j = i;
+  for (;;) {
+    j = skipWs(b, j);
+    const c = b[j];
+    if (c === undefined) throw new ScanError(j, 'unexpected end of data');
+    if (c === 0x7b || c === 0x5b) {
+      stack.push(c);
+      j = skipWs(b, j + 1);
+      if (b[j] === (c === 0x7b ? 0x7d : 0x5d)) {
+        stack.pop();
+        j++;
+      } else {
+        if (c === 0x7b) {
+          if (b[j] !== QUOTE) throw new ScanError(j, 'expected a key');
+          j = skipWs(b, skipString(b, j));
+          if (b[j] !== 0x3a) throw new ScanError(j, 'expected ":"');
+          j++;
+        }
+        continue;
+      }
+    } else if (c === QUOTE) {
+      j = skipString(b, j);
+    } else {
+      j = skipScalar(b, j);
+    }
+    // After a value: close containers or move to the next member.
+    for (;;) {
+      if (stack.length === 0) return j;
+      j = skipWs(b, j);
+      const top = stack[stack.length - 1]!;
+      const d = b[j];
+      if (d === 0x2c) {
+        j = skipWs(b, j + 1);
+        if (top === 0x7b) {
+          if (b[j] !== QUOTE) throw new ScanError(j, 'expected a key');
+          j = skipWs(b, skipString(b, j));
+          if (b[j] !== 0x3a) throw new ScanError(j, 'expected ":"');
+          j++;
+        }
+        break;
+      }
+      if (d === (top === 0x7b ? 0x7d : 0x5d)) {
+        stack.pop();
+        j++;
+        continue;
+      }
+      throw new ScanError(j, `expected "," or "${top === 0x7b ? '}' : ']'}"`);
+    }
+  }
+}
+
+function decodeKey(b: Buffer, start: number, end: number): string {
+  const raw = b.subarray(start + 1, end - 1);
+  return raw.includes(BACKSLASH) ? (JSON.parse(b.toString('utf8', start, end)) as string) : raw.toString('utf8');
+}
+
+export function scanManifest(b: Buffer, source: string): ScanResult {
+  try {
+    let i = skipWs(b, 0);
+    if (b[i] !== 0x7b) {
+      throw new GrokError('GROK_ERR_MANIFEST_SHAPE', `${source}: expected a JSON object keyed by repository path`, { source });
+    }
+    const spans: EntrySpan[] = [];
+    i = skipWs(b, i + 1);
+    if (b[i] === 0x7d) return { spans, closeBrace: checkEnd(b, i) };
+    for (;;) {
+      if (b[i] !== QUOTE) throw new ScanError(i, 'expected a key');
+      const keyStart = i;
+      const keyEnd = skipString(b, i);
+      i = skipWs(b, keyEnd);
+      if (b[i] !== 0x3a) throw new ScanError(i, 'expected ":"');
+      const valueStart = skipWs(b, i + 1);
+      const valueEnd = skipValue(b, valueStart);
+      spans.push({ key: decodeKey(b, keyStart, keyEnd), keyStart, valueStart, valueEnd });
+      i = skipWs(b, valueEnd);
+      if (b[i] === 0x2c) {
+        i = skipWs(b, i + 1);
+        continue;
+      }
+      if (b[i] === 0x7d) return { spans, closeBrace: checkEnd(b, i) };
+      throw new ScanError(i, 'expected "," or "}"');
+    }
+  } catch (err) {
+    if (err instanceof ScanError) {
+      throw new GrokError('GROK_ERR_MANIFEST_PARSE', `${source}: not valid JSON (${err.message} at byte ${err.at})`, { source, at: err.at });
+    }
+    throw err;
+  }
+}
+
+function checkEnd(b: Buffer, close: number): number {
+  if (skipWs(b, close + 1) !== b.length) throw new ScanError(close + 1, 'data after the end of the object');
+  return close;
+}
