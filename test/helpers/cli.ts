@@ -7,14 +7,19 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs one of our built commands as a real process. `asNobody` drops root (for permission tests). */
-export function runBin(bin: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; asNobody?: boolean; input?: string } = {}): Promise<CliResult> {
-  const argv = opts.asNobody && process.getuid?.() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', 'env', '-u', 'NODE_OPTIONS', process.execPath, bin, ...args] : [process.execPath, bin, ...args];
+/**
+ * Runs one of our built commands as a real process. `readOnly` makes those directories read-only for
+ * the child: as root (who ignores file modes) through a read-only bind mount in a private mount
+ * namespace, otherwise by the caller's chmod.
+ */
+export function runBin(bin: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; readOnly?: string; input?: string } = {}): Promise<CliResult> {
+  const asRoot = process.getuid?.() === 0;
+  const argv =
+    opts.readOnly && asRoot
+      ? ['unshare', '-m', 'sh', '-c', 'mount --bind -o ro "$0" "$0" && exec "$@"', opts.readOnly, process.execPath, bin, ...args]
+      : [process.execPath, bin, ...args];
   return new Promise((resolve, reject) => {
-    // tap's coverage hooks (NODE_OPTIONS, re-added by tap on spawn) write under .tap/, which an
-    // unprivileged child cannot: `env -u` drops them after tap's hook has run.
-    const env = { ...GIT_ENV, ...opts.env };
-    const child = spawn(argv[0]!, argv.slice(1), { env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(argv[0]!, argv.slice(1), { env: { ...GIT_ENV, ...opts.env }, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

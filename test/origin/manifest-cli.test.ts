@@ -116,19 +116,16 @@ t.test('bad input: one-line errors naming the problem, non-zero exit, nothing ha
 
   await t.test('unwritable toplevel and manifest directory', async (t) => {
     const ro = path.join(dir, 'ro');
-    mkdirSync(ro);
     makeRepo(path.join(ro, 'top/r.git'));
-    chmodSync(dir, 0o755);
-    chmodSync(ro, 0o555);
-    for (const p of [path.join(ro, 'top'), path.join(ro, 'top/r.git')]) chmodSync(p, 0o555);
+    if (process.getuid?.() !== 0) chmodSync(path.join(ro, 'top'), 0o555);
     const rm = path.join(ro, 'top', 'manifest.js');
-    const r = await run(['-m', rm, '-t', path.join(ro, 'top')], { asNobody: true });
+    const r = await run(['-m', rm, '-t', path.join(ro, 'top')], { readOnly: ro });
     t.equal(r.code, 1, r.stderr);
     t.match(r.stderr, /^grok-manifest: error: toplevel .*ro\/top is not writable/);
     t.equal(r.stderr.trim().split('\n').length, 1, 'one line');
     t.notOk(existsSync(rm), 'no manifest');
     t.same(readdirSync(path.join(ro, 'top')).filter((n) => n.endsWith('.tmp')), [], 'no temp files');
-    chmodSync(ro, 0o755);
+    if (process.getuid?.() !== 0) chmodSync(path.join(ro, 'top'), 0o755);
   });
 
   await t.test('config with a broken interpolation', async (t) => {
