@@ -8,6 +8,8 @@ import { GIT_ENV } from '../helpers/git.js';
 export interface Sample {
   readonly ms: number;
   readonly rssKb: number | null;
+  /** user + system CPU time of the process and its children (git), from GNU time. */
+  readonly cpuMs: number | null;
 }
 
 const GNU_TIME = '/usr/bin/time';
@@ -15,17 +17,20 @@ const GNU_TIME = '/usr/bin/time';
 export function timeProcess(argv: string[], opts: { cwd?: string } = {}): Sample {
   const rssFile = path.join(os.tmpdir(), `grok-bench-rss-${process.pid}`);
   const useTime = existsSync(GNU_TIME);
-  const full = useTime ? [GNU_TIME, '-f', '%M', '-o', rssFile, ...argv] : argv;
+  const full = useTime ? [GNU_TIME, '-f', '%M %U %S', '-o', rssFile, ...argv] : argv;
   const t0 = process.hrtime.bigint();
   const r = spawnSync(full[0]!, full.slice(1), { env: GIT_ENV, cwd: opts.cwd, encoding: 'utf8', maxBuffer: 1 << 26 });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stderr}`);
   let rssKb: number | null = null;
+  let cpuMs: number | null = null;
   if (useTime) {
-    rssKb = Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop());
+    const [rss, user, sys] = (readFileSync(rssFile, 'utf8').trim().split('\n').pop() ?? '').split(' ').map(Number);
+    rssKb = rss ?? null;
+    cpuMs = ((user ?? 0) + (sys ?? 0)) * 1000;
     rmSync(rssFile, { force: true });
   }
-  return { ms, rssKb };
+  return { ms, rssKb, cpuMs };
 }
 
 export function median(xs: readonly number[]): number {
@@ -34,8 +39,17 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
-export function repeat(n: number, fn: (i: number) => Sample): { ms: number; rssKb: number | null; runs: number } {
+export interface Summary {
+  readonly ms: number;
+  readonly cpuMs: number | null;
+  readonly rssKb: number | null;
+  readonly runs: number;
+}
+
+/** Medians of wall and CPU time, and the largest peak RSS, over `n` runs. */
+export function repeat(n: number, fn: (i: number) => Sample): Summary {
   const samples = Array.from({ length: n }, (_, i) => fn(i));
   const rss = samples.map((s) => s.rssKb).filter((x): x is number => x !== null);
-  return { ms: median(samples.map((s) => s.ms)), rssKb: rss.length ? Math.max(...rss) : null, runs: n };
+  const cpu = samples.map((s) => s.cpuMs).filter((x): x is number => x !== null);
+  return { ms: median(samples.map((s) => s.ms)), cpuMs: cpu.length ? median(cpu) : null, rssKb: rss.length ? Math.max(...rss) : null, runs: n };
 }

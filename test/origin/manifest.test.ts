@@ -250,3 +250,21 @@ t.test('path mode with a symlink adds it; a stale symlink disappears on update',
   await runM(top, f, { paths: [path.join(top, 'a.git')] });
   t.notOk('symlinks' in (await readM(f))['/a.git']!);
 });
+
+t.test('grokmirror (Python) reads what we write, the way its read_manifest does', async (t) => {
+  const dir = tmpDir(t);
+  const top = path.join(dir, 'top');
+  makeGrokmirrorFixture(top);
+  const f = mfile(dir);
+  await runM(top, f);
+  const py = [
+    'import gzip, json, sys',
+    'm = json.loads(gzip.open(sys.argv[1], "rb").read().decode("utf-8"))',
+    'for k, v in sorted(m.items()):',
+    '    assert k.startswith("/"), k',
+    '    assert isinstance(v["modified"], int) and len(v["fingerprint"]) == 40 and "reference" in v and "head" in v',
+    'print(json.dumps(sorted(m)))',
+  ].join('\n');
+  const out = execFileSync('python3', ['-c', py, f], { encoding: 'utf8' });
+  t.same(JSON.parse(out), Object.keys(expectedManifest('manifest.expected.json')).sort());
+});

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import t from 'tap';
 import { acquireLock, lockPathFor, withLock } from '../../shared/lock.js';
 import { tmpDir } from '../helpers/tmp.js';
@@ -50,4 +51,18 @@ t.test('excludes grokmirror (Python lockf) and is freed when the holder is kille
   const held = await waiting;
   t.pass('taken once the holder died');
   await held.release();
+});
+
+t.test('a grokmirror-ts process killed -9 while holding a lock frees it', async (t) => {
+  const dir = tmpDir(t);
+  const file = path.join(dir, '.repo.git.lock');
+  const lockModule = pathToFileURL(path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../shared/lock.js')).href;
+  const code = `const { acquireLock } = await import(${JSON.stringify(lockModule)}); await acquireLock(process.argv[1]); console.log('locked'); setInterval(() => {}, 1000);`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code, file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => void child.kill('SIGKILL'));
+  await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+  await t.rejects(acquireLock(file, { timeoutMs: 200 }), { code: 'GROK_ERR_LOCK' });
+  child.kill('SIGKILL');
+  await (await acquireLock(file, { timeoutMs: 10_000 })).release();
+  t.pass('freed by the kernel when the holder died');
 });
