@@ -6,12 +6,11 @@
  * is needed (no manifest yet, an empty one, removals, symlinks, duplicate keys, a damaged entry).
  */
 import { readFile } from 'node:fs/promises';
-import { gzipSync } from 'node:zlib';
 import { atomicWrite } from '../../shared/fs/atomic.js';
 import type { Logger } from '../../shared/log.js';
 import { entryProblem, normaliseEntry, type ManifestEntry } from '../../shared/manifest/entry.js';
 import { gunzipCapped } from '../../shared/manifest/inflate.js';
-import { isGzipName } from '../../shared/manifest/io.js';
+import { isGzipName, manifestBytes } from '../../shared/manifest/io.js';
 import { keyProblem } from '../../shared/manifest/keys.js';
 import { scanManifest } from '../../shared/manifest/scan.js';
 import { looksPretty, spliceEntries } from '../../shared/manifest/splice.js';
@@ -82,7 +81,7 @@ export async function fastUpdate(targets: readonly Target[], outcomes: ReadonlyM
   if (changes.size === 0) return res;
   const next = spliceEntries(bytes, scan, changes, pretty);
   if (!next) return null;
-  await atomicWrite(ctx.file, gz ? gzipSync(next, { level: 1 }) : next);
+  await atomicWrite(ctx.file, manifestBytes(ctx.file, next));
   for (const k of res.added) ctx.log.info({ repo: k, action: 'add' }, `added ${k}`);
   for (const k of res.updated) ctx.log.info({ repo: k, action: 'update' }, `updated ${k}`);
   return { ...res, written: true, total: spans.size + res.added.length };

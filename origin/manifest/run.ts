@@ -16,7 +16,7 @@ import { readManifestFile, writeManifestFile, DEFAULT_MAX_MANIFEST_BYTES } from 
 import { keyToPath } from '../../shared/manifest/keys.js';
 import { discoverRepos, isIgnored, resolveRepoSymlink } from '../../shared/repo/discover.js';
 import { buildEntry, removeEntries, resolveSymlinkReferences, sameEntry } from './entry-builder.js';
-import { fastUpdate } from './fast-update.js';
+import { fastUpdate, type FastUpdateResult } from './fast-update.js';
 import { inspectTargets, type Outcome } from './inspect-targets.js';
 import { fetchIntoObjstore } from './objstore-fetch.js';
 import { givenTargets, needsWalk, planManifest, type GivenPath, type ManifestPlan, type Target } from './plan.js';
@@ -193,6 +193,28 @@ async function feedObjstores(git: Git, log: Logger, outcomes: Map<string, Outcom
   }
 }
 
+/** The hook case on an existing manifest: splice the named entries in (fast-update.ts), when it applies. */
+function hookFastPath(
+  given: readonly GivenPath[],
+  targets: readonly Target[],
+  outcomes: Map<string, Outcome>,
+  ctx: { opts: ManifestRunOptions; manifestFile: string; toplevel: string; nowSec: number; log: Logger },
+): Promise<FastUpdateResult | null> {
+  const { opts, toplevel } = ctx;
+  const exportable = !opts.checkExportOk || targets.every((t) => t.exportOk);
+  if (opts.regenerate || !exportable || given.some((g) => g.kind !== 'repo')) return Promise.resolve(null);
+  return fastUpdate(targets, outcomes, {
+    file: ctx.manifestFile,
+    maxBytes: opts.maxBytes ?? DEFAULT_MAX_MANIFEST_BYTES,
+    pretty: opts.pretty,
+    toplevel,
+    useNow: opts.useNow,
+    nowSec: ctx.nowSec,
+    log: ctx.log,
+    symlinksFor: (t, old) => liveSymlinks(toplevel, t, old, []),
+  });
+}
+
 export async function runManifest(opts: ManifestRunOptions, deps: ManifestDeps): Promise<ManifestRunResult> {
   const { git, log } = deps;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
@@ -217,20 +239,8 @@ export async function runManifest(opts: ManifestRunOptions, deps: ManifestDeps):
     if (early) {
       const targets = givenTargets(given);
       outcomes = await inspectTargets(git, log, targets, { ...inspectOpts, old: new Map(), useNow: opts.useNow });
-      const exportable = !opts.checkExportOk || targets.every((t) => t.exportOk);
-      if (!opts.regenerate && exportable && given.every((g) => g.kind === 'repo')) {
-        const fast = await fastUpdate(targets, outcomes, {
-          file: manifestFile,
-          maxBytes: opts.maxBytes ?? DEFAULT_MAX_MANIFEST_BYTES,
-          pretty: opts.pretty,
-          toplevel,
-          useNow: opts.useNow,
-          nowSec: Math.floor(deps.now() / 1000),
-          log,
-          symlinksFor: (t, old) => liveSymlinks(toplevel, t, old, []),
-        });
-        if (fast) return { ...fast, removed: [], failed: [...failed, ...fast.failed] };
-      }
+      const fast = await hookFastPath(given, targets, outcomes, { opts, manifestFile, toplevel, nowSec: Math.floor(deps.now() / 1000), log });
+      if (fast) return { ...fast, removed: [], failed: [...failed, ...fast.failed] };
     }
     const { existing, fresh } = await readExisting(manifestFile, opts, log);
     const useNow = opts.useNow && existing.size > 0;

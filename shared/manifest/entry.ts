@@ -89,6 +89,13 @@ export function entryProblem(value: unknown): string | null {
   return null;
 }
 
+/** A copy with keys in sorted order (pretty manifests sort keys at every level). */
+export function sortedEntry(e: ManifestEntry): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(e).sort()) out[k] = e[k];
+  return out;
+}
+
 /**
  * Normalises a checked entry in place (it is a fresh object from JSON.parse, ours to change):
  * integer `modified`, `head`/`reference` present (1.x replicas need them), no null forkgroup.

@@ -7,7 +7,7 @@ import { promises as fsp } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { GrokError } from '../errors.js';
 import { atomicWrite } from '../fs/atomic.js';
-import { entryProblem, normaliseEntry, type Manifest, type ManifestEntry } from './entry.js';
+import { entryProblem, normaliseEntry, sortedEntry, type Manifest } from './entry.js';
 import { gunzipCapped } from './inflate.js';
 import { keyProblem } from './keys.js';
 
@@ -83,12 +83,6 @@ export async function readManifestFile(file: string, maxBytes = DEFAULT_MAX_MANI
   return decodeManifest(raw, file, { gzip: isGzipName(file), maxBytes });
 }
 
-function sortedEntry(e: ManifestEntry): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(e).sort()) out[k] = e[k];
-  return out;
-}
-
 /** Pretty: indent 2 with every key sorted (grokmirror's -y). Compact: one line. */
 export function serializeManifest(m: Manifest, pretty: boolean): string {
   const obj: Record<string, unknown> = Object.create(null);
@@ -100,12 +94,12 @@ export function serializeManifest(m: Manifest, pretty: boolean): string {
   return pretty ? JSON.stringify(obj, null, 2) : JSON.stringify(obj);
 }
 
-export function encodeManifest(m: Manifest, opts: { pretty: boolean; gzip: boolean }): Buffer {
-  const text = Buffer.from(serializeManifest(m, opts.pretty), 'utf8');
-  return opts.gzip ? gzipSync(text, { level: GZIP_LEVEL }) : text;
+/** The bytes to store for a manifest's JSON text: gzip-compressed when the file name says so. */
+export function manifestBytes(file: string, json: Buffer): Buffer {
+  return isGzipName(file) ? gzipSync(json, { level: GZIP_LEVEL }) : json;
 }
 
 export async function writeManifestFile(file: string, m: Manifest, opts: { pretty: boolean; mtime?: number }): Promise<void> {
-  const data = encodeManifest(m, { pretty: opts.pretty, gzip: isGzipName(file) });
+  const data = manifestBytes(file, Buffer.from(serializeManifest(m, opts.pretty), 'utf8'));
   await atomicWrite(file, data, opts.mtime === undefined ? {} : { mtime: opts.mtime });
 }

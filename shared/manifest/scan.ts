@@ -76,6 +76,14 @@ function skipScalar(b: Buffer, i: number): number {
   return j;
 }
 
+/** After an object's `{` or `,` (whitespace skipped): the key and its colon; index just past ":". */
+function skipMemberKey(b: Buffer, j: number): number {
+  if (b[j] !== QUOTE) throw new ScanError(j, 'expected a key');
+  j = skipWs(b, skipString(b, j));
+  if (b[j] !== 0x3a) throw new ScanError(j, 'expected ":"');
+  return j + 1;
+}
+
 /** Index just past the JSON value starting at `i`. */
 function skipValue(b: Buffer, i: number): number {
   const stack: number[] = [];
@@ -91,12 +99,7 @@ function skipValue(b: Buffer, i: number): number {
         stack.pop();
         j++;
       } else {
-        if (c === 0x7b) {
-          if (b[j] !== QUOTE) throw new ScanError(j, 'expected a key');
-          j = skipWs(b, skipString(b, j));
-          if (b[j] !== 0x3a) throw new ScanError(j, 'expected ":"');
-          j++;
-        }
+        if (c === 0x7b) j = skipMemberKey(b, j);
         continue;
       }
     } else if (c === QUOTE) {
@@ -112,12 +115,7 @@ function skipValue(b: Buffer, i: number): number {
       const d = b[j];
       if (d === 0x2c) {
         j = skipWs(b, j + 1);
-        if (top === 0x7b) {
-          if (b[j] !== QUOTE) throw new ScanError(j, 'expected a key');
-          j = skipWs(b, skipString(b, j));
-          if (b[j] !== 0x3a) throw new ScanError(j, 'expected ":"');
-          j++;
-        }
+        if (top === 0x7b) j = skipMemberKey(b, j);
         break;
       }
       if (d === (top === 0x7b ? 0x7d : 0x5d)) {

@@ -3,16 +3,10 @@
  * using the spans from scan.ts. Replacement text follows the file's own layout: pretty files get
  * indented, key-sorted entries; compact files get compact ones appended before the closing brace.
  */
-import type { ManifestEntry } from './entry.js';
+import { sortedEntry, type ManifestEntry } from './entry.js';
 import type { ScanResult } from './scan.js';
 
 export type EntryChanges = ReadonlyMap<string, ManifestEntry>;
-
-function sortedEntry(e: ManifestEntry): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(e).sort()) out[k] = e[k];
-  return out;
-}
 
 function entryText(e: ManifestEntry, pretty: boolean): string {
   return pretty ? JSON.stringify(sortedEntry(e), null, 2).replace(/\n/g, '\n  ') : JSON.stringify(e);
