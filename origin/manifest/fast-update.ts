@@ -14,7 +14,7 @@ import { isGzipName, manifestBytes } from '../../shared/manifest/io.js';
 import { keyProblem } from '../../shared/manifest/keys.js';
 import { scanManifest } from '../../shared/manifest/scan.js';
 import { looksPretty, spliceEntries } from '../../shared/manifest/splice.js';
-import { buildEntry, sameEntry } from './entry-builder.js';
+import { entryUpdates } from './entry-updates.js';
 import type { Outcome } from './inspect-targets.js';
 import type { Target } from './plan.js';
 
@@ -27,7 +27,7 @@ export interface FastUpdateContext {
   readonly nowSec: number;
   readonly log: Logger;
   /** Symlinks an entry keeps: the old ones that still point at it (run.ts decides). */
-  readonly symlinksFor: (t: Target, old: ManifestEntry | undefined) => Promise<string[]>;
+  readonly symlinksFor: (t: Target, old: ManifestEntry | undefined) => Promise<readonly string[]>;
 }
 
 export interface FastUpdateResult {
@@ -52,31 +52,32 @@ export async function fastUpdate(targets: readonly Target[], outcomes: ReadonlyM
   if (spans.size !== scan.spans.length || scan.spans.some((s) => keyProblem(s.key) !== null)) return null;
 
   const res = { added: [] as string[], updated: [] as string[], unchanged: 0, failed: [] as FastUpdateResult['failed'], written: false, total: spans.size };
-  const changes = new Map<string, ManifestEntry>();
+  const olds = new Map<string, ManifestEntry>();
   for (const t of targets) {
-    const o = outcomes.get(t.key);
-    if (o === undefined || o === null) return null;
-    if ('failed' in o) {
-      res.failed.push({ path: t.path, error: o.failed });
-      ctx.log.error({ repo: t.key }, `${t.key}: ${o.failed}`);
-      continue;
-    }
     const span = spans.get(t.key);
-    let old: ManifestEntry | undefined;
-    if (span) {
-      const value: unknown = JSON.parse(bytes.toString('utf8', span.valueStart, span.valueEnd));
-      if (entryProblem(value) !== null) return null;
-      old = normaliseEntry(value as Record<string, unknown>);
+    if (!span) continue;
+    const value: unknown = JSON.parse(bytes.toString('utf8', span.valueStart, span.valueEnd));
+    if (entryProblem(value) !== null) return null;
+    olds.set(t.key, normaliseEntry(value as Record<string, unknown>));
+  }
+  const updates = await entryUpdates(targets, outcomes, {
+    toplevel: ctx.toplevel,
+    useNow: ctx.useNow,
+    nowSec: ctx.nowSec,
+    log: ctx.log,
+    oldEntry: (key) => olds.get(key),
+    symlinksFor: ctx.symlinksFor,
+  });
+  const changes = new Map<string, ManifestEntry>();
+  for (const u of updates) {
+    // A repository without refs has to leave the manifest: the general path does removals.
+    if (u.kind === 'no-refs') return null;
+    if (u.kind === 'failed') res.failed.push({ path: u.path, error: u.error });
+    else if (u.kind === 'unchanged') res.unchanged++;
+    else {
+      changes.set(u.key, u.entry);
+      res[u.kind].push(u.key);
     }
-    const symlinks = await ctx.symlinksFor(t, old);
-    const built = buildEntry(o, { toplevel: ctx.toplevel, key: t.key, old, useNow: ctx.useNow, now: ctx.nowSec, symlinks });
-    for (const n of built.notes) ctx.log.warn({ repo: t.key }, `${t.key}: ${n}`);
-    if (old && sameEntry(old, built.entry)) {
-      res.unchanged++;
-      continue;
-    }
-    changes.set(t.key, built.entry);
-    (old ? res.updated : res.added).push(t.key);
   }
   if (changes.size === 0) return res;
   const next = spliceEntries(bytes, scan, changes, pretty);

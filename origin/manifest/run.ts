@@ -15,7 +15,8 @@ import type { Manifest, ManifestEntry } from '../../shared/manifest/entry.js';
 import { readManifestFile, writeManifestFile, DEFAULT_MAX_MANIFEST_BYTES } from '../../shared/manifest/io.js';
 import { keyToPath } from '../../shared/manifest/keys.js';
 import { discoverRepos, isIgnored, resolveRepoSymlink } from '../../shared/repo/discover.js';
-import { buildEntry, removeEntries, resolveSymlinkReferences, sameEntry } from './entry-builder.js';
+import { removeEntries, resolveSymlinkReferences } from './entry-builder.js';
+import { entryUpdates } from './entry-updates.js';
 import { fastUpdate, type FastUpdateResult } from './fast-update.js';
 import { inspectTargets, type Outcome } from './inspect-targets.js';
 import { fetchIntoObjstore } from './objstore-fetch.js';
@@ -150,29 +151,23 @@ async function applyOutcomes(
 ): Promise<Applied> {
   const res: Applied = { added: [], updated: [], unchanged: 0, removed: [], changed: false };
   const removals = new Map(plan.remove);
-  for (const t of plan.inspect) {
-    const o = outcomes.get(t.key);
-    if (o === undefined) continue;
-    if (o !== null && 'failed' in o) {
-      ctx.failed.push({ path: t.path, error: o.failed });
-      ctx.log.error({ repo: t.key }, `${t.key}: ${o.failed}`);
-      continue;
+  const updates = await entryUpdates(plan.inspect, outcomes, {
+    toplevel: ctx.toplevel,
+    useNow: ctx.useNow,
+    nowSec: ctx.nowSec,
+    log: ctx.log,
+    oldEntry: (key) => ctx.existing.get(key),
+    symlinksFor: async (t, old) => (plan.walkSymlinks ? plan.walkSymlinks.get(t.key) ?? [] : liveSymlinks(ctx.toplevel, t, old, plan.givenSymlinks.get(t.key) ?? [])),
+  });
+  for (const u of updates) {
+    if (u.kind === 'failed') ctx.failed.push({ path: u.path, error: u.error });
+    else if (u.kind === 'no-refs') {
+      if (u.existed) removals.set(u.key, 'repository has no refs');
+    } else {
+      manifest.set(u.key, u.entry);
+      if (u.kind === 'unchanged') res.unchanged++;
+      else res[u.kind].push(u.key);
     }
-    const old = ctx.existing.get(t.key);
-    if (o === null) {
-      if (old) removals.set(t.key, 'repository has no refs');
-      else ctx.log.info({ repo: t.key }, `${t.key}: no refs; not listed`);
-      continue;
-    }
-    const symlinks = plan.walkSymlinks
-      ? plan.walkSymlinks.get(t.key) ?? []
-      : await liveSymlinks(ctx.toplevel, t, old, plan.givenSymlinks.get(t.key) ?? []);
-    const built = buildEntry(o, { toplevel: ctx.toplevel, key: t.key, old, useNow: ctx.useNow, now: ctx.nowSec, symlinks });
-    for (const n of built.notes) ctx.log.warn({ repo: t.key }, `${t.key}: ${n}`);
-    manifest.set(t.key, built.entry);
-    if (!old) res.added.push(t.key);
-    else if (!sameEntry(old, built.entry)) res.updated.push(t.key);
-    else res.unchanged++;
   }
   const { removed, changed } = removeEntries(manifest, removals.keys());
   res.removed = removed.map((key) => ({ key, why: removals.get(key)! }));

@@ -59,6 +59,13 @@ t.test('deeply nested JSON is handled: rejected as a document or as an entry, ne
   t.same(res.rejected, [{ key: '/a.git', why: 'entry is not an object' }]);
 });
 
+t.test('multi-member gzip files are read whole', async (t) => {
+  const text = JSON.stringify({ '/a.git': entry(1), '/b.git': entry(2) });
+  const cut = text.indexOf('"/b.git"');
+  const members = Buffer.concat([gzipSync(text.slice(0, cut)), gzipSync(text.slice(cut))]);
+  t.same([...decodeManifest(members, 'm', { gzip: true }).entries.keys()], ['/a.git', '/b.git']);
+});
+
 t.test('a gzip bomb stops at the size cap without inflating it all', async (t) => {
   const bomb = gzipSync(Buffer.alloc(256 * 1024 * 1024, 0x20), { level: 9 });
   t.ok(bomb.length < 1024 * 1024, `bomb is ${bomb.length} bytes compressed`);
