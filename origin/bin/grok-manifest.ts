@@ -4,6 +4,7 @@ import { loadConfig } from '../../shared/config/config.js';
 import { Git } from '../../shared/git/index.js';
 import { createCliLogger } from '../../shared/log.js';
 import { manifestCommand, resolveManifestOptions, type ManifestFlags } from '../manifest/cli-options.js';
+import { canHandOff, handOff } from '../manifest/handoff-run.js';
 import { runManifest } from '../manifest/run.js';
 
 runCli('grok-manifest', async (argv) => {
@@ -19,7 +20,12 @@ runCli('grok-manifest', async (argv) => {
   });
   for (const w of config?.warnings ?? []) log.warn(w);
   const started = Date.now();
-  const res = await runManifest(opts.run, { git: new Git(), log, now: Date.now });
+  const git = new Git();
+  if (!opts.standalone && canHandOff(opts.run)) {
+    const handed = await handOff(opts.run, git, log);
+    if (handed.handled) return handed.ok ? EXIT_OK : EXIT_FAILURE;
+  }
+  const res = await runManifest(opts.run, { git, log, now: Date.now });
   log.info(
     `${res.total} repositories listed: ${res.added.length} added, ${res.updated.length} updated, ` +
       `${res.unchanged} unchanged, ${res.removed.length} removed, ${res.failed.length} failed ` +

@@ -23,6 +23,7 @@ export interface ManifestFlags {
   waitForManifest?: boolean;
   fetchObjstore?: boolean;
   regenerate?: boolean;
+  standalone?: boolean;
   verbose?: boolean;
 }
 
@@ -44,6 +45,7 @@ export function manifestCommand(): Command {
     .option('-w, --wait-for-manifest', 'with paths: wait until the manifest file exists')
     .option('-o, --fetch-objstore', 'fetch updated repositories into their objstore repository')
     .option('--regenerate', 'rebuild from a full walk when the existing manifest cannot be read')
+    .option('--standalone', 'never hand the paths to a running grok-origin; update the file here')
     .option('-v, --verbose', 'say what is being done');
 }
 
@@ -52,6 +54,7 @@ export interface ResolvedManifestCli {
   readonly logfile?: string;
   readonly loglevel?: string;
   readonly verbose: boolean;
+  readonly standalone: boolean;
 }
 
 export function resolveManifestOptions(flags: ManifestFlags, paths: string[], config: GrokConfig | null): ResolvedManifestCli {
@@ -82,5 +85,6 @@ export function resolveManifestOptions(flags: ManifestFlags, paths: string[], co
     ...(logfile ? { logfile } : {}),
     ...(config ? { loglevel: config.core.loglevel } : {}),
     verbose: Boolean(flags.verbose),
+    standalone: Boolean(flags.standalone),
   };
 }

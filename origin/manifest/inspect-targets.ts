@@ -21,7 +21,7 @@ export type Outcome = RepoFacts | null | { readonly failed: string };
 export interface InspectOptions {
   readonly ignoreRefs: readonly string[];
   /** The manifest as it was: an unchanged fingerprint keeps the stored `modified`. */
-  readonly old: Manifest;
+  readonly old: Pick<Manifest, 'get'>;
   /** `-n`: dates are not needed at all. */
   readonly useNow: boolean;
   readonly concurrency: number;

@@ -13,8 +13,7 @@ import { withLock, lockPathFor } from '../../shared/lock.js';
 import type { Logger } from '../../shared/log.js';
 import type { Manifest, ManifestEntry } from '../../shared/manifest/entry.js';
 import { readManifestFile, writeManifestFile, DEFAULT_MAX_MANIFEST_BYTES } from '../../shared/manifest/io.js';
-import { keyToPath } from '../../shared/manifest/keys.js';
-import { discoverRepos, isIgnored, resolveRepoSymlink } from '../../shared/repo/discover.js';
+import { discoverRepos, isIgnored } from '../../shared/repo/discover.js';
 import { removeEntries, resolveSymlinkReferences } from './entry-builder.js';
 import { entryUpdates } from './entry-updates.js';
 import { fastUpdate, type FastUpdateResult } from './fast-update.js';
@@ -22,6 +21,7 @@ import { inspectTargets, type Outcome } from './inspect-targets.js';
 import { fetchIntoObjstore } from './objstore-fetch.js';
 import { givenTargets, needsWalk, planManifest, type GivenPath, type ManifestPlan, type Target } from './plan.js';
 import { keyForRemoval, resolveGivenPath } from './resolve-paths.js';
+import { liveSymlinks } from './live-symlinks.js';
 
 export interface ManifestRunOptions {
   readonly toplevel: string;
@@ -122,17 +122,6 @@ async function readExisting(file: string, opts: ManifestRunOptions, log: Logger)
     log.warn(`${describeError(err)}; regenerating from a full walk as asked`);
     return { existing: new Map(), fresh: true };
   }
-}
-
-/** Keeps a path-mode entry's old symlinks that still point at it, plus the ones named now. */
-async function liveSymlinks(toplevel: string, target: Target, old: ManifestEntry | undefined, given: readonly string[]): Promise<string[]> {
-  const keep = new Set(given);
-  for (const s of old?.symlinks ?? []) {
-    if (keep.has(s)) continue;
-    const res = await resolveRepoSymlink(toplevel, keyToPath(toplevel, s)).catch(() => ({ why: 'error' }));
-    if ('target' in res && res.target === target.path) keep.add(s);
-  }
-  return [...keep];
 }
 
 interface Applied {

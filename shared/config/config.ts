@@ -20,6 +20,7 @@ export interface GrokConfig {
   readonly remote: SectionConfig<'remote'>;
   readonly pull: SectionConfig<'pull'>;
   readonly fsck: SectionConfig<'fsck'>;
+  readonly origin: SectionConfig<'origin'>;
   /** Sections we do not know (e.g. a newer grokmirror's), raw and interpolated. */
   readonly extra: Readonly<Record<string, Readonly<Record<string, string>>>>;
   readonly warnings: readonly string[];

@@ -74,6 +74,24 @@ export const SCHEMA = {
     report_subject: { kind: 'string', default: '' },
     report_mailhost: { kind: 'string', default: 'localhost' },
   },
+  // ours: grok-origin, the origin server
+  origin: {
+    listen: { kind: 'string', default: '127.0.0.1:8080' },
+    // Required of callers that are not on the loopback interface; empty: only local callers notify.
+    notify_secret: { kind: 'string', default: '' },
+    // How long a notice waits for others to share one manifest write, in milliseconds.
+    write_delay_ms: { kind: 'int', default: '10', min: 0, max: 60000 },
+    // How many change events are kept for replicas resuming the feed.
+    events_backlog: { kind: 'int', default: '100000', min: 100, max: 10000000 },
+    // Watch the repositories' refs for changes (for origins that cannot install hooks).
+    repo_watch: { kind: 'bool', default: 'no' },
+    // git upload-pack processes run at once; more clones wait. 0: four per CPU.
+    max_upload_packs: { kind: 'int', default: '0', min: 0, max: 4096 },
+    // Seconds that running clones get to finish when the server stops.
+    shutdown_timeout: { kind: 'int', default: '30', min: 0, max: 3600 },
+    // Largest notify request body.
+    notify_max_size: { kind: 'size', default: '1M' },
+  },
 } as const satisfies Record<string, Record<string, KeyDef>>;
 
 type ValueOf<D extends KeyDef> = D['kind'] extends 'bool'
@@ -93,3 +111,4 @@ export type ManifestConfig = SectionConfig<'manifest'>;
 export type RemoteConfig = SectionConfig<'remote'>;
 export type PullConfig = SectionConfig<'pull'>;
 export type FsckConfig = SectionConfig<'fsck'>;
+export type OriginConfig = SectionConfig<'origin'>;

@@ -15,6 +15,8 @@ export interface AtomicWriteOptions {
   readonly mtime?: number;
   /** Skip fsync (only for scratch files nobody depends on). */
   readonly noSync?: boolean;
+  /** File mode before the umask (default 0666); 0600 for files holding secrets. */
+  readonly mode?: number;
 }
 
 export function tempNameFor(target: string): string {
@@ -25,7 +27,7 @@ export async function atomicWrite(target: string, data: string | Uint8Array, opt
   const tmp = tempNameFor(target);
   let fh: fsp.FileHandle | undefined;
   try {
-    fh = await fsp.open(tmp, 'wx', 0o666);
+    fh = await fsp.open(tmp, 'wx', opts.mode ?? 0o666);
     await fh.writeFile(data);
     if (!opts.noSync) await fh.sync();
     await fh.close();

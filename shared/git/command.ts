@@ -51,19 +51,32 @@ export interface GitCommand {
   readonly signal?: AbortSignal;
   /** Extra object directories to read from (GIT_ALTERNATE_OBJECT_DIRECTORIES), absolute paths. */
   readonly alternateObjectDirectories?: readonly string[];
+  /** GIT_PROTOCOL for upload-pack, from a client's Git-Protocol header (e.g. "version=2"). */
+  readonly protocol?: string;
 }
+
+// What git clients send in Git-Protocol: colon-separated key or key=value items.
+const PROTOCOL_RE = /^[A-Za-z0-9._-]+(?:=[A-Za-z0-9._-]+)?(?::[A-Za-z0-9._-]+(?:=[A-Za-z0-9._-]+)?)*$/;
 
 /** The per-command additions to the sanitised environment. */
 export function commandEnv(cmd: GitCommand): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (cmd.protocol !== undefined) {
+    if (cmd.protocol.length > 256 || !PROTOCOL_RE.test(cmd.protocol)) {
+      throw new GrokError('GROK_ERR_GIT_ARGUMENT', `refusing Git-Protocol value ${JSON.stringify(cmd.protocol.slice(0, 80))}`, { value: cmd.protocol });
+    }
+    env.GIT_PROTOCOL = cmd.protocol;
+  }
   const dirs = cmd.alternateObjectDirectories;
-  if (!dirs || dirs.length === 0) return {};
+  if (!dirs || dirs.length === 0) return env;
   for (const d of dirs) {
     // The variable is ':'-separated and '"' starts a quoted entry; such paths are not passed this way.
     if (!d.startsWith('/') || /[:"\0\n]/.test(d)) {
       throw new GrokError('GROK_ERR_GIT_ARGUMENT', `cannot pass ${JSON.stringify(d)} as an alternate object directory`, { value: d });
     }
   }
-  return { GIT_ALTERNATE_OBJECT_DIRECTORIES: dirs.join(':') };
+  env.GIT_ALTERNATE_OBJECT_DIRECTORIES = dirs.join(':');
+  return env;
 }
 
 export function renderArgs(cmd: GitCommand): string[] {

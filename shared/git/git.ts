@@ -15,6 +15,13 @@ export interface GitResult {
   readonly stderr: string;
 }
 
+export interface GitPipe {
+  readonly stdin: NodeJS.WritableStream;
+  readonly stdout: NodeJS.ReadableStream;
+  readonly done: Promise<{ exitCode: number; stderr: string }>;
+  kill(): void;
+}
+
 export interface GitOptions {
   /** The git executable (default `git` from PATH, or $GITBIN as grokmirror honours). */
   readonly bin?: string;
@@ -36,7 +43,7 @@ export class Git {
     this.defaultTimeoutMs = opts.defaultTimeoutMs ?? 30 * 60 * 1000;
   }
 
-  private start(cmd: GitCommand, argv: string[]) {
+  private start(cmd: GitCommand, argv: string[], keepStdinOpen = false) {
     const extra = commandEnv(cmd);
     const child = spawn(this.bin, argv, {
       env: Object.keys(extra).length === 0 ? this.env : { ...this.env, ...extra },
@@ -53,7 +60,7 @@ export class Git {
     });
     if (cmd.input !== undefined) {
       child.stdin!.on('error', () => {}); // git may exit before reading all input; its status tells.
-      child.stdin!.end(cmd.input);
+      if (!keepStdinOpen) child.stdin!.end(cmd.input);
     }
     const done = new Promise<number>((resolve, reject) => {
       child.on('error', (err) => {
@@ -89,6 +96,21 @@ export class Git {
   async text(cmd: GitCommand): Promise<string> {
     const res = await this.run(cmd);
     return res.stdout.toString('utf8').replace(/\n$/, '');
+  }
+
+  /**
+   * Starts a command with stdin and stdout as streams, for piping (git upload-pack behind HTTP).
+   * `done` settles with the exit status; `kill()` stops the process.
+   */
+  pipe(cmd: GitCommand): GitPipe {
+    const argv = renderArgs(cmd);
+    const proc = this.start({ ...cmd, input: cmd.input ?? '' }, argv, true);
+    return {
+      stdin: proc.child.stdin!,
+      stdout: proc.child.stdout!,
+      done: proc.done.then((exitCode) => ({ exitCode, stderr: proc.stderr() })),
+      kill: () => void proc.child.kill('SIGKILL'),
+    };
   }
 
   /** Streams stdout line by line (for `for-each-ref` on repos with millions of refs). */

@@ -1,4 +1,4 @@
-export { Git, type GitOptions, type GitResult } from './git.js';
+export { Git, type GitOptions, type GitPipe, type GitResult } from './git.js';
 export { GitError } from './git-error.js';
 export { untrusted, ALLOWED_SUBCOMMANDS, type GitArg, type GitCommand } from './command.js';
 export { lookupConfigValue, type ConfigLookup } from './config-file.js';

@@ -1,0 +1,53 @@
+/**
+ * grok-manifest's first move in the hook case: when a grok-origin serves this manifest, give it the
+ * paths (it recomputes just those entries, O(1) in the collection) and report its answer. When there
+ * is no server, or it cannot be reached, say so and let the caller update the file itself.
+ */
+import path from 'node:path';
+import { describeError } from '../../shared/errors.js';
+import type { Git } from '../../shared/git/index.js';
+import type { Logger } from '../../shared/log.js';
+import { readAlternate } from '../../shared/repo/inspect.js';
+import { readHandoff, sendNotice } from './handoff.js';
+import { fetchIntoObjstore } from './objstore-fetch.js';
+import type { ManifestRunOptions } from './run.js';
+
+export type HandoffOutcome = { handled: false } | { handled: true; ok: boolean };
+
+/** Path updates only: removals, purges, walks and regenerations stay with the caller. */
+export function canHandOff(opts: ManifestRunOptions): boolean {
+  return opts.paths.length > 0 && !opts.remove && !opts.purge && !opts.regenerate && !opts.checkExportOk;
+}
+
+export async function handOff(opts: ManifestRunOptions, git: Git, log: Logger): Promise<HandoffOutcome> {
+  const server = readHandoff(opts.manifestFile);
+  if (!server) return { handled: false };
+  const paths = opts.paths.map((p) => path.resolve(p));
+  let reply;
+  try {
+    reply = await sendNotice(server, { paths, use_now: opts.useNow, ignore_refs: opts.ignoreRefs });
+  } catch (err) {
+    log.warn(`grok-origin (pid ${server.pid}) did not take the notice (${describeError(err)}); updating the manifest here`);
+    return { handled: false };
+  }
+  if (reply.status >= 500) {
+    log.warn(`grok-origin answered ${reply.status} (${String(reply.body.error ?? '')}); updating the manifest here`);
+    return { handled: false };
+  }
+  const rejected = (reply.body.rejected as { path: string; error: string }[] | undefined) ?? [];
+  const failed = (reply.body.failed as { key: string; error: string }[] | undefined) ?? [];
+  for (const r of rejected) log.error({ path: r.path }, `${r.path}: ${r.error}`);
+  for (const f of failed) log.error({ repo: f.key }, `${f.key}: ${f.error}`);
+  if (reply.status !== 200) {
+    log.error(`grok-origin refused the notice (${reply.status}): ${String(reply.body.error ?? '')}`);
+    return { handled: true, ok: false };
+  }
+  log.info(`grok-origin took the notice: ${JSON.stringify({ added: reply.body.added, updated: reply.body.updated, removed: reply.body.removed })}`);
+  if (opts.fetchObjstore) {
+    for (const p of paths) {
+      const alt = await readAlternate(p);
+      if (alt?.objstoreMembers) await fetchIntoObjstore(git, log, p, alt.repo).catch((err: unknown) => log.warn(`objstore fetch for ${p}: ${describeError(err)}`));
+    }
+  }
+  return { handled: true, ok: rejected.length === 0 && failed.length === 0 };
+}

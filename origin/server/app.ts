@@ -1,0 +1,79 @@
+/**
+ * grok-origin's HTTP application, built without listening (tests use inject() or listen on 127.0.0.1
+ * themselves): the manifest, git smart HTTP, the notify endpoint, the change feed, /healthz, /metrics.
+ */
+import fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Git } from '../../shared/git/index.js';
+import type { Logger } from '../../shared/log.js';
+import type { EventLog } from './event-log.js';
+import type { ManifestStore } from './manifest-store.js';
+import type { OriginMetrics } from './metrics.js';
+import type { NotifyQueue } from './notify-queue.js';
+import { feedRoutes } from './routes/feed.js';
+import { gitHttpRoutes } from './routes/git-http.js';
+import { manifestRoutes } from './routes/manifest.js';
+import { notifyRoutes } from './routes/notify.js';
+import type { Semaphore } from './semaphore.js';
+import type { OriginSettings } from './settings.js';
+
+export interface AppDeps {
+  readonly store: ManifestStore;
+  readonly events: EventLog;
+  readonly queue: NotifyQueue;
+  readonly git: Git;
+  readonly log: Logger;
+  readonly uploads: Semaphore;
+  readonly metrics: OriginMetrics;
+  /** Secrets accepted by /_grok/notify: the run's token (handoff file) and [origin] notify_secret. */
+  readonly secrets: readonly string[];
+  /** Open change-feed connections, closed on shutdown. */
+  readonly feeds: Set<() => void>;
+}
+
+export function buildApp(settings: OriginSettings, deps: AppDeps): FastifyInstance {
+  const app = fastify({
+    // fastify logs every request at info; the child's level keeps that out of the logs.
+    loggerInstance: deps.log.child({ module: 'http' }, { level: 'warn' }) as unknown as FastifyBaseLogger,
+    bodyLimit: settings.notifyMaxBytes,
+    routerOptions: { maxParamLength: 4096 },
+    // Bound what an idle or slow client can hold: headers must arrive in 10 s, idle keep-alive 60 s.
+    connectionTimeout: 0,
+    keepAliveTimeout: 60_000,
+    requestTimeout: 0,
+    http: { headersTimeout: 10_000, maxHeaderSize: 16 * 1024 },
+  });
+  app.addContentTypeParser('text/plain', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  app.addHook('onResponse', async (req, reply) => {
+    deps.metrics.requests.inc({ route: req.routeOptions.url ?? 'unknown', method: req.method, status: String(reply.statusCode) });
+  });
+  app.get('/healthz', async () => ({
+    status: 'ok',
+    entries: deps.store.size,
+    generation: deps.store.current().generation,
+    last_write: deps.store.lastWriteMs ? new Date(deps.store.lastWriteMs).toISOString() : null,
+    pending_changes: deps.store.pendingChanges,
+    last_event: deps.events.idOf(deps.events.last),
+  }));
+  app.get('/metrics', async (_req, reply) => reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()));
+  manifestRoutes(app, deps.store, { gz: settings.gzUrl, json: settings.jsonUrl });
+  notifyRoutes(app, {
+    toplevel: settings.toplevel,
+    secrets: deps.secrets,
+    requireSecret: settings.notifySecret !== '',
+    maxBytes: settings.notifyMaxBytes,
+    checkExportOk: settings.checkExportOk,
+    ignorePaths: settings.ignorePaths,
+    queue: deps.queue,
+    store: deps.store,
+  });
+  feedRoutes(app, deps.events, deps.feeds);
+  gitHttpRoutes(app, {
+    toplevel: settings.toplevel,
+    store: deps.store,
+    git: deps.git,
+    uploads: deps.uploads,
+    checkExportOk: settings.checkExportOk,
+    maxRequestBytes: 256 * 1024 * 1024,
+  });
+  return app;
+}

@@ -1,0 +1,210 @@
+/**
+ * The manifest as grok-origin owns it: entries in memory (chunked-manifest.ts), changes applied at
+ * once and written to disk in coalesced, atomic writes under the manifest lock (so stand-alone
+ * grok-manifest runs and the server never interleave), change events published after each write,
+ * and external writes (a cron grok-manifest walk, grok-fsck) reloaded and published as changes.
+ */
+import { stat } from 'node:fs/promises';
+import { describeError } from '../../shared/errors.js';
+import { atomicWrite } from '../../shared/fs/atomic.js';
+import { lockPathFor, withLock } from '../../shared/lock.js';
+import type { Logger } from '../../shared/log.js';
+import type { ManifestEntry } from '../../shared/manifest/entry.js';
+import { readManifestFile } from '../../shared/manifest/io.js';
+import { sameEntry } from '../manifest/entry-builder.js';
+import { ChunkedManifest, type Rendered } from './chunked-manifest.js';
+import type { EventLog } from './event-log.js';
+
+export interface Change {
+  readonly key: string;
+  readonly entry: ManifestEntry | null;
+}
+
+export interface StoreOptions {
+  readonly file: string;
+  readonly pretty: boolean;
+  readonly writeDelayMs: number;
+  readonly maxBytes: number;
+}
+
+export interface StoreDeps {
+  readonly log: Logger;
+  readonly now: () => number;
+}
+
+export interface Published {
+  readonly rendered: Rendered;
+  readonly body: Buffer;
+  /** Last-Modified, whole seconds (HTTP dates have no finer resolution). */
+  readonly lastModifiedSec: number;
+  readonly generation: number;
+}
+
+interface Waiter {
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+export class ManifestStore {
+  private published: Published;
+  private unwritten = new Map<string, ManifestEntry | null>();
+  private waiters: Waiter[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private writing: Promise<void> | null = null;
+  private servedSec = 0;
+  private ownWrite: { mtimeMs: number; size: number } | null = null;
+  private jsonCache: { generation: number; body: Buffer } | null = null;
+  lastWriteMs = 0;
+  writeCount = 0;
+
+  private constructor(
+    private manifest: ChunkedManifest,
+    private readonly opts: StoreOptions,
+    private readonly events: EventLog,
+    private readonly deps: StoreDeps,
+    lastModifiedSec: number,
+  ) {
+    const rendered = manifest.render();
+    this.published = { rendered, body: Buffer.concat(rendered.members), lastModifiedSec, generation: 0 };
+  }
+
+  static async open(opts: StoreOptions, events: EventLog, deps: StoreDeps): Promise<ManifestStore> {
+    const parsed = await readManifestFile(opts.file, opts.maxBytes);
+    for (const r of parsed?.rejected ?? []) deps.log.warn({ repo: r.key }, `${opts.file}: ignoring entry ${JSON.stringify(r.key)}: ${r.why}`);
+    const mtime = await stat(opts.file).then((s) => Math.floor(s.mtimeMs / 1000), () => Math.floor(deps.now() / 1000));
+    return new ManifestStore(new ChunkedManifest(parsed?.entries ?? new Map(), opts.pretty), opts, events, deps, mtime);
+  }
+
+  get size(): number {
+    return this.manifest.size;
+  }
+
+  get(key: string): ManifestEntry | undefined {
+    return this.manifest.get(key);
+  }
+
+
+  current(): Published {
+    return this.published;
+  }
+
+  /** The plain JSON body of the current generation, built on first request. */
+  json(): Buffer {
+    const gen = this.published.generation;
+    if (this.jsonCache?.generation !== gen) this.jsonCache = { generation: gen, body: this.manifest.json() };
+    return this.jsonCache.body;
+  }
+
+  /** A 200 carried this Last-Modified: the next generation must carry a later one. */
+  markServed(sec: number): void {
+    if (sec > this.servedSec) this.servedSec = sec;
+  }
+
+  get pendingChanges(): number {
+    return this.unwritten.size;
+  }
+
+  /** Applies changes now; resolves once a manifest write that includes them is on disk. */
+  apply(changes: readonly Change[]): Promise<void> {
+    let any = false;
+    for (const c of changes) {
+      const old = this.manifest.get(c.key);
+      if (c.entry === null ? old === undefined : old !== undefined && sameEntry(old, c.entry)) continue;
+      this.manifest.set(c.key, c.entry);
+      this.unwritten.set(c.key, c.entry);
+      any = true;
+    }
+    if (!any && this.unwritten.size === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.waiters.push({ resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(delay = this.opts.writeDelayMs): void {
+    if (this.timer || this.writing) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.writing = this.write().finally(() => {
+        this.writing = null;
+        if (this.waiters.length > 0) this.schedule();
+      });
+    }, delay);
+  }
+
+  private async write(): Promise<void> {
+    const waiters = this.waiters;
+    this.waiters = [];
+    const batch = this.unwritten;
+    this.unwritten = new Map();
+    try {
+      await withLock(lockPathFor(this.opts.file), async () => {
+        const rendered = this.manifest.render();
+        const body = Buffer.concat(rendered.members, rendered.size);
+        const nowSec = Math.floor(this.deps.now() / 1000);
+        // Never reuse a Last-Modified second that a client has seen (If-Modified-Since is per second).
+        const lastModifiedSec = this.servedSec >= nowSec ? Math.min(this.servedSec + 1, nowSec + 1) : nowSec;
+        await atomicWrite(this.opts.file, body, { mtime: lastModifiedSec });
+        const st = await stat(this.opts.file);
+        this.ownWrite = { mtimeMs: st.mtimeMs, size: st.size };
+        this.published = { rendered, body, lastModifiedSec, generation: this.published.generation + 1 };
+      });
+      this.lastWriteMs = this.deps.now();
+      this.writeCount++;
+      for (const [key, entry] of batch) this.events.append(key, entry, this.lastWriteMs);
+      for (const w of waiters) w.resolve();
+    } catch (err) {
+      // Keep the changes for the next attempt (newer changes to the same key win).
+      for (const [k, v] of batch) if (!this.unwritten.has(k)) this.unwritten.set(k, v);
+      this.deps.log.error({ err }, `cannot write ${this.opts.file}: ${describeError(err)}; will retry`);
+      for (const w of waiters) w.reject(err);
+      if (!this.timer) this.timer = setTimeout(() => ((this.timer = null), this.schedule(0)), 1000);
+    }
+  }
+
+  /** True when the file on disk is the one this store last wrote. */
+  async isOwnWrite(): Promise<boolean> {
+    const st = await stat(this.opts.file).catch(() => null);
+    return !!st && !!this.ownWrite && st.mtimeMs === this.ownWrite.mtimeMs && st.size === this.ownWrite.size;
+  }
+
+  /**
+   * Someone else rewrote the file (a cron walk, grok-fsck): load it, keep our own changes that are not
+   * written yet on top, and publish what differs as change events. Returns the number of changes.
+   */
+  async reload(): Promise<number> {
+    while (this.writing) await this.writing;
+    if (await this.isOwnWrite()) return 0;
+    const parsed = await readManifestFile(this.opts.file, this.opts.maxBytes);
+    if (!parsed) return 0;
+    const before = this.manifest.snapshot();
+    const next = new Map(parsed.entries);
+    for (const [k, v] of this.unwritten) {
+      if (v === null) next.delete(k);
+      else next.set(k, v);
+    }
+    this.manifest = new ChunkedManifest(next, this.opts.pretty);
+    const st = await stat(this.opts.file);
+    this.ownWrite = { mtimeMs: st.mtimeMs, size: st.size };
+    const rendered = this.manifest.render();
+    this.published = { rendered, body: Buffer.concat(rendered.members), lastModifiedSec: Math.max(Math.floor(st.mtimeMs / 1000), this.servedSec + 1), generation: this.published.generation + 1 };
+    const at = this.deps.now();
+    let n = 0;
+    for (const [k, e] of next) {
+      const old = before.get(k);
+      if (!old || !sameEntry(old, e)) (this.events.append(k, e, at), n++);
+    }
+    for (const k of before.keys()) if (!next.has(k)) (this.events.append(k, null, at), n++);
+    return n;
+  }
+
+  /** Writes whatever is pending and waits for it. */
+  async flush(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+      if (this.waiters.length > 0 || this.unwritten.size > 0) this.writing = this.write().finally(() => (this.writing = null));
+    }
+    while (this.writing) await this.writing;
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * Starting and stopping grok-origin: load (or first build) the manifest, serve it, write the handoff
+ * file for hooks, watch for external writers, and on stop let running clones finish (up to the
+ * shutdown timeout), flush pending manifest writes and remove the handoff file.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, promises as fsp } from 'node:fs';
+import { watch, type FSWatcher } from 'chokidar';
+import type { FastifyInstance } from 'fastify';
+import { describeError } from '../../shared/errors.js';
+import { atomicWrite } from '../../shared/fs/atomic.js';
+import type { Git } from '../../shared/git/index.js';
+import type { Logger } from '../../shared/log.js';
+import { handoffPathFor, type Handoff } from '../manifest/handoff.js';
+import { runManifest, type ManifestRunOptions } from '../manifest/run.js';
+import { buildApp } from './app.js';
+import { EventLog } from './event-log.js';
+import { ManifestStore } from './manifest-store.js';
+import { originMetrics } from './metrics.js';
+import { NotifyQueue } from './notify-queue.js';
+import { startRepoWatch } from './repo-watch.js';
+import { Semaphore } from './semaphore.js';
+import type { OriginSettings } from './settings.js';
+
+export interface OriginDeps {
+  readonly git: Git;
+  readonly log: Logger;
+  readonly now: () => number;
+}
+
+export interface RunningOrigin {
+  readonly app: FastifyInstance;
+  readonly url: string;
+  readonly store: ManifestStore;
+  readonly events: EventLog;
+  readonly token: string;
+  close(): Promise<void>;
+}
+
+/** A full grok-manifest walk with the server's settings (for a first start without a manifest). */
+function fullWalk(settings: OriginSettings): ManifestRunOptions {
+  return {
+    toplevel: settings.toplevel,
+    manifestFile: settings.manifestFile,
+    paths: [],
+    pretty: settings.pretty,
+    useNow: false,
+    checkExportOk: settings.checkExportOk,
+    purge: false,
+    remove: false,
+    wait: false,
+    fetchObjstore: false,
+    regenerate: false,
+    ignorePaths: settings.ignorePaths,
+    ignoreRefs: [],
+    maxBytes: settings.maxManifestBytes,
+  };
+}
+
+export async function startOrigin(input: OriginSettings, deps: OriginDeps): Promise<RunningOrigin> {
+  const { log } = deps;
+  const settings = { ...input, toplevel: await fsp.realpath(input.toplevel) };
+  if (!existsSync(settings.manifestFile)) {
+    log.info(`${settings.manifestFile} does not exist yet: building it from a full walk`);
+    await runManifest(fullWalk(settings), deps);
+  }
+  const events = new EventLog(settings.eventsBacklog);
+  const store = await ManifestStore.open(
+    { file: settings.manifestFile, pretty: settings.pretty, writeDelayMs: settings.writeDelayMs, maxBytes: settings.maxManifestBytes },
+    events,
+    deps,
+  );
+  const queue = new NotifyQueue(store, deps.git, log, settings.toplevel, deps.now);
+  const uploads = new Semaphore(settings.maxUploadPacks);
+  const metrics = originMetrics({ store, events, queue, uploads });
+  const token = randomBytes(24).toString('hex');
+  const feeds = new Set<() => void>();
+  const app = buildApp(settings, { store, events, queue, git: deps.git, log, uploads, metrics, secrets: [token, settings.notifySecret], feeds });
+
+  const l = settings.listen;
+  const url = l.socket ? await app.listen({ path: l.socket }) : await app.listen({ host: l.host!, port: l.port! });
+  const boundUrl = l.socket ? `unix:${l.socket}` : url;
+  const handoffFile = handoffPathFor(settings.manifestFile);
+  const handoff: Handoff = { ...(l.socket ? { socketPath: l.socket } : { url: boundUrl }), token, pid: process.pid };
+  await atomicWrite(handoffFile, JSON.stringify(handoff), { mode: 0o600 });
+
+  // External writers (a cron grok-manifest walk, grok-fsck) replace the file: reload and publish.
+  const watcher: FSWatcher = watch(settings.manifestFile, { ignoreInitial: true, atomic: true });
+  const onFileChange = () => {
+    store.reload().then(
+      (n) => n > 0 && log.info({ action: 'reload' }, `${settings.manifestFile} was rewritten by another process: ${n} changes published`),
+      (err: unknown) => log.error(`cannot reload ${settings.manifestFile}: ${describeError(err)}`),
+    );
+  };
+  watcher.on('change', onFileChange).on('add', onFileChange);
+  const repoWatch = settings.repoWatch ? await startRepoWatch(settings.toplevel, queue, log) : null;
+  log.info(`grok-origin serving ${store.size} repositories from ${settings.toplevel} on ${boundUrl}`);
+
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= (async () => {
+      await fsp.rm(handoffFile, { force: true });
+      await watcher.close();
+      await repoWatch?.close();
+      for (const end of [...feeds]) end();
+      const cut = setTimeout(() => {
+        log.warn('shutdown timeout: closing remaining connections');
+        app.server.closeAllConnections();
+      }, settings.shutdownTimeoutMs);
+      await app.close();
+      clearTimeout(cut);
+      await store.flush();
+    })());
+  return { app, url: boundUrl, store, events, token, close };
+}

@@ -1,0 +1,155 @@
+/**
+ * Git smart HTTP, read-only: `GET <repo>/info/refs?service=git-upload-pack` and
+ * `POST <repo>/git-upload-pack`, protocol v0/v1 and v2 (the Git-Protocol header becomes GIT_PROTOCOL),
+ * gzip request bodies, streaming both ways, a bounded number of upload-pack processes. Only
+ * repositories in the manifest (or symlinks to them) are served; receive-pack and dumb HTTP never.
+ * The path on disk always comes from a manifest key, so no URL can name anything else.
+ */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { PassThrough, Transform, pipeline } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { describeError } from '../../../shared/errors.js';
+import { untrusted, type Git } from '../../../shared/git/index.js';
+import { keyProblem, keyToPath, pathToKey } from '../../../shared/manifest/keys.js';
+import { EXPORT_OK_FILE } from '../../../shared/repo/bare.js';
+import { resolveRepoSymlink } from '../../../shared/repo/discover.js';
+import type { ManifestStore } from '../manifest-store.js';
+import type { Semaphore } from '../semaphore.js';
+
+export interface GitHttpDeps {
+  readonly toplevel: string;
+  readonly store: ManifestStore;
+  readonly git: Git;
+  readonly uploads: Semaphore;
+  readonly checkExportOk: boolean;
+  /** Largest request body an upload-pack negotiation may send. */
+  readonly maxRequestBytes: number;
+}
+
+const SUFFIXES = ['/info/refs', '/git-upload-pack', '/git-receive-pack'] as const;
+
+function pktLine(s: string): string {
+  return (s.length + 4).toString(16).padStart(4, '0') + s;
+}
+
+/** The repository directory a URL path names, or why it names none. */
+async function repoFor(deps: GitHttpDeps, key: string): Promise<string | null> {
+  if (keyProblem(key) !== null) return null;
+  let realKey = key;
+  if (!deps.store.get(key)) {
+    // A symlink to a listed repository is served as that repository.
+    const res = await resolveRepoSymlink(deps.toplevel, keyToPath(deps.toplevel, key)).catch(() => null);
+    if (!res || !('target' in res)) return null;
+    realKey = pathToKey(deps.toplevel, res.target);
+    if (!deps.store.get(realKey)) return null;
+  }
+  const dir = keyToPath(deps.toplevel, realKey);
+  if (deps.checkExportOk && !(await fsp.stat(path.join(dir, EXPORT_OK_FILE)).then(() => true, () => false))) return null;
+  return dir;
+}
+
+function protocolOf(req: FastifyRequest): string | undefined {
+  const p = req.headers['git-protocol'];
+  return typeof p === 'string' && p !== '' ? p : undefined;
+}
+
+function limitBytes(max: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      seen += chunk.length;
+      cb(seen > max ? new Error(`request body larger than ${max} bytes`) : null, chunk);
+    },
+  });
+}
+
+export function gitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): void {
+  app.addContentTypeParser('application/x-git-upload-pack-request', (_req, payload, done) => done(null, payload));
+
+  const notFound = (reply: FastifyReply) => reply.code(404).type('text/plain').send('Not found\n');
+
+  app.route({
+    method: ['GET', 'POST'],
+    url: '/*',
+    handler: async (req, reply) => {
+      const urlPath = req.url.split('?')[0] ?? '';
+      let decoded: string;
+      try {
+        decoded = decodeURIComponent(urlPath);
+      } catch {
+        return reply.code(400).type('text/plain').send('Bad URL encoding\n');
+      }
+      const suffix = SUFFIXES.find((s) => decoded.endsWith(s));
+      if (!suffix) return notFound(reply);
+      if (suffix === '/git-receive-pack' || (req.query as Record<string, unknown>).service === 'git-receive-pack') {
+        return reply.code(403).type('text/plain').send('This server is read-only\n');
+      }
+      const dir = await repoFor(deps, decoded.slice(0, -suffix.length));
+      if (!dir) return notFound(reply);
+      if (suffix === '/info/refs') {
+        if (req.method !== 'GET') return reply.code(405).send();
+        if ((req.query as Record<string, unknown>).service !== 'git-upload-pack') {
+          return reply.code(403).type('text/plain').send('Dumb HTTP is not served; use a git client with smart HTTP\n');
+        }
+        return advertise(req, reply, dir);
+      }
+      if (req.method !== 'POST') return reply.code(405).send();
+      if (req.headers['content-type'] !== 'application/x-git-upload-pack-request') {
+        return reply.code(415).type('text/plain').send('Expected application/x-git-upload-pack-request\n');
+      }
+      return uploadPack(req, reply, dir);
+    },
+  });
+
+  async function advertise(req: FastifyRequest, reply: FastifyReply, dir: string) {
+    const protocol = protocolOf(req);
+    const release = await deps.uploads.acquire();
+    let proc;
+    try {
+      proc = deps.git.pipe({ args: ['upload-pack', '--stateless-rpc', '--advertise-refs', untrusted(dir)], ...(protocol ? { protocol } : {}) });
+    } catch (err) {
+      release();
+      return reply.code(400).type('text/plain').send(`${describeError(err)}\n`);
+    }
+    proc.stdin.end();
+    void proc.done.finally(release);
+    const out = new PassThrough();
+    if (!protocol?.split(':').includes('version=2')) out.write(pktLine('# service=git-upload-pack\n') + '0000');
+    pipeline(proc.stdout, out, () => {});
+    reply.header('cache-control', 'no-cache').type('application/x-git-upload-pack-advertisement');
+    return reply.send(out);
+  }
+
+  async function uploadPack(req: FastifyRequest, reply: FastifyReply, dir: string) {
+    const protocol = protocolOf(req);
+    const body = req.body as NodeJS.ReadableStream;
+    const release = await deps.uploads.acquire();
+    let proc;
+    try {
+      proc = deps.git.pipe({ args: ['upload-pack', '--stateless-rpc', untrusted(dir)], ...(protocol ? { protocol } : {}) });
+    } catch (err) {
+      release();
+      return reply.code(400).type('text/plain').send(`${describeError(err)}\n`);
+    }
+    void proc.done.then(({ exitCode, stderr }) => {
+      release();
+      if (exitCode !== 0) req.log.warn({ repo: dir, exitCode }, `upload-pack failed: ${stderr.trim().split('\n').pop() ?? ''}`);
+    });
+    const input: NodeJS.ReadableStream[] = [body];
+    if (req.headers['content-encoding'] === 'gzip') input.push(createGunzip());
+    pipeline([...input, limitBytes(deps.maxRequestBytes), proc.stdin] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream], (err) => {
+      if (err) {
+        req.log.warn({ repo: dir }, `upload-pack request: ${err.message}`);
+        proc.kill();
+      }
+    });
+    // A client that goes away stops its upload-pack.
+    reply.raw.on('close', () => {
+      if (!reply.raw.writableFinished) proc.kill();
+    });
+    reply.header('cache-control', 'no-cache').type('application/x-git-upload-pack-result');
+    return reply.send(proc.stdout);
+  }
+}

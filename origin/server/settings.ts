@@ -1,0 +1,64 @@
+/** grok-origin's settings: the slice of grokmirror.conf it needs, plus command-line overrides, frozen. */
+import os from 'node:os';
+import path from 'node:path';
+import type { GrokConfig } from '../../shared/config/config.js';
+import { GrokError } from '../../shared/errors.js';
+
+export interface Listen {
+  readonly host?: string;
+  readonly port?: number;
+  readonly socket?: string;
+}
+
+export interface OriginSettings {
+  readonly toplevel: string;
+  readonly manifestFile: string;
+  /** URL paths of the manifest: gzip bytes as stored, and plain JSON. */
+  readonly gzUrl: string;
+  readonly jsonUrl: string;
+  readonly listen: Listen;
+  readonly notifySecret: string;
+  readonly writeDelayMs: number;
+  readonly eventsBacklog: number;
+  readonly repoWatch: boolean;
+  readonly maxUploadPacks: number;
+  readonly shutdownTimeoutMs: number;
+  readonly notifyMaxBytes: number;
+  readonly checkExportOk: boolean;
+  readonly pretty: boolean;
+  readonly maxManifestBytes: number;
+  readonly ignorePaths: readonly string[];
+}
+
+export function parseListen(text: string): Listen {
+  if (text.startsWith('/')) return { socket: text };
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(text.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) {
+    throw new GrokError('GROK_ERR_CONFIG_VALUE', `listen address ${JSON.stringify(text)} is not HOST:PORT, [IPv6]:PORT or a socket path`, { value: text });
+  }
+  return { host: m[1] ?? m[2], port };
+}
+
+export function originSettings(config: GrokConfig, overrides: { listen?: string } = {}): OriginSettings {
+  const base = path.basename(config.core.manifest);
+  const plain = base.replace(/\.gz$/, '');
+  return Object.freeze({
+    toplevel: config.core.toplevel,
+    manifestFile: config.core.manifest,
+    gzUrl: `/${plain}.gz`,
+    jsonUrl: `/${plain}`,
+    listen: parseListen(overrides.listen ?? config.origin.listen),
+    notifySecret: config.origin.notify_secret,
+    writeDelayMs: config.origin.write_delay_ms,
+    eventsBacklog: config.origin.events_backlog,
+    repoWatch: config.origin.repo_watch,
+    maxUploadPacks: config.origin.max_upload_packs || 4 * os.availableParallelism(),
+    shutdownTimeoutMs: config.origin.shutdown_timeout * 1000,
+    notifyMaxBytes: config.origin.notify_max_size,
+    checkExportOk: config.manifest.check_export_ok,
+    pretty: config.manifest.pretty,
+    maxManifestBytes: config.core.manifest_max_size,
+    ignorePaths: config.manifest.ignore,
+  });
+}
