@@ -4,13 +4,14 @@
  * grok-manifest runs and the server never interleave), change events published after each write,
  * and external writes (a cron grok-manifest walk, grok-fsck) reloaded and published as changes.
  */
-import { stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
 import { describeError } from '../../shared/errors.js';
 import { atomicWrite } from '../../shared/fs/atomic.js';
 import { lockPathFor, withLock } from '../../shared/lock.js';
 import type { Logger } from '../../shared/log.js';
 import type { ManifestEntry } from '../../shared/manifest/entry.js';
-import { readManifestFile } from '../../shared/manifest/io.js';
+import { isGzipName, readManifestFile } from '../../shared/manifest/io.js';
 import { sameEntry } from '../manifest/entry-builder.js';
 import { ChunkedManifest, type Rendered } from './chunked-manifest.js';
 import type { EventLog } from './event-log.js';
@@ -62,17 +63,36 @@ export class ManifestStore {
     private readonly opts: StoreOptions,
     private readonly events: EventLog,
     private readonly deps: StoreDeps,
-    lastModifiedSec: number,
   ) {
     const rendered = manifest.render();
-    this.published = { rendered, body: Buffer.concat(rendered.members), lastModifiedSec, generation: 0 };
+    this.published = { rendered, body: Buffer.concat(rendered.members), lastModifiedSec: Math.floor(deps.now() / 1000), generation: 0 };
   }
 
   static async open(opts: StoreOptions, events: EventLog, deps: StoreDeps): Promise<ManifestStore> {
     const parsed = await readManifestFile(opts.file, opts.maxBytes);
     for (const r of parsed?.rejected ?? []) deps.log.warn({ repo: r.key }, `${opts.file}: ignoring entry ${JSON.stringify(r.key)}: ${r.why}`);
-    const mtime = await stat(opts.file).then((s) => Math.floor(s.mtimeMs / 1000), () => Math.floor(deps.now() / 1000));
-    return new ManifestStore(new ChunkedManifest(parsed?.entries ?? new Map(), opts.pretty), opts, events, deps, mtime);
+    const store = new ManifestStore(new ChunkedManifest(parsed?.entries ?? new Map(), opts.pretty), opts, events, deps);
+    await store.publishFile(0);
+    return store;
+  }
+
+  /**
+   * Until the server writes the manifest itself, it serves the file's own bytes, so that replicas
+   * reading it over HTTP and over file:// see the same thing (and the same validators).
+   */
+  private async publishFile(generation: number): Promise<void> {
+    const st = await stat(this.opts.file).catch(() => null);
+    if (!st) return;
+    this.ownWrite = { mtimeMs: st.mtimeMs, size: st.size };
+    const lastModifiedSec = Math.max(Math.floor(st.mtimeMs / 1000), generation > 0 ? this.servedSec + 1 : 0);
+    if (!isGzipName(this.opts.file)) {
+      const rendered = this.manifest.render();
+      this.published = { rendered, body: Buffer.concat(rendered.members), lastModifiedSec, generation };
+      return;
+    }
+    const raw = await readFile(this.opts.file);
+    const etag = `"${createHash('sha1').update(raw).digest('hex')}"`;
+    this.published = { rendered: { members: [raw], size: raw.length, etag }, body: raw, lastModifiedSec, generation };
   }
 
   get size(): number {
@@ -144,7 +164,8 @@ export class ManifestStore {
         const nowSec = Math.floor(this.deps.now() / 1000);
         // Never reuse a Last-Modified second that a client has seen (If-Modified-Since is per second).
         const lastModifiedSec = this.servedSec >= nowSec ? Math.min(this.servedSec + 1, nowSec + 1) : nowSec;
-        await atomicWrite(this.opts.file, body, { mtime: lastModifiedSec });
+        // The file keeps the format its name says; /manifest.js.gz is served gzip either way.
+        await atomicWrite(this.opts.file, isGzipName(this.opts.file) ? body : this.manifest.json(), { mtime: lastModifiedSec });
         const st = await stat(this.opts.file);
         this.ownWrite = { mtimeMs: st.mtimeMs, size: st.size };
         this.published = { rendered, body, lastModifiedSec, generation: this.published.generation + 1 };
@@ -184,10 +205,8 @@ export class ManifestStore {
       else next.set(k, v);
     }
     this.manifest = new ChunkedManifest(next, this.opts.pretty);
-    const st = await stat(this.opts.file);
-    this.ownWrite = { mtimeMs: st.mtimeMs, size: st.size };
-    const rendered = this.manifest.render();
-    this.published = { rendered, body: Buffer.concat(rendered.members), lastModifiedSec: Math.max(Math.floor(st.mtimeMs / 1000), this.servedSec + 1), generation: this.published.generation + 1 };
+    await this.publishFile(this.published.generation + 1);
+    if (this.unwritten.size > 0) this.schedule();
     const at = this.deps.now();
     let n = 0;
     for (const [k, e] of next) {

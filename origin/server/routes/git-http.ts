@@ -67,6 +67,11 @@ function limitBytes(max: number): Transform {
 
 export function gitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): void {
   app.addContentTypeParser('application/x-git-upload-pack-request', (_req, payload, done) => done(null, payload));
+  // Parsed only so that a push attempt gets a clear 403 instead of "unsupported media type".
+  app.addContentTypeParser('application/x-git-receive-pack-request', (_req, payload, done) => {
+    payload.resume();
+    done(null, null);
+  });
 
   const notFound = (reply: FastifyReply) => reply.code(404).type('text/plain').send('Not found\n');
 
