@@ -20,6 +20,7 @@ import { originMetrics } from './metrics.js';
 import { NotifyQueue } from './notify-queue.js';
 import { startRepoWatch } from './repo-watch.js';
 import { Semaphore } from './semaphore.js';
+import { trackConnections } from './connections.js';
 import type { OriginSettings } from './settings.js';
 
 export interface OriginDeps {
@@ -77,6 +78,7 @@ export async function startOrigin(input: OriginSettings, deps: OriginDeps): Prom
   const feeds = new Set<() => void>();
   const app = buildApp(settings, { store, events, queue, git: deps.git, log, uploads, metrics, secrets: [token, settings.notifySecret], feeds });
 
+  const connections = trackConnections(app.server);
   const l = settings.listen;
   const url = l.socket ? await app.listen({ path: l.socket }) : await app.listen({ host: l.host!, port: l.port! });
   const boundUrl = l.socket ? `unix:${l.socket}` : url;
@@ -103,11 +105,13 @@ export async function startOrigin(input: OriginSettings, deps: OriginDeps): Prom
       await watcher.close();
       await repoWatch?.close();
       for (const end of [...feeds]) end();
+      const appClosed = app.close();
+      connections.closeUnused();
       const cut = setTimeout(() => {
         log.warn('shutdown timeout: closing remaining connections');
         app.server.closeAllConnections();
       }, settings.shutdownTimeoutMs);
-      await app.close();
+      await appClosed;
       clearTimeout(cut);
       await store.flush();
     })());

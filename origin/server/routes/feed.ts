@@ -22,7 +22,9 @@ export function feedRoutes(app: FastifyInstance, events: EventLog, open: Set<() 
     const resume = (req.headers['last-event-id'] as string | undefined) ?? (typeof q.last_event_id === 'string' ? q.last_event_id : undefined);
     reply.hijack();
     const res = reply.raw;
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    // The stream owns its connection: when it ends, so does the connection (no idle keep-alive
+    // left behind to hold up a shutdown).
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'close', 'x-accel-buffering': 'no' });
     res.write(`retry: 2000\n\n`);
     if (resume === undefined) {
       res.write(`id: ${events.idOf(events.last)}\nevent: hello\ndata: ${JSON.stringify({ last: events.idOf(events.last) })}\n\n`);
@@ -31,11 +33,16 @@ export function feedRoutes(app: FastifyInstance, events: EventLog, open: Set<() 
       if ('reset' in since) res.write(`id: ${events.idOf(events.last)}\nevent: reset\ndata: ${JSON.stringify({ last: events.idOf(events.last) })}\n\n`);
       else for (const e of since.events) res.write(sse(e, events));
     }
+    let closed = false;
     const close = () => {
+      if (closed) return;
+      closed = true;
       clearInterval(beat);
       unsubscribe();
       open.delete(close);
-      res.end();
+      // Destroy rather than end: a client that keeps a half-dead socket (undici keeps one for its
+      // 4 s keep-alive after an abort) must not hold up a shutdown.
+      res.destroy();
     };
     const unsubscribe = events.subscribe((e) => {
       if (res.writableLength > MAX_BUFFERED) return close();
@@ -43,7 +50,9 @@ export function feedRoutes(app: FastifyInstance, events: EventLog, open: Set<() 
     });
     const beat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
     open.add(close);
-    req.raw.on('close', close);
+    // The response's 'close' means the connection went away (a request's 'close' only means its
+    // body was read, which for a GET is at once).
+    res.on('close', close);
   });
 
   app.get('/_grok/changes', async (req, reply) => {
