@@ -4,6 +4,7 @@
  */
 import { Writable } from 'node:stream';
 import { pino, type Logger, type DestinationStream, type Level } from 'pino';
+import { GrokError } from './errors.js';
 
 export type { Logger };
 
@@ -57,7 +58,14 @@ export function createCliLogger(opts: CliLogOptions): Logger {
     { level: opts.verbose ? 'info' : 'warn', stream: humanStream(opts.name, opts.stderr ?? process.stderr) },
   ];
   if (opts.logfile) {
-    streams.push({ level: pinoLevel(opts.fileLevel), stream: pino.destination({ dest: opts.logfile, sync: true, mkdir: false }) });
+    let file: DestinationStream;
+    try {
+      file = pino.destination({ dest: opts.logfile, sync: true, mkdir: false });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      throw new GrokError('GROK_ERR_WRITE', `cannot open log file ${opts.logfile} (${code})`, { path: opts.logfile });
+    }
+    streams.push({ level: pinoLevel(opts.fileLevel), stream: file });
   }
   return pino({ name: opts.name, level: 'debug', base: { pid: process.pid } }, pino.multistream(streams));
 }

@@ -16,6 +16,7 @@ runCli('grok-origin', async (argv) => {
     .parse(argv, { from: 'user' });
   const flags = cmd.opts<{ config: string; listen?: string; verbose?: boolean }>();
   const config = loadConfig(flags.config);
+  const settings = originSettings(config, flags.listen ? { listen: flags.listen } : {});
   const log = createCliLogger({
     name: 'grok-origin',
     verbose: Boolean(flags.verbose),
@@ -23,7 +24,6 @@ runCli('grok-origin', async (argv) => {
     fileLevel: config.core.loglevel,
   });
   for (const w of config.warnings) log.warn(w);
-  const settings = originSettings(config, flags.listen ? { listen: flags.listen } : {});
   const origin = await startOrigin(settings, { git: new Git(), log, now: Date.now });
   process.stdout.write(`grok-origin: listening on ${origin.url}\n`);
   await new Promise<void>((resolve, reject) => {
