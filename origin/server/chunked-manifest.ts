@@ -10,16 +10,15 @@ import { gzipSync } from 'node:zlib';
 import type { Manifest, ManifestEntry } from '../../shared/manifest/entry.js';
 import { serializeManifest } from '../../shared/manifest/io.js';
 
-const TARGET_PER_CHUNK = 512;
+const TARGET_PER_CHUNK = 256;
 const MAX_CHUNKS = 4096;
-const gz = (text: string) => gzipSync(Buffer.from(text, 'utf8'));
+const gz = (text: string) => gzipSync(Buffer.from(text, "utf8"));
 const OPEN = gz('{');
 const COMMA = gz(',');
 const CLOSE = gz('}');
 
 interface Chunk {
   readonly keys: Set<string>;
-  json: string;
   member: Buffer;
   digest: Buffer;
   dirty: boolean;
@@ -104,11 +103,9 @@ export class ChunkedManifest {
     return { members, size, etag: `"${hash.digest('hex')}"` };
   }
 
-  /** The manifest as plain JSON (for /manifest.js), assembled from the slices' text. */
+  /** The manifest as plain JSON (for /manifest.js); built on request, the slices keep only gzip. */
   json(): Buffer {
-    if (this.pretty) return Buffer.from(serializeManifest(this.entries, true), 'utf8');
-    const parts = this.chunks.filter((c) => c.keys.size > 0).map((c) => (c.dirty ? this.compress(c).json : c.json));
-    return Buffer.from(`{${parts.join(',')}}`, 'utf8');
+    return Buffer.from(serializeManifest(this.entries, this.pretty), 'utf8');
   }
 
   private chunkOf(key: string): Chunk {
@@ -118,8 +115,7 @@ export class ChunkedManifest {
   private compress(c: Chunk): Chunk {
     const parts: string[] = [];
     for (const k of c.keys) parts.push(`${JSON.stringify(k)}:${JSON.stringify(this.entries.get(k))}`);
-    c.json = parts.join(',');
-    c.member = gz(c.json);
+    c.member = gz(parts.join(','));
     c.digest = createHash('sha1').update(c.member).digest();
     c.dirty = false;
     return c;
@@ -127,7 +123,7 @@ export class ChunkedManifest {
 
   private rechunk(): void {
     const n = Math.min(MAX_CHUNKS, Math.max(1, Math.ceil(this.entries.size / TARGET_PER_CHUNK)));
-    this.chunks = Array.from({ length: n }, () => ({ keys: new Set<string>(), json: '', member: Buffer.alloc(0), digest: Buffer.alloc(0), dirty: true }));
+    this.chunks = Array.from({ length: n }, () => ({ keys: new Set<string>(), member: Buffer.alloc(0), digest: Buffer.alloc(0), dirty: true }));
     for (const k of this.entries.keys()) this.chunkOf(k).keys.add(k);
   }
 }

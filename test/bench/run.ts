@@ -11,6 +11,7 @@ import { mapPool } from '../../shared/pool.js';
 import { BIN, REPO_ROOT } from '../helpers/fixture.js';
 import { GIT_ENV } from '../helpers/git.js';
 import { makeCollection, writeSyntheticManifest } from './gen.js';
+import { benchOrigin } from './origin-bench.js';
 import { median, repeat, timeProcess, type Summary } from './measure.js';
 
 interface Row {
@@ -115,6 +116,43 @@ async function main(): Promise<void> {
     target: '-',
     verdict: 'info',
   });
+
+  // 5. grok-origin with 100k entries
+  const o = await benchOrigin(work, quick);
+  rows.push(
+    {
+      scenario: 'grok-origin: notice to manifest written, 100k entries (sequential)',
+      ours: `p50 ${fmt(o.latencyP50)}, p99 ${fmt(o.latencyP99)}`,
+      floor: '-',
+      baseline: 'grokmirror 2.x: ~1.1 s per push (whole-file rewrite)',
+      target: 'p50 < 50 ms',
+      verdict: o.latencyP50 < 50 ? 'met' : 'missed',
+    },
+    {
+      scenario: `grok-origin: notices at 250/s open loop (${o.notices}), 100k entries`,
+      ours: `${o.noticesPerSec.toFixed(0)}/s sustained, ${o.lost} of 20 repos stale afterwards`,
+      floor: '-',
+      baseline: 'grokmirror 2.x: ~1 push/s (one lock, 1.1 s each)',
+      target: '>= 200/s, no lost update',
+      verdict: o.noticesPerSec >= 200 && o.lost === 0 ? 'met' : 'missed',
+    },
+    {
+      scenario: 'grok-origin: conditional GET (304), 16 keep-alive clients',
+      ours: `${o.notModifiedPerSec.toFixed(0)} requests/s`,
+      floor: '-',
+      baseline: '-',
+      target: '-',
+      verdict: 'info',
+    },
+    {
+      scenario: 'grok-origin: memory with 100k entries, after the runs above',
+      ours: `RSS ${o.rssMb.toFixed(0)} MB, peak ${o.peakRssMb.toFixed(0)} MB (start-up ${fmt(o.startupMs)})`,
+      floor: '-',
+      baseline: 'grokmirror 2.x: ~150 MB per push process',
+      target: '< 300 MB',
+      verdict: o.peakRssMb < 300 ? 'met' : 'missed',
+    },
+  );
 
   const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
   const cpu = (os.cpus()[0]?.model ?? 'unknown').trim();
