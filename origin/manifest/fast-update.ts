@@ -82,7 +82,7 @@ export async function fastUpdate(targets: readonly Target[], outcomes: ReadonlyM
   if (changes.size === 0) return res;
   const next = spliceEntries(bytes, scan, changes, pretty);
   if (!next) return null;
-  await atomicWrite(ctx.file, manifestBytes(ctx.file, next));
+  await atomicWrite(ctx.file, await manifestBytes(ctx.file, next));
   for (const k of res.added) ctx.log.info({ repo: k, action: 'add' }, `added ${k}`);
   for (const k of res.updated) ctx.log.info({ repo: k, action: 'update' }, `updated ${k}`);
   return { ...res, written: true, total: spans.size + res.added.length };

@@ -4,7 +4,9 @@
  * document; entries that fail their checks are set aside with the reason, never silently used.
  */
 import { promises as fsp } from 'node:fs';
-import { gzipSync } from 'node:zlib';
+import os from 'node:os';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import { GrokError } from '../errors.js';
 import { atomicWrite } from '../fs/atomic.js';
 import { entryProblem, normaliseEntry, sortedEntry, type Manifest } from './entry.js';
@@ -94,12 +96,27 @@ export function serializeManifest(m: Manifest, pretty: boolean): string {
   return pretty ? JSON.stringify(obj, null, 2) : JSON.stringify(obj);
 }
 
-/** The bytes to store for a manifest's JSON text: gzip-compressed when the file name says so. */
-export function manifestBytes(file: string, json: Buffer): Buffer {
-  return isGzipName(file) ? gzipSync(json, { level: GZIP_LEVEL }) : json;
+const gzipAsync = promisify(gzip);
+/** Below this, one gzip member; above, one member per core, compressed in parallel. */
+const PARALLEL_GZIP_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The bytes to store for a manifest's JSON text: gzip-compressed when the file name says so. A large
+ * manifest is cut into one piece per core and each piece compressed as its own gzip member on the
+ * threadpool, at once: a multi-member gzip file inflates to the pieces joined (RFC 1952), whichever
+ * byte the cut falls on, and every reader we care about (Python's gzip, zcat, node:zlib) reads it
+ * whole. On 2 cores this halves the deflate time of a 22 MB manifest.
+ */
+export async function manifestBytes(file: string, json: Buffer): Promise<Buffer> {
+  if (!isGzipName(file)) return json;
+  const pieces = json.length < PARALLEL_GZIP_BYTES ? 1 : Math.max(1, Math.min(8, os.availableParallelism()));
+  const size = Math.ceil(json.length / pieces);
+  const parts = Array.from({ length: pieces }, (_, i) => json.subarray(i * size, (i + 1) * size));
+  // Large chunks: the default 16 KiB costs a threadpool round trip per chunk.
+  return Buffer.concat(await Promise.all(parts.map((p) => gzipAsync(p, { level: GZIP_LEVEL, chunkSize: 4 * 1024 * 1024 }))));
 }
 
 export async function writeManifestFile(file: string, m: Manifest, opts: { pretty: boolean; mtime?: number }): Promise<void> {
-  const data = manifestBytes(file, Buffer.from(serializeManifest(m, opts.pretty), 'utf8'));
+  const data = await manifestBytes(file, Buffer.from(serializeManifest(m, opts.pretty), 'utf8'));
   await atomicWrite(file, data, opts.mtime === undefined ? {} : { mtime: opts.mtime });
 }
