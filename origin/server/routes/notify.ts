@@ -82,10 +82,14 @@ export function notifyRoutes(app: FastifyInstance, deps: NotifyDeps): void {
       req.log.warn({ from: req.socket.remoteAddress }, 'notify refused: not local and no valid secret');
       return reply.code(403).send({ error: 'notify needs a loopback caller or a valid secret' });
     }
+    const refuse = (status: number, error: string) => {
+      req.log.warn({ from: req.socket.remoteAddress }, `notify refused (${status}): ${error}`);
+      return reply.code(status).send({ error });
+    };
     const notice = parseNotice(req.body);
-    if (typeof notice === 'string') return reply.code(400).send({ error: notice });
-    if (notice.paths.length === 0) return reply.code(400).send({ error: 'no paths given' });
-    if (notice.paths.length > MAX_PATHS) return reply.code(413).send({ error: `more than ${MAX_PATHS} paths in one notice` });
+    if (typeof notice === 'string') return refuse(400, notice);
+    if (notice.paths.length === 0) return refuse(400, 'no paths given');
+    if (notice.paths.length > MAX_PATHS) return refuse(413, `more than ${MAX_PATHS} paths in one notice`);
     const targets: Target[] = [];
     const rejected: { path: string; error: string }[] = [];
     const removals: string[] = [];
@@ -100,7 +104,10 @@ export function notifyRoutes(app: FastifyInstance, deps: NotifyDeps): void {
       }
     }
     for (const r of rejected) req.log.warn({ path: r.path }, `notify: ${r.path}: ${r.error}`);
-    if (targets.length === 0 && removals.length === 0) return reply.code(404).send({ error: 'no repository among the paths', rejected });
+    if (targets.length === 0 && removals.length === 0) {
+      req.log.warn(`notify refused (404): no repository among ${notice.paths.length} path(s)`);
+      return reply.code(404).send({ error: 'no repository among the paths', rejected });
+    }
     const present = removals.filter((k) => deps.store.get(k));
     await deps.store.apply(present.map((key) => ({ key, entry: null })));
     const res = await deps.queue.submit(targets, { useNow: notice.useNow, ignoreRefs: notice.ignoreRefs });

@@ -161,3 +161,25 @@ t.test('repo-watch mode notices pushes without hooks', async (t) => {
   const events = await feed;
   t.match(events.find((e) => e.event === 'change'), { data: { key: '/r0.git' } }, `push of ${sha.slice(0, 8)} noticed`);
 });
+
+t.test('refused notices leave a log line saying why', async (t) => {
+  const { top } = collection(t, 1);
+  const lines: string[] = [];
+  const { pino } = await import('pino');
+  const { Writable } = await import('node:stream');
+  const log = pino({ level: 'info' }, new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) }));
+  const { startOrigin } = await import('../../../origin/server/origin.js');
+  const { testSettings } = await import('../../helpers/origin.js');
+  const { Git } = await import('../../../shared/git/index.js');
+  const origin = await startOrigin({ ...testSettings(top, 'notify_max_size = 1K\n') }, { git: new Git(), log, now: Date.now });
+  t.teardown(() => origin.close());
+  await origin.app.inject({ method: 'POST', url: '/_grok/notify', payload: { paths: 'x' } });
+  await origin.app.inject({ method: 'POST', url: '/_grok/notify', payload: { paths: ['y'.repeat(2000)] } });
+  await origin.app.inject({ method: 'POST', url: '/_grok/notify', payload: '{"paths":', headers: { 'content-type': 'application/json' } });
+  await origin.app.inject({ method: 'POST', url: '/_grok/notify', payload: { paths: ['/r0.git'] }, remoteAddress: '203.0.113.9' });
+  const text = lines.join('');
+  t.match(text, /notify refused \(400\): \\"paths\\" must be a list/);
+  t.match(text, /: 413 Request body is too large/);
+  t.match(text, /: 400 .*JSON/);
+  t.match(text, /notify refused: not local and no valid secret/);
+});
