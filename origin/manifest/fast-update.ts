@@ -12,7 +12,7 @@ import { entryProblem, normaliseEntry, type ManifestEntry } from '../../shared/m
 import { gunzipCapped } from '../../shared/manifest/inflate.js';
 import { isGzipName, manifestBytes } from '../../shared/manifest/io.js';
 import { keyProblem } from '../../shared/manifest/keys.js';
-import { scanManifest } from '../../shared/manifest/scan.js';
+import { scanManifest, type EntrySpan } from '../../shared/manifest/scan.js';
 import { looksPretty, spliceEntries } from '../../shared/manifest/splice.js';
 import { entryUpdates } from './entry-updates.js';
 import type { Outcome } from './inspect-targets.js';
@@ -47,11 +47,19 @@ export async function fastUpdate(targets: readonly Target[], outcomes: ReadonlyM
   const pretty = looksPretty(bytes);
   if (pretty !== ctx.pretty) return null;
   const scan = scanManifest(bytes, ctx.file);
-  if (scan.spans.length === 0) return null;
-  const spans = new Map(scan.spans.map((s) => [s.key, s]));
-  if (spans.size !== scan.spans.length || scan.spans.some((s) => keyProblem(s.key) !== null)) return null;
+  if (scan.spans.length === 0 || scan.spans.some((s) => keyProblem(s.key) !== null)) return null;
+  // Only the named keys are looked up (no map of 100k keys); a named key listed twice takes the
+  // general path. Other duplicates are left as they are (JSON readers keep the last one).
+  const wanted = new Set(targets.map((t) => t.key));
+  const spans = new Map<string, EntrySpan>();
+  for (const s of scan.spans) {
+    if (!wanted.has(s.key)) continue;
+    if (spans.has(s.key)) return null;
+    spans.set(s.key, s);
+  }
 
-  const res = { added: [] as string[], updated: [] as string[], unchanged: 0, failed: [] as FastUpdateResult['failed'], written: false, total: spans.size };
+  const total = scan.spans.length;
+  const res = { added: [] as string[], updated: [] as string[], unchanged: 0, failed: [] as FastUpdateResult['failed'], written: false, total };
   const olds = new Map<string, ManifestEntry>();
   for (const t of targets) {
     const span = spans.get(t.key);
@@ -85,5 +93,5 @@ export async function fastUpdate(targets: readonly Target[], outcomes: ReadonlyM
   await atomicWrite(ctx.file, await manifestBytes(ctx.file, next));
   for (const k of res.added) ctx.log.info({ repo: k, action: 'add' }, `added ${k}`);
   for (const k of res.updated) ctx.log.info({ repo: k, action: 'update' }, `updated ${k}`);
-  return { ...res, written: true, total: spans.size + res.added.length };
+  return { ...res, written: true, total: total + res.added.length };
 }
