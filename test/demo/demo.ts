@@ -1,10 +1,10 @@
 /**
  * The built-in demo (`npm run demo`): makes a small origin with sample repositories (forks sharing
- * objects, a symlink, descriptions and owners), builds its manifest with grok-manifest, pushes a
- * commit and updates the manifest the way a post-receive hook does, then prints a short report.
- * The replica side (grok-origin serving, grok-pull mirroring) joins this demo when those land.
+ * objects, a symlink, descriptions and owners), builds its manifest with grok-manifest, serves it
+ * with grok-origin on 127.0.0.1, clones over HTTP, pushes a commit that the post-receive hook hands
+ * to the server, and prints a short report. grok-pull mirroring joins the demo when it lands.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -50,21 +50,53 @@ const full = grokManifest(['-m', manifest, '-t', top]);
 const m1 = readManifest();
 console.log(`demo: full walk listed ${Object.keys(m1).length} repositories in ${full.ms.toFixed(0)} ms`);
 
-const repo = path.join(top, 'pub/tools.git');
-const sha = pushCommit(repo, { date: Math.floor(Date.now() / 1000), message: 'a new commit' });
-const hook = grokManifest(['-n', '-m', manifest, '-t', top, repo]);
-const m2 = readManifest();
+const conf = path.join(base, 'grokmirror.conf');
+writeFileSync(conf, `[core]\ntoplevel = ${top}\nmanifest = ${manifest}\n[origin]\nlisten = 127.0.0.1:0\n`);
+const server = spawn(process.execPath, [BIN.origin, '-c', conf], { stdio: ['ignore', 'pipe', 'inherit'] });
+const url = await new Promise<string>((resolve, reject) => {
+  server.stdout.setEncoding('utf8').on('data', (d: string) => {
+    const m = /listening on (\S+)/.exec(d);
+    if (m) resolve(m[1]!);
+  });
+  server.on('exit', (code) => reject(new Error(`grok-origin exited with ${code}`)));
+});
+console.log(`demo: grok-origin serving on ${url}`);
+try {
+  const first = await fetch(`${url}/manifest.js.gz`);
+  const etag = first.headers.get('etag') ?? '';
+  await first.arrayBuffer();
+  const again = await fetch(`${url}/manifest.js.gz`, { headers: { 'if-none-match': etag } });
+  const clone = path.join(base, 'clone-of-linux.git');
+  execFileSync('git', ['clone', '-q', '--bare', `${url}/pub/linux.git`, clone]);
+  const cloned = execFileSync('git', [`--git-dir=${clone}`, 'rev-list', '--count', 'HEAD'], { encoding: 'utf8' }).trim();
 
-console.log('\n=== grokmirror-ts demo report ===');
-console.log(`origin toplevel:    ${top}`);
-console.log(`manifest:           ${manifest}`);
-console.log(`repositories:       ${Object.keys(m2).length} (${Object.keys(m2).filter((k) => m2[k]!.reference).length} forks borrowing objects)`);
-for (const [key, e] of Object.entries(m2).sort()) {
-  const extra = [e.reference ? `borrows from ${e.reference}` : '', e.symlinks ? `symlinks ${e.symlinks.join(', ')}` : '', e.description ?? '']
-    .filter(Boolean)
-    .join('; ');
-  console.log(`  ${key.padEnd(28)} ${e.fingerprint.slice(0, 12)}  ${extra}`);
+  const repo = path.join(top, 'pub/tools.git');
+  const sha = pushCommit(repo, { date: Math.floor(Date.now() / 1000), message: 'a new commit' });
+  // what the post-receive hook runs; with grok-origin up, it hands the path over
+  const hook = grokManifest(['-n', '-m', manifest, '-t', top, repo]);
+  const after = await fetch(`${url}/manifest.js.gz`, { headers: { 'if-none-match': etag } });
+  const m2 = JSON.parse(gunzipSync(Buffer.from(await after.arrayBuffer())).toString('utf8')) as ReturnType<typeof readManifest>;
+  report(m2, { sha, hookMs: hook.ms, url, notModified: again.status, afterPush: after.status, cloned });
+} finally {
+  server.kill('SIGTERM');
+  await new Promise((r) => server.on('exit', r));
 }
-console.log(`pushed:             ${sha.slice(0, 12)} to /pub/tools.git`);
-console.log(`hook update:        fingerprint ${m1['/pub/tools.git']!.fingerprint.slice(0, 12)} -> ${m2['/pub/tools.git']!.fingerprint.slice(0, 12)} in ${hook.ms.toFixed(0)} ms`);
-console.log('replica:            grok-origin and grok-pull are not implemented yet (issues 3 and 4)');
+
+function report(m2: ReturnType<typeof readManifest>, r: { sha: string; hookMs: number; url: string; notModified: number; afterPush: number; cloned: string }): void {
+
+  console.log('\n=== grokmirror-ts demo report ===');
+  console.log(`origin toplevel:    ${top}`);
+  console.log(`served at:          ${r.url} (manifest ${r.url}/manifest.js.gz)`);
+  console.log(`repositories:       ${Object.keys(m2).length} (${Object.keys(m2).filter((k) => m2[k]!.reference).length} forks borrowing objects)`);
+  for (const [key, e] of Object.entries(m2).sort()) {
+    const extra = [e.reference ? `borrows from ${e.reference}` : '', e.symlinks ? `symlinks ${e.symlinks.join(', ')}` : '', e.description ?? '']
+      .filter(Boolean)
+      .join('; ');
+    console.log(`  ${key.padEnd(28)} ${e.fingerprint.slice(0, 12)}  ${extra}`);
+  }
+  console.log(`conditional GET:    ${r.notModified} before the push, ${r.afterPush} after it`);
+  console.log(`clone over HTTP:    /pub/linux.git, ${r.cloned} commits`);
+  console.log(`pushed:             ${r.sha.slice(0, 12)} to /pub/tools.git`);
+  console.log(`hook update:        fingerprint ${m1['/pub/tools.git']!.fingerprint.slice(0, 12)} -> ${m2['/pub/tools.git']!.fingerprint.slice(0, 12)}, hook took ${r.hookMs.toFixed(0)} ms (handed to grok-origin)`);
+  console.log('replica:            grok-pull is not implemented yet (issue 4)');
+}

@@ -1,0 +1,16 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import t from 'tap';
+import { REPO_ROOT } from '../helpers/fixture.js';
+import { tmpDir } from '../helpers/tmp.js';
+
+t.test('the README\'s demo runs and reports what it did', async (t) => {
+  const dir = tmpDir(t);
+  const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'dist/test/demo/demo.js'), '--dir', dir], { encoding: 'utf8', timeout: 120_000 });
+  t.equal(r.status, 0, r.stderr);
+  t.match(r.stdout, /repositories: {7}6 \(3 forks borrowing objects\)/);
+  t.match(r.stdout, /\/pub\/linux\.git +[0-9a-f]{12} +symlinks \/pub\/linux-stable\.git; A pretend kernel tree/);
+  t.match(r.stdout, /conditional GET: {4}304 before the push, 200 after it/);
+  t.match(r.stdout, /clone over HTTP: {4}\/pub\/linux\.git, 20 commits/);
+  t.match(r.stdout, /hook update: {8}fingerprint ([0-9a-f]{12}) -> (?!\1)[0-9a-f]{12}/, 'the push changed the served fingerprint');
+});
