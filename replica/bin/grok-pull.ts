@@ -1,4 +1,38 @@
 #!/usr/bin/env node
-import { notImplemented } from '../../shared/cli.js';
+import { EXIT_FAILURE, EXIT_OK, newCommand, runCli } from '../../shared/cli.js';
+import { loadConfig } from '../../shared/config/config.js';
+import { GrokError } from '../../shared/errors.js';
+import { Git } from '../../shared/git/index.js';
+import { createCliLogger } from '../../shared/log.js';
+import { runPull } from '../run.js';
 
-notImplemented('grok-pull', 'issue 4');
+runCli('grok-pull', async (argv) => {
+  const cmd = newCommand('grok-pull', 'Mirror the repositories listed in a remote grokmirror manifest.')
+    .requiredOption('-c, --config <file>', 'grokmirror.conf ([core], [remote] and [pull] sections)')
+    .option('-n, --no-mtime-check', 'fetch the remote manifest even if it has not changed')
+    .option('-p, --purge', 'remove local repositories that left the remote manifest')
+    .option('--force-purge', 'purge even past purgeprotect, and accept an empty remote manifest')
+    .option('-o, --continuous', 'keep running and follow the origin (not implemented yet: issue 4)')
+    .option('-v, --verbose', 'say what is being done')
+    .parse(argv, { from: 'user' });
+  const flags = cmd.opts<{ config: string; mtimeCheck: boolean; purge?: boolean; forcePurge?: boolean; continuous?: boolean; verbose?: boolean }>();
+  if (flags.continuous) throw new GrokError('GROK_ERR_USAGE', '-o/--continuous is not implemented yet; run grok-pull from a timer meanwhile');
+  const config = loadConfig(flags.config);
+  const log = createCliLogger({
+    name: 'grok-pull',
+    verbose: Boolean(flags.verbose),
+    ...(config.core.log ? { logfile: config.core.log } : {}),
+    fileLevel: config.core.loglevel,
+  });
+  for (const w of config.warnings) log.warn(w);
+  const started = Date.now();
+  const res = await runPull(config, { force: !flags.mtimeCheck, purge: Boolean(flags.purge), forcePurge: Boolean(flags.forcePurge) }, { git: new Git(), log, now: Date.now });
+  const secs = ((Date.now() - started) / 1000).toFixed(2);
+  const summary =
+    res.status === 'unchanged'
+      ? `remote manifest unchanged (${secs}s)`
+      : `${res.cloned.length} cloned, ${res.updated.length} updated, ${res.purged.length} purged, ${res.deferred.length} deferred, ${res.failed.length} failed in ${secs}s`;
+  log.info(summary);
+  if (!flags.verbose) process.stderr.write(res.failed.length > 0 || res.purgeRefused ? `grok-pull: ${summary}\n` : '');
+  return res.failed.length > 0 || res.purgeRefused ? EXIT_FAILURE : EXIT_OK;
+});

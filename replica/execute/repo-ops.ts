@@ -1,0 +1,117 @@
+/**
+ * The things grok-pull does to one repository, each through the git module: make it (in a temporary
+ * directory beside the target, renamed into place only when complete, so a half-made clone is never
+ * visible at the final path), point its remote at the origin, set its parameters, fetch, record
+ * what it now holds, and remove it.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { GrokError } from '../../shared/errors.js';
+import { atomicWrite } from '../../shared/fs/atomic.js';
+import { readRefFiles, untrusted, type Git } from '../../shared/git/index.js';
+import type { ManifestEntry } from '../../shared/manifest/entry.js';
+import { isUnder, keyToPath } from '../../shared/manifest/keys.js';
+import { writeFingerprintFile } from '../../shared/repo/fingerprint-file.js';
+import { fingerprintOf, readRefStateWithGit } from '../../shared/repo/refs.js';
+
+export interface RepoOpsContext {
+  readonly git: Git;
+  readonly toplevel: string;
+  readonly site: string;
+  readonly remotename: string;
+  readonly defaultOwner: string;
+}
+
+/** Where a temporary clone for `repo` is built: beside it, hidden, never a valid manifest path. */
+export function tempCloneDir(repo: string): string {
+  return path.join(path.dirname(repo), `.${path.basename(repo)}.grok-init-${randomBytes(4).toString('hex')}`);
+}
+
+export function remoteUrl(site: string, key: string): string {
+  return `${site.replace(/\/+$/, '')}${key}`;
+}
+
+export async function initBare(ctx: RepoOpsContext, dir: string): Promise<void> {
+  await fsp.mkdir(path.dirname(dir), { recursive: true });
+  await ctx.git.run({ args: ['init', '-q', '--bare', untrusted(dir)] });
+  const hooks = path.join(dir, 'hooks');
+  for (const f of await fsp.readdir(hooks).catch(() => [] as string[])) if (f.endsWith('.sample')) await fsp.rm(path.join(hooks, f), { force: true });
+  await ctx.git.run({ gitDir: dir, args: ['config', 'gc.auto', '0'] });
+}
+
+/** (Re)creates the remote: the origin's URL for this key and a mirror refspec (no '+' when ffonly). */
+export async function fixRemotes(ctx: RepoOpsContext, dir: string, key: string, ffonly: boolean): Promise<void> {
+  const name = ctx.remotename;
+  await ctx.git.run({ gitDir: dir, args: ['config', '--remove-section', untrusted(`remote.${name}`)], okExit: [5, 128] });
+  await ctx.git.run({ gitDir: dir, args: ['config', untrusted(`remote.${name}.url`), untrusted(remoteUrl(ctx.site, key))] });
+  await ctx.git.run({ gitDir: dir, args: ['config', untrusted(`remote.${name}.fetch`), ffonly ? 'refs/*:refs/*' : '+refs/*:refs/*'] });
+}
+
+/** description (no trailing newline), gitweb.owner, HEAD. */
+export async function fixParams(ctx: RepoOpsContext, dir: string, entry: ManifestEntry): Promise<void> {
+  if (entry.description !== undefined) await atomicWrite(path.join(dir, 'description'), entry.description, { noSync: true });
+  // After "--" the owner is a value even if it starts with "-" (it has no control characters: checked).
+  await ctx.git.run({ gitDir: dir, args: ['config', '--', 'gitweb.owner', entry.owner ?? ctx.defaultOwner] });
+  if (entry.head !== null) await atomicWrite(path.join(dir, 'HEAD'), `${entry.head}\n`, { noSync: true });
+}
+
+/** Creates or repairs the entry's symlinks; never replaces anything but a symlink. */
+export async function fixSymlinks(ctx: RepoOpsContext, repo: string, entry: ManifestEntry): Promise<string[]> {
+  const notes: string[] = [];
+  for (const s of entry.symlinks ?? []) {
+    const link = keyToPath(ctx.toplevel, s);
+    const st = await fsp.lstat(link).catch(() => null);
+    if (st && !st.isSymbolicLink()) {
+      notes.push(`${s} exists and is not a symlink; left alone`);
+      continue;
+    }
+    if (st) await fsp.rm(link);
+    await fsp.mkdir(path.dirname(link), { recursive: true });
+    await fsp.symlink(repo, link);
+  }
+  return notes;
+}
+
+export async function fetchRemote(ctx: RepoOpsContext, dir: string, attempts: number, sleep: (ms: number) => Promise<void>): Promise<void> {
+  for (let i = 1; ; i++) {
+    try {
+      await ctx.git.run({ gitDir: dir, args: ['fetch', '-q', '--prune', untrusted(ctx.remotename)] });
+      return;
+    } catch (err) {
+      if (i >= attempts) throw err;
+      await sleep(1000 * 2 ** (i - 1));
+    }
+  }
+}
+
+/** The repository's own fingerprint (from its ref files, or git), cached in grokmirror.fingerprint. */
+export async function recordFingerprint(ctx: RepoOpsContext, dir: string): Promise<string> {
+  const files = readRefFiles(dir);
+  const fp = files.ok ? fingerprintOf(files.refs) : (await readRefStateWithGit(ctx.git, dir))?.fingerprint;
+  if (!fp) throw new GrokError('GROK_ERR_GIT_FAILED', `${dir} has no refs after fetching`, { dir });
+  await writeFingerprintFile(dir, fp);
+  return fp;
+}
+
+function cgitDate(epochSec: number): string {
+  return new Date(epochSec * 1000).toISOString().replace('T', ' ').slice(0, 19);
+}
+
+/** grokmirror.timestamp and info/web/last-modified (for cgit) from the entry's `modified`. */
+export async function recordTimestamps(dir: string, entry: ManifestEntry): Promise<void> {
+  await atomicWrite(path.join(dir, 'grokmirror.timestamp'), String(entry.modified), { noSync: true });
+  await fsp.mkdir(path.join(dir, 'info', 'web'), { recursive: true });
+  await atomicWrite(path.join(dir, 'info', 'web', 'last-modified'), `${cgitDate(entry.modified)}\n`, { noSync: true });
+}
+
+/** Removes a repository (or symlink) under the toplevel. */
+export async function removeRepo(toplevel: string, key: string): Promise<void> {
+  const p = keyToPath(toplevel, key);
+  if (!isUnder(toplevel, p) || p === toplevel) throw new GrokError('GROK_ERR_OUTSIDE_TOPLEVEL', `refusing to remove ${p}`, { path: p });
+  const st = await fsp.lstat(p).catch(() => null);
+  if (!st) return;
+  if (st.isSymbolicLink()) await fsp.unlink(p);
+  else await fsp.rm(p, { recursive: true, force: true });
+}
+

@@ -1,0 +1,98 @@
+/**
+ * What one grok-pull pass does to each repository, decided from the local manifest, the remote one,
+ * and what is on disk (see spec/pull.md "Deciding per repo"). Pure: no I/O, tested with tables.
+ */
+import { matchesAny } from '../shared/glob.js';
+import type { Manifest, ManifestEntry } from '../shared/manifest/entry.js';
+
+export interface DiskRepo {
+  readonly exists: boolean;
+  /** grokmirror.fingerprint, as the repository says. */
+  readonly fingerprint: string | null;
+  /** A grokmirror.reclone file asks for a fresh copy (fsck writes it). */
+  readonly reclone: boolean;
+  readonly head: string | null;
+  readonly description: string | null;
+  readonly owner: string | null;
+  /** Every symlink the entry lists exists and points at this repository. */
+  readonly symlinksOk: boolean;
+}
+
+export interface PullOptions {
+  readonly include: readonly string[];
+  readonly exclude: readonly string[];
+  readonly nopurge: readonly string[];
+  readonly ffonly: readonly string[];
+  readonly purge: boolean;
+  readonly forcePurge: boolean;
+  readonly purgeprotect: number;
+  readonly defaultOwner: string;
+}
+
+export interface RepoAction {
+  readonly key: string;
+  readonly entry: ManifestEntry;
+  /** init: make it (built aside, renamed into place); reclone: replace it; update: work on it in place. */
+  readonly op: 'init' | 'reclone' | 'update';
+  readonly fixRemotes: boolean;
+  readonly fixParams: boolean;
+  readonly pull: boolean;
+}
+
+export interface PullPlan {
+  readonly actions: readonly RepoAction[];
+  readonly purge: readonly string[];
+  /** Set when purgeprotect held the purge back. */
+  readonly purgeRefused: { readonly count: number; readonly total: number } | null;
+  /** The remote manifest after include/exclude. */
+  readonly wanted: ReadonlyMap<string, ManifestEntry>;
+}
+
+export function isWanted(key: string, opts: Pick<PullOptions, 'include' | 'exclude'>): boolean {
+  return matchesAny(key, opts.include) && !matchesAny(key, opts.exclude);
+}
+
+function repoAction(key: string, entry: ManifestEntry, local: ManifestEntry | undefined, disk: DiskRepo, opts: PullOptions): RepoAction | null {
+  if (!disk.exists) return { key, entry, op: 'init', fixRemotes: true, fixParams: true, pull: true };
+  if (disk.reclone) return { key, entry, op: 'reclone', fixRemotes: true, fixParams: true, pull: true };
+  const fixRemotes = local === undefined;
+  const owner = entry.owner ?? opts.defaultOwner;
+  const fixParams =
+    (entry.description ?? null) !== disk.description || owner !== disk.owner || (entry.head !== null && entry.head !== disk.head) || !disk.symlinksOk;
+  const pull = fixRemotes || disk.fingerprint !== local?.fingerprint || disk.fingerprint !== entry.fingerprint;
+  return fixRemotes || fixParams || pull ? { key, entry, op: 'update', fixRemotes, fixParams, pull } : null;
+}
+
+/**
+ * `localRepos`: the repositories on disk (a walk) when purging; `borrowedFrom`: repositories others
+ * use as alternates, which are never purged.
+ */
+export function planPull(
+  local: Manifest,
+  remote: Manifest,
+  disk: (key: string) => DiskRepo,
+  opts: PullOptions,
+  localRepos: readonly string[] = [],
+  borrowedFrom: ReadonlySet<string> = new Set(),
+): PullPlan {
+  const wanted = new Map<string, ManifestEntry>();
+  for (const [k, e] of remote) if (isWanted(k, opts)) wanted.set(k, e);
+  const actions: RepoAction[] = [];
+  for (const [k, e] of wanted) {
+    const a = repoAction(k, e, local.get(k), disk(k), opts);
+    if (a) actions.push(a);
+  }
+  let purge: string[] = [];
+  let purgeRefused: PullPlan['purgeRefused'] = null;
+  if (opts.purge) {
+    const have = new Set([...local.keys(), ...localRepos]);
+    purge = [...have].filter((k) => !wanted.has(k) && !matchesAny(k, opts.nopurge) && !matchesAny(k, opts.ffonly) && !borrowedFrom.has(k)).sort();
+    // Refuse a purge of purgeprotect percent or more of what we hold: a broken or truncated
+    // remote manifest must not empty the mirror.
+    if (purge.length > 0 && !opts.forcePurge && (purge.length * 100) / have.size >= opts.purgeprotect) {
+      purgeRefused = { count: purge.length, total: have.size };
+      purge = [];
+    }
+  }
+  return { actions, purge, purgeRefused, wanted };
+}

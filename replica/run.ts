@@ -1,0 +1,210 @@
+/**
+ * One grok-pull pass: fetch the remote manifest (conditionally), check it, look at the disk, plan
+ * (plan.ts), do the work with a pool of `pull_threads` under per-repo locks, purge what left (unless
+ * purgeprotect objects), keep the local manifest and projects.list, run the hooks, and only then
+ * record the fetch, so that a pass that died or failed is redone next time.
+ */
+import { promises as fsp } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { GrokConfig } from '../shared/config/config.js';
+import { describeError, GrokError, isGrokError } from '../shared/errors.js';
+import type { Git } from '../shared/git/index.js';
+import { acquireLock, lockPathFor, withLock } from '../shared/lock.js';
+import type { Logger } from '../shared/log.js';
+import type { Manifest } from '../shared/manifest/entry.js';
+import { readManifestFile, writeManifestFile } from '../shared/manifest/io.js';
+import { keyToPath, pathToKey } from '../shared/manifest/keys.js';
+import { mapPool } from '../shared/pool.js';
+import { discoverRepos } from '../shared/repo/discover.js';
+import { readAlternate } from '../shared/repo/inspect.js';
+import { diskState } from './execute/disk-state.js';
+import { runHooks } from './execute/hooks.js';
+import { writeProjectsList } from './execute/projects-list.js';
+import { removeRepo } from './execute/repo-ops.js';
+import { doRepoWork, type WorkContext } from './execute/repo-work.js';
+import { planPull, type DiskRepo, type RepoAction } from './plan.js';
+import type { HttpSourceDeps } from './source/http-source.js';
+import { fetchRemoteManifest, readRemoteState, remoteStatePath, writeRemoteState } from './source/remote-manifest.js';
+
+export interface PullRunOptions {
+  /** -n: fetch the manifest even if unchanged. */
+  readonly force: boolean;
+  /** -p: purge even if [pull] purge is off. */
+  readonly purge: boolean;
+  readonly forcePurge: boolean;
+}
+
+export interface PullDeps {
+  readonly git: Git;
+  readonly log: Logger;
+  readonly now: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly http?: HttpSourceDeps;
+}
+
+export interface PullResult {
+  readonly status: 'unchanged' | 'done';
+  readonly cloned: string[];
+  readonly updated: string[];
+  readonly purged: string[];
+  readonly deferred: string[];
+  readonly failed: { key: string; error: string }[];
+  readonly purgeRefused: { count: number; total: number } | null;
+}
+
+const FLUSH_EVERY = 100;
+
+async function borrowedFrom(toplevel: string, keys: readonly string[]): Promise<Set<string>> {
+  const used = new Set<string>();
+  for (const k of keys) {
+    const alt = await readAlternate(keyToPath(toplevel, k)).catch(() => null);
+    if (alt && !alt.objstoreMembers) {
+      try {
+        used.add(pathToKey(toplevel, alt.repo));
+      } catch {
+        // borrowing from outside the toplevel: nothing of ours to protect
+      }
+    }
+  }
+  return used;
+}
+
+export async function runPull(config: GrokConfig, opts: PullRunOptions, deps: PullDeps): Promise<PullResult> {
+  const { git, log } = deps;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  await fsp.mkdir(config.core.toplevel, { recursive: true });
+  const toplevel = await fsp.realpath(config.core.toplevel);
+  const localFile = config.core.manifest;
+  const stateFile = remoteStatePath(localFile);
+  const state = readRemoteState(stateFile);
+  const remote = await fetchRemoteManifest(
+    config.remote,
+    { state, force: opts.force, configLastModified: config.lastModified, maxBytes: config.core.manifest_max_size },
+    { log, ...(deps.http ? { http: deps.http } : {}) },
+  );
+  const empty: PullResult = { status: 'unchanged', cloned: [], updated: [], purged: [], deferred: [], failed: [], purgeRefused: null };
+  if (remote.status === 'unchanged') {
+    log.info('remote manifest unchanged');
+    return empty;
+  }
+  const local: Manifest = (await readManifestFile(localFile, config.core.manifest_max_size))?.entries ?? new Map();
+  if (remote.parsed.entries.size === 0 && local.size > 0 && !opts.forcePurge) {
+    throw new GrokError('GROK_ERR_MANIFEST_SHAPE', `${remote.source}: the remote manifest is empty while we hold ${local.size} repositories; refusing it (use --force-purge if this is right)`);
+  }
+  const purging = opts.purge || config.pull.purge;
+  const localRepos = purging ? (await discoverRepos(toplevel)).repos.map((r) => r.key) : [];
+  const remoteEntries = remote.parsed.entries;
+  const disk = new Map<string, DiskRepo>();
+  await mapPool([...remoteEntries], 8, async ([k, e]) => void disk.set(k, await diskState(git, toplevel, k, e)));
+  const plan = planPull(
+    local,
+    remoteEntries,
+    (k) => disk.get(k)!,
+    {
+      include: config.pull.include,
+      exclude: config.pull.exclude,
+      nopurge: config.pull.nopurge,
+      ffonly: config.pull.ffonly,
+      purge: purging,
+      forcePurge: opts.forcePurge,
+      purgeprotect: config.pull.purgeprotect,
+      defaultOwner: config.pull.default_owner,
+    },
+    localRepos,
+    purging ? await borrowedFrom(toplevel, localRepos) : new Set(),
+  );
+  log.info(`${plan.wanted.size} repositories wanted, ${plan.actions.length} need work, ${plan.purge.length} to purge`);
+
+  const result: PullResult = { ...empty, status: 'done', purgeRefused: plan.purgeRefused };
+  const ctx: WorkContext = {
+    git,
+    toplevel,
+    site: config.remote.site,
+    remotename: config.pull.remotename,
+    defaultOwner: config.pull.default_owner,
+    ffonly: config.pull.ffonly,
+    retries: config.pull.retries,
+    sleep,
+  };
+  let sinceFlush = 0;
+  const flush = () => withLock(lockPathFor(localFile), () => writeManifestFile(localFile, local, { pretty: config.manifest.pretty }));
+  const work = async (a: RepoAction, waitMs: number): Promise<boolean> => {
+    let held;
+    const repo = keyToPath(toplevel, a.key);
+    try {
+      // The lock file lives beside the repository (grokmirror's place), so its directory must exist.
+      await fsp.mkdir(path.dirname(repo), { recursive: true });
+      held = await acquireLock(lockPathFor(repo), { timeoutMs: waitMs });
+    } catch (err) {
+      if (isGrokError(err, 'GROK_ERR_LOCK') && err.data.busy === true) return false;
+      result.failed.push({ key: a.key, error: describeError(err) });
+      log.error({ repo: a.key }, `${a.key}: ${describeError(err)}`);
+      return true;
+    }
+    try {
+      const done = await doRepoWork(ctx, a);
+      for (const n of done.notes) log.warn({ repo: a.key }, `${a.key}: ${n}`);
+      local.set(a.key, done.entry);
+      if (done.cloned) result.cloned.push(a.key);
+      else if (done.pulled) result.updated.push(a.key);
+      if (done.pulled && done.entry.fingerprint !== a.entry.fingerprint) {
+        log.warn({ repo: a.key }, `${a.key}: fetched, but holds ${done.entry.fingerprint.slice(0, 12)} where the origin lists ${a.entry.fingerprint.slice(0, 12)}`);
+      }
+      if (done.pulled) await runHooks('post_update_hook', config.pull.post_update_hook, { args: [keyToPath(toplevel, a.key)] }, log);
+      log.info({ repo: a.key, action: a.op }, `${a.op === 'update' ? 'updated' : a.op === 'init' ? 'cloned' : 'recloned'} ${a.key}`);
+    } catch (err) {
+      result.failed.push({ key: a.key, error: describeError(err) });
+      log.error({ repo: a.key }, `${a.key}: ${describeError(err)}`);
+    } finally {
+      await held.release();
+    }
+    if (++sinceFlush >= FLUSH_EVERY) {
+      sinceFlush = 0;
+      await flush();
+    }
+    return true;
+  };
+  const threads = config.pull.pull_threads || Math.max(1, Math.floor(os.availableParallelism() / 2));
+  const busy: RepoAction[] = [];
+  await mapPool(plan.actions, threads, async (a) => void ((await work(a, 0)) || busy.push(a)));
+  // Repositories another process held: one more try once the rest is done, then leave them for next time.
+  for (const a of busy) if (!(await work(a, 5_000))) result.deferred.push(a.key);
+  for (const k of result.deferred) log.warn({ repo: k }, `${k} is locked by another process; left for the next pass`);
+
+  if (plan.purgeRefused) {
+    log.error(`refusing to purge ${plan.purgeRefused.count} of ${plan.purgeRefused.total} repositories (purgeprotect ${config.pull.purgeprotect}%); use --force-purge if this is right`);
+  }
+  for (const k of plan.purge) {
+    try {
+      await withLock(lockPathFor(keyToPath(toplevel, k)), async () => {
+        for (const s of local.get(k)?.symlinks ?? []) await removeRepo(toplevel, s);
+        await removeRepo(toplevel, k);
+      }, { timeoutMs: 5_000 });
+      local.delete(k);
+      result.purged.push(k);
+      log.info({ repo: k, action: 'purge' }, `purged ${k}`);
+    } catch (err) {
+      result.failed.push({ key: k, error: `purge: ${describeError(err)}` });
+    }
+  }
+  await flush();
+  if (config.pull.projectslist) {
+    await writeProjectsList(config.pull.projectslist, local, { trimtop: config.pull.projectslist_trimtop, symlinks: config.pull.projectslist_symlinks });
+  }
+  if (result.cloned.length > 0) {
+    await runHooks('post_clone_complete_hook', config.pull.post_clone_complete_hook, { stdin: result.cloned.map((k) => `${keyToPath(toplevel, k)}\n`).join('') }, log);
+  }
+  await runHooks('post_work_complete_hook', config.pull.post_work_complete_hook, {}, log);
+  // Recorded last, and only when everything was done: otherwise the next pass fetches and retries.
+  if (result.failed.length === 0 && result.deferred.length === 0) {
+    await writeRemoteState(stateFile, {
+      source: remote.source,
+      'last-fetched': Math.floor(deps.now() / 1000),
+      'config-last-modified': config.lastModified,
+      ...(remote.validators.lastModified ? { 'last-modified': remote.validators.lastModified } : {}),
+      ...(remote.validators.etag ? { etag: remote.validators.etag } : {}),
+    });
+  }
+  return result;
+}

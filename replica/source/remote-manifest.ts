@@ -1,0 +1,79 @@
+/**
+ * Getting the remote manifest: pick the source ([remote] manifest_command, else [remote] manifest as
+ * http(s):// or file://), fetch it conditionally, and check it before anyone acts on it. The state of
+ * the last fetch lives in `.<local manifest>.remote` and is recorded only after the work the fetch
+ * implied is done (grok-pull's run decides), so a killed pass resumes instead of forgetting work.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { RemoteConfig } from '../../shared/config/schema.js';
+import { GrokError } from '../../shared/errors.js';
+import { atomicWrite } from '../../shared/fs/atomic.js';
+import type { Logger } from '../../shared/log.js';
+import { parseManifestText, type ParsedManifest } from '../../shared/manifest/io.js';
+import { fetchCommandManifest } from './command-source.js';
+import { fetchFileManifest } from './file-source.js';
+import { fetchHttpManifest, type HttpSourceDeps } from './http-source.js';
+import type { SourceResult, Validators } from './types.js';
+
+export interface RemoteState {
+  readonly source: string;
+  readonly 'last-fetched': number;
+  readonly 'config-last-modified': number;
+  readonly 'last-modified'?: string;
+  readonly etag?: string;
+}
+
+export function remoteStatePath(localManifest: string): string {
+  return path.join(path.dirname(localManifest), `.${path.basename(localManifest)}.remote`);
+}
+
+export function readRemoteState(file: string): RemoteState | null {
+  try {
+    const s = JSON.parse(readFileSync(file, 'utf8')) as RemoteState;
+    return typeof s.source === 'string' ? s : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function writeRemoteState(file: string, state: RemoteState): Promise<void> {
+  await atomicWrite(file, JSON.stringify(state, null, 2));
+}
+
+export function sourceOf(remote: RemoteConfig): string {
+  if (remote.manifest_command) return `command:${remote.manifest_command}`;
+  if (remote.manifest) return remote.manifest;
+  throw new GrokError('GROK_ERR_CONFIG_MISSING', '[remote] needs manifest (a URL) or manifest_command');
+}
+
+export type RemoteManifest =
+  | { readonly status: 'unchanged' }
+  | { readonly status: 'fetched'; readonly parsed: ParsedManifest; readonly validators: Validators; readonly source: string };
+
+export interface FetchOptions {
+  readonly state: RemoteState | null;
+  readonly force: boolean;
+  readonly configLastModified: number;
+  readonly maxBytes: number;
+}
+
+export async function fetchRemoteManifest(remote: RemoteConfig, opts: FetchOptions, deps: { log: Logger; http?: HttpSourceDeps }): Promise<RemoteManifest> {
+  const source = sourceOf(remote);
+  // A different source or an edited config means a full re-read (grokmirror does the same).
+  const force = opts.force || !opts.state || opts.state.source !== source || opts.state['config-last-modified'] !== opts.configLastModified;
+  const previous: Validators = {
+    ...(opts.state?.['last-modified'] ? { lastModified: opts.state['last-modified'] } : {}),
+    ...(opts.state?.etag ? { etag: opts.state.etag } : {}),
+  };
+  const req = { previous, force, maxBytes: opts.maxBytes };
+  let res: SourceResult;
+  if (remote.manifest_command) res = await fetchCommandManifest(remote.manifest_command, req, deps.log);
+  else if (/^https?:\/\//.test(source)) res = await fetchHttpManifest(source, req, deps.http);
+  else if (source.startsWith('file://')) res = await fetchFileManifest(source, req);
+  else throw new GrokError('GROK_ERR_CONFIG_VALUE', `[remote] manifest ${JSON.stringify(source)} is not http(s):// or file://`, { source });
+  if (res.status === 'unchanged') return res;
+  const parsed = parseManifestText(res.json.toString('utf8'), source);
+  for (const r of parsed.rejected) deps.log.error({ repo: r.key }, `${source}: refusing ${JSON.stringify(r.key)}: ${r.why}`);
+  return { status: 'fetched', parsed, validators: res.validators, source };
+}

@@ -1,0 +1,17 @@
+/** What a manifest source answers: "unchanged" is a result, not an error. */
+export interface Validators {
+  /** The Last-Modified header (http) or file mtime in ms (file://), as last seen. */
+  readonly lastModified?: string;
+  readonly etag?: string;
+}
+
+export type SourceResult =
+  | { readonly status: 'unchanged' }
+  | { readonly status: 'fetched'; readonly json: Buffer; readonly validators: Validators };
+
+export interface SourceRequest {
+  readonly previous: Validators;
+  /** -n / a changed config: fetch even if unchanged. */
+  readonly force: boolean;
+  readonly maxBytes: number;
+}
