@@ -1,0 +1,63 @@
+import t from 'tap';
+import type { Manifest, ManifestEntry } from '../../shared/manifest/entry.js';
+import { planPull, type DiskRepo, type PullOptions } from '../../replica/plan.js';
+
+const fp = (c: string) => c.repeat(40);
+const e = (over: Partial<ManifestEntry> = {}): ManifestEntry => ({ modified: 1, fingerprint: fp('a'), head: 'ref: refs/heads/main', reference: null, ...over });
+const d = (over: Partial<DiskRepo> = {}): DiskRepo => ({
+  exists: true,
+  fingerprint: fp('a'),
+  reclone: false,
+  head: 'ref: refs/heads/main',
+  description: null,
+  owner: 'Grokmirror User',
+  symlinksOk: true,
+  ...over,
+});
+const opts: PullOptions = { include: ['*'], exclude: [], nopurge: [], ffonly: [], purge: false, forcePurge: false, purgeprotect: 5, defaultOwner: 'Grokmirror User' };
+const one = (local: Manifest, remote: ManifestEntry, disk: DiskRepo, o: Partial<PullOptions> = {}) =>
+  planPull(local, new Map([['/r.git', remote]]), () => disk, { ...opts, ...o }).actions[0] ?? null;
+
+t.test('per-repo decisions', async (t) => {
+  const known: Manifest = new Map([['/r.git', e()]]);
+  const rows: [string, ReturnType<typeof one>, unknown][] = [
+    ['missing on disk: init', one(known, e(), d({ exists: false })), { op: 'init', pull: true }],
+    ['reclone marker', one(known, e(), d({ reclone: true })), { op: 'reclone' }],
+    ['up to date: nothing', one(known, e(), d()), null],
+    ['origin moved on: pull', one(known, e({ fingerprint: fp('b') }), d()), { op: 'update', pull: true, fixRemotes: false, fixParams: false }],
+    ['not in the local manifest: adopt (fix remotes, pull)', one(new Map(), e(), d()), { op: 'update', fixRemotes: true, pull: true }],
+    ['cache disagrees with the local manifest: pull', one(new Map([['/r.git', e({ fingerprint: fp('c') })]]), e(), d()), { pull: true }],
+    ['description changed', one(known, e({ description: 'new' }), d()), { fixParams: true, pull: false }],
+    ['owner changed', one(known, e({ owner: 'Ann' }), d()), { fixParams: true }],
+    ['head changed', one(known, e({ head: 'ref: refs/heads/dev' }), d()), { fixParams: true }],
+    ['symlink missing', one(known, e(), d({ symlinksOk: false })), { fixParams: true }],
+    ['excluded: nothing', one(known, e({ fingerprint: fp('b') }), d(), { exclude: ['/r.*'] }), null],
+    ['not included: nothing', one(known, e({ fingerprint: fp('b') }), d(), { include: ['/pub/*'] }), null],
+  ];
+  for (const [name, got, want] of rows) {
+    if (want === null) t.equal(got, null, name);
+    else t.match(got, want, name);
+  }
+});
+
+t.test('purge: only what left, never nopurge/ffonly/borrowed-from, and purgeprotect', async (t) => {
+  const local: Manifest = new Map(Array.from({ length: 100 }, (_, i) => [`/r${i}.git`, e()] as [string, ManifestEntry]));
+  const remote: Manifest = new Map([...local].slice(0, 96));
+  const disk = () => d();
+  let p = planPull(local, remote, disk, { ...opts, purge: true, nopurge: ['/r99.git'], ffonly: ['/r98.git'] }, [], new Set(['/r97.git']));
+  t.same(p.purge, ['/r96.git']);
+  t.equal(p.purgeRefused, null);
+  p = planPull(local, remote, disk, { ...opts, purge: true });
+  t.equal(p.purge.length, 4, '4 of 100 is under 5%: purged');
+  t.equal(p.purgeRefused, null);
+  const small: Manifest = new Map([...local].slice(0, 90));
+  p = planPull(local, small, disk, { ...opts, purge: true });
+  t.same(p.purge, [], '10% >= 5%: refused');
+  t.same(p.purgeRefused, { count: 10, total: 100 });
+  p = planPull(local, small, disk, { ...opts, purge: true, forcePurge: true });
+  t.equal(p.purge.length, 10, '--force-purge');
+  p = planPull(local, small, disk, { ...opts, purge: false });
+  t.same(p.purge, [], 'no purging unless asked');
+  p = planPull(new Map(), new Map([['/a.git', e()]]), disk, { ...opts, purge: true, purgeprotect: 99 }, ['/a.git', '/stray.git']);
+  t.same(p.purge, ['/stray.git'], 'repos found on disk count too');
+});

@@ -1,0 +1,183 @@
+import { existsSync, readFileSync, readlinkSync, readdirSync, writeFileSync, symlinkSync } from 'node:fs';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import t from 'tap';
+import { makeGrokmirrorFixture } from '../helpers/fixture.js';
+import { fsckOk, git, gitDir, makeRepo, pushCommit } from '../helpers/git.js';
+import { readM } from '../helpers/manifest.js';
+import { startTestOrigin } from '../helpers/origin.js';
+import { pull, replicaConfig } from '../helpers/replica.js';
+import { tmpDir } from '../helpers/tmp.js';
+
+const refsOf = (repo: string) => git([`--git-dir=${repo}`, 'for-each-ref', '--format=%(objectname) %(refname)']);
+
+t.test('initial mirror, then incremental updates, from our origin over HTTP', async (t) => {
+  const dir = tmpDir(t);
+  const top = path.join(dir, 'origin');
+  makeGrokmirrorFixture(top);
+  const origin = await startTestOrigin(t, top);
+  const mirror = path.join(dir, 'mirror');
+  const config = replicaConfig(mirror, origin.url);
+  const first = await pull(config);
+  t.equal(first.cloned.length, 6);
+  t.same(first.failed, []);
+  for (const r of ['plain.git', 'pub/described.git', 'pub/detached.git', 'pub/latin1.git', 'pub/meta.git', 'forks/fork1.git']) {
+    t.equal(refsOf(path.join(mirror, r)), refsOf(path.join(top, r)), `${r}: same refs`);
+    t.ok(fsckOk(path.join(mirror, r)).ok, `${r}: git fsck`);
+  }
+  t.equal(gitDir(path.join(mirror, 'pub/described.git'), ['config', 'gitweb.owner']), 'Ann Owner');
+  t.equal(readFileSync(path.join(mirror, 'pub/described.git/description'), 'utf8'), 'Described repo', 'description without a newline');
+  t.equal(readFileSync(path.join(mirror, 'pub/detached.git/HEAD'), 'utf8'), '299e476abb5b5cab4dfd37a5b13de9ecc15317a3\n');
+  t.equal(readlinkSync(path.join(mirror, 'alias.git')), path.join(mirror, 'pub/described.git'), 'symlink made');
+  t.equal(readFileSync(path.join(mirror, 'projects.list'), 'utf8'), 'forks/fork1.git\nplain.git\npub/described.git\npub/detached.git\npub/latin1.git\npub/meta.git\n');
+  t.equal(readFileSync(path.join(mirror, 'pub/meta.git/info/web/last-modified'), 'utf8'), '2024-02-03 04:05:06\n');
+  t.equal(readFileSync(path.join(mirror, 'pub/meta.git/grokmirror.timestamp'), 'utf8'), '1706933106');
+  t.same(readdirSync(path.join(mirror, 'pub')).filter((n) => n.startsWith('.') && !n.endsWith('.lock')), [], 'no temporary clones left');
+  const local = await readM(path.join(mirror, 'manifest.js.gz'));
+  t.equal(local['/pub/meta.git']!.fingerprint, readFileSync(path.join(top, 'pub/meta.git/grokmirror.fingerprint'), 'utf8'), 'local manifest records what we hold');
+
+  const again = await pull(config);
+  t.equal(again.status, 'unchanged', 'nothing changed: a 304');
+
+  const sha = pushCommit(path.join(top, 'plain.git'), { branch: 'feature' });
+  writeFileSync(path.join(top, 'pub/described.git/description'), 'Described anew\n');
+  await origin.app.inject({ method: 'POST', url: '/_grok/notify', payload: { paths: ['/plain.git', '/pub/described.git'] } });
+  const third = await pull(config);
+  t.same(third.updated, ['/plain.git'], 'only the pushed repo was fetched');
+  t.equal(gitDir(path.join(mirror, 'plain.git'), ['rev-parse', 'refs/heads/feature']), sha);
+  t.equal(readFileSync(path.join(mirror, 'pub/described.git/description'), 'utf8'), 'Described anew', 'description fixed without a fetch');
+  t.ok(fsckOk(path.join(mirror, 'plain.git')).ok);
+});
+
+t.test('force pushes: mirrored normally, refused for ffonly repos', async (t) => {
+  const dir = tmpDir(t);
+  const top = path.join(dir, 'origin');
+  makeRepo(path.join(top, 'free.git'), { commits: 3 });
+  makeRepo(path.join(top, 'strict.git'), { commits: 3 });
+  const origin = await startTestOrigin(t, top);
+  const mirror = path.join(dir, 'mirror');
+  const config = replicaConfig(mirror, origin.url, 'ffonly = /strict.git\n');
+  await pull(config);
+  for (const r of ['free.git', 'strict.git']) {
+    gitDir(path.join(top, r), ['update-ref', 'refs/heads/master', 'master~2']);
+    await origin.app.inject({ method: 'POST', url: '/_grok/notify', payload: { paths: [`/${r}`] } });
+  }
+  const res = await pull(config);
+  t.equal(gitDir(path.join(mirror, 'free.git'), ['rev-parse', 'master']), gitDir(path.join(top, 'free.git'), ['rev-parse', 'master']), 'mirror follows the force push');
+  t.not(gitDir(path.join(mirror, 'strict.git'), ['rev-parse', 'master']), gitDir(path.join(top, 'strict.git'), ['rev-parse', 'master']), 'ffonly keeps its history');
+  t.match(res.failed, [{ key: '/strict.git' }], 'and says so');
+  const next = await pull(config);
+  t.equal(next.status, 'done', 'a failed pass did not record the fetch: the next one fetches and retries (no 304)');
+});
+
+t.test('purge, purgeprotect, --force-purge and the empty-manifest guard', async (t) => {
+  const dir = tmpDir(t);
+  const top = path.join(dir, 'origin');
+  for (let i = 0; i < 4; i++) makeRepo(path.join(top, `r${i}.git`));
+  const origin = await startTestOrigin(t, top);
+  const full = await readM(path.join(top, 'manifest.js.gz'));
+  // The remote manifest as a file:// source the test controls; repositories still come over HTTP.
+  const remoteFile = path.join(dir, 'remote.js');
+  const publish = (keys: string[]) => writeFileSync(remoteFile, JSON.stringify(Object.fromEntries(keys.map((k) => [k, full[k]]))));
+  publish(Object.keys(full));
+  const mirror = path.join(dir, 'mirror');
+  const config = replicaConfig(mirror, origin.url, 'purge = yes\npurgeprotect = 30\n', `file://${remoteFile}`);
+  t.equal((await pull(config)).cloned.length, 4);
+  makeRepo(path.join(mirror, 'local-only.git'));
+
+  let res = await pull(config, { force: true });
+  t.same(res.purged, ['/local-only.git'], '1 of 5 (20%) is under purgeprotect 30%: purged');
+  t.notOk(existsSync(path.join(mirror, 'local-only.git')));
+
+  publish(['/r0.git']);
+  res = await pull(config, { force: true });
+  t.same(res.purged, [], '3 of 4 leaving: refused');
+  t.same(res.purgeRefused, { count: 3, total: 4 });
+  for (let i = 0; i < 4; i++) t.ok(existsSync(path.join(mirror, `r${i}.git/HEAD`)), `r${i} still there`);
+
+  res = await pull(config, { force: true, forcePurge: true });
+  t.same(res.purged, ['/r1.git', '/r2.git', '/r3.git'], '--force-purge');
+  t.same(Object.keys(await readM(path.join(mirror, 'manifest.js.gz'))), ['/r0.git']);
+  t.equal(readFileSync(path.join(mirror, 'projects.list'), 'utf8'), 'r0.git\n');
+
+  writeFileSync(remoteFile, '{}');
+  await t.rejects(pull(config, { force: true }), { code: 'GROK_ERR_MANIFEST_SHAPE', message: /remote manifest is empty while we hold 1 repositories; refusing it/ });
+  t.ok(existsSync(path.join(mirror, 'r0.git/HEAD')), 'an empty manifest purged nothing');
+});
+
+t.test('hostile remote manifests: refused entries, nothing written outside the toplevel, nothing lost', async (t) => {
+  const dir = tmpDir(t);
+  const top = path.join(dir, 'origin');
+  makeRepo(path.join(top, 'good.git'));
+  const origin = await startTestOrigin(t, top);
+  const good = (await readM(path.join(top, 'manifest.js.gz')))['/good.git']!;
+  const remoteFile = path.join(dir, 'remote.js');
+  const mirror = path.join(dir, 'mirror');
+  const config = replicaConfig(mirror, origin.url, 'purge = yes\n', `file://${remoteFile}`);
+  writeFileSync(remoteFile, JSON.stringify({ '/good.git': good }));
+  await pull(config);
+  const hostile: Record<string, unknown> = {
+    '/good.git': good,
+    '/../../escape.git': good,
+    '/a/../../escape2.git': good,
+    'relative.git': good,
+    '//abs.git': good,
+    '/nul\u0000.git': good,
+    '/newline\n.git': good,
+    '/nofp.git': { modified: 1, head: null },
+    '/badhead.git': { ...good, head: 'ref: ../../../etc/passwd' },
+    '/dashhead.git': { ...good, head: '--upload-pack=touch /tmp/x' },
+    '/owner.git': { ...good, owner: 'evil\nowner' },
+    '/types.git': { ...good, modified: 'yesterday' },
+    '/sym.git': { ...good, symlinks: ['/../../outside-link'] },
+  };
+  writeFileSync(remoteFile, JSON.stringify(hostile));
+  const res = await pull(config, { force: true });
+  t.same(res.failed, [], 'refused entries are not failures of the pass');
+  t.same(res.cloned, [], 'nothing made from refused entries');
+  t.same(readdirSync(dir).sort(), ['mirror', 'origin', 'remote.js'], 'nothing written outside the toplevel');
+  t.ok(fsckOk(path.join(mirror, 'good.git')).ok, 'the existing repository is untouched');
+  for (const [name, text] of [['invalid JSON', '{"/good.git": '], ['not an object', '[1]'], ['gzip bomb', null]] as const) {
+    const f = path.join(dir, name === 'gzip bomb' ? 'bomb.js.gz' : 'remote.js');
+    writeFileSync(f, text ?? gzipSync(Buffer.alloc(64 * 1024 * 1024, 0x20)));
+    const c = name === 'gzip bomb' ? replicaConfig(mirror, origin.url, 'purge = yes\n', `file://${f}`) : config;
+    const cfg = name === 'gzip bomb' ? { ...c, core: { ...c.core, manifest_max_size: 8 * 1024 * 1024 } } : c;
+    await t.rejects(pull(cfg, { force: true }), { code: /GROK_ERR_MANIFEST_(PARSE|SHAPE|TOO_LARGE)/ }, name);
+    t.ok(existsSync(path.join(mirror, 'good.git/HEAD')), `${name}: nothing purged`);
+  }
+});
+
+t.test('hooks get the right arguments and stdin', async (t) => {
+  const dir = tmpDir(t);
+  const top = path.join(dir, 'origin');
+  makeRepo(path.join(top, 'a.git'));
+  makeRepo(path.join(top, 'b.git'));
+  const origin = await startTestOrigin(t, top);
+  const mirror = path.join(dir, 'mirror');
+  const log = path.join(dir, 'hooks.log');
+  // "$$" is a literal "$" in grokmirror.conf (configparser interpolation)
+  const hook = (name: string) => `sh -c 'printf "%s %s|" ${name} "$$1" >> ${log}; cat >> ${log}; echo >> ${log}' hook`;
+  const config = replicaConfig(mirror, origin.url, `post_update_hook = ${hook('update')}\npost_clone_complete_hook = ${hook('cloned')}\npost_work_complete_hook = ${hook('done')}\n`);
+  await pull(config);
+  const lines = readFileSync(log, 'utf8').trim().split('\n');
+  t.ok(lines.includes(`update ${path.join(mirror, 'a.git')}|`), 'post_update_hook gets the repository path');
+  t.ok(lines.some((l) => l.startsWith('cloned |') && l.includes(path.join(mirror, 'a.git'))), 'post_clone_complete_hook gets new clones on stdin');
+  t.ok(lines.includes('done |'), 'post_work_complete_hook runs at the end');
+});
+
+t.test('a reclone marker replaces the repository', async (t) => {
+  const dir = tmpDir(t);
+  const top = path.join(dir, 'origin');
+  makeRepo(path.join(top, 'r.git'), { commits: 3 });
+  const origin = await startTestOrigin(t, top);
+  const mirror = path.join(dir, 'mirror');
+  const config = replicaConfig(mirror, origin.url);
+  await pull(config);
+  writeFileSync(path.join(mirror, 'r.git/grokmirror.reclone'), 'fsck found: missing blob\n');
+  writeFileSync(path.join(mirror, 'r.git/junk'), 'x');
+  const res = await pull(config, { force: true });
+  t.same(res.cloned, ['/r.git']);
+  t.notOk(existsSync(path.join(mirror, 'r.git/grokmirror.reclone')));
+  t.notOk(existsSync(path.join(mirror, 'r.git/junk')), 'a fresh copy');
+  t.ok(fsckOk(path.join(mirror, 'r.git')).ok);
+});
