@@ -5,12 +5,10 @@
  * record the fetch, so that a pass that died or failed is redone next time.
  */
 import { promises as fsp } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { GrokConfig } from '../shared/config/config.js';
-import { describeError, GrokError, isGrokError } from '../shared/errors.js';
+import { describeError, GrokError } from '../shared/errors.js';
 import type { Git } from '../shared/git/index.js';
-import { acquireLock, lockPathFor, withLock } from '../shared/lock.js';
+import { lockPathFor, withLock } from '../shared/lock.js';
 import type { Logger } from '../shared/log.js';
 import type { Manifest } from '../shared/manifest/entry.js';
 import { readManifestFile, writeManifestFile } from '../shared/manifest/io.js';
@@ -22,8 +20,9 @@ import { diskState } from './execute/disk-state.js';
 import { runHooks } from './execute/hooks.js';
 import { writeProjectsList } from './execute/projects-list.js';
 import { removeRepo } from './execute/repo-ops.js';
-import { doRepoWork, type WorkContext } from './execute/repo-work.js';
-import { planPull, type DiskRepo, type RepoAction } from './plan.js';
+import { executeActions } from './execute/execute-actions.js';
+import type { WorkContext } from './execute/repo-work.js';
+import { planPull, type DiskRepo } from './plan.js';
 import type { HttpSourceDeps } from './source/http-source.js';
 import { fetchRemoteManifest, readRemoteState, remoteStatePath, writeRemoteState } from './source/remote-manifest.js';
 
@@ -53,7 +52,6 @@ export interface PullResult {
   readonly purgeRefused: { count: number; total: number } | null;
 }
 
-const FLUSH_EVERY = 100;
 
 async function borrowedFrom(toplevel: string, keys: readonly string[]): Promise<Set<string>> {
   const used = new Set<string>();
@@ -127,50 +125,12 @@ export async function runPull(config: GrokConfig, opts: PullRunOptions, deps: Pu
     retries: config.pull.retries,
     sleep,
   };
-  let sinceFlush = 0;
   const flush = () => withLock(lockPathFor(localFile), () => writeManifestFile(localFile, local, { pretty: config.manifest.pretty }));
-  const work = async (a: RepoAction, waitMs: number): Promise<boolean> => {
-    let held;
-    const repo = keyToPath(toplevel, a.key);
-    try {
-      // The lock file lives beside the repository (grokmirror's place), so its directory must exist.
-      await fsp.mkdir(path.dirname(repo), { recursive: true });
-      held = await acquireLock(lockPathFor(repo), { timeoutMs: waitMs });
-    } catch (err) {
-      if (isGrokError(err, 'GROK_ERR_LOCK') && err.data.busy === true) return false;
-      result.failed.push({ key: a.key, error: describeError(err) });
-      log.error({ repo: a.key }, `${a.key}: ${describeError(err)}`);
-      return true;
-    }
-    try {
-      const done = await doRepoWork(ctx, a);
-      for (const n of done.notes) log.warn({ repo: a.key }, `${a.key}: ${n}`);
-      local.set(a.key, done.entry);
-      if (done.cloned) result.cloned.push(a.key);
-      else if (done.pulled) result.updated.push(a.key);
-      if (done.pulled && done.entry.fingerprint !== a.entry.fingerprint) {
-        log.warn({ repo: a.key }, `${a.key}: fetched, but holds ${done.entry.fingerprint.slice(0, 12)} where the origin lists ${a.entry.fingerprint.slice(0, 12)}`);
-      }
-      if (done.pulled) await runHooks('post_update_hook', config.pull.post_update_hook, { args: [keyToPath(toplevel, a.key)] }, log);
-      log.info({ repo: a.key, action: a.op }, `${a.op === 'update' ? 'updated' : a.op === 'init' ? 'cloned' : 'recloned'} ${a.key}`);
-    } catch (err) {
-      result.failed.push({ key: a.key, error: describeError(err) });
-      log.error({ repo: a.key }, `${a.key}: ${describeError(err)}`);
-    } finally {
-      await held.release();
-    }
-    if (++sinceFlush >= FLUSH_EVERY) {
-      sinceFlush = 0;
-      await flush();
-    }
-    return true;
-  };
-  const threads = config.pull.pull_threads || Math.max(1, Math.floor(os.availableParallelism() / 2));
-  const busy: RepoAction[] = [];
-  await mapPool(plan.actions, threads, async (a) => void ((await work(a, 0)) || busy.push(a)));
-  // Repositories another process held: one more try once the rest is done, then leave them for next time.
-  for (const a of busy) if (!(await work(a, 5_000))) result.deferred.push(a.key);
-  for (const k of result.deferred) log.warn({ repo: k }, `${k} is locked by another process; left for the next pass`);
+  const done = await executeActions(config, ctx, plan.actions, local, log, flush);
+  result.cloned.push(...done.cloned);
+  result.updated.push(...done.updated);
+  result.deferred.push(...done.deferred);
+  result.failed.push(...done.failed);
 
   if (plan.purgeRefused) {
     log.error(`refusing to purge ${plan.purgeRefused.count} of ${plan.purgeRefused.total} repositories (purgeprotect ${config.pull.purgeprotect}%); use --force-purge if this is right`);

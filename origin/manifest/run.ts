@@ -11,7 +11,7 @@ import { describeError, GrokError } from '../../shared/errors.js';
 import type { Git } from '../../shared/git/index.js';
 import { withLock, lockPathFor } from '../../shared/lock.js';
 import type { Logger } from '../../shared/log.js';
-import type { Manifest, ManifestEntry } from '../../shared/manifest/entry.js';
+import type { Manifest } from '../../shared/manifest/entry.js';
 import { readManifestFile, writeManifestFile, DEFAULT_MAX_MANIFEST_BYTES } from '../../shared/manifest/io.js';
 import { discoverRepos, isIgnored } from '../../shared/repo/discover.js';
 import { removeEntries, resolveSymlinkReferences } from './entry-builder.js';

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, readlinkSync, readdirSync, writeFileSync, symlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import t from 'tap';

@@ -1,0 +1,82 @@
+/**
+ * Runs planned actions with `pull_threads` workers, each under its repository's lock: a repository
+ * another process holds is tried once more at the end and otherwise left for the next pass (never
+ * waited on forever). The local manifest is updated as repositories finish and flushed every 100.
+ */
+import { promises as fsp } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { GrokConfig } from '../../shared/config/config.js';
+import { describeError, isGrokError } from '../../shared/errors.js';
+import { acquireLock, lockPathFor } from '../../shared/lock.js';
+import type { Logger } from '../../shared/log.js';
+import type { Manifest } from '../../shared/manifest/entry.js';
+import { keyToPath } from '../../shared/manifest/keys.js';
+import { mapPool } from '../../shared/pool.js';
+import type { RepoAction } from '../plan.js';
+import { runHooks } from './hooks.js';
+import { doRepoWork, type WorkContext } from './repo-work.js';
+
+export interface ExecuteResult {
+  readonly cloned: string[];
+  readonly updated: string[];
+  readonly deferred: string[];
+  readonly failed: { key: string; error: string }[];
+}
+
+const FLUSH_EVERY = 100;
+
+export async function executeActions(
+  config: GrokConfig,
+  ctx: WorkContext,
+  actions: readonly RepoAction[],
+  local: Manifest,
+  log: Logger,
+  flush: () => Promise<void>,
+): Promise<ExecuteResult> {
+  const result: ExecuteResult = { cloned: [], updated: [], deferred: [], failed: [] };
+  let sinceFlush = 0;
+  const work = async (a: RepoAction, waitMs: number): Promise<boolean> => {
+    let held;
+    const repo = keyToPath(ctx.toplevel, a.key);
+    try {
+      // The lock file lives beside the repository (grokmirror's place), so its directory must exist.
+      await fsp.mkdir(path.dirname(repo), { recursive: true });
+      held = await acquireLock(lockPathFor(repo), { timeoutMs: waitMs });
+    } catch (err) {
+      if (isGrokError(err, 'GROK_ERR_LOCK') && err.data.busy === true) return false;
+      result.failed.push({ key: a.key, error: describeError(err) });
+      log.error({ repo: a.key }, `${a.key}: ${describeError(err)}`);
+      return true;
+    }
+    try {
+      const done = await doRepoWork(ctx, a);
+      for (const n of done.notes) log.warn({ repo: a.key }, `${a.key}: ${n}`);
+      local.set(a.key, done.entry);
+      if (done.cloned) result.cloned.push(a.key);
+      else if (done.pulled) result.updated.push(a.key);
+      if (done.pulled && done.entry.fingerprint !== a.entry.fingerprint) {
+        log.warn({ repo: a.key }, `${a.key}: fetched, but holds ${done.entry.fingerprint.slice(0, 12)} where the origin lists ${a.entry.fingerprint.slice(0, 12)}`);
+      }
+      if (done.pulled) await runHooks('post_update_hook', config.pull.post_update_hook, { args: [repo] }, log);
+      log.info({ repo: a.key, action: a.op }, `${a.op === 'update' ? 'updated' : a.op === 'init' ? 'cloned' : 'recloned'} ${a.key}`);
+    } catch (err) {
+      result.failed.push({ key: a.key, error: describeError(err) });
+      log.error({ repo: a.key }, `${a.key}: ${describeError(err)}`);
+    } finally {
+      await held.release();
+    }
+    if (++sinceFlush >= FLUSH_EVERY) {
+      sinceFlush = 0;
+      await flush();
+    }
+    return true;
+  };
+  const threads = config.pull.pull_threads || Math.max(1, Math.floor(os.availableParallelism() / 2));
+  const busy: RepoAction[] = [];
+  await mapPool(actions, threads, async (a) => void ((await work(a, 0)) || busy.push(a)));
+  // Repositories another process held: one more try once the rest is done, then leave them for next time.
+  for (const a of busy) if (!(await work(a, 5_000))) result.deferred.push(a.key);
+  for (const k of result.deferred) log.warn({ repo: k }, `${k} is locked by another process; left for the next pass`);
+  return result;
+}
