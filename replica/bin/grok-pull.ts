@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 import { EXIT_FAILURE, EXIT_OK, newCommand, runCli } from '../../shared/cli.js';
 import { loadConfig } from '../../shared/config/config.js';
-import { GrokError } from '../../shared/errors.js';
 import { Git } from '../../shared/git/index.js';
 import { createCliLogger } from '../../shared/log.js';
+import { runDaemon } from '../daemon.js';
 import { runPull } from '../run.js';
 
 runCli('grok-pull', async (argv) => {
@@ -12,11 +12,10 @@ runCli('grok-pull', async (argv) => {
     .option('-n, --no-mtime-check', 'fetch the remote manifest even if it has not changed')
     .option('-p, --purge', 'remove local repositories that left the remote manifest')
     .option('--force-purge', 'purge even past purgeprotect, and accept an empty remote manifest')
-    .option('-o, --continuous', 'keep running and follow the origin (not implemented yet: issue 4)')
+    .option('-o, --continuous', 'keep running: re-check every [pull] refresh seconds, follow the change feed, listen on [pull] socket')
     .option('-v, --verbose', 'say what is being done')
     .parse(argv, { from: 'user' });
   const flags = cmd.opts<{ config: string; mtimeCheck: boolean; purge?: boolean; forcePurge?: boolean; continuous?: boolean; verbose?: boolean }>();
-  if (flags.continuous) throw new GrokError('GROK_ERR_USAGE', '-o/--continuous is not implemented yet; run grok-pull from a timer meanwhile');
   const config = loadConfig(flags.config);
   const log = createCliLogger({
     name: 'grok-pull',
@@ -25,6 +24,14 @@ runCli('grok-pull', async (argv) => {
     fileLevel: config.core.loglevel,
   });
   for (const w of config.warnings) log.warn(w);
+  if (flags.continuous) {
+    const stop = new AbortController();
+    process.once('SIGTERM', () => stop.abort());
+    process.once('SIGINT', () => stop.abort());
+    await runDaemon(config, { purge: Boolean(flags.purge), forcePurge: Boolean(flags.forcePurge) }, { git: new Git(), log, now: Date.now }, stop.signal);
+    log.info('stopped');
+    return EXIT_OK;
+  }
   const started = Date.now();
   const res = await runPull(config, { force: !flags.mtimeCheck, purge: Boolean(flags.purge), forcePurge: Boolean(flags.forcePurge) }, { git: new Git(), log, now: Date.now });
   const secs = ((Date.now() - started) / 1000).toFixed(2);

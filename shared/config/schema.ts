@@ -54,6 +54,10 @@ export const SCHEMA = {
     ffonly: { kind: 'list', default: '' },
     refresh: { kind: 'int', default: '900', min: 1, max: 86400 * 7 },
     socket: { kind: 'string', default: '' },
+    // ours: the origin's change feed: "auto" (next to an http(s) manifest URL), "no", or a URL
+    feed: { kind: 'string', default: 'auto' },
+    // ours: with -o, a forced full re-check on this cron schedule (empty: none)
+    recheck_cron: { kind: 'string', default: '' },
   },
   fsck: {
     frequency: { kind: 'int', default: '30', min: 1, max: 3650 },

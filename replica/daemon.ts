@@ -1,0 +1,110 @@
+/**
+ * grok-pull -o: one loop that does the work, fed by triggers: a full pass at start and every
+ * `refresh` seconds (conditional: a 304 costs almost nothing), a forced re-check on `recheck_cron`
+ * (node-cron), targeted updates from the origin's change feed (each event carries the entry; a push
+ * reaches this replica in about a second) and from the unix socket. Notices that arrive while work is
+ * running are batched. A failed pass or manifest fetch is logged and the daemon carries on; on stop,
+ * the running job finishes (it flushes its state) and nothing new starts.
+ */
+import type { Server } from 'node:net';
+import { schedule, validate, type ScheduledTask } from 'node-cron';
+import type { GrokConfig } from '../shared/config/config.js';
+import { describeError, GrokError } from '../shared/errors.js';
+import type { Git } from '../shared/git/index.js';
+import type { Logger } from '../shared/log.js';
+import type { ManifestEntry } from '../shared/manifest/entry.js';
+import { followFeed } from './feed-client.js';
+import { runPull } from './run.js';
+import { listenSocket } from './socket-listener.js';
+import { pullTargets, type TargetItem } from './targeted.js';
+
+export interface DaemonDeps {
+  readonly git: Git;
+  readonly log: Logger;
+  readonly now: () => number;
+}
+
+export interface DaemonOptions {
+  readonly purge: boolean;
+  readonly forcePurge: boolean;
+}
+
+/** Where the change feed is, or null: [pull] feed = auto looks beside an http(s) manifest URL. */
+export function feedUrl(config: GrokConfig): string | null {
+  const f = config.pull.feed.trim();
+  if (f === '' || f === 'no' || f === 'off') return null;
+  if (f !== 'auto') return f;
+  const m = config.remote.manifest;
+  return /^https?:\/\//.test(m) && !config.remote.manifest_command ? new URL('/_grok/events', m).href : null;
+}
+
+export async function runDaemon(config: GrokConfig, opts: DaemonOptions, deps: DaemonDeps, signal: AbortSignal): Promise<void> {
+  const { log } = deps;
+  if (config.pull.recheck_cron && !validate(config.pull.recheck_cron)) {
+    throw new GrokError('GROK_ERR_CONFIG_VALUE', `${config.file}: [pull] recheck_cron: ${JSON.stringify(config.pull.recheck_cron)} is not a cron expression`);
+  }
+  let full: { force: boolean } | null = { force: false };
+  const targets = new Map<string, TargetItem>();
+  let wake: (() => void) | null = null;
+  const poke = () => {
+    wake?.();
+    wake = null;
+  };
+  const wantFull = (force: boolean) => {
+    full = { force: force || (full?.force ?? false) };
+    poke();
+  };
+  const wantTarget = (key: string, entry?: ManifestEntry) => {
+    targets.set(key, entry ? { key, entry } : { key });
+    poke();
+  };
+
+  const timer = setInterval(() => wantFull(false), config.pull.refresh * 1000);
+  const cron: ScheduledTask | null = config.pull.recheck_cron ? schedule(config.pull.recheck_cron, () => wantFull(true)) : null;
+  let socket: Server | null = null;
+  if (config.pull.socket) socket = await listenSocket(config.pull.socket, (p) => wantTarget(p), log);
+  const feed = feedUrl(config);
+  const feedDone = feed
+    ? followFeed({ url: feed, log, signal }, {
+        onChange: (key, entry) => (entry ? wantTarget(key, entry) : wantFull(false)),
+        onReset: () => wantFull(false),
+        onConnected: (up) => log.info(up ? `following the change feed at ${feed}` : `change feed ${feed} disconnected`),
+      })
+    : Promise.resolve();
+  signal.addEventListener('abort', poke, { once: true });
+
+  try {
+    while (!signal.aborted) {
+      if (full) {
+        const force = full.force;
+        full = null;
+        try {
+          const res = await runPull(config, { force, purge: opts.purge, forcePurge: opts.forcePurge }, deps);
+          if (res.status === 'done') log.info(`pass: ${res.cloned.length} cloned, ${res.updated.length} updated, ${res.purged.length} purged, ${res.failed.length} failed`);
+        } catch (err) {
+          log.error(`pass failed: ${describeError(err)}; trying again at the next refresh`);
+        }
+        continue;
+      }
+      if (targets.size > 0) {
+        // A moment for a burst of events to gather into one batch.
+        await new Promise((r) => setTimeout(r, 20));
+        const batch = [...targets.values()];
+        targets.clear();
+        try {
+          const res = await pullTargets(config, batch, deps);
+          if (res.updated.length + res.cloned.length > 0) log.info(`notices: ${res.cloned.length} cloned, ${res.updated.length} updated, ${res.failed.length} failed`);
+        } catch (err) {
+          log.error(`notices failed: ${describeError(err)}`);
+        }
+        continue;
+      }
+      await new Promise<void>((r) => (wake = r));
+    }
+  } finally {
+    clearInterval(timer);
+    await cron?.stop();
+    await new Promise<void>((r) => (socket ? socket.close(() => r()) : r()));
+    await feedDone;
+  }
+}

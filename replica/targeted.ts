@@ -1,0 +1,84 @@
+/**
+ * Updating a few named repositories at once, without reading the remote manifest: for the change
+ * feed (each event carries the new entry) and the socket (a path; the repository is fetched as is).
+ * The same planner and executor as a full pass; purges and removals are left to full passes.
+ */
+import { promises as fsp } from 'node:fs';
+import type { GrokConfig } from '../shared/config/config.js';
+import type { Git } from '../shared/git/index.js';
+import { lockPathFor, withLock } from '../shared/lock.js';
+import type { Logger } from '../shared/log.js';
+import { entryProblem, type Manifest, type ManifestEntry } from '../shared/manifest/entry.js';
+import { readManifestFile, writeManifestFile } from '../shared/manifest/io.js';
+import { keyProblem } from '../shared/manifest/keys.js';
+import { diskState } from './execute/disk-state.js';
+import { executeActions, type ExecuteResult } from './execute/execute-actions.js';
+import { runHooks } from './execute/hooks.js';
+import { writeProjectsList } from './execute/projects-list.js';
+import { isWanted, planPull, type RepoAction } from './plan.js';
+
+export interface TargetItem {
+  readonly key: string;
+  /** From a feed event; absent for a socket notice (fetch whatever the origin has). */
+  readonly entry?: ManifestEntry;
+}
+
+export async function pullTargets(config: GrokConfig, items: readonly TargetItem[], deps: { git: Git; log: Logger }): Promise<ExecuteResult & { ignored: string[] }> {
+  const { git, log } = deps;
+  const toplevel = await fsp.realpath(config.core.toplevel);
+  const localFile = config.core.manifest;
+  const local: Manifest = (await readManifestFile(localFile, config.core.manifest_max_size))?.entries ?? new Map();
+  const ignored: string[] = [];
+  const actions: RepoAction[] = [];
+  const opts = {
+    include: config.pull.include,
+    exclude: config.pull.exclude,
+    nopurge: config.pull.nopurge,
+    ffonly: config.pull.ffonly,
+    purge: false,
+    forcePurge: false,
+    purgeprotect: config.pull.purgeprotect,
+    defaultOwner: config.pull.default_owner,
+  };
+  for (const item of items) {
+    const why = keyProblem(item.key) ?? (item.entry ? entryProblem(item.entry) : null);
+    if (why || !isWanted(item.key, opts)) {
+      if (why) log.warn({ repo: item.key }, `ignoring a notice for ${JSON.stringify(item.key)}: ${why}`);
+      ignored.push(item.key);
+      continue;
+    }
+    if (item.entry) {
+      const disk = await diskState(git, toplevel, item.key, item.entry);
+      actions.push(...planPull(local, new Map([[item.key, item.entry]]), () => disk, opts).actions);
+      continue;
+    }
+    // A socket notice names a repository we already mirror (grokmirror ignores anything else).
+    const known = local.get(item.key);
+    if (!known) {
+      ignored.push(item.key);
+      continue;
+    }
+    actions.push({ key: item.key, entry: known, op: 'update', fixRemotes: false, fixParams: false, pull: true });
+  }
+  const ctx = {
+    git,
+    toplevel,
+    site: config.remote.site,
+    remotename: config.pull.remotename,
+    defaultOwner: config.pull.default_owner,
+    ffonly: config.pull.ffonly,
+    retries: config.pull.retries,
+    sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)),
+  };
+  const flush = () => withLock(lockPathFor(localFile), () => writeManifestFile(localFile, local, { pretty: config.manifest.pretty }));
+  const done = await executeActions(config, ctx, actions, local, log, flush);
+  if (actions.length > 0) await flush();
+  if (done.cloned.length > 0 && config.pull.projectslist) {
+    await writeProjectsList(config.pull.projectslist, local, { trimtop: config.pull.projectslist_trimtop, symlinks: config.pull.projectslist_symlinks });
+  }
+  if (done.cloned.length > 0) {
+    await runHooks('post_clone_complete_hook', config.pull.post_clone_complete_hook, { stdin: done.cloned.map((k) => `${toplevel}${k}\n`).join('') }, log);
+  }
+  if (actions.length > 0) await runHooks('post_work_complete_hook', config.pull.post_work_complete_hook, {}, log);
+  return { ...done, ignored };
+}
