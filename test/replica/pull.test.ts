@@ -161,7 +161,9 @@ t.test('hooks get the right arguments and stdin', async (t) => {
   await pull(config);
   const lines = readFileSync(log, 'utf8').trim().split('\n');
   t.ok(lines.includes(`update ${path.join(mirror, 'a.git')}|`), 'post_update_hook gets the repository path');
-  t.ok(lines.some((l) => l.startsWith('cloned |') && l.includes(path.join(mirror, 'a.git'))), 'post_clone_complete_hook gets new clones on stdin');
+  const text = readFileSync(log, 'utf8');
+  const cloned = text.slice(text.indexOf('cloned |'));
+  t.ok(text.includes('cloned |') && cloned.includes(`${path.join(mirror, 'a.git')}\n`) && cloned.includes(`${path.join(mirror, 'b.git')}\n`), 'post_clone_complete_hook gets new clones on stdin (any order)');
   t.ok(lines.includes('done |'), 'post_work_complete_hook runs at the end');
 });
 
