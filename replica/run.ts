@@ -21,6 +21,7 @@ import { runHooks } from './execute/hooks.js';
 import { writeProjectsList } from './execute/projects-list.js';
 import { removeRepo } from './execute/repo-ops.js';
 import { executeActions } from './execute/execute-actions.js';
+import { forkgroupContext } from './execute/forkgroups.js';
 import type { WorkContext } from './execute/repo-work.js';
 import { planPull, type DiskRepo } from './plan.js';
 import type { HttpSourceDeps } from './source/http-source.js';
@@ -124,6 +125,7 @@ export async function runPull(config: GrokConfig, opts: PullRunOptions, deps: Pu
     ffonly: config.pull.ffonly,
     retries: config.pull.retries,
     sleep,
+    ...forkgroupContext(config, toplevel, local),
   };
   const flush = () => withLock(lockPathFor(localFile), () => writeManifestFile(localFile, local, { pretty: config.manifest.pretty }));
   const done = await executeActions(config, ctx, plan.actions, local, log, flush);

@@ -13,6 +13,7 @@ import { readManifestFile, writeManifestFile } from '../shared/manifest/io.js';
 import { keyProblem } from '../shared/manifest/keys.js';
 import { diskState } from './execute/disk-state.js';
 import { executeActions, type ExecuteResult } from './execute/execute-actions.js';
+import { forkgroupContext } from './execute/forkgroups.js';
 import { runHooks } from './execute/hooks.js';
 import { writeProjectsList } from './execute/projects-list.js';
 import { isWanted, planPull, type RepoAction } from './plan.js';
@@ -69,6 +70,7 @@ export async function pullTargets(config: GrokConfig, items: readonly TargetItem
     ffonly: config.pull.ffonly,
     retries: config.pull.retries,
     sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)),
+    ...forkgroupContext(config, toplevel, local),
   };
   const flush = () => withLock(lockPathFor(localFile), () => writeManifestFile(localFile, local, { pretty: config.manifest.pretty }));
   const done = await executeActions(config, ctx, actions, local, log, flush);

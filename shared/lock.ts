@@ -66,6 +66,9 @@ export async function acquireLock(lockFile: string, opts: LockOptions = {}): Pro
 
   let fh: fsp.FileHandle | undefined;
   try {
+    // The lock sits beside what it locks, whose directory may not exist yet (a repo about to be
+    // cloned, a first objstore); grokmirror creates it too.
+    await fsp.mkdir(path.dirname(file), { recursive: true });
     fh = await fsp.open(file, 'a', 0o666);
     let delay = 5;
     for (;;) {

@@ -3,9 +3,7 @@
  * another process holds is tried once more at the end and otherwise left for the next pass (never
  * waited on forever). The local manifest is updated as repositories finish and flushed every 100.
  */
-import { promises as fsp } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import type { GrokConfig } from '../../shared/config/config.js';
 import { describeError, isGrokError } from '../../shared/errors.js';
 import { acquireLock, lockPathFor } from '../../shared/lock.js';
@@ -40,8 +38,6 @@ export async function executeActions(
     let held;
     const repo = keyToPath(ctx.toplevel, a.key);
     try {
-      // The lock file lives beside the repository (grokmirror's place), so its directory must exist.
-      await fsp.mkdir(path.dirname(repo), { recursive: true });
       held = await acquireLock(lockPathFor(repo), { timeoutMs: waitMs });
     } catch (err) {
       if (isGrokError(err, 'GROK_ERR_LOCK') && err.data.busy === true) return false;
@@ -74,7 +70,16 @@ export async function executeActions(
   };
   const threads = config.pull.pull_threads || Math.max(1, Math.floor(os.availableParallelism() / 2));
   const busy: RepoAction[] = [];
-  await mapPool(actions, threads, async (a) => void ((await work(a, 0)) || busy.push(a)));
+  // New clones of one forkgroup go one after another: the first seeds the objstore the others borrow from.
+  const forkgroupTail = new Map<string, Promise<unknown>>();
+  const inOrder = (a: RepoAction, fn: () => Promise<void>): Promise<void> => {
+    const fg = a.op !== 'update' ? a.entry.forkgroup : undefined;
+    if (!fg) return fn();
+    const run = (forkgroupTail.get(fg) ?? Promise.resolve()).then(fn);
+    forkgroupTail.set(fg, run.catch(() => {}));
+    return run;
+  };
+  await mapPool(actions, threads, (a) => inOrder(a, async () => void ((await work(a, 0)) || busy.push(a))));
   // Repositories another process held: one more try once the rest is done, then leave them for next time.
   for (const a of busy) if (!(await work(a, 5_000))) result.deferred.push(a.key);
   for (const k of result.deferred) log.warn({ repo: k }, `${k} is locked by another process; left for the next pass`);

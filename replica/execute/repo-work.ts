@@ -3,10 +3,13 @@
  * grokmirror and grok-fsck): init (built aside, renamed into place), reclone (old copy moved aside
  * and removed only once the new one is in place), or update in place.
  */
-import { promises as fsp } from 'node:fs';
+import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { describeError, isGrokError } from '../../shared/errors.js';
 import { matchesAny } from '../../shared/glob.js';
+import { lockPathFor, withLock } from '../../shared/lock.js';
+import { addMember, borrowFrom, createObjstore, fetchMember, objstorePath } from '../../shared/objstore/objstore.js';
 import type { ManifestEntry } from '../../shared/manifest/entry.js';
 import { keyToPath } from '../../shared/manifest/keys.js';
 import { readFingerprintFile } from '../../shared/repo/fingerprint-file.js';
@@ -27,6 +30,11 @@ export interface WorkContext extends RepoOpsContext {
   readonly ffonly: readonly string[];
   readonly retries: number;
   readonly sleep: (ms: number) => Promise<void>;
+  /** [core] objstore, and [core] private globs (private repos borrow but are never members). */
+  readonly objstoreDir: string;
+  readonly privateGlobs: readonly string[];
+  /** A local, public repository of this forkgroup other than `key`, if any (to seed its objstore). */
+  readonly siblingOf: (forkgroup: string, key: string) => string | null;
 }
 
 export interface WorkDone {
@@ -46,11 +54,41 @@ async function removeStaleTemps(final: string): Promise<void> {
   }
 }
 
+/**
+ * The objstore a new clone of a forkgroup should borrow from. When there is none yet but a public
+ * sibling is already here, the sibling seeds a new one first (its objects copied in, then its
+ * alternates pointed at it), so the new fork fetches only what it has of its own.
+ */
+async function objstoreFor(ctx: WorkContext, a: RepoAction): Promise<string | null> {
+  const fg = a.entry.forkgroup;
+  if (!fg) return null;
+  const obst = objstorePath(ctx.objstoreDir, fg);
+  if (!existsSync(obst)) {
+    const sibling = ctx.siblingOf(fg, a.key);
+    if (!sibling) return null;
+    try {
+      await withLock(lockPathFor(sibling), () =>
+        withLock(lockPathFor(obst), async () => {
+          await createObjstore(ctx.git, obst);
+          await addMember(ctx.git, obst, sibling);
+          await fetchMember(ctx.git, obst, sibling);
+          await borrowFrom(sibling, obst);
+        }),
+      { timeoutMs: 0 });
+    } catch (err) {
+      if (!isGrokError(err, 'GROK_ERR_LOCK') || err.data.busy !== true) throw err;
+      return existsSync(obst) ? obst : null; // busy elsewhere: clone without it this time
+    }
+  }
+  return existsSync(obst) ? obst : null;
+}
+
 /** A complete copy in a temporary directory beside `final`; the caller renames it into place. */
-async function buildAside(ctx: WorkContext, a: RepoAction, final: string): Promise<{ tmp: string; fp: string }> {
+async function buildAside(ctx: WorkContext, a: RepoAction, final: string, objstore: string | null): Promise<{ tmp: string; fp: string }> {
   const tmp = tempCloneDir(final);
   try {
     await initBare(ctx, tmp);
+    if (objstore) await borrowFrom(tmp, objstore);
     await fixRemotes(ctx, tmp, a.key, matchesAny(a.key, ctx.ffonly));
     await fixParams(ctx, tmp, a.entry);
     await fetchRemote(ctx, tmp, ctx.retries, ctx.sleep);
@@ -68,7 +106,8 @@ export async function doRepoWork(ctx: WorkContext, a: RepoAction): Promise<WorkD
   const notes: string[] = [];
   if (a.op === 'init' || a.op === 'reclone') {
     await removeStaleTemps(final);
-    const { tmp, fp } = await buildAside(ctx, a, final);
+    const objstore = await objstoreFor(ctx, a);
+    const { tmp, fp } = await buildAside(ctx, a, final, objstore);
     if (a.op === 'reclone') {
       const old = path.join(path.dirname(final), `.${path.basename(final)}.grok-old-${randomBytes(4).toString('hex')}`);
       await fsp.rename(final, old);
@@ -78,6 +117,13 @@ export async function doRepoWork(ctx: WorkContext, a: RepoAction): Promise<WorkD
       await fsp.rename(tmp, final);
     }
     notes.push(...(await fixSymlinks(ctx, final, a.entry)));
+    if (objstore && !matchesAny(a.key, ctx.privateGlobs)) {
+      // A public member joins the objstore now, so the next sibling finds its objects there.
+      await withLock(lockPathFor(objstore), async () => {
+        await addMember(ctx.git, objstore, final);
+        await fetchMember(ctx.git, objstore, final);
+      }, { timeoutMs: 60_000 }).catch((err: unknown) => notes.push(`not added to its objstore yet (${describeError(err)}); grok-fsck will`));
+    }
     return { entry: { ...a.entry, fingerprint: fp }, pulled: true, cloned: true, notes };
   }
   if (a.fixRemotes) await fixRemotes(ctx, final, a.key, matchesAny(a.key, ctx.ffonly));

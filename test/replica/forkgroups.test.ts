@@ -1,0 +1,66 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { Git } from '../../shared/git/index.js';
+import { addMember, borrowFrom, createObjstore, fetchMember, readMembers } from '../../shared/objstore/objstore.js';
+import { fsckOk, git, makeRepo, pushCommit } from '../helpers/git.js';
+import { readM, runM } from '../helpers/manifest.js';
+import { startTestOrigin } from '../helpers/origin.js';
+import { pull, replicaConfig } from '../helpers/replica.js';
+import { tmpDir } from '../helpers/tmp.js';
+
+const refsOf = (repo: string) => git([`--git-dir=${repo}`, 'for-each-ref', '--format=%(objectname) %(refname)']);
+const ownObjects = (repo: string) => {
+  const info = Object.fromEntries(git([`--git-dir=${repo}`, 'count-objects', '-v']).split('\n').map((l) => l.split(': ') as [string, string]));
+  return Number(info.count) + Number(info['in-pack']);
+};
+
+t.test('forks clone against a shared objstore: only their own objects travel', async (t) => {
+  const dir = tmpDir(t);
+  const top = path.join(dir, 'origin');
+  const up = path.join(top, 'linux.git');
+  makeRepo(up, { commits: 30 });
+  const forks = ['alice', 'bob', 'carol', 'private/dave'].map((u) => path.join(top, `users/${u}/linux.git`));
+  for (const f of forks) {
+    git(['clone', '-q', '--bare', up, f]);
+    pushCommit(f, { branch: `${path.basename(path.dirname(f))}-work` });
+  }
+  // The origin's objstore, made with the same code grok-fsck uses; the private fork borrows only.
+  const g = new Git();
+  const obst = path.join(top, 'objstore', 'net1.git');
+  await createObjstore(g, obst);
+  await runM(top, path.join(top, 'manifest.js.gz'));
+  for (const r of [up, ...forks]) {
+    if (!r.includes('/private/')) {
+      await addMember(g, obst, r);
+      await fetchMember(g, obst, r);
+    }
+    await borrowFrom(r, obst);
+  }
+  await runM(top, path.join(top, 'manifest.js.gz'), { purge: true });
+  const m = await readM(path.join(top, 'manifest.js.gz'));
+  t.equal(m['/users/bob/linux.git']?.forkgroup, 'net1', 'the origin lists the forkgroup');
+
+  const origin = await startTestOrigin(t, top);
+  const mirror = path.join(dir, 'mirror');
+  const config = replicaConfig(mirror, origin.url);
+  const withPrivate = { ...config, core: { ...config.core, private: ['*/private/*'] } };
+  const res = await pull(withPrivate);
+  t.equal(res.cloned.length, 5);
+  t.same(res.failed, []);
+  const mobst = path.join(mirror, 'objstore', 'net1.git');
+  const members = await readMembers(mobst);
+  t.ok(members.length >= 3, `the replica made its own objstore with ${members.length} members`);
+  t.notOk(members.some((x) => x.includes('/private/')), 'the private fork is no member');
+  const alt = (r: string) => readFileSync(path.join(mirror, r, 'objects/info/alternates'), 'utf8').trim();
+  for (const u of ['alice', 'bob', 'carol', 'private/dave']) t.equal(alt(`users/${u}/linux.git`), path.join(mobst, 'objects'), `${u} borrows from it`);
+  // whichever fork came first brought everything; the ones after it fetched only their own work
+  const sizes = ['alice', 'bob', 'carol'].map((u) => ownObjects(path.join(mirror, `users/${u}/linux.git`)));
+  const full = ownObjects(up);
+  t.ok(sizes.filter((n) => n <= 6).length >= 2, `later forks hold only their own objects: ${sizes.join(', ')} (the upstream has ${full})`);
+  for (const r of ['linux.git', ...['alice', 'bob', 'carol', 'private/dave'].map((u) => `users/${u}/linux.git`)]) {
+    t.equal(refsOf(path.join(mirror, r)), refsOf(path.join(top, r)), `${r}: same refs`);
+    t.ok(fsckOk(path.join(mirror, r)).ok, `${r}: git fsck (through alternates)`);
+  }
+  t.ok(fsckOk(mobst).ok, 'objstore: git fsck');
+});
