@@ -13,6 +13,7 @@ import { addMember, borrowFrom, createObjstore, fetchMember, objstorePath } from
 import type { ManifestEntry } from '../../shared/manifest/entry.js';
 import { keyToPath } from '../../shared/manifest/keys.js';
 import { readFingerprintFile } from '../../shared/repo/fingerprint-file.js';
+import { housekeep } from './housekeeping.js';
 import type { RepoAction } from '../plan.js';
 import {
   fetchRemote,
@@ -131,11 +132,13 @@ export async function doRepoWork(ctx: WorkContext, a: RepoAction): Promise<WorkD
     await fixParams(ctx, final, a.entry);
     notes.push(...(await fixSymlinks(ctx, final, a.entry)));
   }
-  let fp = readFingerprintFile(final) ?? a.entry.fingerprint;
+  const before = readFingerprintFile(final);
+  let fp = before ?? a.entry.fingerprint;
   if (a.pull) {
     await fetchRemote(ctx, final, ctx.retries, ctx.sleep);
     fp = await recordFingerprint(ctx, final);
     await recordTimestamps(final, a.entry);
+    if (fp !== before) notes.push(...(await housekeep(ctx.git, final)).notes);
   }
   return { entry: { ...a.entry, fingerprint: fp }, pulled: a.pull, cloned: false, notes };
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import t from 'tap';
 import { Git } from '../../shared/git/index.js';
 import { addMember, borrowFrom, createObjstore, fetchMember, readMembers } from '../../shared/objstore/objstore.js';
+import { virtrefFor } from '../../shared/objstore/virtref.js';
 import { fsckOk, git, makeRepo, pushCommit } from '../helpers/git.js';
 import { readM, runM } from '../helpers/manifest.js';
 import { startTestOrigin } from '../helpers/origin.js';
@@ -63,4 +64,13 @@ t.test('forks clone against a shared objstore: only their own objects travel', a
     t.ok(fsckOk(path.join(mirror, r)).ok, `${r}: git fsck (through alternates)`);
   }
   t.ok(fsckOk(mobst).ok, 'objstore: git fsck');
+
+  // a later push to a fork: fetched, then fed to the objstore by housekeeping
+  const sha = pushCommit(path.join(top, 'users/bob/linux.git'), { branch: 'feature' });
+  await origin.app.inject({ method: 'POST', url: '/_grok/notify', payload: { paths: ['/users/bob/linux.git'] } });
+  const again = await pull(withPrivate);
+  t.same(again.updated, ['/users/bob/linux.git']);
+  const v = virtrefFor(path.join(mirror, 'users/bob/linux.git'));
+  t.equal(git([`--git-dir=${mobst}`, 'rev-parse', `refs/virtual/${v}/heads/feature`]), sha, 'the objstore has the new branch');
+  t.ok(fsckOk(path.join(mirror, 'users/bob/linux.git')).ok && fsckOk(mobst).ok);
 });

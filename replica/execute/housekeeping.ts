@@ -1,0 +1,40 @@
+/**
+ * After a fetch that changed a repository: give its new objects to its objstore (when it is a
+ * member; skipped when grok-fsck holds the objstore, which will catch up), repack when count-objects
+ * says it is worth it, and pack its refs. Repacks use -A: unreachable objects become loose rather
+ * than being dropped, because another repository may borrow them.
+ */
+import { describeError, isGrokError } from '../../shared/errors.js';
+import type { Git } from '../../shared/git/index.js';
+import { lockPathFor, withLock } from '../../shared/lock.js';
+import { fetchMember, readMembers } from '../../shared/objstore/objstore.js';
+import { readAlternate } from '../../shared/repo/inspect.js';
+import { parseCountObjects, repackLevel, type RepackLevel } from '../../shared/repo/repack-level.js';
+
+export interface HousekeepingDone {
+  readonly objstoreFed: boolean;
+  readonly repack: RepackLevel;
+  readonly notes: readonly string[];
+}
+
+export async function housekeep(git: Git, repo: string): Promise<HousekeepingDone> {
+  const notes: string[] = [];
+  let objstoreFed = false;
+  const alt = await readAlternate(repo);
+  if (alt?.objstoreMembers && (await readMembers(alt.repo)).includes(repo)) {
+    try {
+      await withLock(lockPathFor(alt.repo), () => fetchMember(git, alt.repo, repo), { timeoutMs: 0 });
+      objstoreFed = true;
+    } catch (err) {
+      if (!isGrokError(err, 'GROK_ERR_LOCK')) notes.push(`objstore fetch failed: ${describeError(err)}`);
+    }
+  }
+  const level = repackLevel(parseCountObjects(await git.text({ gitDir: repo, args: ['count-objects', '-v'] })));
+  if (level !== 'none') {
+    const borrows = alt !== null;
+    const args = level === 'full' ? ['repack', '-q', '-A', '-d', '-l', ...(borrows ? [] : ['-b'])] : ['repack', '-q', '-d', '-l'];
+    await git.run({ gitDir: repo, args });
+  }
+  await git.run({ gitDir: repo, args: ['pack-refs', '--all'] });
+  return { objstoreFed, repack: level, notes };
+}

@@ -1,0 +1,17 @@
+import t from 'tap';
+import { parseCountObjects, repackLevel } from '../../shared/repo/repack-level.js';
+
+t.test('repack levels (grokmirror thresholds)', async (t) => {
+  const c = (o: Partial<Record<'count' | 'size' | 'inPack' | 'packs' | 'sizePack', number>>) => ({ count: 0, size: 0, inPack: 0, packs: 1, sizePack: 0, ...o });
+  const rows: [string, ReturnType<typeof c>, string][] = [
+    ['tidy', c({ inPack: 5000, sizePack: 4000 }), 'none'],
+    ['20 packs', c({ packs: 20, inPack: 10 }), 'full'],
+    ['1200 loose', c({ count: 1200, inPack: 1_000_000 }), 'quick'],
+    ['10% loose of > 500 objects', c({ count: 60, inPack: 540 }), 'quick'],
+    ['10% loose but only 100 objects', c({ count: 10, inPack: 90 }), 'none'],
+    ['10% of > 1 MiB loose by size', c({ size: 200, sizePack: 1000 }), 'quick'],
+    ['small and loose', c({ size: 100, sizePack: 100 }), 'none'],
+  ];
+  for (const [name, counts, want] of rows) t.equal(repackLevel(counts), want, name);
+  t.same(parseCountObjects('count: 3\nsize: 12\nin-pack: 90\npacks: 1\nsize-pack: 20\nprune-packable: 0\ngarbage: 0\nsize-garbage: 0\n'), { count: 3, size: 12, inPack: 90, packs: 1, sizePack: 20 });
+});
