@@ -183,3 +183,21 @@ t.test('a reclone marker replaces the repository', async (t) => {
   t.notOk(existsSync(path.join(mirror, 'r.git/junk')), 'a fresh copy');
   t.ok(fsckOk(path.join(mirror, 'r.git')).ok);
 });
+
+t.test('include/exclude changes: newly excluded repositories become purge candidates', async (t) => {
+  const dir = tmpDir(t);
+  const top = path.join(dir, 'origin');
+  makeRepo(path.join(top, 'pub/a.git'));
+  makeRepo(path.join(top, 'pub/b.git'));
+  makeRepo(path.join(top, 'testing/c.git'));
+  const origin = await startTestOrigin(t, top);
+  const mirror = path.join(dir, 'mirror');
+  const first = await pull(replicaConfig(mirror, origin.url, 'include = /pub/*\n'));
+  t.same(first.cloned.sort(), ['/pub/a.git', '/pub/b.git'], 'include limits what is mirrored');
+  const { bumpConfig } = await import('../helpers/replica.js');
+  bumpConfig();
+  const second = await pull(replicaConfig(mirror, origin.url, 'include = /pub/*\nexclude = /pub/b.git\npurge = yes\npurgeprotect = 60\n'));
+  t.same(second.purged, ['/pub/b.git'], 'an edited config re-reads the manifest; the excluded repo is purged');
+  t.notOk(existsSync(path.join(mirror, 'pub/b.git')));
+  t.ok(fsckOk(path.join(mirror, 'pub/a.git')).ok);
+});
