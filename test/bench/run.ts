@@ -12,6 +12,7 @@ import { BIN, REPO_ROOT } from '../helpers/fixture.js';
 import { GIT_ENV } from '../helpers/git.js';
 import { makeCollection, writeSyntheticManifest } from './gen.js';
 import { benchOrigin } from './origin-bench.js';
+import { benchPull } from './pull-bench.js';
 import { median, repeat, timeProcess, type Summary } from './measure.js';
 
 interface Row {
@@ -151,6 +152,53 @@ async function main(): Promise<void> {
       baseline: 'grokmirror 2.x: ~150 MB per push process',
       target: '< 300 MB',
       verdict: o.peakRssMb < 300 ? 'met' : 'missed',
+    },
+  );
+
+  // 6. grok-pull against grok-origin, 1000 repos
+  for (const r of repos) rmSync(path.join(r, 'refs/heads/bench'), { force: true });
+  const p = await benchPull(work, top, repos, quick, 4);
+  const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x the floor`;
+  rows.push(
+    {
+      scenario: 'grok-pull: initial mirror of 1000 repos (4 at a time)',
+      ours: `${fmt(p.initialMs)} (${ratio(p.initialMs, p.initialFloorMs)})`,
+      floor: `${fmt(p.initialFloorMs)} (git clone --mirror, 4 at a time)`,
+      baseline: '-',
+      target: 'within 1.2x of the floor',
+      verdict: p.initialMs <= 1.2 * p.initialFloorMs ? 'met' : 'missed',
+    },
+    {
+      scenario: 'grok-pull: 50 of 1000 changed, one pass',
+      ours: `${fmt(p.incrementalMs)} (${ratio(p.incrementalMs, p.incrementalFloorMs)})`,
+      floor: `${fmt(p.incrementalFloorMs)} (git fetch of the 50, 4 at a time)`,
+      baseline: 'grokmirror 2.x: ~10.9 s',
+      target: 'within 1.3x of the floor',
+      verdict: p.incrementalMs <= 1.3 * p.incrementalFloorMs ? 'met' : 'missed',
+    },
+    {
+      scenario: 'grok-pull: pass with nothing changed (304)',
+      ours: fmt(p.noChangeMs),
+      floor: '-',
+      baseline: '-',
+      target: '< 0.3 s',
+      verdict: p.noChangeMs < 300 ? 'met' : 'missed',
+    },
+    {
+      scenario: `grok-pull -o: push to replica through the feed (${p.pushes} pushes)`,
+      ours: `p50 ${fmt(p.latencyP50)}, p99 ${fmt(p.latencyP99)}`,
+      floor: '-',
+      baseline: 'grokmirror: the next poll (typically 5-15 min)',
+      target: 'p50 < 1 s, p99 < 3 s',
+      verdict: p.latencyP50 < 1000 && p.latencyP99 < 3000 ? 'met' : 'missed',
+    },
+    {
+      scenario: 'grok-pull -o: memory with a 100k-entry manifest',
+      ours: `peak RSS ${p.daemonRssMb.toFixed(0)} MB`,
+      floor: '-',
+      baseline: '-',
+      target: '< 300 MB',
+      verdict: p.daemonRssMb < 300 ? 'met' : 'missed',
     },
   );
 

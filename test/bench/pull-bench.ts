@@ -1,0 +1,157 @@
+/**
+ * grok-pull against grok-origin (both as separate processes) on the 1000-repo collection: initial
+ * mirror and a 50-of-1000 incremental pass, each against its floor (the raw git commands at the
+ * same concurrency), the no-change pass (304), push-to-replica latency through the change feed, and
+ * the daemon's memory with a 100k-entry manifest (mirroring only 20 of them).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { mapPool } from '../../shared/pool.js';
+import { BIN } from '../helpers/fixture.js';
+import { GIT_ENV } from '../helpers/git.js';
+import { median, timeProcess } from './measure.js';
+
+export interface PullFigures {
+  initialMs: number;
+  initialFloorMs: number;
+  incrementalMs: number;
+  incrementalFloorMs: number;
+  noChangeMs: number;
+  latencyP50: number;
+  latencyP99: number;
+  pushes: number;
+  daemonRssMb: number;
+}
+
+async function startServer(conf: string): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [BIN.origin, '-c', conf], { env: GIT_ENV, stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      const m = /listening on (\S+)/.exec(d);
+      if (m) resolve(m[1]!);
+    });
+    child.on('exit', (c) => reject(new Error(`grok-origin exited ${c}`)));
+  });
+  return { url, child };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+}
+
+function git(args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const c = spawn('git', args, { env: GIT_ENV, stdio: 'ignore' });
+    c.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`git ${args.join(' ')}: ${code}`))));
+  });
+}
+
+async function notify(url: string, token: string, paths: string[]): Promise<void> {
+  const res = await fetch(`${url}/_grok/notify`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ paths }) });
+  if (res.status !== 200) throw new Error(`notify ${res.status}`);
+  await res.arrayBuffer();
+}
+
+export async function benchPull(work: string, top: string, repos: string[], quick: boolean, threads: number): Promise<PullFigures> {
+  const conf = path.join(work, 'pull-origin.conf');
+  const originDir = path.join(work, 'pull-origin');
+  rmSync(originDir, { recursive: true, force: true });
+  mkdirSync(originDir);
+  writeFileSync(conf, `[core]\ntoplevel = ${top}\nmanifest = ${path.join(originDir, 'manifest.js.gz')}\n[origin]\nlisten = 127.0.0.1:0\n`);
+  const { url, child } = await startServer(conf);
+  const token = (JSON.parse(readFileSync(path.join(originDir, '.manifest.js.gz.origin'), 'utf8')) as { token: string }).token;
+  const mirror = path.join(work, 'mirror1000');
+  const rconf = path.join(work, 'pull-replica.conf');
+  const replicaConf = (extra = '') =>
+    writeFileSync(rconf, `[core]\ntoplevel = ${mirror}\nmanifest = \${toplevel}/manifest.js.gz\n[remote]\nsite = ${url}\nmanifest = \${site}/manifest.js.gz\n[pull]\npull_threads = ${threads}\n${extra}`);
+  replicaConf();
+  const floorDir = path.join(work, 'floor1000');
+  try {
+    rmSync(mirror, { recursive: true, force: true });
+    const initial = timeProcess([process.execPath, BIN.pull, '-c', rconf]);
+    rmSync(floorDir, { recursive: true, force: true });
+    const keys = repos.map((r) => path.relative(top, r));
+    let t0 = performance.now();
+    await mapPool(keys, threads, (k) => git(['clone', '-q', '--mirror', `${url}/${k}`, path.join(floorDir, k)]));
+    const initialFloorMs = performance.now() - t0;
+
+    // 50 of 1000 change: a new branch at an existing commit (every repo holds the seed's history).
+    const changed = repos.filter((_, i) => i % 20 === 0).slice(0, 50);
+    for (const r of changed) writeFileSync(path.join(r, 'refs/heads/bench'), readFileSync(path.join(r, 'refs/heads/master')));
+    await notify(url, token, changed);
+    const incremental = timeProcess([process.execPath, BIN.pull, '-c', rconf]);
+    t0 = performance.now();
+    await mapPool(changed, threads, (r) => git([`--git-dir=${path.join(floorDir, path.relative(top, r))}`, 'fetch', '-q', '--prune', 'origin']));
+    const incrementalFloorMs = performance.now() - t0;
+    const noChange = median(Array.from({ length: quick ? 3 : 7 }, () => timeProcess([process.execPath, BIN.pull, '-c', rconf]).ms));
+
+    // push-to-replica latency through the feed, daemon running, polling an hour apart
+    replicaConf('refresh = 3600\n');
+    const daemon = spawn(process.execPath, [BIN.pull, '-c', rconf, '-o'], { env: GIT_ENV, stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 2500));
+    const lat: number[] = [];
+    const pushes = quick ? 20 : 100;
+    const masters = repos.slice(0, 10).map((r) => readFileSync(path.join(r, 'refs/heads/master'), 'utf8').trim());
+    for (let i = 0; i < pushes; i++) {
+      const r = repos[i % 10]!;
+      const want = i % 2 === 0 ? masters[(i + 1) % 10]! : masters[i % 10]!;
+      writeFileSync(path.join(r, 'refs/heads/live'), `${want}\n`);
+      const s = performance.now();
+      await notify(url, token, [r]);
+      const target = path.join(mirror, path.relative(top, r));
+      for (;;) {
+        const files = readRefHead(target, 'refs/heads/live');
+        if (files === want) break;
+        if (performance.now() - s > 10_000) throw new Error('push did not arrive in 10 s');
+        await new Promise((res) => setTimeout(res, 2));
+      }
+      lat.push(performance.now() - s);
+    }
+    await stop(daemon);
+    lat.sort((a, b) => a - b);
+    return {
+      initialMs: initial.ms,
+      initialFloorMs,
+      incrementalMs: incremental.ms,
+      incrementalFloorMs,
+      noChangeMs: noChange,
+      latencyP50: median(lat),
+      latencyP99: lat[Math.min(lat.length - 1, Math.floor(lat.length * 0.99))]!,
+      pushes,
+      daemonRssMb: await daemonRss(work),
+    };
+  } finally {
+    await stop(child);
+  }
+}
+
+/** A ref's value from its loose file or packed-refs (the replica may have packed it). */
+function readRefHead(repo: string, ref: string): string {
+  try {
+    return readFileSync(path.join(repo, ref), 'utf8').trim();
+  } catch {
+    const packed = existsSync(path.join(repo, 'packed-refs')) ? readFileSync(path.join(repo, 'packed-refs'), 'utf8') : '';
+    return packed.split('\n').find((l) => l.endsWith(` ${ref}`))?.split(' ')[0] ?? '';
+  }
+}
+
+/** The daemon with the 100k-entry origin manifest (mirroring only its 20 live repositories). */
+async function daemonRss(work: string): Promise<number> {
+  const top = path.join(work, 'origin100k');
+  if (!existsSync(top)) return NaN;
+  const conf = path.join(work, 'rss-origin.conf');
+  writeFileSync(conf, `[core]\ntoplevel = ${top}\nmanifest = ${path.join(top, 'manifest.js.gz')}\n[origin]\nlisten = 127.0.0.1:0\n`);
+  const { url, child } = await startServer(conf);
+  const mirror = path.join(work, 'mirror100k');
+  rmSync(mirror, { recursive: true, force: true });
+  const rconf = path.join(work, 'rss-replica.conf');
+  writeFileSync(rconf, `[core]\ntoplevel = ${mirror}\nmanifest = \${toplevel}/manifest.js.gz\n[remote]\nsite = ${url}\nmanifest = \${site}/manifest.js.gz\n[pull]\ninclude = /live/*\nrefresh = 2\n`);
+  const daemon = spawn(process.execPath, [BIN.pull, '-c', rconf, '-o'], { env: GIT_ENV, stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 8000));
+  const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${daemon.pid}/status`, 'utf8'));
+  await stop(daemon);
+  await stop(child);
+  return m ? Number(m[1]) / 1024 : NaN;
+}
