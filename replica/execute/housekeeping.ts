@@ -9,7 +9,11 @@ import type { Git } from '../../shared/git/index.js';
 import { lockPathFor, withLock } from '../../shared/lock.js';
 import { fetchMember, readMembers } from '../../shared/objstore/objstore.js';
 import { readAlternate } from '../../shared/repo/inspect.js';
-import { parseCountObjects, repackLevel, type RepackLevel } from '../../shared/repo/repack-level.js';
+import { countLooseRefs, estimateObjectCounts } from '../../shared/repo/object-counts.js';
+import { repackLevel, type RepackLevel } from '../../shared/repo/repack-level.js';
+
+/** Loose refs that make pack-refs worth a process. */
+const LOOSE_REFS_TO_PACK = 64;
 
 export interface HousekeepingDone {
   readonly objstoreFed: boolean;
@@ -29,12 +33,13 @@ export async function housekeep(git: Git, repo: string): Promise<HousekeepingDon
       if (!isGrokError(err, 'GROK_ERR_LOCK')) notes.push(`objstore fetch failed: ${describeError(err)}`);
     }
   }
-  const level = repackLevel(parseCountObjects(await git.text({ gitDir: repo, args: ['count-objects', '-v'] })));
+  // Judged from the files (as git gc --auto does): two processes per fetched repository saved.
+  const level = repackLevel(estimateObjectCounts(repo));
   if (level !== 'none') {
     const borrows = alt !== null;
     const args = level === 'full' ? ['repack', '-q', '-A', '-d', '-l', ...(borrows ? [] : ['-b'])] : ['repack', '-q', '-d', '-l'];
     await git.run({ gitDir: repo, args });
   }
-  await git.run({ gitDir: repo, args: ['pack-refs', '--all'] });
+  if (level !== 'none' || countLooseRefs(repo, LOOSE_REFS_TO_PACK) >= LOOSE_REFS_TO_PACK) await git.run({ gitDir: repo, args: ['pack-refs', '--all'] });
   return { objstoreFed, repack: level, notes };
 }

@@ -32,12 +32,35 @@ export function remoteUrl(site: string, key: string): string {
   return `${site.replace(/\/+$/, '')}${key}`;
 }
 
-export async function initBare(ctx: RepoOpsContext, dir: string): Promise<void> {
+/**
+ * A new mirror in one git process: `git clone --mirror` under our remote name, with gc.auto=0 and the
+ * owner set by -c, no template (so no sample hooks), and the objstore as --reference when the
+ * forkgroup has one (only the fork's own objects travel). ffonly repositories then drop the "+".
+ */
+export async function cloneMirror(ctx: RepoOpsContext, dir: string, key: string, entry: ManifestEntry, opts: { ffonly: boolean; reference: string | null }): Promise<void> {
   await fsp.mkdir(path.dirname(dir), { recursive: true });
-  await ctx.git.run({ args: ['init', '-q', '--bare', untrusted(dir)] });
-  const hooks = path.join(dir, 'hooks');
-  for (const f of await fsp.readdir(hooks).catch(() => [] as string[])) if (f.endsWith('.sample')) await fsp.rm(path.join(hooks, f), { force: true });
-  await ctx.git.run({ gitDir: dir, args: ['config', 'gc.auto', '0'] });
+  await ctx.git.run({
+    args: [
+      'clone',
+      '-q',
+      '--mirror',
+      '--template=',
+      '--origin',
+      untrusted(ctx.remotename),
+      '-c',
+      'gc.auto=0',
+      // "-c key=value" is one argument: a value starting with "-" cannot be taken for an option.
+      '-c',
+      `gitweb.owner=${entry.owner ?? ctx.defaultOwner}`,
+      ...(opts.reference ? ['--reference', untrusted(opts.reference)] : []),
+      '--',
+      untrusted(remoteUrl(ctx.site, key)),
+      untrusted(dir),
+    ],
+  });
+  if (opts.ffonly) await ctx.git.run({ gitDir: dir, args: ['config', untrusted(`remote.${ctx.remotename}.fetch`), 'refs/*:refs/*'] });
+  if (entry.description !== undefined) await atomicWrite(path.join(dir, 'description'), entry.description, { noSync: true });
+  if (entry.head !== null) await atomicWrite(path.join(dir, 'HEAD'), `${entry.head}\n`, { noSync: true });
 }
 
 /** (Re)creates the remote: the origin's URL for this key and a mirror refspec (no '+' when ffonly). */

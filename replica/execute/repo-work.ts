@@ -16,11 +16,11 @@ import { readFingerprintFile } from '../../shared/repo/fingerprint-file.js';
 import { housekeep } from './housekeeping.js';
 import type { RepoAction } from '../plan.js';
 import {
+  cloneMirror,
   fetchRemote,
   fixParams,
   fixRemotes,
   fixSymlinks,
-  initBare,
   recordFingerprint,
   recordTimestamps,
   tempCloneDir,
@@ -88,11 +88,16 @@ async function objstoreFor(ctx: WorkContext, a: RepoAction): Promise<string | nu
 async function buildAside(ctx: WorkContext, a: RepoAction, final: string, objstore: string | null): Promise<{ tmp: string; fp: string }> {
   const tmp = tempCloneDir(final);
   try {
-    await initBare(ctx, tmp);
-    if (objstore) await borrowFrom(tmp, objstore);
-    await fixRemotes(ctx, tmp, a.key, matchesAny(a.key, ctx.ffonly));
-    await fixParams(ctx, tmp, a.entry);
-    await fetchRemote(ctx, tmp, ctx.retries, ctx.sleep);
+    for (let i = 1; ; i++) {
+      try {
+        await cloneMirror(ctx, tmp, a.key, a.entry, { ffonly: matchesAny(a.key, ctx.ffonly), reference: objstore });
+        break;
+      } catch (err) {
+        await fsp.rm(tmp, { recursive: true, force: true });
+        if (i >= ctx.retries) throw err;
+        await ctx.sleep(1000 * 2 ** (i - 1));
+      }
+    }
     const fp = await recordFingerprint(ctx, tmp);
     await recordTimestamps(tmp, a.entry);
     return { tmp, fp };

@@ -95,8 +95,10 @@ export async function benchPull(work: string, top: string, repos: string[], quic
     const pushes = quick ? 20 : 100;
     const masters = repos.slice(0, 10).map((r) => readFileSync(path.join(r, 'refs/heads/master'), 'utf8').trim());
     for (let i = 0; i < pushes; i++) {
-      const r = repos[i % 10]!;
-      const want = i % 2 === 0 ? masters[(i + 1) % 10]! : masters[i % 10]!;
+      // each of 10 repos, round after round, moves its branch between two commits: always a change
+      const k = i % 10;
+      const r = repos[k]!;
+      const want = Math.floor(i / 10) % 2 === 0 ? masters[(k + 1) % 10]! : masters[k]!;
       writeFileSync(path.join(r, 'refs/heads/live'), `${want}\n`);
       const s = performance.now();
       await notify(url, token, [r]);

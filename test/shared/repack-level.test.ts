@@ -15,3 +15,22 @@ t.test('repack levels (grokmirror thresholds)', async (t) => {
   for (const [name, counts, want] of rows) t.equal(repackLevel(counts), want, name);
   t.same(parseCountObjects('count: 3\nsize: 12\nin-pack: 90\npacks: 1\nsize-pack: 20\nprune-packable: 0\ngarbage: 0\nsize-garbage: 0\n'), { count: 3, size: 12, inPack: 90, packs: 1, sizePack: 20 });
 });
+
+t.test('object counts estimated from files agree with git count-objects', async (t) => {
+  const { tmpDir } = await import('../helpers/tmp.js');
+  const { makeRepo, git } = await import('../helpers/git.js');
+  const { estimateObjectCounts, countLooseRefs } = await import('../../shared/repo/object-counts.js');
+  const path = await import('node:path');
+  const dir = tmpDir(t);
+  const repo = path.join(dir, 'r.git');
+  makeRepo(repo, { commits: 20 });
+  git([`--git-dir=${repo}`, 'repack', '-q', '-a', '-d']);
+  const real = parseCountObjects(git([`--git-dir=${repo}`, 'count-objects', '-v']));
+  const est = estimateObjectCounts(repo);
+  t.equal(est.packs, real.packs, 'packs exact');
+  t.equal(est.inPack, real.inPack, 'in-pack exact (from the .idx fanout)');
+  t.equal(countLooseRefs(repo, 64), 0, 'clone packs its refs');
+  for (let i = 0; i < 5; i++) git([`--git-dir=${repo}`, 'branch', `b${i}`, 'master']);
+  t.equal(countLooseRefs(repo, 64), 5);
+  t.equal(countLooseRefs(repo, 3), 3, 'stops at the limit');
+});
