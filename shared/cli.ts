@@ -30,17 +30,19 @@ export function exitCodeFor(err: unknown): number {
   return EXIT_FAILURE;
 }
 
-/** Runs a command's main function and exits with its status; errors become one line on stderr. */
+/**
+ * Runs a command's main function and exits with its status; errors become one line on stderr.
+ * The exit is explicit once main is done (logs are written synchronously): idle sockets and timers
+ * of HTTP clients otherwise hold a finished one-shot command open for another ~120 ms.
+ */
 export function runCli(name: string, main: (argv: string[]) => Promise<number>): void {
   main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
+    (code) => process.exit(code),
     (err: unknown) => {
       const code = exitCodeFor(err);
       if (!(err instanceof CommanderError)) process.stderr.write(`${name}: error: ${describeError(err)}\n`);
       if (process.env.GROK_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
-      process.exitCode = code;
+      process.exit(code);
     },
   );
 }

@@ -4,7 +4,7 @@
  * timeout 30 s and a bound on the whole download, retries with backoff on network errors and 5xx,
  * netrc credentials. A `.gz` URL is gunzipped unless the server already applied Content-Encoding.
  */
-import { request, type Dispatcher } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import { GrokError } from '../../shared/errors.js';
 import { gunzipCapped } from '../../shared/manifest/inflate.js';
 import { netrcCredentials, type Credentials } from './netrc.js';
@@ -81,6 +81,18 @@ async function once(url: string, req: SourceRequest, deps: HttpSourceDeps): Prom
 }
 
 export async function fetchHttpManifest(url: string, req: SourceRequest, deps: HttpSourceDeps = {}): Promise<SourceResult> {
+  if (deps.dispatcher) return fetchWithRetries(url, req, deps);
+  // Our own agent, closed when done: undici's global one keeps an idle socket and its timers alive,
+  // which held every one-pass grok-pull open for ~160 ms after its work was finished.
+  const agent = new Agent({ connect: { timeout: 30_000 } });
+  try {
+    return await fetchWithRetries(url, req, { ...deps, dispatcher: agent });
+  } finally {
+    await agent.destroy();
+  }
+}
+
+async function fetchWithRetries(url: string, req: SourceRequest, deps: HttpSourceDeps): Promise<SourceResult> {
   const attempts = deps.attempts ?? 3;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   let last: Error | undefined;
