@@ -16,6 +16,13 @@ export interface DiskRepo {
   readonly owner: string | null;
   /** Every symlink the entry lists exists and points at this repository. */
   readonly symlinksOk: boolean;
+  /** The URL its remote fetches from; undefined when it could not be read without git. */
+  readonly remoteUrl?: string | null;
+}
+
+/** Where a repository is fetched from: the origin's site plus its manifest key. */
+export function remoteUrl(site: string, key: string): string {
+  return `${site.replace(/\/+$/, '')}${key}`;
 }
 
 export interface PullOptions {
@@ -27,6 +34,8 @@ export interface PullOptions {
   readonly forcePurge: boolean;
   readonly purgeprotect: number;
   readonly defaultOwner: string;
+  /** [remote] site: a repository whose remote points elsewhere gets its remote fixed. */
+  readonly site?: string;
 }
 
 export interface RepoAction {
@@ -55,7 +64,8 @@ export function isWanted(key: string, opts: Pick<PullOptions, 'include' | 'exclu
 function repoAction(key: string, entry: ManifestEntry, local: ManifestEntry | undefined, disk: DiskRepo, opts: PullOptions): RepoAction | null {
   if (!disk.exists) return { key, entry, op: 'init', fixRemotes: true, fixParams: true, pull: true };
   if (disk.reclone) return { key, entry, op: 'reclone', fixRemotes: true, fixParams: true, pull: true };
-  const fixRemotes = local === undefined;
+  const stale = opts.site !== undefined && disk.remoteUrl !== undefined && disk.remoteUrl !== remoteUrl(opts.site, key);
+  const fixRemotes = local === undefined || stale;
   const owner = entry.owner ?? opts.defaultOwner;
   const fixParams =
     (entry.description ?? null) !== disk.description || owner !== disk.owner || (entry.head !== null && entry.head !== disk.head) || !disk.symlinksOk;

@@ -95,7 +95,7 @@ export async function runPull(config: GrokConfig, opts: PullRunOptions, deps: Pu
   const localRepos = purging ? (await discoverRepos(toplevel)).repos.map((r) => r.key) : [];
   const remoteEntries = remote.parsed.entries;
   const disk = new Map<string, DiskRepo>();
-  await mapPool([...remoteEntries], 8, async ([k, e]) => void disk.set(k, await diskState(git, toplevel, k, e)));
+  await mapPool([...remoteEntries], 8, async ([k, e]) => void disk.set(k, await diskState(git, toplevel, k, e, config.pull.remotename)));
   const plan = planPull(
     local,
     remoteEntries,
@@ -109,6 +109,7 @@ export async function runPull(config: GrokConfig, opts: PullRunOptions, deps: Pu
       forcePurge: opts.forcePurge,
       purgeprotect: config.pull.purgeprotect,
       defaultOwner: config.pull.default_owner,
+      site: config.remote.site,
     },
     localRepos,
     purging ? await borrowedFrom(toplevel, localRepos) : new Set(),

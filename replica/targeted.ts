@@ -40,6 +40,7 @@ export async function pullTargets(config: GrokConfig, items: readonly TargetItem
     forcePurge: false,
     purgeprotect: config.pull.purgeprotect,
     defaultOwner: config.pull.default_owner,
+    site: config.remote.site,
   };
   for (const item of items) {
     const why = keyProblem(item.key) ?? (item.entry ? entryProblem(item.entry) : null);
@@ -49,7 +50,7 @@ export async function pullTargets(config: GrokConfig, items: readonly TargetItem
       continue;
     }
     if (item.entry) {
-      const disk = await diskState(git, toplevel, item.key, item.entry);
+      const disk = await diskState(git, toplevel, item.key, item.entry, config.pull.remotename);
       actions.push(...planPull(local, new Map([[item.key, item.entry]]), () => disk, opts).actions);
       continue;
     }

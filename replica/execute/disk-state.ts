@@ -1,7 +1,7 @@
 /** What grok-pull's planner needs to know about a repository on disk (plan.ts DiskRepo). */
-import { existsSync, promises as fsp } from 'node:fs';
+import { existsSync, promises as fsp, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Git } from '../../shared/git/index.js';
+import { lookupConfigValue, type Git } from '../../shared/git/index.js';
 import type { ManifestEntry } from '../../shared/manifest/entry.js';
 import { keyToPath } from '../../shared/manifest/keys.js';
 import { isBareRepo } from '../../shared/repo/bare.js';
@@ -19,7 +19,19 @@ async function symlinksOk(toplevel: string, repo: string, entry: ManifestEntry):
   return true;
 }
 
-export async function diskState(git: Git, toplevel: string, key: string, entry: ManifestEntry): Promise<DiskRepo> {
+/** The repository's remote URL from its config file; undefined when git's help would be needed. */
+function readRemoteUrl(repo: string, remotename: string): string | null | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path.join(repo, 'config'), 'utf8');
+  } catch {
+    return null;
+  }
+  const res = lookupConfigValue(text, 'remote', 'url', remotename);
+  return 'found' in res ? (res.found ? res.value : null) : undefined;
+}
+
+export async function diskState(git: Git, toplevel: string, key: string, entry: ManifestEntry, remotename = '_grokmirror'): Promise<DiskRepo> {
   const repo = keyToPath(toplevel, key);
   if (!(await isBareRepo(repo))) {
     return { exists: false, fingerprint: null, reclone: false, head: null, description: null, owner: null, symlinksOk: false };
@@ -33,5 +45,6 @@ export async function diskState(git: Git, toplevel: string, key: string, entry: 
     description: meta.description,
     owner: meta.owner,
     symlinksOk: await symlinksOk(toplevel, repo, entry),
+    remoteUrl: readRemoteUrl(repo, remotename),
   };
 }

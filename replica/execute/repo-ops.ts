@@ -12,6 +12,7 @@ import { atomicWrite } from '../../shared/fs/atomic.js';
 import { readRefFiles, untrusted, type Git } from '../../shared/git/index.js';
 import type { ManifestEntry } from '../../shared/manifest/entry.js';
 import { isUnder, keyToPath } from '../../shared/manifest/keys.js';
+import { remoteUrl } from '../plan.js';
 import { writeFingerprintFile } from '../../shared/repo/fingerprint-file.js';
 import { fingerprintOf, readRefStateWithGit } from '../../shared/repo/refs.js';
 
@@ -28,9 +29,6 @@ export function tempCloneDir(repo: string): string {
   return path.join(path.dirname(repo), `.${path.basename(repo)}.grok-init-${randomBytes(4).toString('hex')}`);
 }
 
-export function remoteUrl(site: string, key: string): string {
-  return `${site.replace(/\/+$/, '')}${key}`;
-}
 
 /**
  * A new mirror in one git process: `git clone --mirror` under our remote name, with gc.auto=0 and the

@@ -50,8 +50,11 @@ function parseValue(line: string, nextLine: () => string | undefined): string | 
   }
 }
 
-/** The last value of `section.key` (no subsection), as `git config --get` would print it. */
-export function lookupConfigValue(text: string, section: string, key: string): ConfigLookup {
+/**
+ * The last value of `section.key` (or `section.subsection.key`), as `git config --get` would print
+ * it. Section and key names are case-insensitive, subsections are not.
+ */
+export function lookupConfigValue(text: string, section: string, key: string, subsection?: string): ConfigLookup {
   if (/^\s*\[\s*include/im.test(text)) return { fallback: true };
   const lines = text.split(/\r?\n/);
   let inSection = false;
@@ -64,7 +67,8 @@ export function lookupConfigValue(text: string, section: string, key: string): C
     if (line.startsWith('[')) {
       const m = HEADER_RE.exec(line);
       if (!m) return { fallback: true };
-      inSection = m[1]!.toLowerCase() === wantSection && m[2] === undefined;
+      const sub = m[2] === undefined ? undefined : m[2].replace(/\\(.)/g, '$1');
+      inSection = m[1]!.toLowerCase() === wantSection && sub === subsection;
       line = line.slice(m[0].length).trimStart();
       if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
     }

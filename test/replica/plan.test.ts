@@ -61,3 +61,10 @@ t.test('purge: only what left, never nopurge/ffonly/borrowed-from, and purgeprot
   p = planPull(new Map(), new Map([['/a.git', e()]]), disk, { ...opts, purge: true, purgeprotect: 99 }, ['/a.git', '/stray.git']);
   t.same(p.purge, ['/stray.git'], 'repos found on disk count too');
 });
+
+t.test('a remote pointing somewhere other than site + key is fixed (a moved origin)', async (t) => {
+  const known: Manifest = new Map([['/r.git', e()]]);
+  t.equal(one(known, e(), d({ remoteUrl: 'http://new:8080/r.git' }), { site: 'http://new:8080' }), null);
+  t.match(one(known, e(), d({ remoteUrl: 'http://old:8080/r.git' }), { site: 'http://new:8080/' }), { op: 'update', fixRemotes: true, pull: true });
+  t.equal(one(known, e(), d({ remoteUrl: undefined }), { site: 'http://new:8080' }), null, 'unknown (config includes): left alone');
+});

@@ -201,3 +201,20 @@ t.test('include/exclude changes: newly excluded repositories become purge candid
   t.notOk(existsSync(path.join(mirror, 'pub/b.git')));
   t.ok(fsckOk(path.join(mirror, 'pub/a.git')).ok);
 });
+
+t.test('an origin that moved (new site URL): remotes are re-pointed and fetching goes on', async (t) => {
+  const dir = tmpDir(t);
+  const top = path.join(dir, 'origin');
+  makeRepo(path.join(top, 'a.git'));
+  const first = await startTestOrigin(t, top);
+  const mirror = path.join(dir, 'mirror');
+  await pull(replicaConfig(mirror, first.url));
+  await first.close();
+  const second = await startTestOrigin(t, top);
+  const sha = pushCommit(path.join(top, 'a.git'));
+  await second.app.inject({ method: 'POST', url: '/_grok/notify', payload: { paths: ['/a.git'] } });
+  const res = await pull(replicaConfig(mirror, second.url));
+  t.same(res.failed, []);
+  t.equal(gitDir(path.join(mirror, 'a.git'), ['config', 'remote._grokmirror.url']), `${second.url}/a.git`);
+  t.equal(gitDir(path.join(mirror, 'a.git'), ['rev-parse', 'master']), sha);
+});

@@ -36,6 +36,14 @@ t.test('owner lookups match git config on every sample', async (t) => {
   }
 });
 
+t.test('subsections', async (t) => {
+  const text = '[remote "_grokmirror"]\n\turl = http://a/x.git\n\tfetch = +refs/*:refs/*\n[remote "other"]\n\turl = http://b/\n';
+  t.same(lookupConfigValue(text, 'remote', 'url', '_grokmirror'), { found: true, value: 'http://a/x.git' });
+  t.same(lookupConfigValue(text, 'Remote', 'URL', 'other'), { found: true, value: 'http://b/' });
+  t.same(lookupConfigValue(text, 'remote', 'url', 'Other'), { found: false }, 'subsections are case-sensitive');
+  t.same(lookupConfigValue(text, 'remote', 'url'), { found: false });
+});
+
 t.test('includes and unparseable files fall back to git', async (t) => {
   t.same(lookupConfigValue('[include]\n\tpath = other\n[gitweb]\n\towner = x\n', 'gitweb', 'owner'), { fallback: true });
   t.same(lookupConfigValue('[gitweb\n', 'gitweb', 'owner'), { fallback: true });
