@@ -10,13 +10,14 @@ import { describeError, GrokError } from '../shared/errors.js';
 import type { Git } from '../shared/git/index.js';
 import { lockPathFor, withLock } from '../shared/lock.js';
 import type { Logger } from '../shared/log.js';
-import type { Manifest } from '../shared/manifest/entry.js';
+import { sameEntry, type Manifest } from '../shared/manifest/entry.js';
 import { readManifestFile, writeManifestFile } from '../shared/manifest/io.js';
 import { keyToPath, pathToKey } from '../shared/manifest/keys.js';
 import { mapPool } from '../shared/pool.js';
 import { discoverRepos } from '../shared/repo/discover.js';
 import { readAlternate } from '../shared/repo/inspect.js';
-import { diskState } from './execute/disk-state.js';
+import { diskState, quickDiskState } from './execute/disk-state.js';
+
 import { runHooks } from './execute/hooks.js';
 import { writeProjectsList } from './execute/projects-list.js';
 import { removeRepo } from './execute/repo-ops.js';
@@ -52,7 +53,6 @@ export interface PullResult {
   readonly failed: { key: string; error: string }[];
   readonly purgeRefused: { count: number; total: number } | null;
 }
-
 
 async function borrowedFrom(toplevel: string, keys: readonly string[]): Promise<Set<string>> {
   const used = new Set<string>();
@@ -95,7 +95,10 @@ export async function runPull(config: GrokConfig, opts: PullRunOptions, deps: Pu
   const localRepos = purging ? (await discoverRepos(toplevel)).repos.map((r) => r.key) : [];
   const remoteEntries = remote.parsed.entries;
   const disk = new Map<string, DiskRepo>();
-  await mapPool([...remoteEntries], 8, async ([k, e]) => void disk.set(k, await diskState(git, toplevel, k, e, config.pull.remotename)));
+  await mapPool([...remoteEntries], 8, async ([k, e]) => {
+    const held = local.get(k);
+    disk.set(k, held && sameEntry(held, e) ? quickDiskState(toplevel, k, e, config.pull.default_owner) : await diskState(git, toplevel, k, e, config.pull.remotename));
+  });
   const plan = planPull(
     local,
     remoteEntries,

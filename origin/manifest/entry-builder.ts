@@ -98,12 +98,3 @@ export function removeEntries(manifest: Manifest, keys: Iterable<string>): { rem
   }
   return { removed, changed: changed || removed.length > 0 };
 }
-
-/** Stable comparison of two entries, to skip rewriting a manifest that did not change. */
-export function sameEntry(a: ManifestEntry | undefined, b: ManifestEntry): boolean {
-  if (!a) return false;
-  const ka = Object.keys(a).sort();
-  const kb = Object.keys(b).sort();
-  if (ka.length !== kb.length || ka.some((k, i) => k !== kb[i])) return false;
-  return JSON.stringify(ka.map((k) => a[k])) === JSON.stringify(kb.map((k) => b[k]));
-}

@@ -5,8 +5,8 @@
  * report the ones that could not be read.
  */
 import type { Logger } from '../../shared/log.js';
-import type { ManifestEntry } from '../../shared/manifest/entry.js';
-import { buildEntry, sameEntry } from './entry-builder.js';
+import { sameEntry, type ManifestEntry } from '../../shared/manifest/entry.js';
+import { buildEntry } from './entry-builder.js';
 import type { Outcome } from './inspect-targets.js';
 import type { Target } from './plan.js';
 

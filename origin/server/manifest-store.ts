@@ -10,9 +10,9 @@ import { describeError } from '../../shared/errors.js';
 import { atomicWrite } from '../../shared/fs/atomic.js';
 import { lockPathFor, withLock } from '../../shared/lock.js';
 import type { Logger } from '../../shared/log.js';
-import type { ManifestEntry } from '../../shared/manifest/entry.js';
+import { sameEntry, type ManifestEntry } from '../../shared/manifest/entry.js';
 import { isGzipName, readManifestFile } from '../../shared/manifest/io.js';
-import { sameEntry } from '../manifest/entry-builder.js';
+
 import { ChunkedManifest, type Rendered } from './chunked-manifest.js';
 import type { EventLog } from './event-log.js';
 
@@ -102,7 +102,6 @@ export class ManifestStore {
   get(key: string): ManifestEntry | undefined {
     return this.manifest.get(key);
   }
-
 
   current(): Published {
     return this.published;

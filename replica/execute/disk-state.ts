@@ -31,6 +31,26 @@ function readRemoteUrl(repo: string, remotename: string): string | null | undefi
   return 'found' in res ? (res.found ? res.value : null) : undefined;
 }
 
+/**
+ * For a repository whose remote entry is exactly what the local manifest says we hold: is it still
+ * there, what does its cached fingerprint say, does fsck want it recloned. Its parameters are taken
+ * as in sync (they were when we recorded the entry), which spares reading a thousand config files
+ * per pass; a changed entry gets the full look (diskState).
+ */
+export function quickDiskState(toplevel: string, key: string, entry: ManifestEntry, defaultOwner: string): DiskRepo {
+  const repo = keyToPath(toplevel, key);
+  const exists = existsSync(path.join(repo, 'HEAD')) && existsSync(path.join(repo, 'objects'));
+  return {
+    exists,
+    fingerprint: exists ? readFingerprintFile(repo) : null,
+    reclone: exists && existsSync(path.join(repo, RECLONE_FILE)),
+    head: entry.head,
+    description: entry.description ?? null,
+    owner: entry.owner ?? defaultOwner,
+    symlinksOk: true,
+  };
+}
+
 export async function diskState(git: Git, toplevel: string, key: string, entry: ManifestEntry, remotename = '_grokmirror'): Promise<DiskRepo> {
   const repo = keyToPath(toplevel, key);
   if (!(await isBareRepo(repo))) {

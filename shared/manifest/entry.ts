@@ -108,3 +108,12 @@ export function normaliseEntry(value: Record<string, unknown>): ManifestEntry {
   if (e.forkgroup === null) delete e.forkgroup;
   return e;
 }
+
+/** Stable comparison of two entries, to skip rewriting a manifest that did not change. */
+export function sameEntry(a: ManifestEntry | undefined, b: ManifestEntry): boolean {
+  if (!a) return false;
+  const ka = Object.keys(a).sort();
+  const kb = Object.keys(b).sort();
+  if (ka.length !== kb.length || ka.some((k, i) => k !== kb[i])) return false;
+  return JSON.stringify(ka.map((k) => a[k])) === JSON.stringify(kb.map((k) => b[k]));
+}

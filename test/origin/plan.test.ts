@@ -1,7 +1,7 @@
 import t from 'tap';
-import { buildEntry, removeEntries, resolveSymlinkReferences, sameEntry } from '../../origin/manifest/entry-builder.js';
+import { buildEntry, removeEntries, resolveSymlinkReferences } from '../../origin/manifest/entry-builder.js';
 import { needsWalk, planManifest, type GivenPath } from '../../origin/manifest/plan.js';
-import type { Manifest, ManifestEntry } from '../../shared/manifest/entry.js';
+import { sameEntry, type Manifest, type ManifestEntry } from '../../shared/manifest/entry.js';
 import type { Discovery } from '../../shared/repo/discover.js';
 import type { RepoFacts } from '../../shared/repo/inspect.js';
 
