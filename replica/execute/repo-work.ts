@@ -46,12 +46,18 @@ export interface WorkDone {
   readonly notes: readonly string[];
 }
 
-/** Leftovers of a pass that died while building this repository aside. */
-async function removeStaleTemps(final: string): Promise<void> {
+/**
+ * Leftovers of a pass that died while working on this repository: a half-built clone is removed; an
+ * old copy moved aside by a reclone that died before the new copy took its place is put back (it may
+ * be the only copy we have), otherwise removed.
+ */
+async function recoverLeftovers(final: string): Promise<void> {
   const dir = path.dirname(final);
-  const prefix = `.${path.basename(final)}.grok-`;
+  const base = path.basename(final);
   for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
-    if (name.startsWith(prefix)) await fsp.rm(path.join(dir, name), { recursive: true, force: true });
+    const p = path.join(dir, name);
+    if (name.startsWith(`.${base}.grok-old-`) && !existsSync(final)) await fsp.rename(p, final);
+    else if (name.startsWith(`.${base}.grok-`)) await fsp.rm(p, { recursive: true, force: true });
   }
 }
 
@@ -111,7 +117,11 @@ export async function doRepoWork(ctx: WorkContext, a: RepoAction): Promise<WorkD
   const final = keyToPath(ctx.toplevel, a.key);
   const notes: string[] = [];
   if (a.op === 'init' || a.op === 'reclone') {
-    await removeStaleTemps(final);
+    await recoverLeftovers(final);
+    if (a.op === 'init' && existsSync(path.join(final, 'HEAD'))) {
+      // An old copy was just put back: this is an update now, not a clone.
+      return doRepoWork(ctx, { ...a, op: 'update', fixRemotes: true, fixParams: true, pull: true });
+    }
     const objstore = await objstoreFor(ctx, a);
     const { tmp, fp } = await buildAside(ctx, a, final, objstore);
     if (a.op === 'reclone') {

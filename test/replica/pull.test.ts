@@ -218,3 +218,21 @@ t.test('an origin that moved (new site URL): remotes are re-pointed and fetching
   t.equal(gitDir(path.join(mirror, 'a.git'), ['config', 'remote._grokmirror.url']), `${second.url}/a.git`);
   t.equal(gitDir(path.join(mirror, 'a.git'), ['rev-parse', 'master']), sha);
 });
+
+t.test('a reclone that died between its two renames: the old copy is put back, not deleted', async (t) => {
+  const dir = tmpDir(t);
+  const top = path.join(dir, 'origin');
+  makeRepo(path.join(top, 'r.git'), { commits: 2 });
+  const origin = await startTestOrigin(t, top);
+  const mirror = path.join(dir, 'mirror');
+  const config = replicaConfig(mirror, origin.url);
+  await pull(config);
+  const { renameSync, mkdirSync } = await import('node:fs');
+  // the state a crash leaves: the old copy moved aside, a half-built new one beside it, nothing in place
+  renameSync(path.join(mirror, 'r.git'), path.join(mirror, '.r.git.grok-old-dead0000'));
+  mkdirSync(path.join(mirror, '.r.git.grok-init-dead0001'));
+  const res = await pull(config, { force: true });
+  t.same(res.failed, []);
+  t.ok(fsckOk(path.join(mirror, 'r.git')).ok, 'the repository is back and whole');
+  t.same(readdirSync(mirror).filter((n) => n.includes('.grok-')), [], 'no leftovers');
+});
