@@ -22,8 +22,7 @@ import { runHooks } from './execute/hooks.js';
 import { writeProjectsList } from './execute/projects-list.js';
 import { removeRepo } from './execute/repo-ops.js';
 import { executeActions } from './execute/execute-actions.js';
-import { forkgroupContext } from './execute/forkgroups.js';
-import type { WorkContext } from './execute/repo-work.js';
+import { pullOptions, workContext } from './execute/context.js';
 import { planPull, type DiskRepo } from './plan.js';
 import type { HttpSourceDeps } from './source/http-source.js';
 import { fetchRemoteManifest, readRemoteState, remoteStatePath, writeRemoteState } from './source/remote-manifest.js';
@@ -103,34 +102,14 @@ export async function runPull(config: GrokConfig, opts: PullRunOptions, deps: Pu
     local,
     remoteEntries,
     (k) => disk.get(k)!,
-    {
-      include: config.pull.include,
-      exclude: config.pull.exclude,
-      nopurge: config.pull.nopurge,
-      ffonly: config.pull.ffonly,
-      purge: purging,
-      forcePurge: opts.forcePurge,
-      purgeprotect: config.pull.purgeprotect,
-      defaultOwner: config.pull.default_owner,
-      site: config.remote.site,
-    },
+    pullOptions(config, { purge: purging, forcePurge: opts.forcePurge }),
     localRepos,
     purging ? await borrowedFrom(toplevel, localRepos) : new Set(),
   );
   log.info(`${plan.wanted.size} repositories wanted, ${plan.actions.length} need work, ${plan.purge.length} to purge`);
 
   const result: PullResult = { ...empty, status: 'done', purgeRefused: plan.purgeRefused };
-  const ctx: WorkContext = {
-    git,
-    toplevel,
-    site: config.remote.site,
-    remotename: config.pull.remotename,
-    defaultOwner: config.pull.default_owner,
-    ffonly: config.pull.ffonly,
-    retries: config.pull.retries,
-    sleep,
-    ...forkgroupContext(config, toplevel, local),
-  };
+  const ctx = workContext(config, git, toplevel, local, sleep);
   const flush = () => withLock(lockPathFor(localFile), () => writeManifestFile(localFile, local, { pretty: config.manifest.pretty }));
   const done = await executeActions(config, ctx, plan.actions, local, log, flush);
   result.cloned.push(...done.cloned);

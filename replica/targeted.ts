@@ -13,7 +13,7 @@ import { readManifestFile, writeManifestFile } from '../shared/manifest/io.js';
 import { keyProblem } from '../shared/manifest/keys.js';
 import { diskState } from './execute/disk-state.js';
 import { executeActions, type ExecuteResult } from './execute/execute-actions.js';
-import { forkgroupContext } from './execute/forkgroups.js';
+import { pullOptions, workContext } from './execute/context.js';
 import { runHooks } from './execute/hooks.js';
 import { writeProjectsList } from './execute/projects-list.js';
 import { isWanted, planPull, type RepoAction } from './plan.js';
@@ -31,17 +31,7 @@ export async function pullTargets(config: GrokConfig, items: readonly TargetItem
   const local: Manifest = (await readManifestFile(localFile, config.core.manifest_max_size))?.entries ?? new Map();
   const ignored: string[] = [];
   const actions: RepoAction[] = [];
-  const opts = {
-    include: config.pull.include,
-    exclude: config.pull.exclude,
-    nopurge: config.pull.nopurge,
-    ffonly: config.pull.ffonly,
-    purge: false,
-    forcePurge: false,
-    purgeprotect: config.pull.purgeprotect,
-    defaultOwner: config.pull.default_owner,
-    site: config.remote.site,
-  };
+  const opts = pullOptions(config, { purge: false, forcePurge: false });
   for (const item of items) {
     const why = keyProblem(item.key) ?? (item.entry ? entryProblem(item.entry) : null);
     if (why || !isWanted(item.key, opts)) {
@@ -62,17 +52,7 @@ export async function pullTargets(config: GrokConfig, items: readonly TargetItem
     }
     actions.push({ key: item.key, entry: known, op: 'update', fixRemotes: false, fixParams: false, pull: true });
   }
-  const ctx = {
-    git,
-    toplevel,
-    site: config.remote.site,
-    remotename: config.pull.remotename,
-    defaultOwner: config.pull.default_owner,
-    ffonly: config.pull.ffonly,
-    retries: config.pull.retries,
-    sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)),
-    ...forkgroupContext(config, toplevel, local),
-  };
+  const ctx = workContext(config, git, toplevel, local, (ms) => new Promise<void>((r) => setTimeout(r, ms)));
   const flush = () => withLock(lockPathFor(localFile), () => writeManifestFile(localFile, local, { pretty: config.manifest.pretty }));
   const done = await executeActions(config, ctx, actions, local, log, flush);
   if (actions.length > 0) await flush();

@@ -4,17 +4,15 @@
  * server's memory. Ref changes are made by writing loose ref files (what a push leaves behind)
  * so that the client side costs little next to the server.
  */
-import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { readRefFiles } from '../../shared/git/index.js';
 import { fingerprintOf } from '../../shared/repo/refs.js';
-import { BIN } from '../helpers/fixture.js';
-import { GIT_ENV } from '../helpers/git.js';
 import { makeSeed, writeSyntheticManifest } from './gen.js';
 import { median } from './measure.js';
+import { startServer, stopProcess } from './server.js';
 
 export interface OriginFigures {
   startupMs: number;
@@ -62,14 +60,7 @@ export async function benchOrigin(work: string, quick: boolean): Promise<OriginF
   writeFileSync(conf, `[core]\ntoplevel = ${top}\nmanifest = ${manifest}\n[origin]\nlisten = 127.0.0.1:0\nwrite_delay_ms = 2\n`);
 
   const t0 = performance.now();
-  const child = spawn(process.execPath, [BIN.origin, '-c', conf], { env: GIT_ENV, stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      const m = /listening on (\S+)/.exec(d);
-      if (m) resolve(m[1]!);
-    });
-    child.on('exit', (c) => reject(new Error(`grok-origin exited ${c}`)));
-  });
+  const { url, child } = await startServer(conf);
   const startupMs = performance.now() - t0;
   const token = (JSON.parse(readFileSync(path.join(top, '.manifest.js.gz.origin'), 'utf8')) as { token: string }).token;
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
@@ -132,8 +123,7 @@ export async function benchOrigin(work: string, quick: boolean): Promise<OriginF
     const peakRssMb = procStatus(child.pid!, 'VmHWM');
     return { startupMs, latencyP50: median(lat), latencyP99: lat[Math.floor(lat.length * 0.99)] ?? NaN, noticesPerSec, notices: total, lost, notModifiedPerSec, rssMb, peakRssMb };
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.on('exit', r));
+    await stopProcess(child);
     agent.destroy();
     if (existsSync(seed)) rmSync(seed, { recursive: true, force: true });
   }

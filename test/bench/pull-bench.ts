@@ -4,13 +4,14 @@
  * same concurrency), the no-change pass (304), push-to-replica latency through the change feed, and
  * the daemon's memory with a 100k-entry manifest (mirroring only 20 of them).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { mapPool } from '../../shared/pool.js';
 import { BIN } from '../helpers/fixture.js';
 import { GIT_ENV } from '../helpers/git.js';
 import { median, timeProcess } from './measure.js';
+import { startServer, stopProcess } from './server.js';
 
 export interface PullFigures {
   initialMs: number;
@@ -22,23 +23,6 @@ export interface PullFigures {
   latencyP99: number;
   pushes: number;
   daemonRssMb: number;
-}
-
-async function startServer(conf: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [BIN.origin, '-c', conf], { env: GIT_ENV, stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      const m = /listening on (\S+)/.exec(d);
-      if (m) resolve(m[1]!);
-    });
-    child.on('exit', (c) => reject(new Error(`grok-origin exited ${c}`)));
-  });
-  return { url, child };
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
 }
 
 function git(args: string[]): Promise<void> {
@@ -111,7 +95,7 @@ export async function benchPull(work: string, top: string, repos: string[], quic
       }
       lat.push(performance.now() - s);
     }
-    await stop(daemon);
+    await stopProcess(daemon);
     lat.sort((a, b) => a - b);
     return {
       initialMs: initial.ms,
@@ -125,7 +109,7 @@ export async function benchPull(work: string, top: string, repos: string[], quic
       daemonRssMb: await daemonRss(work),
     };
   } finally {
-    await stop(child);
+    await stopProcess(child);
   }
 }
 
@@ -153,7 +137,7 @@ async function daemonRss(work: string): Promise<number> {
   const daemon = spawn(process.execPath, [BIN.pull, '-c', rconf, '-o'], { env: GIT_ENV, stdio: 'ignore' });
   await new Promise((r) => setTimeout(r, 8000));
   const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${daemon.pid}/status`, 'utf8'));
-  await stop(daemon);
-  await stop(child);
+  await stopProcess(daemon);
+  await stopProcess(child);
   return m ? Number(m[1]) / 1024 : NaN;
 }
