@@ -38,7 +38,8 @@ export function feedUrl(config: GrokConfig): string | null {
   return /^https?:\/\//.test(m) && !config.remote.manifest_command ? new URL('/_grok/events', m).href : null;
 }
 
-export async function runDaemon(config: GrokConfig, opts: DaemonOptions, deps: DaemonDeps, signal: AbortSignal): Promise<void> {
+export async function runDaemon(config: GrokConfig, opts: DaemonOptions, baseDeps: DaemonDeps, signal: AbortSignal): Promise<void> {
+  const deps = { ...baseDeps, warned: new Set<string>() };
   const { log } = deps;
   if (config.pull.recheck_cron && !validate(config.pull.recheck_cron)) {
     throw new GrokError('GROK_ERR_CONFIG_VALUE', `${config.file}: [pull] recheck_cron: ${JSON.stringify(config.pull.recheck_cron)} is not a cron expression`);

@@ -41,6 +41,8 @@ export interface PullDeps {
   readonly now: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly http?: HttpSourceDeps;
+  /** Kept across a daemon's passes: fingerprint mismatches already reported. */
+  readonly warned?: Set<string>;
 }
 
 export interface PullResult {
@@ -109,7 +111,7 @@ export async function runPull(config: GrokConfig, opts: PullRunOptions, deps: Pu
   log.info(`${plan.wanted.size} repositories wanted, ${plan.actions.length} need work, ${plan.purge.length} to purge`);
 
   const result: PullResult = { ...empty, status: 'done', purgeRefused: plan.purgeRefused };
-  const ctx = workContext(config, git, toplevel, local, sleep);
+  const ctx = workContext(config, git, toplevel, local, sleep, deps.warned);
   const flush = () => withLock(lockPathFor(localFile), () => writeManifestFile(localFile, local, { pretty: config.manifest.pretty }));
   const done = await executeActions(config, ctx, plan.actions, local, log, flush);
   result.cloned.push(...done.cloned);

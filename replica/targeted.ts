@@ -24,7 +24,7 @@ export interface TargetItem {
   readonly entry?: ManifestEntry;
 }
 
-export async function pullTargets(config: GrokConfig, items: readonly TargetItem[], deps: { git: Git; log: Logger }): Promise<ExecuteResult & { ignored: string[] }> {
+export async function pullTargets(config: GrokConfig, items: readonly TargetItem[], deps: { git: Git; log: Logger; warned?: Set<string> }): Promise<ExecuteResult & { ignored: string[] }> {
   const { git, log } = deps;
   const toplevel = await fsp.realpath(config.core.toplevel);
   const localFile = config.core.manifest;
@@ -52,7 +52,7 @@ export async function pullTargets(config: GrokConfig, items: readonly TargetItem
     }
     actions.push({ key: item.key, entry: known, op: 'update', fixRemotes: false, fixParams: false, pull: true });
   }
-  const ctx = workContext(config, git, toplevel, local, (ms) => new Promise<void>((r) => setTimeout(r, ms)));
+  const ctx = workContext(config, git, toplevel, local, (ms) => new Promise<void>((r) => setTimeout(r, ms)), deps.warned);
   const flush = () => withLock(lockPathFor(localFile), () => writeManifestFile(localFile, local, { pretty: config.manifest.pretty }));
   const done = await executeActions(config, ctx, actions, local, log, flush);
   if (actions.length > 0) await flush();

@@ -20,8 +20,9 @@ export function pullOptions(config: GrokConfig, purge: { purge: boolean; forcePu
   };
 }
 
-export function workContext(config: GrokConfig, git: Git, toplevel: string, local: Manifest, sleep: (ms: number) => Promise<void>): WorkContext {
+export function workContext(config: GrokConfig, git: Git, toplevel: string, local: Manifest, sleep: (ms: number) => Promise<void>, warned?: Set<string>): WorkContext {
   return {
+    ...(warned ? { warned } : {}),
     git,
     toplevel,
     site: config.remote.site,

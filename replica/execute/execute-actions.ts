@@ -51,7 +51,9 @@ export async function executeActions(
       local.set(a.key, done.entry);
       if (done.cloned) result.cloned.push(a.key);
       else if (done.pulled) result.updated.push(a.key);
-      if (done.pulled && done.entry.fingerprint !== a.entry.fingerprint) {
+      const mismatch = `${a.key} ${a.entry.fingerprint}`;
+      if (done.pulled && done.entry.fingerprint !== a.entry.fingerprint && !ctx.warned?.has(mismatch)) {
+        ctx.warned?.add(mismatch);
         log.warn({ repo: a.key }, `${a.key}: fetched, but holds ${done.entry.fingerprint.slice(0, 12)} where the origin lists ${a.entry.fingerprint.slice(0, 12)}`);
       }
       if (done.pulled) await runHooks('post_update_hook', config.pull.post_update_hook, { args: [repo] }, log);

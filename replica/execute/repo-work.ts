@@ -13,6 +13,7 @@ import { addMember, borrowFrom, createObjstore, fetchMember, objstorePath } from
 import type { ManifestEntry } from '../../shared/manifest/entry.js';
 import { keyToPath } from '../../shared/manifest/keys.js';
 import { readFingerprintFile } from '../../shared/repo/fingerprint-file.js';
+import { readAlternate } from '../../shared/repo/inspect.js';
 import { housekeep } from './housekeeping.js';
 import type { RepoAction } from '../plan.js';
 import {
@@ -36,6 +37,8 @@ export interface WorkContext extends RepoOpsContext {
   readonly privateGlobs: readonly string[];
   /** A local, public repository of this forkgroup other than `key`, if any (to seed its objstore). */
   readonly siblingOf: (forkgroup: string, key: string) => string | null;
+  /** Fingerprint mismatches already reported (a daemon reports each once, not every pass). */
+  readonly warned?: Set<string>;
 }
 
 export interface WorkDone {
@@ -122,7 +125,9 @@ export async function doRepoWork(ctx: WorkContext, a: RepoAction): Promise<WorkD
       // An old copy was just put back: this is an update now, not a clone.
       return doRepoWork(ctx, { ...a, op: 'update', fixRemotes: true, fixParams: true, pull: true });
     }
-    const objstore = await objstoreFor(ctx, a);
+    // A reclone keeps borrowing from what the old copy borrowed from (its alternates line).
+    const previous = a.op === 'reclone' ? await readAlternate(final) : null;
+    const objstore = (await objstoreFor(ctx, a)) ?? (previous && !previous.objstoreMembers && existsSync(previous.repo) ? previous.repo : null);
     const { tmp, fp } = await buildAside(ctx, a, final, objstore);
     if (a.op === 'reclone') {
       const old = path.join(path.dirname(final), `.${path.basename(final)}.grok-old-${randomBytes(4).toString('hex')}`);

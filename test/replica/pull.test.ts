@@ -236,3 +236,21 @@ t.test('a reclone that died between its two renames: the old copy is put back, n
   t.ok(fsckOk(path.join(mirror, 'r.git')).ok, 'the repository is back and whole');
   t.same(readdirSync(mirror).filter((n) => n.includes('.grok-')), [], 'no leftovers');
 });
+
+t.test('a reclone keeps borrowing from what the old copy borrowed from', async (t) => {
+  const dir = tmpDir(t);
+  const top = path.join(dir, 'origin');
+  makeRepo(path.join(top, 'up.git'), { commits: 20 });
+  git(['clone', '-q', '--bare', path.join(top, 'up.git'), path.join(top, 'fork.git')]);
+  const origin = await startTestOrigin(t, top);
+  const mirror = path.join(dir, 'mirror');
+  const config = replicaConfig(mirror, origin.url);
+  await pull(config);
+  // the replica's fork borrows from its upstream (a 1.x-style reference setup made by hand)
+  writeFileSync(path.join(mirror, 'fork.git/objects/info/alternates'), `${path.join(mirror, 'up.git/objects')}\n`);
+  writeFileSync(path.join(mirror, 'fork.git/grokmirror.reclone'), 'broken\n');
+  const res = await pull(config, { force: true });
+  t.same(res.cloned, ['/fork.git']);
+  t.equal(readFileSync(path.join(mirror, 'fork.git/objects/info/alternates'), 'utf8').trim(), path.join(mirror, 'up.git/objects'), 'alternates line restored');
+  t.ok(fsckOk(path.join(mirror, 'fork.git')).ok);
+});
