@@ -13,4 +13,6 @@ t.test('the README\'s demo runs and reports what it did', async (t) => {
   t.match(r.stdout, /conditional GET: {4}304 before the push, 200 after it/);
   t.match(r.stdout, /clone over HTTP: {4}\/pub\/linux\.git, 20 commits/);
   t.match(r.stdout, /hook update: {8}fingerprint ([0-9a-f]{12}) -> (?!\1)[0-9a-f]{12}/, 'the push changed the served fingerprint');
+  t.match(r.stdout, /replica: {12}6 repositories in .*replica \(grok-pull -o\)/, 'the replica mirrored the origin');
+  t.match(r.stdout, /push to replica: {4}\d+ ms from the push to the new commit on the replica/, 'and the push arrived there');
 });

@@ -2,10 +2,11 @@
  * The built-in demo (`npm run demo`): makes a small origin with sample repositories (forks sharing
  * objects, a symlink, descriptions and owners), builds its manifest with grok-manifest, serves it
  * with grok-origin on 127.0.0.1, clones over HTTP, pushes a commit that the post-receive hook hands
- * to the server, and prints a short report. grok-pull mirroring joins the demo when it lands.
+ * to the server, mirrors the origin into a replica with `grok-pull -o` (which follows the origin's change
+ * feed), shows the push arriving there, and prints a short report.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -70,19 +71,56 @@ try {
   execFileSync('git', ['clone', '-q', '--bare', `${url}/pub/linux.git`, clone]);
   const cloned = execFileSync('git', [`--git-dir=${clone}`, 'rev-list', '--count', 'HEAD'], { encoding: 'utf8' }).trim();
 
-  const repo = path.join(top, 'pub/tools.git');
-  const sha = pushCommit(repo, { date: Math.floor(Date.now() / 1000), message: 'a new commit' });
-  // what the post-receive hook runs; with grok-origin up, it hands the path over
-  const hook = grokManifest(['-n', '-m', manifest, '-t', top, repo]);
-  const after = await fetch(`${url}/manifest.js.gz`, { headers: { 'if-none-match': etag } });
-  const m2 = JSON.parse(gunzipSync(Buffer.from(await after.arrayBuffer())).toString('utf8')) as ReturnType<typeof readManifest>;
-  report(m2, { sha, hookMs: hook.ms, url, notModified: again.status, afterPush: after.status, cloned });
+  // a replica: grok-pull as a daemon, following the origin's change feed (polls are an hour apart)
+  const mirror = path.join(base, 'replica');
+  const rconf = path.join(base, 'replica.conf');
+  writeFileSync(rconf, `[core]\ntoplevel = ${mirror}\nmanifest = \${toplevel}/manifest.js.gz\n[remote]\nsite = ${url}\nmanifest = \${site}/manifest.js.gz\n[pull]\nrefresh = 3600\n`);
+  const replica = spawn(process.execPath, [BIN.pull, '-c', rconf, '-o'], { stdio: 'ignore' });
+  const replicaTools = path.join(mirror, 'pub/tools.git');
+  const mirrored = await waitFor(() => existsSync(path.join(mirror, 'manifest.js.gz')) && headOf(replicaTools) !== '', 60_000);
+  console.log(`demo: replica mirrored the origin in ${mirrored} ms`);
+  try {
+    const repo = path.join(top, 'pub/tools.git');
+    const sha = pushCommit(repo, { date: Math.floor(Date.now() / 1000), message: 'a new commit' });
+    const pushedAt = performance.now();
+    // what the post-receive hook runs; with grok-origin up, it hands the path over
+    const hook = grokManifest(['-n', '-m', manifest, '-t', top, repo]);
+    const arrived = (await waitFor(() => headOf(replicaTools) === sha, 30_000), performance.now() - pushedAt);
+    const after = await fetch(`${url}/manifest.js.gz`, { headers: { 'if-none-match': etag } });
+    const m2 = JSON.parse(gunzipSync(Buffer.from(await after.arrayBuffer())).toString('utf8')) as ReturnType<typeof readManifest>;
+    const replicaRepos = Object.keys(JSON.parse(gunzipSync(readFileSync(path.join(mirror, 'manifest.js.gz'))).toString('utf8')) as object).length;
+    report(m2, { sha, hookMs: hook.ms, url, notModified: again.status, afterPush: after.status, cloned, mirror, replicaRepos, arrivedMs: arrived });
+  } finally {
+    replica.kill('SIGTERM');
+    await new Promise((r) => replica.on('exit', r));
+  }
 } finally {
   server.kill('SIGTERM');
   await new Promise((r) => server.on('exit', r));
 }
 
-function report(m2: ReturnType<typeof readManifest>, r: { sha: string; hookMs: number; url: string; notModified: number; afterPush: number; cloned: string }): void {
+function headOf(repo: string): string {
+  try {
+    return execFileSync('git', [`--git-dir=${repo}`, 'rev-parse', '-q', '--verify', 'refs/heads/master'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return '';
+  }
+}
+
+/** Polls until `ok()`; resolves with the milliseconds it took. */
+async function waitFor(ok: () => boolean, timeoutMs: number): Promise<number> {
+  const start = performance.now();
+  while (!ok()) {
+    if (performance.now() - start > timeoutMs) throw new Error(`demo: gave up after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return Math.round(performance.now() - start);
+}
+
+function report(
+  m2: ReturnType<typeof readManifest>,
+  r: { sha: string; hookMs: number; url: string; notModified: number; afterPush: number; cloned: string; mirror: string; replicaRepos: number; arrivedMs: number },
+): void {
 
   console.log('\n=== grokmirror-ts demo report ===');
   console.log(`origin toplevel:    ${top}`);
@@ -98,5 +136,6 @@ function report(m2: ReturnType<typeof readManifest>, r: { sha: string; hookMs: n
   console.log(`clone over HTTP:    /pub/linux.git, ${r.cloned} commits`);
   console.log(`pushed:             ${r.sha.slice(0, 12)} to /pub/tools.git`);
   console.log(`hook update:        fingerprint ${m1['/pub/tools.git']!.fingerprint.slice(0, 12)} -> ${m2['/pub/tools.git']!.fingerprint.slice(0, 12)}, hook took ${r.hookMs.toFixed(0)} ms (handed to grok-origin)`);
-  console.log('replica:            grok-pull is not implemented yet (issue 4)');
+  console.log(`replica:            ${r.replicaRepos} repositories in ${r.mirror} (grok-pull -o)`);
+  console.log(`push to replica:    ${r.arrivedMs.toFixed(0)} ms from the push to the new commit on the replica (change feed)`);
 }
