@@ -5,6 +5,7 @@
  * record the fetch, so that a pass that died or failed is redone next time.
  */
 import { promises as fsp } from 'node:fs';
+import { setTimeout as sleepMs } from 'node:timers/promises';
 import type { GrokConfig } from '../shared/config/config.js';
 import { describeError, GrokError } from '../shared/errors.js';
 import type { Git } from '../shared/git/index.js';
@@ -72,7 +73,7 @@ async function borrowedFrom(toplevel: string, keys: readonly string[]): Promise<
 
 export async function runPull(config: GrokConfig, opts: PullRunOptions, deps: PullDeps): Promise<PullResult> {
   const { git, log } = deps;
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const sleep = deps.sleep ?? ((ms: number) => sleepMs(ms));
   await fsp.mkdir(config.core.toplevel, { recursive: true });
   const toplevel = await fsp.realpath(config.core.toplevel);
   const localFile = config.core.manifest;

@@ -4,6 +4,7 @@
  * The same planner and executor as a full pass; purges and removals are left to full passes.
  */
 import { promises as fsp } from 'node:fs';
+import { setTimeout as sleepMs } from 'node:timers/promises';
 import type { GrokConfig } from '../shared/config/config.js';
 import type { Git } from '../shared/git/index.js';
 import { lockPathFor, withLock } from '../shared/lock.js';
@@ -52,7 +53,7 @@ export async function pullTargets(config: GrokConfig, items: readonly TargetItem
     }
     actions.push({ key: item.key, entry: known, op: 'update', fixRemotes: false, fixParams: false, pull: true });
   }
-  const ctx = workContext(config, git, toplevel, local, (ms) => new Promise<void>((r) => setTimeout(r, ms)), deps.warned);
+  const ctx = workContext(config, git, toplevel, local, (ms) => sleepMs(ms), deps.warned);
   const flush = () => withLock(lockPathFor(localFile), () => writeManifestFile(localFile, local, { pretty: config.manifest.pretty }));
   const done = await executeActions(config, ctx, actions, local, log, flush);
   if (actions.length > 0) await flush();

@@ -7,6 +7,7 @@
  * a blocking fcntl would pin one of libuv's four threadpool threads per waiter.
  */
 import { promises as fsp } from 'node:fs';
+import { setTimeout as sleepMs } from 'node:timers/promises';
 import path from 'node:path';
 import { lock as osLock, unlock as osUnlock } from 'os-lock';
 import { GrokError } from './errors.js';
@@ -23,7 +24,7 @@ export interface HeldLock {
 }
 
 const inProcess = new Map<string, Promise<void>>();
-const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const defaultSleep = (ms: number) => sleepMs(ms);
 
 /** `.<basename>.lock` in the same directory, grokmirror's naming for manifests and repos. */
 export function lockPathFor(target: string): string {

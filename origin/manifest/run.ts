@@ -5,6 +5,7 @@
  * rest goes on.
  */
 import { constants as fsConstants, promises as fsp } from 'node:fs';
+import { setTimeout as sleepMs } from 'node:timers/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describeError, GrokError } from '../../shared/errors.js';
@@ -201,7 +202,7 @@ function hookFastPath(
 
 export async function runManifest(opts: ManifestRunOptions, deps: ManifestDeps): Promise<ManifestRunResult> {
   const { git, log } = deps;
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const sleep = deps.sleep ?? ((ms: number) => sleepMs(ms));
   const toplevel = await realToplevel(opts.toplevel);
   const manifestFile = path.resolve(opts.manifestFile);
   await checkManifestDir(manifestFile);

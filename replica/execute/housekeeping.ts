@@ -4,10 +4,9 @@
  * says it is worth it, and pack its refs. Repacks use -A: unreachable objects become loose rather
  * than being dropped, because another repository may borrow them.
  */
-import { describeError, isGrokError } from '../../shared/errors.js';
+import { describeError } from '../../shared/errors.js';
 import type { Git } from '../../shared/git/index.js';
-import { lockPathFor, withLock } from '../../shared/lock.js';
-import { fetchMember, readMembers } from '../../shared/objstore/objstore.js';
+import { feedObjstore } from '../../shared/objstore/objstore.js';
 import { readAlternate } from '../../shared/repo/inspect.js';
 import { countLooseRefs, estimateObjectCounts } from '../../shared/repo/object-counts.js';
 import { repackLevel, type RepackLevel } from '../../shared/repo/repack-level.js';
@@ -25,12 +24,11 @@ export async function housekeep(git: Git, repo: string): Promise<HousekeepingDon
   const notes: string[] = [];
   let objstoreFed = false;
   const alt = await readAlternate(repo);
-  if (alt?.objstoreMembers && (await readMembers(alt.repo)).includes(repo)) {
+  if (alt?.objstoreMembers) {
     try {
-      await withLock(lockPathFor(alt.repo), () => fetchMember(git, alt.repo, repo), { timeoutMs: 0 });
-      objstoreFed = true;
+      objstoreFed = (await feedObjstore(git, alt.repo, repo)) === 'fed';
     } catch (err) {
-      if (!isGrokError(err, 'GROK_ERR_LOCK')) notes.push(`objstore fetch failed: ${describeError(err)}`);
+      notes.push(`objstore fetch failed: ${describeError(err)}`);
     }
   }
   // Judged from the files (as git gc --auto does): two processes per fetched repository saved.

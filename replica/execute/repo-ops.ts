@@ -57,8 +57,7 @@ export async function cloneMirror(ctx: RepoOpsContext, dir: string, key: string,
     ],
   });
   if (opts.ffonly) await ctx.git.run({ gitDir: dir, args: ['config', untrusted(`remote.${ctx.remotename}.fetch`), 'refs/*:refs/*'] });
-  if (entry.description !== undefined) await atomicWrite(path.join(dir, 'description'), entry.description, { noSync: true });
-  if (entry.head !== null) await atomicWrite(path.join(dir, 'HEAD'), `${entry.head}\n`, { noSync: true });
+  await writeDescriptionAndHead(dir, entry);
 }
 
 /** (Re)creates the remote: the origin's URL for this key and a mirror refspec (no '+' when ffonly). */
@@ -69,12 +68,17 @@ export async function fixRemotes(ctx: RepoOpsContext, dir: string, key: string, 
   await ctx.git.run({ gitDir: dir, args: ['config', untrusted(`remote.${name}.fetch`), ffonly ? 'refs/*:refs/*' : '+refs/*:refs/*'] });
 }
 
-/** description (no trailing newline), gitweb.owner, HEAD. */
-export async function fixParams(ctx: RepoOpsContext, dir: string, entry: ManifestEntry): Promise<void> {
+/** description (no trailing newline) and HEAD (`<head>\n`), as the entry says. */
+async function writeDescriptionAndHead(dir: string, entry: ManifestEntry): Promise<void> {
   if (entry.description !== undefined) await atomicWrite(path.join(dir, 'description'), entry.description, { noSync: true });
+  if (entry.head !== null) await atomicWrite(path.join(dir, 'HEAD'), `${entry.head}\n`, { noSync: true });
+}
+
+/** description, gitweb.owner, HEAD. */
+export async function fixParams(ctx: RepoOpsContext, dir: string, entry: ManifestEntry): Promise<void> {
   // After "--" the owner is a value even if it starts with "-" (it has no control characters: checked).
   await ctx.git.run({ gitDir: dir, args: ['config', '--', 'gitweb.owner', entry.owner ?? ctx.defaultOwner] });
-  if (entry.head !== null) await atomicWrite(path.join(dir, 'HEAD'), `${entry.head}\n`, { noSync: true });
+  await writeDescriptionAndHead(dir, entry);
 }
 
 /** Creates or repairs the entry's symlinks; never replaces anything but a symlink. */

@@ -5,6 +5,7 @@
  * netrc credentials. A `.gz` URL is gunzipped unless the server already applied Content-Encoding.
  */
 import { Agent, request, type Dispatcher } from 'undici';
+import { setTimeout as sleepMs } from 'node:timers/promises';
 import { GrokError } from '../../shared/errors.js';
 import { gunzipCapped } from '../../shared/manifest/inflate.js';
 import { netrcCredentials, type Credentials } from './netrc.js';
@@ -94,7 +95,7 @@ export async function fetchHttpManifest(url: string, req: SourceRequest, deps: H
 
 async function fetchWithRetries(url: string, req: SourceRequest, deps: HttpSourceDeps): Promise<SourceResult> {
   const attempts = deps.attempts ?? 3;
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const sleep = deps.sleep ?? ((ms: number) => sleepMs(ms));
   let last: Error | undefined;
   for (let i = 0; i < attempts; i++) {
     try {

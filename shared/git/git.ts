@@ -92,11 +92,6 @@ export class Git {
     return { exitCode, stdout: Buffer.concat(chunks), stderr: proc.stderr() };
   }
 
-  /** Runs a command and returns its stdout as text, trimmed of the final newline. */
-  async text(cmd: GitCommand): Promise<string> {
-    const res = await this.run(cmd);
-    return res.stdout.toString('utf8').replace(/\n$/, '');
-  }
 
   /**
    * Starts a command with stdin and stdout as streams, for piping (git upload-pack behind HTTP).

@@ -10,7 +10,9 @@ import { copyFile, mkdir, readFile, rename, rm, symlink } from 'node:fs/promises
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { isGrokError } from '../errors.js';
 import { atomicWrite } from '../fs/atomic.js';
+import { lockPathFor, withLock } from '../lock.js';
 import { untrusted, type Git } from '../git/index.js';
 import { OBJSTORE_MARKER } from '../repo/bare.js';
 import { FINGERPRINT_FILE } from '../repo/fingerprint-file.js';
@@ -87,6 +89,23 @@ export async function fetchMember(git: Git, dir: string, member: string): Promis
   const v = virtrefFor(member);
   await git.run({ gitDir: dir, args: ['fetch', '-q', '--prune', untrusted(v)] });
   await copyFile(path.join(member, FINGERPRINT_FILE), path.join(dir, `grokmirror.${v}.fingerprint`)).catch(() => {});
+}
+
+/**
+ * Feeds a member's new objects to its objstore, under the objstore's lock without waiting: 'busy'
+ * when another process (grok-fsck repacking) holds it, which catches up later; 'not-a-member' when
+ * the objstore has no remote for this repository.
+ */
+export async function feedObjstore(git: Git, dir: string, member: string): Promise<'fed' | 'not-a-member' | 'busy'> {
+  const has = await git.run({ gitDir: dir, args: ['config', '--get', `remote.${virtrefFor(member)}.url`], okExit: [1] });
+  if (has.exitCode !== 0) return 'not-a-member';
+  try {
+    await withLock(lockPathFor(dir), () => fetchMember(git, dir, member), { timeoutMs: 0 });
+    return 'fed';
+  } catch (err) {
+    if (isGrokError(err, 'GROK_ERR_LOCK') && err.data.busy === true) return 'busy';
+    throw err;
+  }
 }
 
 /** Points a repository's alternates at the objstore (only once the objstore holds its objects). */

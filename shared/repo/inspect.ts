@@ -6,7 +6,7 @@ import { promises as fsp, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { lookupConfigValue, type Git } from '../git/index.js';
 import { OBJSTORE_MARKER } from './bare.js';
-import { readRefStateWithGit, type RefState } from './refs.js';
+import type { RefState } from './refs.js';
 
 export interface Alternate {
   /** Resolved path of the repository whose objects/ the alternates file names. */
@@ -85,8 +85,3 @@ export async function readRepoMeta(git: Git, gitDir: string): Promise<RepoMeta> 
   return { head: head === null ? null : head.trim(), description: descriptionFrom(description), owner, alternate };
 }
 
-/** All facts, refs read by git itself; null when the repository has no refs. */
-export async function inspectRepo(git: Git, gitDir: string, ignoreRefs: readonly string[] = []): Promise<RepoFacts | null> {
-  const [refs, meta] = await Promise.all([readRefStateWithGit(git, gitDir, ignoreRefs), readRepoMeta(git, gitDir)]);
-  return refs ? { path: gitDir, refs, ...meta } : null;
-}

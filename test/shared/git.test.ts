@@ -21,7 +21,7 @@ t.test('the environment is sanitised: a hook\'s GIT_DIR does not redirect our co
   const shaA = makeRepo(a);
   makeRepo(b, { date: 1_500_000_000 });
   const git = new Git({ env: { ...process.env, GIT_DIR: b, GIT_OBJECT_DIRECTORY: path.join(b, 'objects'), GIT_TERMINAL_PROMPT: '1' } });
-  const out = await git.text({ gitDir: a, args: ['rev-parse', 'HEAD'] });
+  const out = (await git.run({ gitDir: a, args: ['rev-parse', 'HEAD'] })).stdout.toString().trim();
   t.equal(out, shaA);
   t.equal(fsckOk(a).ok, true);
 });

@@ -5,15 +5,13 @@
  * repositories in the manifest (or symlinks to them) are served; receive-pack and dumb HTTP never.
  * The path on disk always comes from a manifest key, so no URL can name anything else.
  */
-import { promises as fsp } from 'node:fs';
-import path from 'node:path';
 import { PassThrough, Transform, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { describeError } from '../../../shared/errors.js';
 import { untrusted, type Git } from '../../../shared/git/index.js';
 import { keyProblem, keyToPath, pathToKey } from '../../../shared/manifest/keys.js';
-import { EXPORT_OK_FILE } from '../../../shared/repo/bare.js';
+import { hasExportOk } from '../../../shared/repo/bare.js';
 import { resolveRepoSymlink } from '../../../shared/repo/discover.js';
 import type { ManifestStore } from '../manifest-store.js';
 import type { Semaphore } from '../semaphore.js';
@@ -46,7 +44,7 @@ async function repoFor(deps: GitHttpDeps, key: string): Promise<string | null> {
     if (!deps.store.get(realKey)) return null;
   }
   const dir = keyToPath(deps.toplevel, realKey);
-  if (deps.checkExportOk && !(await fsp.stat(path.join(dir, EXPORT_OK_FILE)).then(() => true, () => false))) return null;
+  if (deps.checkExportOk && !(await hasExportOk(dir))) return null;
   return dir;
 }
 
