@@ -3,7 +3,6 @@ import { EXIT_FAILURE, EXIT_OK, newCommand, runCli } from '../../shared/cli.js';
 import { loadConfig } from '../../shared/config/config.js';
 import { Git } from '../../shared/git/index.js';
 import { createCliLogger } from '../../shared/log.js';
-import { runDaemon } from '../daemon.js';
 import { runPull } from '../run.js';
 
 runCli('grok-pull', async (argv) => {
@@ -28,6 +27,9 @@ runCli('grok-pull', async (argv) => {
     const stop = new AbortController();
     process.once('SIGTERM', () => stop.abort());
     process.once('SIGINT', () => stop.abort());
+    // Loaded only here: the daemon's feed client, socket listener and node-cron are start-up cost a
+    // one-pass run (often a single 304) should not pay.
+    const { runDaemon } = await import('../daemon.js');
     await runDaemon(config, { purge: Boolean(flags.purge), forcePurge: Boolean(flags.forcePurge) }, { git: new Git(), log, now: Date.now }, stop.signal);
     log.info('stopped');
     return EXIT_OK;

@@ -4,12 +4,13 @@
  * timeout 30 s and a bound on the whole download, retries with backoff on network errors and 5xx,
  * netrc credentials. A `.gz` URL is gunzipped unless the server already applied Content-Encoding.
  */
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { setTimeout as sleepMs } from 'node:timers/promises';
 import { GrokError } from '../../shared/errors.js';
 import { gunzipCapped } from '../../shared/manifest/inflate.js';
 import { netrcCredentials, type Credentials } from './netrc.js';
 import type { SourceRequest, SourceResult } from './types.js';
+import { undiciLite } from './undici-lite.js';
 
 export interface HttpSourceDeps {
   readonly dispatcher?: Dispatcher;
@@ -32,7 +33,7 @@ async function readCapped(body: AsyncIterable<Buffer>, max: number, url: string)
   return Buffer.concat(parts, n);
 }
 
-async function once(url: string, req: SourceRequest, deps: HttpSourceDeps): Promise<SourceResult> {
+async function once(url: string, req: SourceRequest, dispatcher: Dispatcher, deps: HttpSourceDeps): Promise<SourceResult> {
   const u = new URL(url);
   const headers: Record<string, string> = { 'user-agent': 'grokmirror-ts', 'accept-encoding': 'gzip' };
   if (!req.force) {
@@ -44,9 +45,11 @@ async function once(url: string, req: SourceRequest, deps: HttpSourceDeps): Prom
   const timeout = deps.timeoutMs ?? 15 * 60 * 1000;
   let res: Dispatcher.ResponseData;
   try {
-    res = await request(url, {
+    res = await undiciLite().request.call(dispatcher, {
+      origin: u.origin,
+      path: `${u.pathname}${u.search}`,
+      method: 'GET',
       headers,
-      ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
       headersTimeout: 30_000,
       bodyTimeout: 60_000,
       signal: AbortSignal.timeout(timeout),
@@ -82,24 +85,24 @@ async function once(url: string, req: SourceRequest, deps: HttpSourceDeps): Prom
 }
 
 export async function fetchHttpManifest(url: string, req: SourceRequest, deps: HttpSourceDeps = {}): Promise<SourceResult> {
-  if (deps.dispatcher) return fetchWithRetries(url, req, deps);
+  if (deps.dispatcher) return fetchWithRetries(url, req, deps.dispatcher, deps);
   // Our own agent, closed when done: undici's global one keeps an idle socket and its timers alive,
   // which held every one-pass grok-pull open for ~160 ms after its work was finished.
-  const agent = new Agent({ connect: { timeout: 30_000 } });
+  const agent = new (undiciLite().Agent)({ connect: { timeout: 30_000 } });
   try {
-    return await fetchWithRetries(url, req, { ...deps, dispatcher: agent });
+    return await fetchWithRetries(url, req, agent, deps);
   } finally {
     await agent.destroy();
   }
 }
 
-async function fetchWithRetries(url: string, req: SourceRequest, deps: HttpSourceDeps): Promise<SourceResult> {
+async function fetchWithRetries(url: string, req: SourceRequest, dispatcher: Dispatcher, deps: HttpSourceDeps): Promise<SourceResult> {
   const attempts = deps.attempts ?? 3;
   const sleep = deps.sleep ?? ((ms: number) => sleepMs(ms));
   let last: Error | undefined;
   for (let i = 0; i < attempts; i++) {
     try {
-      return await once(url, req, deps);
+      return await once(url, req, dispatcher, deps);
     } catch (err) {
       if (!(err instanceof Retryable)) throw err;
       last = err;
