@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   GROK_ERR_TOPLEVEL: 'toplevel missing or unusable',
   GROK_ERR_LOCK: 'lock could not be taken',
   GROK_ERR_WRITE: 'file could not be written',
+  GROK_ERR_BUNDLE: 'preload bundle unusable',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

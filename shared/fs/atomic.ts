@@ -43,6 +43,37 @@ export async function atomicWrite(target: string, data: string | Uint8Array, opt
   if (!opts.noSync) await syncDir(path.dirname(target));
 }
 
+/**
+ * atomicWrite for files too large to hold in memory (a preload bundle of a whole fork network):
+ * `fill` writes the temp path given to it, typically by telling a git process to write there; the
+ * file is then fsynced and renamed over the target. Until that rename the old target is untouched;
+ * if anything fails the temp file is removed and `fill`'s own error (a GitError with its stderr)
+ * is passed on as it is.
+ */
+export async function atomicReplace(target: string, fill: (tmp: string) => Promise<void>): Promise<void> {
+  const tmp = tempNameFor(target);
+  try {
+    await fill(tmp);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true }).catch(() => {});
+    throw err;
+  }
+  let fh: fsp.FileHandle | undefined;
+  try {
+    fh = await fsp.open(tmp, 'r');
+    await fh.sync();
+    await fh.close();
+    fh = undefined;
+    await fsp.rename(tmp, target);
+  } catch (err) {
+    await fh?.close().catch(() => {});
+    await fsp.rm(tmp, { force: true }).catch(() => {});
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new GrokError('GROK_ERR_WRITE', `cannot write ${target}: ${code} (${(err as Error).message})`, { path: target, errno: code }, { cause: err });
+  }
+  await syncDir(path.dirname(target));
+}
+
 async function syncDir(dir: string): Promise<void> {
   let dh: fsp.FileHandle | undefined;
   try {
