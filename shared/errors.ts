@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   GROK_ERR_LOCK: 'lock could not be taken',
   GROK_ERR_WRITE: 'file could not be written',
   GROK_ERR_BUNDLE: 'preload bundle unusable',
+  GROK_ERR_MAIL: 'report mail could not be sent',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
