@@ -2,14 +2,16 @@
  * grok-pull -o: one loop that does the work, fed by triggers: a full pass at start and every
  * `refresh` seconds (conditional: a 304 costs almost nothing), a forced re-check on `recheck_cron`
  * (node-cron), targeted updates from the origin's change feed (each event carries the entry; a push
- * reaches this replica in about a second) and from the unix socket. Notices that arrive while work is
- * running are batched. A failed pass or manifest fetch is logged and the daemon carries on; on stop,
- * the running job finishes (it flushes its state) and nothing new starts.
+ * reaches this replica in about a second) and from the unix socket, and grok-fsck on `fsck_cron`
+ * (in the loop, so it never runs beside a pull). Notices that arrive while work is running are batched.
+ * A failed pass, fsck or manifest fetch is logged and the daemon carries on; on stop, the running job
+ * finishes (it flushes its state) and nothing new starts.
  */
 import type { Server } from 'node:net';
-import { schedule, validate, type ScheduledTask } from 'node-cron';
+import { schedule as cronSchedule, validate } from 'node-cron';
 import type { GrokConfig } from '../shared/config/config.js';
 import { describeError, GrokError } from '../shared/errors.js';
+import type { FsckDeps, FsckResult, FsckRunOptions } from '../shared/fsck/run.js';
 import type { Git } from '../shared/git/index.js';
 import type { Logger } from '../shared/log.js';
 import type { ManifestEntry } from '../shared/manifest/entry.js';
@@ -18,10 +20,33 @@ import { runPull } from './run.js';
 import { listenSocket } from './socket-listener.js';
 import { pullTargets, type TargetItem } from './targeted.js';
 
+export interface CronJob {
+  stop(): void | Promise<void>;
+}
+
 export interface DaemonDeps {
   readonly git: Git;
   readonly log: Logger;
   readonly now: () => number;
+  /** Starts a cron job: node-cron by default; tests fire the job themselves instead of waiting a minute. */
+  readonly schedule?: (expression: string, job: () => void) => CronJob;
+  /** One grok-fsck pass: shared/fsck/run.ts by default, loaded only when `fsck_cron` first fires. */
+  readonly runFsck?: (config: GrokConfig, opts: FsckRunOptions, deps: FsckDeps) => Promise<FsckResult>;
+}
+
+const FSCK_OPTIONS: FsckRunOptions = { force: false, repackOnly: false, connectivityOnly: false, repackAll: null };
+
+function checkCron(config: GrokConfig, key: 'recheck_cron' | 'fsck_cron'): void {
+  const expr = config.pull[key];
+  if (expr && !validate(expr)) {
+    throw new GrokError('GROK_ERR_CONFIG_VALUE', `${config.file}: [pull] ${key}: ${JSON.stringify(expr)} is not a cron expression`);
+  }
+}
+
+async function defaultRunFsck(config: GrokConfig, opts: FsckRunOptions, deps: FsckDeps): Promise<FsckResult> {
+  // Lazily: most daemons never run fsck, and grok-pull -o's start-up stays free of its modules.
+  const { runFsck } = await import('../shared/fsck/run.js');
+  return runFsck(config, opts, deps);
 }
 
 export interface DaemonOptions {
@@ -41,10 +66,11 @@ export function feedUrl(config: GrokConfig): string | null {
 export async function runDaemon(config: GrokConfig, opts: DaemonOptions, baseDeps: DaemonDeps, signal: AbortSignal): Promise<void> {
   const deps = { ...baseDeps, warned: new Set<string>() };
   const { log } = deps;
-  if (config.pull.recheck_cron && !validate(config.pull.recheck_cron)) {
-    throw new GrokError('GROK_ERR_CONFIG_VALUE', `${config.file}: [pull] recheck_cron: ${JSON.stringify(config.pull.recheck_cron)} is not a cron expression`);
-  }
+  checkCron(config, 'recheck_cron');
+  checkCron(config, 'fsck_cron');
+  const schedule = baseDeps.schedule ?? ((expr: string, job: () => void): CronJob => cronSchedule(expr, job));
   let full: { force: boolean } | null = { force: false };
+  let fsckDue = false;
   const targets = new Map<string, TargetItem>();
   let wake: (() => void) | null = null;
   const poke = () => {
@@ -59,9 +85,15 @@ export async function runDaemon(config: GrokConfig, opts: DaemonOptions, baseDep
     targets.set(key, entry ? { key, entry } : { key });
     poke();
   };
+  const wantFsck = () => {
+    fsckDue = true;
+    poke();
+  };
 
   const timer = setInterval(() => wantFull(false), config.pull.refresh * 1000);
-  const cron: ScheduledTask | null = config.pull.recheck_cron ? schedule(config.pull.recheck_cron, () => wantFull(true)) : null;
+  const crons: CronJob[] = [];
+  if (config.pull.recheck_cron) crons.push(schedule(config.pull.recheck_cron, () => wantFull(true)));
+  if (config.pull.fsck_cron) crons.push(schedule(config.pull.fsck_cron, wantFsck));
   let socket: Server | null = null;
   if (config.pull.socket) socket = await listenSocket(config.pull.socket, (p) => wantTarget(p), log);
   const feed = feedUrl(config);
@@ -87,6 +119,13 @@ export async function runDaemon(config: GrokConfig, opts: DaemonOptions, baseDep
         }
         continue;
       }
+      // Before notices: a busy feed could otherwise put the fsck off for ever. Updates that arrive while
+      // it works are batched and fetched when it is done; fsck and pull never touch repositories at once.
+      if (fsckDue) {
+        fsckDue = false;
+        await fsckPass(config, deps);
+        continue;
+      }
       if (targets.size > 0) {
         // A moment for a burst of events to gather into one batch.
         await new Promise((r) => setTimeout(r, 20));
@@ -104,8 +143,20 @@ export async function runDaemon(config: GrokConfig, opts: DaemonOptions, baseDep
     }
   } finally {
     clearInterval(timer);
-    await cron?.stop();
+    for (const c of crons) await c.stop();
     await new Promise<void>((r) => (socket ? socket.close(() => r()) : r()));
     await feedDone;
+  }
+}
+
+/** A failed fsck is logged and the daemon carries on: the next `fsck_cron` tick tries again. */
+async function fsckPass(config: GrokConfig, deps: DaemonDeps): Promise<void> {
+  const { log } = deps;
+  try {
+    const res = await (deps.runFsck ?? defaultRunFsck)(config, FSCK_OPTIONS, { git: deps.git, log, now: deps.now });
+    if (res.status === 'busy') log.info('fsck: another grok-fsck is running; skipped');
+    else log.info(`fsck: ${res.checked.length} checked, ${res.repacked.length} repacked, ${res.errors.length} with errors`);
+  } catch (err) {
+    log.error(`fsck failed: ${describeError(err)}; trying again at the next fsck_cron time`);
   }
 }

@@ -58,6 +58,8 @@ export const SCHEMA = {
     feed: { kind: 'string', default: 'auto' },
     // ours: with -o, a forced full re-check on this cron schedule (empty: none)
     recheck_cron: { kind: 'string', default: '' },
+    // ours: with -o, run grok-fsck on this cron schedule, between pull passes (empty: never)
+    fsck_cron: { kind: 'string', default: '' },
   },
   fsck: {
     frequency: { kind: 'int', default: '30', min: 1, max: 3650 },

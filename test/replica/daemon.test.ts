@@ -1,9 +1,13 @@
-import { createConnection } from 'node:net';
+import { createServer, type ServerResponse } from 'node:http';
+import { createConnection, type AddressInfo } from 'node:net';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { pino } from 'pino';
 import t from 'tap';
 import { Git } from '../../shared/git/index.js';
 import { silentLogger } from '../../shared/log.js';
-import { feedUrl, runDaemon } from '../../replica/daemon.js';
+import { feedUrl, runDaemon, type DaemonDeps } from '../../replica/daemon.js';
+import type { FsckResult, FsckRunOptions } from '../../shared/fsck/run.js';
 import { parseSseBlock } from '../../replica/feed-client.js';
 import { fsckOk, git, makeRepo, pushCommit } from '../helpers/git.js';
 import { startTestOrigin } from '../helpers/origin.js';
@@ -98,4 +102,109 @@ t.test('a broken cron expression is a clear error; SSE parsing', async (t) => {
   });
   t.same(parseSseBlock('id: b-3\nevent: change\ndata: {"key":"/a.git"}'), { id: 'b-3', event: 'change', data: '{"key":"/a.git"}' });
   t.equal(parseSseBlock(': keep-alive'), null);
+});
+
+/** A manifest server that answers each request only when the test says so: a pull pass held in flight. */
+async function heldManifestServer(t: Parameters<typeof tmpDir>[0]) {
+  const held: ServerResponse[] = [];
+  const waiters: ((res: ServerResponse) => void)[] = [];
+  let requests = 0;
+  const server = createServer((_req, res) => {
+    requests++;
+    const w = waiters.shift();
+    if (w) w(res);
+    else held.push(res);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests: () => requests,
+    next: (): Promise<ServerResponse> => {
+      const res = held.shift();
+      return res ? Promise.resolve(res) : new Promise((r) => waiters.push(r));
+    },
+    /** An empty manifest: the pass completes with nothing to do. */
+    answer: (res: ServerResponse) => res.writeHead(200, { 'content-type': 'application/gzip' }).end(gzipSync('{}')),
+  };
+}
+
+t.test('fsck_cron: the fsck waits for the running pass, runs once for ticks that pile up, and its failure is only logged', async (t) => {
+  const dir = tmpDir(t);
+  const origin = await heldManifestServer(t);
+  const FSCK = '0 4 * * 0';
+  const RECHECK = '30 3 * * *';
+  const config = replicaConfig(path.join(dir, 'mirror'), origin.url, `refresh = 3600\nfeed = no\nrecheck_cron = ${RECHECK}\nfsck_cron = ${FSCK}\n`);
+
+  const jobs = new Map<string, () => void>();
+  const stopped: string[] = [];
+  const schedule: DaemonDeps['schedule'] = (expr, job) => {
+    jobs.set(expr, job);
+    return { stop: () => void stopped.push(expr) };
+  };
+  const fire = (expr: string) => {
+    const job = jobs.get(expr);
+    if (!job) throw new Error(`no job scheduled for ${expr}`);
+    job();
+  };
+
+  const calls: { opts: FsckRunOptions; sameConfig: boolean; realGit: boolean; passLogged: boolean }[] = [];
+  let called: () => void = () => {};
+  let release: (fail: boolean) => void = () => {};
+  const runFsck: DaemonDeps['runFsck'] = async (c, opts, d) => {
+    calls.push({ opts, sameConfig: c === config, realGit: d.git instanceof Git, passLogged: logged.some((m) => m.startsWith('pass: ')) });
+    called();
+    const fail = await new Promise<boolean>((r) => (release = r));
+    if (fail) throw new Error('objstore on fire');
+    return { status: 'done', checked: ['/a.git'], repacked: [], errors: [] } satisfies FsckResult;
+  };
+  const nextCall = () => new Promise<void>((r) => (called = r));
+
+  const logged: string[] = [];
+  const log = pino({ level: 'info' }, { write: (line: string) => void logged.push((JSON.parse(line) as { msg: string }).msg) });
+  const stop = new AbortController();
+  const done = runDaemon(config, { purge: false, forcePurge: false }, { git: new Git(), log, now: Date.now, schedule, runFsck }, stop.signal);
+  t.teardown(async () => {
+    stop.abort();
+    release(false);
+    await done;
+  });
+
+  const firstPass = await origin.next();
+  fire(FSCK);
+  fire(FSCK);
+  t.equal(calls.length, 0, 'no fsck while the start-up pass is running');
+  let fsckStarted = nextCall();
+  origin.answer(firstPass);
+  await fsckStarted;
+  t.same(calls, [{ opts: { force: false, repackOnly: false, connectivityOnly: false, repackAll: null }, sameConfig: true, realGit: true, passLogged: true }], 'one fsck after the pass had finished, for two ticks');
+
+  fire(RECHECK);
+  t.equal(origin.requests(), 1, 'no pass starts while the fsck runs');
+  release(true);
+  const recheck = await origin.next();
+  t.equal(origin.requests(), 2, 'the re-check waited for the fsck');
+  t.ok(logged.some((m) => /^fsck failed: objstore on fire/.test(m)), 'the failure is logged');
+  origin.answer(recheck);
+
+  fsckStarted = nextCall();
+  fire(FSCK);
+  await fsckStarted;
+  t.equal(calls.length, 2, 'the daemon lives on after a failed fsck');
+  release(false);
+  stop.abort();
+  await done;
+  t.ok(logged.includes('fsck: 1 checked, 0 repacked, 0 with errors'));
+  t.same(stopped.sort(), [RECHECK, FSCK].sort(), 'both cron jobs stopped');
+});
+
+t.test('a broken fsck_cron is a clear config error', async (t) => {
+  const dir = tmpDir(t);
+  const config = replicaConfig(path.join(dir, 'mirror'), 'http://127.0.0.1:9', 'fsck_cron = 61 * * * *\n');
+  let scheduled = 0;
+  await t.rejects(
+    runDaemon(config, { purge: false, forcePurge: false }, { git: new Git(), log: silentLogger(), now: Date.now, schedule: () => (scheduled++, { stop: () => {} }) }, new AbortController().signal),
+    { code: 'GROK_ERR_CONFIG_VALUE', message: /\[pull\] fsck_cron: "61 \* \* \* \*" is not a cron expression/ },
+  );
+  t.equal(scheduled, 0, 'nothing was scheduled');
 });
