@@ -11,6 +11,7 @@ export function forkgroupContext(config: GrokConfig, toplevel: string, local: Ma
   return {
     objstoreDir: path.resolve(toplevel, path.relative(config.core.toplevel, config.core.objstore)),
     privateGlobs,
+    preloadBundleUrl: config.remote.preload_bundle_url,
     /** A public repository of the forkgroup that is already here (the local manifest says so). */
     siblingOf(forkgroup: string, key: string): string | null {
       for (const [k, e] of local) {

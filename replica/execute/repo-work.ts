@@ -15,6 +15,7 @@ import { keyToPath } from '../../shared/manifest/keys.js';
 import { readFingerprintFile } from '../../shared/repo/fingerprint-file.js';
 import { readAlternate } from '../../shared/repo/inspect.js';
 import { housekeep } from './housekeeping.js';
+import { preloadObjstore } from './preload-bundle.js';
 import type { RepoAction } from '../plan.js';
 import {
   cloneMirror,
@@ -37,6 +38,8 @@ export interface WorkContext extends RepoOpsContext {
   readonly privateGlobs: readonly string[];
   /** A local, public repository of this forkgroup other than `key`, if any (to seed its objstore). */
   readonly siblingOf: (forkgroup: string, key: string) => string | null;
+  /** [remote] preload_bundle_url: where a missing objstore may be preloaded from ('' or unset: nowhere). */
+  readonly preloadBundleUrl?: string;
   /** Fingerprint mismatches already reported (a daemon reports each once, not every pass). */
   readonly warned?: Set<string>;
 }
@@ -67,15 +70,20 @@ async function recoverLeftovers(final: string): Promise<void> {
 /**
  * The objstore a new clone of a forkgroup should borrow from. When there is none yet but a public
  * sibling is already here, the sibling seeds a new one first (its objects copied in, then its
- * alternates pointed at it), so the new fork fetches only what it has of its own.
+ * alternates pointed at it), so the new fork fetches only what it has of its own. With no sibling,
+ * the origin's preload bundle may seed it instead (a local sibling is cheaper, so it goes first).
  */
-async function objstoreFor(ctx: WorkContext, a: RepoAction): Promise<string | null> {
+async function objstoreFor(ctx: WorkContext, a: RepoAction, notes: string[]): Promise<string | null> {
   const fg = a.entry.forkgroup;
   if (!fg) return null;
   const obst = objstorePath(ctx.objstoreDir, fg);
   if (!existsSync(obst)) {
     const sibling = ctx.siblingOf(fg, a.key);
-    if (!sibling) return null;
+    if (!sibling) {
+      const r = ctx.preloadBundleUrl ? await preloadObjstore(ctx.git, obst, fg, ctx.preloadBundleUrl) : null;
+      if (r?.status === 'failed') notes.push(`its objstore could not be preloaded (${r.reason})`);
+      return existsSync(obst) ? obst : null;
+    }
     try {
       await withLock(lockPathFor(sibling), () =>
         withLock(lockPathFor(obst), async () => {
@@ -127,7 +135,7 @@ export async function doRepoWork(ctx: WorkContext, a: RepoAction): Promise<WorkD
     }
     // A reclone keeps borrowing from what the old copy borrowed from (its alternates line).
     const previous = a.op === 'reclone' ? await readAlternate(final) : null;
-    const objstore = (await objstoreFor(ctx, a)) ?? (previous && !previous.objstoreMembers && existsSync(previous.repo) ? previous.repo : null);
+    const objstore = (await objstoreFor(ctx, a, notes)) ?? (previous && !previous.objstoreMembers && existsSync(previous.repo) ? previous.repo : null);
     const { tmp, fp } = await buildAside(ctx, a, final, objstore);
     if (a.op === 'reclone') {
       const old = path.join(path.dirname(final), `.${path.basename(final)}.grok-old-${randomBytes(4).toString('hex')}`);
