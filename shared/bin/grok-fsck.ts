@@ -1,4 +1,46 @@
 #!/usr/bin/env node
-import { notImplemented } from '../cli.js';
+import { EXIT_FAILURE, EXIT_OK, newCommand, runCli } from '../cli.js';
+import { loadConfig } from '../config/config.js';
+import { GrokError } from '../errors.js';
+import { runFsck } from '../fsck/run.js';
+import { Git } from '../git/index.js';
+import { createCliLogger } from '../log.js';
 
-notImplemented('grok-fsck', 'issue 5');
+runCli('grok-fsck', async (argv) => {
+  const cmd = newCommand('grok-fsck', 'Group forks into objstores, repack and check the repositories of a mirror.')
+    .requiredOption('-c, --config <file>', 'grokmirror.conf ([core] and [fsck] sections)')
+    .option('-v, --verbose', 'say what is being done')
+    .option('-f, --force', 'check every repository now, whatever the schedule says')
+    .option('--repack-only', 'objstore work and repacks only, no git fsck')
+    .option('--connectivity-only', 'git fsck --connectivity-only (much faster; no object checks)')
+    .option('--repack-all-quick', 'quick-repack every repository (implies --force)')
+    .option('--repack-all-full', 'fully repack every repository (implies --force)')
+    .parse(argv, { from: 'user' });
+  const flags = cmd.opts<{ config: string; verbose?: boolean; force?: boolean; repackOnly?: boolean; connectivityOnly?: boolean; repackAllQuick?: boolean; repackAllFull?: boolean }>();
+  const exclusive = [flags.repackOnly && '--repack-only', flags.connectivityOnly && '--connectivity-only', flags.repackAllQuick && '--repack-all-quick', flags.repackAllFull && '--repack-all-full'].filter(Boolean);
+  if (exclusive.length > 1) throw new GrokError('GROK_ERR_USAGE', `${exclusive.join(' and ')} cannot be used together`);
+  const config = loadConfig(flags.config);
+  const log = createCliLogger({
+    name: 'grok-fsck',
+    verbose: Boolean(flags.verbose),
+    ...(config.core.log ? { logfile: config.core.log } : {}),
+    fileLevel: config.core.loglevel,
+  });
+  for (const w of config.warnings) log.warn(w);
+  const res = await runFsck(
+    config,
+    {
+      force: Boolean(flags.force),
+      repackOnly: Boolean(flags.repackOnly),
+      connectivityOnly: Boolean(flags.connectivityOnly),
+      repackAll: flags.repackAllFull ? 'full' : flags.repackAllQuick ? 'quick' : null,
+    },
+    { git: new Git(), log, now: Date.now },
+  );
+  if (res.status === 'busy') {
+    process.stderr.write('grok-fsck: another grok-fsck is running; nothing to do\n');
+    return EXIT_OK;
+  }
+  if (res.errors.length > 0 && !flags.verbose) process.stderr.write(`grok-fsck: ${res.errors.length} repositories with problems (see the log)\n`);
+  return res.errors.length > 0 ? EXIT_FAILURE : EXIT_OK;
+});

@@ -1,0 +1,75 @@
+/**
+ * What grok-fsck looks at: every repository under the toplevel with what it borrows from, and every
+ * objstore with its registered members and its users (the repositories whose alternates point at
+ * it, registered or not: private repositories are users that are never members).
+ */
+import { existsSync, promises as fsp } from 'node:fs';
+import path from 'node:path';
+import type { Git } from '../git/index.js';
+import { matchesAny } from '../glob.js';
+import { discoverRepos } from '../repo/discover.js';
+import { isObjstoreRepo } from '../repo/bare.js';
+import { readAlternate } from '../repo/inspect.js';
+import { storeRemotes } from './objstore-ops.js';
+
+export const OPT_OUT_FILE = 'grokmirror.do-not-objstore';
+
+export interface RepoInfo {
+  readonly path: string;
+  readonly key: string;
+  readonly isPrivate: boolean;
+  readonly optOut: boolean;
+  /** Name of the objstore its alternates point at, or null. */
+  readonly store: string | null;
+  /** A repository outside the objstore directory it borrows from (grokmirror 1.x style), or null. */
+  readonly borrowsFrom: string | null;
+}
+
+export interface StoreInfo {
+  readonly name: string;
+  readonly path: string;
+  /** virtref -> member path */
+  readonly remotes: ReadonlyMap<string, string>;
+  /** Paths of the repositories borrowing from it. */
+  readonly users: readonly string[];
+}
+
+export interface Inventory {
+  readonly toplevel: string;
+  readonly objstoreDir: string;
+  readonly repos: readonly RepoInfo[];
+  readonly stores: readonly StoreInfo[];
+  /** Repositories other repositories borrow from outside any objstore. */
+  readonly lenders: ReadonlySet<string>;
+}
+
+export async function takeInventory(git: Git, toplevel: string, objstoreDir: string, privateGlobs: readonly string[]): Promise<Inventory> {
+  const realObjstoreDir = existsSync(objstoreDir) ? await fsp.realpath(objstoreDir) : path.resolve(objstoreDir);
+  const found = await discoverRepos(toplevel);
+  const repos: RepoInfo[] = [];
+  const lenders = new Set<string>();
+  const usersOf = new Map<string, string[]>();
+  for (const r of found.repos) {
+    const alt = await readAlternate(r.path);
+    const inStoreDir = alt !== null && alt.objstoreMembers !== null && path.dirname(alt.repo) === realObjstoreDir;
+    const store = inStoreDir ? path.basename(alt.repo).replace(/\.git$/, '') : null;
+    if (store) usersOf.set(store, [...(usersOf.get(store) ?? []), r.path]);
+    if (alt && !inStoreDir) lenders.add(alt.repo);
+    repos.push({
+      path: r.path,
+      key: r.key,
+      isPrivate: matchesAny(r.key, privateGlobs) || matchesAny(r.path, privateGlobs),
+      optOut: existsSync(path.join(r.path, OPT_OUT_FILE)),
+      store,
+      borrowsFrom: alt && !inStoreDir ? alt.repo : null,
+    });
+  }
+  const stores: StoreInfo[] = [];
+  for (const n of (await fsp.readdir(realObjstoreDir).catch(() => [] as string[])).sort()) {
+    const p = path.join(realObjstoreDir, n);
+    if (!n.endsWith('.git') || n.startsWith('.') || !(await isObjstoreRepo(p))) continue;
+    const name = n.slice(0, -'.git'.length);
+    stores.push({ name, path: p, remotes: await storeRemotes(git, p), users: usersOf.get(name) ?? [] });
+  }
+  return { toplevel, objstoreDir: realObjstoreDir, repos, stores, lenders };
+}

@@ -1,0 +1,101 @@
+/**
+ * Repack and check of one repository or objstore (spec/fsck.md "Repack and check"): the repack level
+ * from `git count-objects -v`, flags by role (repack.ts), commit-graph, pack-refs, a safe prune, then
+ * `git fsck` whose findings go to `grokmirror.fsck.err` (and `grokmirror.reclone` on replicas).
+ * preciousObjects on an objstore is lifted only around fsck's own repack and prune.
+ */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import type { FsckConfig } from '../config/schema.js';
+import { atomicWrite } from '../fs/atomic.js';
+import type { Git } from '../git/index.js';
+import { parseCountObjects, repackLevel, type RepackLevel } from '../repo/repack-level.js';
+import { shellWords } from '../shell-words.js';
+import { classifyFsckOutput, fsckArgs } from './check.js';
+import { mayPrune, repackArgs, type RepackPolicy, type RepoRole } from './repack.js';
+
+export const FSCK_ERR_FILE = 'grokmirror.fsck.err';
+export const RECLONE_FILE = 'grokmirror.reclone';
+
+export interface MaintainTarget {
+  readonly path: string;
+  readonly role: RepoRole;
+  /** Objstores: its remotes are exactly its users; others: nobody borrows from it. */
+  readonly pruneSafe: boolean;
+  /** May ask grok-pull for a reclone (replicas, and never a repository others borrow from). */
+  readonly mayReclone: boolean;
+}
+
+export interface MaintainRequest {
+  /** 'auto' asks count-objects; null skips repacking. */
+  readonly repack: Exclude<RepackLevel, 'none'> | 'auto' | null;
+  readonly check: boolean;
+  readonly connectivityOnly: boolean;
+}
+
+export interface MaintainDone {
+  readonly repacked: RepackLevel;
+  readonly checked: boolean;
+  readonly errors: readonly string[];
+  readonly reclone: boolean;
+}
+
+async function countLevel(git: Git, repo: string): Promise<RepackLevel> {
+  const out = await git.run({ gitDir: repo, args: ['count-objects', '-v'] });
+  return repackLevel(parseCountObjects(out.stdout.toString('utf8')));
+}
+
+async function setPrecious(git: Git, repo: string, on: boolean): Promise<void> {
+  if (on) await git.run({ gitDir: repo, args: ['config', 'extensions.preciousObjects', 'true'] });
+  else await git.run({ gitDir: repo, args: ['config', '--unset-all', 'extensions.preciousObjects'], okExit: [5] });
+}
+
+export async function repack(git: Git, t: MaintainTarget, level: Exclude<RepackLevel, 'none'>, cfg: FsckConfig): Promise<void> {
+  const policy: RepackPolicy = {
+    pruneSafe: t.pruneSafe && cfg.prune,
+    precious: cfg.precious as RepackPolicy['precious'],
+    extra: shellWords(cfg.extra_repack_flags),
+    extraFull: shellWords(cfg.extra_repack_flags_full),
+  };
+  const store = t.role === 'objstore';
+  // git refuses to delete objects while preciousObjects is set: lifted for our own repack only
+  // ('yes'), off for good ('no'), or kept, and then nothing is deleted ('always').
+  if (store && policy.precious !== 'always') await setPrecious(git, t.path, false);
+  try {
+    await git.run({ gitDir: t.path, args: repackArgs(t.role, level, policy) });
+    if (cfg.commitgraph) await git.run({ gitDir: t.path, args: ['commit-graph', 'write', '--reachable'] });
+    await git.run({ gitDir: t.path, args: ['pack-refs', ...(level === 'full' ? ['--all'] : [])] });
+    if (mayPrune(t.role, policy)) await git.run({ gitDir: t.path, args: ['prune', '--expire=yesterday'] });
+  } finally {
+    if (store && policy.precious === 'yes') await setPrecious(git, t.path, true);
+  }
+}
+
+export async function check(git: Git, t: MaintainTarget, connectivityOnly: boolean, cfg: FsckConfig): Promise<{ errors: string[]; reclone: boolean }> {
+  const res = await git.run({
+    gitDir: t.path,
+    args: fsckArgs(connectivityOnly || t.role === 'member'),
+    okExit: Array.from({ length: 255 }, (_, i) => i + 1),
+  });
+  const out = `${res.stdout.toString('utf8')}\n${res.stderr}`;
+  const found = classifyFsckOutput(out, cfg.ignore_errors, cfg.reclone_on_errors);
+  const errors = [...found.errors];
+  if (res.exitCode !== 0 && errors.length === 0 && !out.split('\n').some((l) => l.trim() !== '')) errors.push(`git fsck exited with status ${res.exitCode}`);
+  const errFile = path.join(t.path, FSCK_ERR_FILE);
+  if (errors.length > 0) await atomicWrite(errFile, `${errors.join('\n')}\n`);
+  else await fsp.rm(errFile, { force: true });
+  const reclone = found.reclone && t.mayReclone;
+  if (reclone) await atomicWrite(path.join(t.path, RECLONE_FILE), `${found.errors.join('\n')}\n`);
+  return { errors, reclone };
+}
+
+export async function maintain(git: Git, t: MaintainTarget, req: MaintainRequest, cfg: FsckConfig): Promise<MaintainDone> {
+  let level: RepackLevel = 'none';
+  if (req.repack !== null) {
+    level = req.repack === 'auto' ? await countLevel(git, t.path) : req.repack;
+    if (level !== 'none') await repack(git, t, level, cfg);
+  }
+  if (!req.check) return { repacked: level, checked: false, errors: [], reclone: false };
+  const found = await check(git, t, req.connectivityOnly, cfg);
+  return { repacked: level, checked: true, ...found };
+}

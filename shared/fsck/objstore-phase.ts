@@ -1,0 +1,166 @@
+/**
+ * grok-fsck's objstore work, in an order that keeps every step safe on its own: members that left
+ * are let go (taking their objects back first), stale refs trimmed, then the grouping plan
+ * (group.ts) is carried out: merges, joins, new objstores; objstores nothing uses are removed.
+ * Repositories busy with grok-pull are skipped this time (their lock is shared with it).
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { describeError, isGrokError } from '../errors.js';
+import type { Git } from '../git/index.js';
+import { matchesAny } from '../glob.js';
+import { lockPathFor, withLock } from '../lock.js';
+import type { Logger } from '../log.js';
+import { createObjstore, objstorePath } from '../objstore/objstore.js';
+import { isBareRepo } from '../repo/bare.js';
+import { groupForks, type RepoRoots, type StoreRoots } from './group.js';
+import { takeInventory, type Inventory } from './inventory.js';
+import { cleanObjstoreDir, joinStore, leaveStore, mergeStore, removeStore, storeRemotes, syncMarker, trimStaleVirtrefs } from './objstore-ops.js';
+import { repoRoots } from './roots.js';
+
+export interface ObjstorePhaseOptions {
+  readonly toplevel: string;
+  readonly objstoreDir: string;
+  readonly privateGlobs: readonly string[];
+  readonly baselines: readonly string[];
+  readonly plumbing: boolean;
+  /** Manifest forkgroups by repository key (replicas name their objstores after them). */
+  readonly forkgroups: ReadonlyMap<string, string>;
+  readonly random?: () => string;
+}
+
+export interface ObjstorePhaseResult {
+  readonly inventory: Inventory;
+  /** Objstores that gained members or were merged into: they get a full repack. */
+  readonly grown: ReadonlySet<string>;
+  readonly notes: readonly string[];
+}
+
+const isBusy = (err: unknown) => isGrokError(err, 'GROK_ERR_LOCK') && err.data.busy === true;
+
+export async function runObjstorePhase(git: Git, o: ObjstorePhaseOptions, log: Logger): Promise<ObjstorePhaseResult> {
+  const notes: string[] = [];
+  const note = (m: string) => {
+    notes.push(m);
+    log.info(m);
+  };
+  for (const n of await cleanObjstoreDir(o.objstoreDir)) note(`removed leftover ${n} from an interrupted run`);
+  let inv = await takeInventory(git, o.toplevel, o.objstoreDir, o.privateGlobs);
+  const byPath = new Map(inv.repos.map((r) => [r.path, r]));
+
+  // 1. Members that left (gone, borrowing elsewhere, or private now), stale refs, marker files.
+  for (const s of inv.stores) {
+    await withLock(lockPathFor(s.path), async () => {
+      for (const [v, member] of s.remotes) {
+        const info = byPath.get(member);
+        const here = info?.store === s.name;
+        if (info && here && !info.isPrivate && !info.optOut) continue;
+        const exists = await isBareRepo(member);
+        // An opted-out member that still borrows takes its objects back; a private one keeps borrowing.
+        const takeBack = Boolean(info && here && info.optOut);
+        await leaveStore(git, s.path, v, exists ? member : null, takeBack);
+        note(`${s.name}: ${member} left (${!exists ? 'gone' : info?.isPrivate ? 'private now' : info?.optOut ? 'opted out' : 'borrows elsewhere'})`);
+      }
+      const stale = await trimStaleVirtrefs(git, s.path, await storeRemotes(git, s.path));
+      if (stale.length > 0) note(`${s.name}: trimmed refs of ${stale.length} unknown member(s)`);
+    });
+  }
+  inv = await takeInventory(git, o.toplevel, o.objstoreDir, o.privateGlobs);
+
+  // 2. The plan.
+  const rootsOf = new Map<string, string[]>();
+  for (const r of inv.repos) {
+    try {
+      rootsOf.set(r.path, await repoRoots(git, r.path));
+    } catch (err) {
+      note(`${r.key}: cannot read its root commits (${describeError(err)}); left out of grouping`);
+    }
+  }
+  const repoRootsList: RepoRoots[] = inv.repos.map((r) => ({
+    key: r.path,
+    roots: rootsOf.get(r.path) ?? [],
+    store: r.store,
+    forkgroup: o.forkgroups.get(r.key) ?? null,
+    optOut: r.optOut || r.borrowsFrom !== null || inv.lenders.has(r.path) || !rootsOf.has(r.path),
+    baseline: o.baselines.length > 0 && (matchesAny(r.key, o.baselines) || matchesAny(r.path, o.baselines)),
+  }));
+  const fixed = new Set(o.forkgroups.values());
+  const storeRoots: StoreRoots[] = inv.stores.map((s) => {
+    const roots = new Set<string>();
+    for (const u of s.users) for (const x of rootsOf.get(u) ?? []) roots.add(x);
+    return {
+      name: s.name,
+      roots: [...roots].sort(),
+      users: s.users.length,
+      hasBaseline: s.users.some((u) => repoRootsList.find((r) => r.key === u)?.baseline),
+      fixedName: fixed.has(s.name),
+    };
+  });
+  const plan = groupForks(repoRootsList, storeRoots);
+  const grown = new Set<string>();
+  const storeByName = new Map(inv.stores.map((s) => [s.name, s]));
+
+  // 3. Merges: everything of `from` is copied into `into` before any user is re-pointed.
+  for (const m of plan.merges) {
+    const from = storeByName.get(m.from)!;
+    const into = storeByName.get(m.into)!;
+    await withLock(lockPathFor(into.path), () =>
+      withLock(lockPathFor(from.path), async () => {
+        await mergeStore(git, from.path, into.path, from.users);
+        await removeStore(from.path);
+      }),
+    );
+    grown.add(m.into);
+    note(`merged objstore ${m.from} into ${m.into} (${from.users.length} users)`);
+  }
+
+  // 4. Joins and new objstores.
+  const join = async (store: string, repoPath: string): Promise<boolean> => {
+    const info = byPath.get(repoPath)!;
+    try {
+      await withLock(lockPathFor(repoPath), () =>
+        withLock(lockPathFor(store), () => joinStore(git, store, repoPath, { isPrivate: info.isPrivate, plumbing: o.plumbing }), { timeoutMs: 600_000 }),
+      { timeoutMs: 0 });
+      return true;
+    } catch (err) {
+      if (isBusy(err)) note(`${info.key}: busy (grok-pull?); joins its objstore next time`);
+      else note(`${info.key}: could not join ${store}: ${describeError(err)}`);
+      return false;
+    }
+  };
+  for (const j of plan.joins) {
+    const s = storeByName.get(j.store) ?? { path: objstorePath(inv.objstoreDir, j.store) };
+    if (await join(s.path, j.key)) {
+      grown.add(j.store);
+      note(`${byPath.get(j.key)!.key} joined objstore ${j.store}`);
+    }
+  }
+  for (const n of plan.newStores) {
+    const name = n.name ?? (o.random ?? randomUUID)();
+    const p = objstorePath(inv.objstoreDir, name);
+    // Public members first: a private one only borrows what they brought.
+    const members = [...n.members].sort((a, b) => Number(byPath.get(a)!.isPrivate) - Number(byPath.get(b)!.isPrivate));
+    if (members.every((m) => byPath.get(m)!.isPrivate)) continue; // nothing could be shared
+    await createObjstore(git, p);
+    let joined = 0;
+    for (const m of members) if (await join(p, m)) joined++;
+    grown.add(name);
+    note(`new objstore ${name} with ${joined} of ${members.length} repositories`);
+  }
+
+  // 5. Objstores nothing borrows from any more.
+  inv = await takeInventory(git, o.toplevel, o.objstoreDir, o.privateGlobs);
+  for (const s of inv.stores) {
+    await withLock(lockPathFor(s.path), async () => {
+      await syncMarker(s.path, s.remotes);
+      if (s.users.length === 0 && existsSync(s.path)) {
+        for (const [v, member] of s.remotes) await leaveStore(git, s.path, v, (await isBareRepo(member)) ? member : null, false);
+        await removeStore(s.path);
+        grown.delete(s.name);
+        note(`removed objstore ${s.name}: nothing borrows from it`);
+      }
+    });
+  }
+  if (notes.length > 0) inv = await takeInventory(git, o.toplevel, o.objstoreDir, o.privateGlobs);
+  return { inventory: inv, grown, notes };
+}

@@ -1,0 +1,228 @@
+/**
+ * One grok-fsck pass (spec/fsck.md): under a single-instance lock beside the status file, the
+ * objstore work (objstore-phase.ts), then each objstore and repository repacked when worth it and
+ * checked when its day has come (maintain.ts), the status file saved after each, members' manifest
+ * entries brought in line (origins), preload bundles written after full repacks of objstores, and
+ * critical findings logged and mailed.
+ */
+import { promises as fsp } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { GrokConfig } from '../config/config.js';
+import { describeError, isGrokError } from '../errors.js';
+import type { Git } from '../git/index.js';
+import { matchesAny } from '../glob.js';
+import { lockPathFor, withLock } from '../lock.js';
+import type { Logger } from '../log.js';
+import { readManifestFile } from '../manifest/io.js';
+import { pathToKey } from '../manifest/keys.js';
+import { virtrefFor } from '../objstore/virtref.js';
+import { writePreloadBundle } from './bundle.js';
+import type { Inventory, StoreInfo } from './inventory.js';
+import { maintain, type MaintainTarget } from './maintain.js';
+import { saveMemberships, type Membership } from './manifest-members.js';
+import { currentFingerprint, refreshMember } from './objstore-ops.js';
+import { runObjstorePhase } from './objstore-phase.js';
+import { checkDue, isoDay, readStatusFile, writeStatusFile, type StatusFile } from './status.js';
+import { reportMailer } from './report.js';
+import type { RepackLevel } from '../repo/repack-level.js';
+
+export interface FsckRunOptions {
+  /** -f: check every repository now, whatever the schedule says. */
+  readonly force: boolean;
+  /** --repack-only: repack (and objstore work), no git fsck. */
+  readonly repackOnly: boolean;
+  /** --connectivity-only: git fsck --connectivity-only for everything. */
+  readonly connectivityOnly: boolean;
+  /** --repack-all-quick / --repack-all-full (each implies force). */
+  readonly repackAll: 'quick' | 'full' | null;
+}
+
+export interface FsckDeps {
+  readonly git: Git;
+  readonly log: Logger;
+  readonly now: () => number;
+  /** [0, 1): spreads new repos' first checks over the frequency window. */
+  readonly random?: () => number;
+  /** Sends the report of critical findings (shared/fsck/report.ts by default). */
+  readonly mail?: (subject: string, body: string) => Promise<void>;
+  /** Names new objstores (origins): a UUID by default. */
+  readonly newName?: () => string;
+}
+
+export interface FsckResult {
+  /** 'busy': another grok-fsck holds the lock; nothing was done. */
+  readonly status: 'done' | 'busy';
+  readonly checked: readonly string[];
+  readonly repacked: readonly string[];
+  /** Repositories whose git fsck reported errors not on the ignore list. */
+  readonly errors: readonly { readonly repo: string; readonly lines: readonly string[] }[];
+  /** What the objstore work did, one line each. */
+  readonly objstoreNotes?: readonly string[];
+}
+
+export function isReplica(config: GrokConfig): boolean {
+  return Boolean(config.remote.site || config.remote.manifest || config.remote.manifest_command);
+}
+
+interface Work {
+  readonly target: MaintainTarget;
+  readonly key: string;
+  readonly forceFull: boolean;
+  readonly store?: StoreInfo;
+}
+
+function workList(inv: Inventory, grown: ReadonlySet<string>, replica: boolean): Work[] {
+  const list: Work[] = [];
+  for (const s of inv.stores) {
+    const remotes = new Set(s.remotes.values());
+    const pruneSafe = s.users.length === remotes.size && s.users.every((u) => remotes.has(u));
+    list.push({ target: { path: s.path, role: 'objstore', pruneSafe, mayReclone: false }, key: s.path, forceFull: grown.has(s.name), store: s });
+  }
+  for (const r of inv.repos) {
+    const lender = inv.lenders.has(r.path);
+    const role = lender ? 'alternate' : r.store !== null || r.borrowsFrom !== null ? 'member' : 'standalone';
+    list.push({ target: { path: r.path, role, pruneSafe: !lender, mayReclone: replica && !lender }, key: r.key, forceFull: false });
+  }
+  return list;
+}
+
+/** Objstore settings that follow [fsck] baselines and islandcores. */
+async function applyStoreSettings(git: Git, s: StoreInfo, inv: Inventory, config: GrokConfig): Promise<boolean> {
+  const keyOf = (p: string) => inv.repos.find((r) => r.path === p)?.key ?? p;
+  const pick = (globs: readonly string[]) => [...s.remotes.values()].filter((m) => globs.length > 0 && (matchesAny(keyOf(m), globs) || matchesAny(m, globs)));
+  const baselines = pick(config.fsck.baselines).map((m) => `refs/virtual/${virtrefFor(m)}/heads/`);
+  for (const u of s.users) {
+    if (baselines.length > 0) await git.run({ gitDir: u, args: ['config', 'core.alternateRefsPrefixes', baselines.join(' ')] });
+    else await git.run({ gitDir: u, args: ['config', '--unset-all', 'core.alternateRefsPrefixes'], okExit: [5] });
+  }
+  const core = pick(config.fsck.islandcores)[0];
+  const had = await git.run({ gitDir: s.path, args: ['config', '--get', 'pack.islandCore'], okExit: [1] });
+  const was = had.exitCode === 0 ? had.stdout.toString('utf8').trim() : null;
+  const want = core ? virtrefFor(core) : null;
+  if (was === want) return false;
+  if (want) await git.run({ gitDir: s.path, args: ['config', 'pack.islandCore', want] });
+  else await git.run({ gitDir: s.path, args: ['config', '--unset-all', 'pack.islandCore'], okExit: [5] });
+  return true; // a changed island core only takes effect with a full repack
+}
+
+async function manifestForkgroups(config: GrokConfig, replica: boolean): Promise<Map<string, string>> {
+  const m = new Map<string, string>();
+  if (!replica) return m;
+  const parsed = await readManifestFile(config.core.manifest, config.core.manifest_max_size).catch(() => null);
+  for (const [k, e] of parsed?.entries ?? []) if (e.forkgroup) m.set(k, e.forkgroup);
+  return m;
+}
+
+export async function runFsck(config: GrokConfig, opts: FsckRunOptions, deps: FsckDeps): Promise<FsckResult> {
+  const { log } = deps;
+  const statusFile = config.fsck.statusfile;
+  await fsp.mkdir(path.dirname(statusFile), { recursive: true });
+  try {
+    return await withLock(lockPathFor(statusFile), () => fsckPass(config, opts, deps), { timeoutMs: 0 });
+  } catch (err) {
+    if (isGrokError(err, 'GROK_ERR_LOCK') && err.data.busy === true) {
+      log.info('another grok-fsck is running; nothing to do');
+      return { status: 'busy', checked: [], repacked: [], errors: [], objstoreNotes: [] };
+    }
+    throw err;
+  }
+}
+
+async function fsckPass(config: GrokConfig, opts: FsckRunOptions, deps: FsckDeps): Promise<FsckResult> {
+  const { git, log } = deps;
+  const random = deps.random ?? Math.random;
+  const replica = isReplica(config);
+  const toplevel = await fsp.realpath(config.core.toplevel);
+  const force = opts.force || opts.repackAll !== null;
+  const phase = await runObjstorePhase(git, {
+    toplevel,
+    objstoreDir: config.core.objstore,
+    privateGlobs: config.core.private,
+    baselines: config.fsck.baselines,
+    plumbing: config.core.objstore_uses_plumbing,
+    forkgroups: await manifestForkgroups(config, replica),
+    ...(deps.newName ? { random: deps.newName } : {}),
+  }, log);
+  const inv = phase.inventory;
+
+  const status: StatusFile = readStatusFile(config.fsck.statusfile);
+  const today = isoDay(deps.now());
+  const checked: string[] = [];
+  const repacked: string[] = [];
+  const errors: { repo: string; lines: string[] }[] = [];
+  const failures: string[] = [];
+  for (const w of workList(inv, phase.grown, replica)) {
+    const t0 = deps.now();
+    const prev = status[w.target.path];
+    try {
+      let forceFull = w.forceFull;
+      if (w.store) {
+        forceFull = (await applyStoreSettings(git, w.store, inv, config)) || forceFull;
+        // Every member's current refs are in the objstore before it repacks: what a member points at
+        // must be reachable from the objstore's own refs before anything unreachable may go.
+        for (const member of w.store.remotes.values()) await refreshMember(git, w.target.path, member);
+      }
+      const fp = w.store ? null : currentFingerprint(w.target.path);
+      const sched = checkDue(prev, today, config.fsck.frequency, force, random);
+      const changed = !prev || (fp !== null && prev.fingerprint !== fp);
+      const level: Exclude<RepackLevel, 'none'> | 'auto' | null =
+        opts.repackAll ?? (forceFull ? 'full' : config.fsck.repack && (changed || sched.due || w.store) ? 'auto' : null);
+      const check = sched.due && !opts.repackOnly;
+      const done = await withLock(lockPathFor(w.target.path), () => maintain(git, w.target, { repack: level, check, connectivityOnly: opts.connectivityOnly }, config.fsck), { timeoutMs: 600_000 });
+      if (done.repacked !== 'none') repacked.push(w.key);
+      if (done.checked) checked.push(w.key);
+      if (done.errors.length > 0) {
+        errors.push({ repo: w.target.path, lines: [...done.errors] });
+        log.error({ repo: w.key }, `${w.target.path}: git fsck found problems:\n${done.errors.join('\n')}${done.reclone ? '\n(marked for reclone)' : ''}`);
+      }
+      if (w.store && done.repacked === 'full' && config.fsck.preload_bundle_outdir) {
+        await fsp.mkdir(config.fsck.preload_bundle_outdir, { recursive: true });
+        const b = await writePreloadBundle(git, w.target.path, w.store.name, config.fsck.preload_bundle_outdir);
+        log.info(b.status === 'written' ? `wrote preload bundle ${b.path}` : `${w.store.name}: no refs, no preload bundle`);
+      }
+      const base = sched.first ?? prev ?? { lastcheck: 'never', nextcheck: today };
+      status[w.target.path] = {
+        ...base,
+        ...(done.checked ? { lastcheck: today, nextcheck: isoDay(deps.now() + config.fsck.frequency * 86_400_000) } : {}),
+        fingerprint: fp,
+        ...(done.repacked !== 'none' ? { lastrepack: today } : {}),
+        ...(done.repacked === 'full' ? { lastfullrepack: today } : {}),
+        s_elapsed: Math.round((deps.now() - t0) / 1000),
+      };
+      await writeStatusFile(config.fsck.statusfile, status);
+    } catch (err) {
+      const msg = `${w.target.path}: ${describeError(err)}`;
+      failures.push(msg);
+      log.error({ repo: w.key }, msg);
+    }
+  }
+
+  if (!replica) {
+    const memberships = new Map<string, Membership>();
+    for (const s of inv.stores) {
+      const keys = s.users.map((u) => pathToKey(toplevel, u));
+      const members = [...s.remotes.values()].filter((m) => s.users.includes(m)).map((m) => pathToKey(toplevel, m)).sort();
+      for (const k of keys) memberships.set(k, { forkgroup: s.name, members: members.length > 0 ? members : [...keys].sort() });
+    }
+    try {
+      const n = await saveMemberships(config.core.manifest, config.core.manifest_max_size, config.manifest.pretty, memberships);
+      if (n > 0) log.info(`updated forkgroup/reference of ${n} manifest entries`);
+    } catch (err) {
+      failures.push(`manifest ${config.core.manifest}: ${describeError(err)}`);
+    }
+  }
+
+  if (errors.length > 0 || failures.length > 0) {
+    const body = [
+      ...errors.map((e) => `${e.repo}:\n${e.lines.map((l) => `  ${l}`).join('\n')}`),
+      ...failures.map((f) => `failed: ${f}`),
+    ].join('\n\n');
+    if (config.fsck.report_to.trim()) {
+      const mail = deps.mail ?? reportMailer(config);
+      await mail(`grok-fsck found problems on ${os.hostname()}`, `${body}\n`).catch((err: unknown) => log.error(describeError(err)));
+    }
+  }
+  log.info(`${checked.length} checked, ${repacked.length} repacked, ${errors.length} with errors, ${failures.length} failed`);
+  return { status: 'done', checked, repacked, errors: [...errors, ...failures.map((f) => ({ repo: f.split(':')[0]!, lines: [f] }))], objstoreNotes: phase.notes };
+}

@@ -1,0 +1,93 @@
+import t from 'tap';
+import { areSiblings, groupForks, overlap, type RepoRoots, type StoreRoots } from '../../../shared/fsck/group.js';
+
+const repo = (key: string, roots: string[], extra: Partial<RepoRoots> = {}): RepoRoots => ({ key, roots, store: null, forkgroup: null, optOut: false, baseline: false, ...extra });
+const store = (name: string, roots: string[], users: number, extra: Partial<StoreRoots> = {}): StoreRoots => ({ name, roots, users, hasBaseline: false, fixedName: false, ...extra });
+
+t.test('areSiblings', async (t) => {
+  const cases: [string[], string[], boolean, string][] = [
+    [['a'], ['a'], true, 'equal'],
+    [['a'], ['a', 'b', 'c', 'd'], true, 'subset'],
+    [['a', 'b'], ['a', 'c'], true, 'symmetric difference 2'],
+    [['a', 'b', 'c'], ['a', 'd', 'e'], false, 'symmetric difference 4'],
+    [['a'], ['b'], false, 'unrelated one-root repos (grokmirror called these siblings)'],
+    [[], ['a'], false, 'no roots'],
+    [[], [], false, 'both empty'],
+  ];
+  for (const [a, b, want, why] of cases) {
+    t.equal(areSiblings(a, b), want, why);
+    t.equal(areSiblings(b, a), want, `${why} (swapped)`);
+  }
+});
+
+t.test('overlap is shared roots over the objstore roots', async (t) => {
+  t.equal(overlap(['a'], ['a', 'b', 'c', 'd', 'e']), 0.2);
+  t.equal(overlap(['x'], ['a']), 0);
+  t.equal(overlap(['a'], []), 0);
+});
+
+t.test('groupForks', async (t) => {
+  const cases: { name: string; repos: RepoRoots[]; stores: StoreRoots[]; want: ReturnType<typeof groupForks> }[] = [
+    {
+      name: 'siblings without an objstore get a new one; a lone repo and an unrelated one do not',
+      repos: [repo('/up', ['r1']), repo('/fork', ['r1']), repo('/lone', ['r2']), repo('/other', ['r3'])],
+      stores: [],
+      want: { joins: [], newStores: [{ name: null, members: ['/fork', '/up'] }], merges: [] },
+    },
+    {
+      name: 'a new fork joins the objstore its roots overlap',
+      repos: [repo('/up', ['r1'], { store: 's1' }), repo('/fork', ['r1'])],
+      stores: [store('s1', ['r1'], 1)],
+      want: { joins: [{ key: '/fork', store: 's1' }], newStores: [], merges: [] },
+    },
+    {
+      name: 'overlap below 0.2 does not join',
+      repos: [repo('/x', ['r1'])],
+      stores: [store('s1', ['r1', 'r2', 'r3', 'r4', 'r5', 'r6'], 3)],
+      want: { joins: [], newStores: [], merges: [] },
+    },
+    {
+      name: 'an objstore holding a baseline repo is preferred over a better overlap',
+      repos: [repo('/x', ['r1', 'r2'])],
+      stores: [store('best', ['r1', 'r2'], 2), store('base', ['r1', 'r9', 'r8'], 2, { hasBaseline: true })],
+      want: { joins: [{ key: '/x', store: 'base' }], newStores: [], merges: [] },
+    },
+    {
+      name: 'opted-out and rootless repos stay alone',
+      repos: [repo('/a', ['r1'], { optOut: true }), repo('/b', ['r1'], { optOut: true }), repo('/e', [])],
+      stores: [],
+      want: { joins: [], newStores: [], merges: [] },
+    },
+    {
+      name: 'a fork of a fork (more roots after a merge of another history) groups with both',
+      repos: [repo('/up', ['r1']), repo('/fork', ['r1']), repo('/forkfork', ['r1', 'r2'])],
+      stores: [],
+      want: { joins: [], newStores: [{ name: null, members: ['/fork', '/forkfork', '/up'] }], merges: [] },
+    },
+    {
+      name: 'two objstores of siblings merge into the one with more users',
+      repos: [],
+      stores: [store('small', ['r1'], 1), store('big', ['r1'], 3)],
+      want: { joins: [], newStores: [], merges: [{ from: 'small', into: 'big' }] },
+    },
+    {
+      name: 'a forkgroup-named objstore (replica) is never merged away',
+      repos: [],
+      stores: [store('fg-a', ['r1'], 1, { fixedName: true }), store('uuid', ['r1'], 3)],
+      want: { joins: [], newStores: [], merges: [] },
+    },
+    {
+      name: 'on a replica the manifest forkgroup decides, not the roots',
+      repos: [repo('/a', ['r1'], { forkgroup: 'fg1' }), repo('/b', ['r2'], { forkgroup: 'fg1' }), repo('/c', ['r1'], { forkgroup: 'fg2' })],
+      stores: [store('fg2', ['r1'], 1, { fixedName: true })],
+      want: { joins: [{ key: '/c', store: 'fg2' }], newStores: [{ name: 'fg1', members: ['/a', '/b'] }], merges: [] },
+    },
+    {
+      name: 'after a merge, a repo matching the absorbed objstore joins the survivor',
+      repos: [repo('/x', ['r1'])],
+      stores: [store('small', ['r1'], 1), store('big', ['r1'], 2)],
+      want: { joins: [{ key: '/x', store: 'big' }], newStores: [], merges: [{ from: 'small', into: 'big' }] },
+    },
+  ];
+  for (const c of cases) t.same(groupForks(c.repos, c.stores), c.want, c.name);
+});
