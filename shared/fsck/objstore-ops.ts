@@ -209,6 +209,19 @@ export async function mergeStore(git: Git, from: string, into: string, users: re
   for (const u of users) await borrowFrom(u, into);
 }
 
+/**
+ * refs/preload/* (what a replica's objstore was seeded with from the origin's bundle, see
+ * replica/execute/preload-bundle.ts) are dropped once every member is in the objstore under its own
+ * refs and nothing else borrows: from then on the members' refs keep alive all that anyone needs.
+ */
+export async function dropPreloadRefs(git: Git, store: string, remotes: ReadonlyMap<string, string>): Promise<boolean> {
+  for (const v of remotes.keys()) if (!existsSync(storeFingerprintFile(store, v))) return false;
+  const refs = await git.run({ gitDir: store, args: ['for-each-ref', '--format=%(refname)', 'refs/preload/'] });
+  if (refs.stdout.length === 0) return false;
+  await deleteRefsUnder(git, store, 'refs/preload/');
+  return true;
+}
+
 /** Removes an objstore nothing borrows from: renamed aside first, so a crash never leaves half of one. */
 export async function removeStore(store: string): Promise<void> {
   const aside = path.join(path.dirname(store), `.${path.basename(store)}.grok-del-${randomBytes(4).toString('hex')}`);

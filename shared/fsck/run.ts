@@ -21,7 +21,7 @@ import { writePreloadBundle } from './bundle.js';
 import type { Inventory, StoreInfo } from './inventory.js';
 import { maintain, type MaintainTarget } from './maintain.js';
 import { saveMemberships, type Membership } from './manifest-members.js';
-import { currentFingerprint, refreshMember } from './objstore-ops.js';
+import { currentFingerprint, dropPreloadRefs, refreshMember } from './objstore-ops.js';
 import { runObjstorePhase } from './objstore-phase.js';
 import { checkDue, isoDay, readStatusFile, writeStatusFile, type StatusFile } from './status.js';
 import { reportMailer } from './report.js';
@@ -156,20 +156,23 @@ async function fsckPass(config: GrokConfig, opts: FsckRunOptions, deps: FsckDeps
     const t0 = deps.now();
     const prev = status[w.target.path];
     try {
-      let forceFull = w.forceFull;
-      if (w.store) {
-        forceFull = (await applyStoreSettings(git, w.store, inv, config)) || forceFull;
-        // Every member's current refs are in the objstore before it repacks: what a member points at
-        // must be reachable from the objstore's own refs before anything unreachable may go.
-        for (const member of w.store.remotes.values()) await refreshMember(git, w.target.path, member);
-      }
       const fp = w.store ? null : currentFingerprint(w.target.path);
       const sched = checkDue(prev, today, config.fsck.frequency, force, random);
       const changed = !prev || (fp !== null && prev.fingerprint !== fp);
-      const level: Exclude<RepackLevel, 'none'> | 'auto' | null =
-        opts.repackAll ?? (forceFull ? 'full' : config.fsck.repack && (changed || sched.due || w.store) ? 'auto' : null);
       const check = sched.due && !opts.repackOnly;
-      const done = await withLock(lockPathFor(w.target.path), () => maintain(git, w.target, { repack: level, check, connectivityOnly: opts.connectivityOnly }, config.fsck), { timeoutMs: 600_000 });
+      const done = await withLock(lockPathFor(w.target.path), async () => {
+        let forceFull = w.forceFull;
+        if (w.store) {
+          forceFull = (await applyStoreSettings(git, w.store, inv, config)) || forceFull;
+          // Every member's current refs are in the objstore before it repacks: what a member points at
+          // must be reachable from the objstore's own refs before anything unreachable may go.
+          for (const member of w.store.remotes.values()) await refreshMember(git, w.target.path, member);
+          if (w.target.pruneSafe && (await dropPreloadRefs(git, w.target.path, w.store.remotes))) log.info(`${w.store.name}: preload refs dropped`);
+        }
+        const level: Exclude<RepackLevel, 'none'> | 'auto' | null =
+          opts.repackAll ?? (forceFull ? 'full' : config.fsck.repack && (changed || sched.due || w.store) ? 'auto' : null);
+        return maintain(git, w.target, { repack: level, check, connectivityOnly: opts.connectivityOnly }, config.fsck);
+      }, { timeoutMs: 600_000 });
       if (done.repacked !== 'none') repacked.push(w.key);
       if (done.checked) checked.push(w.key);
       if (done.errors.length > 0) {
