@@ -13,6 +13,7 @@ import { GIT_ENV } from '../helpers/git.js';
 import { makeCollection, writeSyntheticManifest } from './gen.js';
 import { benchOrigin } from './origin-bench.js';
 import { benchPull } from './pull-bench.js';
+import { benchFsck } from './fsck-bench.js';
 import { median, repeat, timeProcess, type Summary } from './measure.js';
 
 interface Row {
@@ -199,6 +200,28 @@ async function main(): Promise<void> {
       baseline: '-',
       target: '< 300 MB',
       verdict: p.daemonRssMb < 300 ? 'met' : 'missed',
+    },
+  );
+
+  // 7. grok-fsck on a fork network
+  const f = benchFsck(work, 20, quick ? 1500 : 4000);
+  const mbk = (kb: number) => `${(kb / 1024).toFixed(1)} MB`;
+  rows.push(
+    {
+      scenario: `grok-fsck: object storage of a fork network (${f.repos} repos, every fork a full copy before)`,
+      ours: `${mbk(f.afterObjectsKb)} after, ${mbk(f.beforeObjectsKb)} before (${(f.afterObjectsKb / f.floorKb).toFixed(2)}x the floor); whole repos on disk ${mbk(f.afterKb)} after, ${mbk(f.beforeKb)} before`,
+      floor: `${mbk(f.floorKb)} (one repo holding every object, git repack -a -d -f)`,
+      baseline: '-',
+      target: 'within 1.3x of the floor',
+      verdict: f.afterObjectsKb <= 1.3 * f.floorKb ? 'met' : 'missed',
+    },
+    {
+      scenario: 'grok-fsck -f: first run on that network (grouping, objstore, repacks, git fsck of every repo)',
+      ours: ours({ ms: f.fsck.ms, cpuMs: f.fsck.cpuMs, rssKb: f.fsck.rssKb, runs: 1 }),
+      floor: '-',
+      baseline: '-',
+      target: '-',
+      verdict: 'info',
     },
   );
 
