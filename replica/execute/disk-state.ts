@@ -4,12 +4,11 @@ import path from 'node:path';
 import { lookupConfigValue, type Git } from '../../shared/git/index.js';
 import type { ManifestEntry } from '../../shared/manifest/entry.js';
 import { keyToPath } from '../../shared/manifest/keys.js';
-import { isBareRepo } from '../../shared/repo/bare.js';
+import { isBareRepo, RECLONE_FILE } from '../../shared/repo/bare.js';
 import { readFingerprintFile } from '../../shared/repo/fingerprint-file.js';
 import { readRepoMeta } from '../../shared/repo/inspect.js';
 import type { DiskRepo } from '../plan.js';
 
-export const RECLONE_FILE = 'grokmirror.reclone';
 
 async function symlinksOk(toplevel: string, repo: string, entry: ManifestEntry): Promise<boolean> {
   for (const s of entry.symlinks ?? []) {

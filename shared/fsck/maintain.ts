@@ -9,13 +9,13 @@ import path from 'node:path';
 import type { FsckConfig } from '../config/schema.js';
 import { atomicWrite } from '../fs/atomic.js';
 import type { Git } from '../git/index.js';
+import { RECLONE_FILE } from '../repo/bare.js';
 import { parseCountObjects, repackLevel, type RepackLevel } from '../repo/repack-level.js';
 import { shellWords } from '../shell-words.js';
 import { classifyFsckOutput, fsckArgs } from './check.js';
 import { mayPrune, repackArgs, type RepackPolicy, type RepoRole } from './repack.js';
 
 export const FSCK_ERR_FILE = 'grokmirror.fsck.err';
-export const RECLONE_FILE = 'grokmirror.reclone';
 
 export interface MaintainTarget {
   readonly path: string;

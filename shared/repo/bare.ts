@@ -4,6 +4,8 @@ import path from 'node:path';
 
 export const OBJSTORE_MARKER = 'grokmirror.objstore';
 export const EXPORT_OK_FILE = 'git-daemon-export-ok';
+/** Written by grok-fsck on a replica when git fsck found damage; grok-pull reclones the repository. */
+export const RECLONE_FILE = 'grokmirror.reclone';
 
 export interface DirListing {
   readonly dirs: ReadonlySet<string>;

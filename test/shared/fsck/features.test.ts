@@ -136,3 +136,35 @@ t.test('plumbing joins, merging sibling objstores, opting out, baselines and isl
   t.ok(hasObject(leaver, gitDir(leaver, ['rev-parse', 'feature-2'])));
   rmSync(outdir, { recursive: true });
 });
+
+t.test('stale refs/virtual are trimmed, an objstore nobody uses is removed, a busy repository waits for next time', async (t) => {
+  const top = tmpDir(t, 'grok-fsck-trim-');
+  const net = makeForkNetwork(top, { forks: 2, commits: 3 });
+  const config = fsckConfig(top);
+  await fsck(config, { force: true });
+  const store = path.join(top, 'objstore', storesIn(top)[0]!);
+  const tip = gitDir(net.upstream, ['rev-parse', 'master']);
+  gitDir(store, ['update-ref', 'refs/virtual/0123456789ab/heads/master', tip]);
+  const res = await fsck(config);
+  t.match(res.objstoreNotes!.join('\n'), /trimmed refs of 1 unknown member/);
+  t.equal(gitDir(store, ['for-each-ref', 'refs/virtual/0123456789ab/']), '');
+
+  // A repository whose lock grok-pull holds is not moved now.
+  const extra = path.join(top, 'pub/late.git');
+  git(['clone', '-q', '--bare', '--no-local', net.upstream, extra]);
+  const held = await acquireLock(lockPathFor(extra));
+  const busy = await fsck(config);
+  t.match(busy.objstoreNotes!.join('\n'), /late\.git: busy/);
+  t.equal(alternatesOf(extra), null);
+  await held.release();
+  await fsck(config);
+  t.equal(alternatesOf(extra), path.join(store, 'objects'), 'joins on the next run');
+
+  // Every user gone: the objstore goes too (after the members that still exist took their objects).
+  for (const r of net.all) rmSync(r, { recursive: true, force: true });
+  rmSync(extra, { recursive: true });
+  const last = await fsck(config);
+  t.match(last.objstoreNotes!.join('\n'), /removed objstore .*: nothing borrows from it/);
+  t.same(storesIn(top), []);
+  t.same(readdirSync(path.join(top, 'objstore')).filter((n) => !n.endsWith('.lock')), [], 'nothing left behind');
+});
