@@ -70,6 +70,13 @@ export function createCliLogger(opts: CliLogOptions): Logger {
   return pino({ name: opts.name, level: 'debug', base: { pid: process.pid } }, pino.multistream(streams));
 }
 
+/** The logger of a command run with a config: its [core] log file and level, and the config's warnings logged. */
+export function configLogger(name: string, config: { readonly core: { readonly log: string; readonly loglevel: string }; readonly warnings: readonly string[] }, verbose: boolean): Logger {
+  const log = createCliLogger({ name, verbose, ...(config.core.log ? { logfile: config.core.log } : {}), fileLevel: config.core.loglevel });
+  for (const w of config.warnings) log.warn(w);
+  return log;
+}
+
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });
 }

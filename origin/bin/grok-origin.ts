@@ -3,7 +3,7 @@ import { EXIT_OK, newCommand, runCli } from '../../shared/cli.js';
 import { loadConfig } from '../../shared/config/config.js';
 import { GrokError } from '../../shared/errors.js';
 import { Git } from '../../shared/git/index.js';
-import { createCliLogger } from '../../shared/log.js';
+import { configLogger } from '../../shared/log.js';
 import { startOrigin } from '../server/origin.js';
 import { originSettings } from '../server/settings.js';
 
@@ -17,13 +17,7 @@ runCli('grok-origin', async (argv) => {
   const flags = cmd.opts<{ config: string; listen?: string; verbose?: boolean }>();
   const config = loadConfig(flags.config);
   const settings = originSettings(config, flags.listen ? { listen: flags.listen } : {});
-  const log = createCliLogger({
-    name: 'grok-origin',
-    verbose: Boolean(flags.verbose),
-    ...(config.core.log ? { logfile: config.core.log } : {}),
-    fileLevel: config.core.loglevel,
-  });
-  for (const w of config.warnings) log.warn(w);
+  const log = configLogger('grok-origin', config, Boolean(flags.verbose));
   const origin = await startOrigin(settings, { git: new Git(), log, now: Date.now });
   process.stdout.write(`grok-origin: listening on ${origin.url}\n`);
   await new Promise<void>((resolve, reject) => {

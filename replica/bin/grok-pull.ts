@@ -2,7 +2,7 @@
 import { EXIT_FAILURE, EXIT_OK, newCommand, runCli } from '../../shared/cli.js';
 import { loadConfig } from '../../shared/config/config.js';
 import { Git } from '../../shared/git/index.js';
-import { createCliLogger } from '../../shared/log.js';
+import { configLogger } from '../../shared/log.js';
 import { runPull } from '../run.js';
 
 runCli('grok-pull', async (argv) => {
@@ -16,13 +16,7 @@ runCli('grok-pull', async (argv) => {
     .parse(argv, { from: 'user' });
   const flags = cmd.opts<{ config: string; mtimeCheck: boolean; purge?: boolean; forcePurge?: boolean; continuous?: boolean; verbose?: boolean }>();
   const config = loadConfig(flags.config);
-  const log = createCliLogger({
-    name: 'grok-pull',
-    verbose: Boolean(flags.verbose),
-    ...(config.core.log ? { logfile: config.core.log } : {}),
-    fileLevel: config.core.loglevel,
-  });
-  for (const w of config.warnings) log.warn(w);
+  const log = configLogger('grok-pull', config, Boolean(flags.verbose));
   if (flags.continuous) {
     const stop = new AbortController();
     process.once('SIGTERM', () => stop.abort());

@@ -4,7 +4,7 @@ import { loadConfig } from '../config/config.js';
 import { GrokError } from '../errors.js';
 import { runFsck } from '../fsck/run.js';
 import { Git } from '../git/index.js';
-import { createCliLogger } from '../log.js';
+import { configLogger } from '../log.js';
 
 runCli('grok-fsck', async (argv) => {
   const cmd = newCommand('grok-fsck', 'Group forks into objstores, repack and check the repositories of a mirror.')
@@ -20,13 +20,7 @@ runCli('grok-fsck', async (argv) => {
   const exclusive = [flags.repackOnly && '--repack-only', flags.connectivityOnly && '--connectivity-only', flags.repackAllQuick && '--repack-all-quick', flags.repackAllFull && '--repack-all-full'].filter(Boolean);
   if (exclusive.length > 1) throw new GrokError('GROK_ERR_USAGE', `${exclusive.join(' and ')} cannot be used together`);
   const config = loadConfig(flags.config);
-  const log = createCliLogger({
-    name: 'grok-fsck',
-    verbose: Boolean(flags.verbose),
-    ...(config.core.log ? { logfile: config.core.log } : {}),
-    fileLevel: config.core.loglevel,
-  });
-  for (const w of config.warnings) log.warn(w);
+  const log = configLogger('grok-fsck', config, Boolean(flags.verbose));
   const res = await runFsck(
     config,
     {

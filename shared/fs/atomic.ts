@@ -25,22 +25,15 @@ export function tempNameFor(target: string): string {
 
 export async function atomicWrite(target: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): Promise<void> {
   const tmp = tempNameFor(target);
-  let fh: fsp.FileHandle | undefined;
-  try {
-    fh = await fsp.open(tmp, 'wx', opts.mode ?? 0o666);
-    await fh.writeFile(data);
-    if (!opts.noSync) await fh.sync();
-    await fh.close();
-    fh = undefined;
-    if (opts.mtime !== undefined) await fsp.utimes(tmp, opts.mtime, opts.mtime);
-    await fsp.rename(tmp, target);
-  } catch (err) {
-    await fh?.close().catch(() => {});
-    await fsp.rm(tmp, { force: true }).catch(() => {});
-    const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    throw new GrokError('GROK_ERR_WRITE', `cannot write ${target}: ${code} (${(err as Error).message})`, { path: target, errno: code }, { cause: err });
-  }
-  if (!opts.noSync) await syncDir(path.dirname(target));
+  await publish(tmp, target, async () => {
+    const fh = await fsp.open(tmp, 'wx', opts.mode ?? 0o666);
+    try {
+      await fh.writeFile(data);
+      if (!opts.noSync) await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  }, opts);
 }
 
 /**
@@ -58,20 +51,28 @@ export async function atomicReplace(target: string, fill: (tmp: string) => Promi
     await fsp.rm(tmp, { force: true }).catch(() => {});
     throw err;
   }
-  let fh: fsp.FileHandle | undefined;
+  await publish(tmp, target, async () => {
+    const fh = await fsp.open(tmp, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  }, {});
+}
+
+/** Runs `prepare` on the temp file, renames it over the target; on any failure the temp file goes. */
+async function publish(tmp: string, target: string, prepare: () => Promise<void>, opts: AtomicWriteOptions): Promise<void> {
   try {
-    fh = await fsp.open(tmp, 'r');
-    await fh.sync();
-    await fh.close();
-    fh = undefined;
+    await prepare();
+    if (opts.mtime !== undefined) await fsp.utimes(tmp, opts.mtime, opts.mtime);
     await fsp.rename(tmp, target);
   } catch (err) {
-    await fh?.close().catch(() => {});
     await fsp.rm(tmp, { force: true }).catch(() => {});
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
     throw new GrokError('GROK_ERR_WRITE', `cannot write ${target}: ${code} (${(err as Error).message})`, { path: target, errno: code }, { cause: err });
   }
-  await syncDir(path.dirname(target));
+  if (!opts.noSync) await syncDir(path.dirname(target));
 }
 
 async function syncDir(dir: string): Promise<void> {
