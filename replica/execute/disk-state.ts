@@ -38,10 +38,13 @@ function readRemoteUrl(repo: string, remotename: string): string | null | undefi
  */
 export function quickDiskState(toplevel: string, key: string, entry: ManifestEntry, defaultOwner: string): DiskRepo {
   const repo = keyToPath(toplevel, key);
-  const exists = existsSync(path.join(repo, 'HEAD')) && existsSync(path.join(repo, 'objects'));
+  // The fingerprint file is only ever written into a complete repository: when it reads, the
+  // repository is there, and two stats per repository are saved on every pass.
+  const fingerprint = readFingerprintFile(repo);
+  const exists = fingerprint !== null || (existsSync(path.join(repo, 'HEAD')) && existsSync(path.join(repo, 'objects')));
   return {
     exists,
-    fingerprint: exists ? readFingerprintFile(repo) : null,
+    fingerprint,
     reclone: exists && existsSync(path.join(repo, RECLONE_FILE)),
     head: entry.head,
     description: entry.description ?? null,
