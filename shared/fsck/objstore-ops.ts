@@ -210,6 +210,25 @@ export async function mergeStore(git: Git, from: string, into: string, users: re
 }
 
 /**
+ * Makes a user of the objstore that is not one of its members (a private repository, or one that
+ * could not join yet) independent of anything the objstore is about to prune: every object its refs
+ * reach that the objstore's refs do not (`rev-list --not --alternate-refs`) is copied into a pack of
+ * its own, borrowed ones included. Afterwards the objstore's refs keep alive all it still borrows, so
+ * a private user no longer has to block pruning (grokmirror kept every unreachable object for ever
+ * as soon as one private repository borrowed). The caller holds the user's lock until the objstore's
+ * prune is over, so no fetch can make it depend on an unreachable object in between.
+ */
+export async function makeSelfSufficient(git: Git, user: string): Promise<number> {
+  // All of the objstore's refs count as "have" here, whatever core.alternateRefsPrefixes narrows
+  // negotiation to for this repository.
+  const list = await git.run({ gitDir: user, config: { 'core.alternateRefsPrefixes': '' }, args: ['rev-list', '--objects', '--all', '--not', '--alternate-refs'] });
+  if (list.stdout.length === 0) return 0;
+  const n = list.stdout.toString('latin1').split('\n').filter((l) => l !== '').length;
+  await git.run({ gitDir: user, args: ['pack-objects', '-q', path.join(user, 'objects', 'pack', 'pack')], input: list.stdout });
+  return n;
+}
+
+/**
  * refs/preload/* (what a replica's objstore was seeded with from the origin's bundle, see
  * replica/execute/preload-bundle.ts) are dropped once every member is in the objstore under its own
  * refs and nothing else borrows: from then on the members' refs keep alive all that anyone needs.

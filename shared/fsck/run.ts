@@ -12,7 +12,7 @@ import type { GrokConfig } from '../config/config.js';
 import { describeError, isGrokError } from '../errors.js';
 import type { Git } from '../git/index.js';
 import { matchesAny } from '../glob.js';
-import { lockPathFor, withLock } from '../lock.js';
+import { acquireLock, lockPathFor, withLock, type HeldLock } from '../lock.js';
 import type { Logger } from '../log.js';
 import { readManifestFile } from '../manifest/io.js';
 import { pathToKey } from '../manifest/keys.js';
@@ -21,7 +21,7 @@ import { writePreloadBundle } from './bundle.js';
 import type { Inventory, StoreInfo } from './inventory.js';
 import { maintain, type MaintainTarget } from './maintain.js';
 import { saveMemberships, type Membership } from './manifest-members.js';
-import { currentFingerprint, dropPreloadRefs, refreshMember } from './objstore-ops.js';
+import { currentFingerprint, dropPreloadRefs, makeSelfSufficient, refreshMember } from './objstore-ops.js';
 import { runObjstorePhase } from './objstore-phase.js';
 import { checkDue, isoDay, readStatusFile, writeStatusFile, type StatusFile } from './status.js';
 import { reportMailer } from './report.js';
@@ -75,8 +75,8 @@ interface Work {
 function workList(inv: Inventory, grown: ReadonlySet<string>, replica: boolean): Work[] {
   const list: Work[] = [];
   for (const s of inv.stores) {
-    const remotes = new Set(s.remotes.values());
-    const pruneSafe = s.users.length === remotes.size && s.users.every((u) => remotes.has(u));
+    // Users that are not members are made self-sufficient before the repack (storeWork).
+    const pruneSafe = true;
     list.push({ target: { path: s.path, role: 'objstore', pruneSafe, mayReclone: false }, key: s.path, forceFull: grown.has(s.name), store: s });
   }
   for (const r of inv.repos) {
@@ -104,6 +104,27 @@ async function applyStoreSettings(git: Git, s: StoreInfo, inv: Inventory, config
   if (want) await git.run({ gitDir: s.path, args: ['config', 'pack.islandCore', want] });
   else await git.run({ gitDir: s.path, args: ['config', '--unset-all', 'pack.islandCore'], okExit: [5] });
   return true; // a changed island core only takes effect with a full repack
+}
+
+/**
+ * An objstore's users that are not its members (private, or not joined yet) are locked for the whole
+ * of its maintenance and made self-sufficient first, so pruning may go ahead; when one of them is
+ * busy (grok-pull), this run keeps unreachable objects (-k) instead.
+ */
+async function storeWork<T>(store: StoreInfo, target: MaintainTarget, work: (t: MaintainTarget, outsiders: readonly string[]) => Promise<T>): Promise<T> {
+  const members = new Set(store.remotes.values());
+  const outsiders = store.users.filter((u) => !members.has(u));
+  const held: HeldLock[] = [];
+  try {
+    for (const u of outsiders) held.push(await acquireLock(lockPathFor(u), { timeoutMs: 0 }));
+    return await work(target, outsiders);
+  } catch (err) {
+    if (!(isGrokError(err, 'GROK_ERR_LOCK') && err.data.busy === true) || held.length === outsiders.length) throw err;
+    for (const h of held.splice(0)) await h.release();
+    return work({ ...target, pruneSafe: false }, []);
+  } finally {
+    for (const h of held) await h.release();
+  }
 }
 
 async function manifestForkgroups(config: GrokConfig, replica: boolean): Promise<Map<string, string>> {
@@ -160,19 +181,25 @@ async function fsckPass(config: GrokConfig, opts: FsckRunOptions, deps: FsckDeps
       const sched = checkDue(prev, today, config.fsck.frequency, force, random);
       const changed = !prev || (fp !== null && prev.fingerprint !== fp);
       const check = sched.due && !opts.repackOnly;
-      const done = await withLock(lockPathFor(w.target.path), async () => {
-        let forceFull = w.forceFull;
-        if (w.store) {
-          forceFull = (await applyStoreSettings(git, w.store, inv, config)) || forceFull;
-          // Every member's current refs are in the objstore before it repacks: what a member points at
-          // must be reachable from the objstore's own refs before anything unreachable may go.
-          for (const member of w.store.remotes.values()) await refreshMember(git, w.target.path, member);
-          if (w.target.pruneSafe && (await dropPreloadRefs(git, w.target.path, w.store.remotes))) log.info(`${w.store.name}: preload refs dropped`);
-        }
-        const level: Exclude<RepackLevel, 'none'> | 'auto' | null =
-          opts.repackAll ?? (forceFull ? 'full' : config.fsck.repack && (changed || sched.due || w.store) ? 'auto' : null);
-        return maintain(git, w.target, { repack: level, check, connectivityOnly: opts.connectivityOnly }, config.fsck);
-      }, { timeoutMs: 600_000 });
+      const work = async (target: MaintainTarget, outsiders: readonly string[]) =>
+        withLock(lockPathFor(target.path), async () => {
+          let forceFull = w.forceFull;
+          if (w.store) {
+            forceFull = (await applyStoreSettings(git, w.store, inv, config)) || forceFull;
+            // Every member's current refs are in the objstore before it repacks: what a member points at
+            // must be reachable from the objstore's own refs before anything unreachable may go.
+            for (const member of w.store.remotes.values()) await refreshMember(git, target.path, member);
+            for (const u of outsiders) {
+              const n = await makeSelfSufficient(git, u);
+              if (n > 0) log.info(`${u}: took ${n} objects the objstore's refs do not keep`);
+            }
+            if (target.pruneSafe && (await dropPreloadRefs(git, target.path, w.store.remotes))) log.info(`${w.store.name}: preload refs dropped`);
+          }
+          const level: Exclude<RepackLevel, 'none'> | 'auto' | null =
+            opts.repackAll ?? (forceFull ? 'full' : config.fsck.repack && (changed || sched.due || w.store) ? 'auto' : null);
+          return maintain(git, target, { repack: level, check, connectivityOnly: opts.connectivityOnly }, config.fsck);
+        }, { timeoutMs: 600_000 });
+      const done = w.store ? await storeWork(w.store, w.target, work) : await work(w.target, []);
       if (done.repacked !== 'none') repacked.push(w.key);
       if (done.checked) checked.push(w.key);
       if (done.errors.length > 0) {

@@ -27,6 +27,7 @@ export const ALLOWED_SUBCOMMANDS: ReadonlySet<string> = new Set([
   'fsck',
   'init',
   'ls-remote',
+  'pack-objects',
   'pack-refs',
   'prune',
   'remote',
@@ -53,7 +54,11 @@ export interface GitCommand {
   readonly alternateObjectDirectories?: readonly string[];
   /** GIT_PROTOCOL for upload-pack, from a client's Git-Protocol header (e.g. "version=2"). */
   readonly protocol?: string;
+  /** `-c key=value` settings for this command only (our own constants, never outside input). */
+  readonly config?: Readonly<Record<string, string>>;
 }
+
+const CONFIG_KEY_RE = /^[A-Za-z][A-Za-z0-9-]*(\.[^\0\n=]+)?\.[A-Za-z][A-Za-z0-9-]*$/;
 
 // What git clients send in Git-Protocol: colon-separated key or key=value items.
 const PROTOCOL_RE = /^[A-Za-z0-9._-]+(?:=[A-Za-z0-9._-]+)?(?::[A-Za-z0-9._-]+(?:=[A-Za-z0-9._-]+)?)*$/;
@@ -86,6 +91,10 @@ export function renderArgs(cmd: GitCommand): string[] {
   }
   const out = ['--no-pager'];
   if (cmd.gitDir !== undefined) out.push(`--git-dir=${cmd.gitDir}`);
+  for (const [k, v] of Object.entries(cmd.config ?? {})) {
+    if (!CONFIG_KEY_RE.test(k) || /[\0\n]/.test(v)) throw new GrokError('GROK_ERR_GIT_ARGUMENT', `refusing config override ${JSON.stringify(k)}`, { key: k });
+    out.push('-c', `${k}=${v}`);
+  }
   for (const arg of cmd.args) {
     if (typeof arg === 'string') {
       out.push(arg);

@@ -56,3 +56,15 @@ t.test('lines() streams a large output and reports failures at the end', async (
   await t.rejects(consume(), { code: 'GROK_ERR_GIT_FAILED' });
   t.equal(fsckOk(a).ok, true);
 });
+
+t.test('per-command config overrides: applied, and refused when malformed', async (t) => {
+  const dir = tmpDir(t);
+  const repo = path.join(dir, 'r.git');
+  makeRepo(repo);
+  const git = new Git();
+  const out = await git.run({ gitDir: repo, config: { 'core.abbrev': '12' }, args: ['rev-parse', '--short', 'HEAD'] });
+  t.equal(out.stdout.toString('utf8').trim().length, 12, '-c core.abbrev=12 took effect');
+  await t.rejects(git.run({ gitDir: repo, config: { '--upload-pack=x': '1' }, args: ['version'] }), { code: 'GROK_ERR_GIT_ARGUMENT' });
+  await t.rejects(git.run({ gitDir: repo, config: { 'core.abbrev': '1\n2' }, args: ['version'] }), { code: 'GROK_ERR_GIT_ARGUMENT' });
+  t.ok(fsckOk(repo).ok);
+});
