@@ -1,9 +1,10 @@
 /**
- * The built-in demo (`npm run demo`): makes a small origin with sample repositories (forks sharing
- * objects, a symlink, descriptions and owners), builds its manifest with grok-manifest, serves it
- * with grok-origin on 127.0.0.1, clones over HTTP, pushes a commit that the post-receive hook hands
- * to the server, mirrors the origin into a replica with `grok-pull -o` (which follows the origin's change
- * feed), shows the push arriving there, and prints a short report.
+ * The built-in demo (`npm run demo`): makes a small origin with sample repositories (an upstream and
+ * forks that each hold a full copy, a symlink, descriptions and owners), builds its manifest with
+ * grok-manifest, runs grok-fsck (the forks move into one objstore: disk use before/after), serves it
+ * with grok-origin on 127.0.0.1, clones over HTTP, mirrors the origin into a replica with
+ * `grok-pull -o` (which follows the origin's change feed), pushes a commit that the post-receive hook
+ * hands to the server, shows the push arriving on the replica, and prints a short report.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -28,19 +29,19 @@ function grokManifest(args: string[]): { ms: number; out: string } {
   return { ms: performance.now() - t0, out };
 }
 
-function readManifest(): Record<string, { fingerprint: string; modified: number; description?: string; reference: string | null; symlinks?: string[] }> {
+function readManifest(): Record<string, { fingerprint: string; modified: number; description?: string; reference: string | null; forkgroup?: string; symlinks?: string[] }> {
   return JSON.parse(gunzipSync(readFileSync(manifest)).toString('utf8'));
 }
 
 rmSync(base, { recursive: true, force: true });
 mkdirSync(top, { recursive: true });
 console.log(`demo: building a sample origin under ${top}`);
-makeRepo(path.join(top, 'pub/linux.git'), { commits: 20, date: 1_690_000_000 });
+makeRepo(path.join(top, 'pub/linux.git'), { commits: 40, date: 1_690_000_000 });
 gitDir(path.join(top, 'pub/linux.git'), ['config', 'gitweb.owner', 'Demo Maintainer']);
 writeFileSync(path.join(top, 'pub/linux.git/description'), 'A pretend kernel tree\n');
 for (const user of ['alice', 'bob', 'carol']) {
   const fork = path.join(top, `users/${user}/linux.git`);
-  git(['clone', '-q', '--bare', '--shared', path.join(top, 'pub/linux.git'), fork]);
+  git(['clone', '-q', '--bare', '--no-local', path.join(top, 'pub/linux.git'), fork]);
   pushCommit(fork, { branch: `${user}-work`, date: 1_695_000_000, message: `${user}'s change` });
 }
 makeRepo(path.join(top, 'pub/tools.git'), { commits: 5, date: 1_680_000_000 });
@@ -48,11 +49,18 @@ makeRepo(path.join(top, 'pub/docs.git'), { commits: 3, date: 1_685_000_000 });
 symlinkSync('linux.git', path.join(top, 'pub/linux-stable.git'));
 
 const full = grokManifest(['-m', manifest, '-t', top]);
-const m1 = readManifest();
-console.log(`demo: full walk listed ${Object.keys(m1).length} repositories in ${full.ms.toFixed(0)} ms`);
+console.log(`demo: full walk listed ${Object.keys(readManifest()).length} repositories in ${full.ms.toFixed(0)} ms`);
 
 const conf = path.join(base, 'grokmirror.conf');
-writeFileSync(conf, `[core]\ntoplevel = ${top}\nmanifest = ${manifest}\n[origin]\nlisten = 127.0.0.1:0\n`);
+writeFileSync(conf, `[core]\ntoplevel = ${top}\nmanifest = ${manifest}\n[fsck]\nstatusfile = ${base}/fsck.status.js\n[origin]\nlisten = 127.0.0.1:0\n`);
+// Every fork holds a full copy of the upstream's objects until grok-fsck groups them.
+const diskBefore = objectsKb(top);
+const t0 = performance.now();
+execFileSync(process.execPath, [BIN.fsck, '-c', conf, '-f'], { stdio: ['ignore', 'ignore', 'inherit'] });
+const fsckMs = performance.now() - t0;
+const diskAfter = objectsKb(top);
+console.log(`demo: grok-fsck moved the forks into one objstore in ${fsckMs.toFixed(0)} ms`);
+const m1 = readManifest();
 const server = spawn(process.execPath, [BIN.origin, '-c', conf], { stdio: ['ignore', 'pipe', 'inherit'] });
 const url = await new Promise<string>((resolve, reject) => {
   server.stdout.setEncoding('utf8').on('data', (d: string) => {
@@ -99,6 +107,13 @@ try {
   await new Promise((r) => server.on('exit', r));
 }
 
+/** Object storage (every objects/ directory) under `dir` in KiB; du counts hardlinked files once. */
+function objectsKb(dir: string): number {
+  const dirs = execFileSync('find', [dir, '-type', 'd', '-name', 'objects', '-prune'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  const out = execFileSync('du', ['-c', '-k', '--apparent-size', ...dirs], { encoding: 'utf8' }).trim().split('\n').pop()!;
+  return Number(out.split('\t')[0]);
+}
+
 function headOf(repo: string): string {
   try {
     return execFileSync('git', [`--git-dir=${repo}`, 'rev-parse', '-q', '--verify', 'refs/heads/master'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
@@ -125,7 +140,8 @@ function report(
   console.log('\n=== grokmirror-ts demo report ===');
   console.log(`origin toplevel:    ${top}`);
   console.log(`served at:          ${r.url} (manifest ${r.url}/manifest.js.gz)`);
-  console.log(`repositories:       ${Object.keys(m2).length} (${Object.keys(m2).filter((k) => m2[k]!.reference).length} forks borrowing objects)`);
+  console.log(`repositories:       ${Object.keys(m2).length} (${Object.keys(m2).filter((k) => m2[k]!.forkgroup).length} in one objstore, forkgroup ${Object.values(m2).find((e) => e.forkgroup)?.forkgroup ?? '-'})`);
+  console.log(`disk (origin):      ${diskBefore} KiB before grok-fsck, ${diskAfter} KiB after (${fsckMs.toFixed(0)} ms; forks share one objstore)`);
   for (const [key, e] of Object.entries(m2).sort()) {
     const extra = [e.reference ? `borrows from ${e.reference}` : '', e.symlinks ? `symlinks ${e.symlinks.join(', ')}` : '', e.description ?? '']
       .filter(Boolean)
