@@ -4,7 +4,7 @@
  */
 import { Writable } from 'node:stream';
 import { pino, type Logger, type DestinationStream, type Level } from 'pino';
-import { GrokError } from './errors.js';
+import { followRotation, openLogFile } from './log-file.js';
 
 export type { Logger };
 
@@ -16,6 +16,8 @@ export interface CliLogOptions {
   /** Level for the log file ([core] loglevel). */
   readonly fileLevel?: string;
   readonly stderr?: NodeJS.WritableStream;
+  /** Reopen the log file on SIGHUP and when it is rotated away (default: yes). */
+  readonly followRotation?: boolean;
 }
 
 const LEVEL_NAMES: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warning', 50: 'error', 60: 'critical' };
@@ -58,14 +60,9 @@ export function createCliLogger(opts: CliLogOptions): Logger {
     { level: opts.verbose ? 'info' : 'warn', stream: humanStream(opts.name, opts.stderr ?? process.stderr) },
   ];
   if (opts.logfile) {
-    let file: DestinationStream;
-    try {
-      file = pino.destination({ dest: opts.logfile, sync: true, mkdir: false });
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-      throw new GrokError('GROK_ERR_WRITE', `cannot open log file ${opts.logfile} (${code})`, { path: opts.logfile });
-    }
-    streams.push({ level: pinoLevel(opts.fileLevel), stream: file });
+    const file = openLogFile(opts.logfile);
+    if (opts.followRotation !== false) followRotation(file);
+    streams.push({ level: pinoLevel(opts.fileLevel), stream: file.stream });
   }
   return pino({ name: opts.name, level: 'debug', base: { pid: process.pid } }, pino.multistream(streams));
 }
