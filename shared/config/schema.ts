@@ -60,6 +60,8 @@ export const SCHEMA = {
     recheck_cron: { kind: 'string', default: '' },
     // ours: with -o, run grok-fsck on this cron schedule, between pull passes (empty: never)
     fsck_cron: { kind: 'string', default: '' },
+    // ours: with -o, serve a status page and Prometheus metrics on this HOST:PORT (empty: off)
+    status_listen: { kind: 'string', default: '' },
   },
   fsck: {
     frequency: { kind: 'int', default: '30', min: 1, max: 3650 },
