@@ -2,9 +2,11 @@
  * One grok-pull pass: fetch the remote manifest (conditionally), check it, look at the disk, plan
  * (plan.ts), do the work with a pool of `pull_threads` under per-repo locks, purge what left (unless
  * purgeprotect objects), keep the local manifest and projects.list, run the hooks, and only then
- * record the fetch, so that a pass that died or failed is redone next time.
+ * record the fetch, so that a pass that died or failed is redone next time. Observers follow it
+ * through `events` (events.ts).
  */
 import { promises as fsp } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleepMs } from 'node:timers/promises';
 import type { GrokConfig } from '../shared/config/config.js';
 import { describeError, GrokError } from '../shared/errors.js';
@@ -24,6 +26,7 @@ import { writeProjectsList } from './execute/projects-list.js';
 import { removeRepo } from './execute/repo-ops.js';
 import { executeActions } from './execute/execute-actions.js';
 import { pullOptions, workContext } from './execute/context.js';
+import { guardEvents, type PullEvents } from './events.js';
 import { planPull, type DiskRepo } from './plan.js';
 import type { HttpSourceDeps } from './source/http-source.js';
 import { fetchRemoteManifest, readRemoteState, remoteStatePath, writeRemoteState } from './source/remote-manifest.js';
@@ -44,6 +47,8 @@ export interface PullDeps {
   readonly http?: HttpSourceDeps;
   /** Kept across a daemon's passes: fingerprint mismatches already reported. */
   readonly warned?: Set<string>;
+  /** Progress for observers (the daemon's status page, a progress line). */
+  readonly events?: PullEvents;
 }
 
 export interface PullResult {
@@ -71,7 +76,34 @@ async function borrowedFrom(toplevel: string, keys: readonly string[]): Promise<
   return used;
 }
 
+type Events = ReturnType<typeof guardEvents>;
+
 export async function runPull(config: GrokConfig, opts: PullRunOptions, deps: PullDeps): Promise<PullResult> {
+  const events = guardEvents(deps.events, deps.log);
+  const started = performance.now();
+  events.onPassStart({ kind: 'full' });
+  try {
+    const { res, held } = await pass(config, opts, deps, events);
+    events.onPassDone({
+      kind: 'full',
+      status: res.status,
+      ms: performance.now() - started,
+      cloned: res.cloned.length,
+      updated: res.updated.length,
+      purged: res.purged.length,
+      deferred: res.deferred.length,
+      failed: res.failed.length,
+      ...(held !== null ? { held } : {}),
+    });
+    return res;
+  } catch (err) {
+    events.onPassDone({ kind: 'full', status: 'failed', ms: performance.now() - started, cloned: 0, updated: 0, purged: 0, deferred: 0, failed: 0, error: describeError(err) });
+    throw err;
+  }
+}
+
+/** The pass itself; `held` is the local manifest's size afterwards (null when it was not read). */
+async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, events: Events): Promise<{ res: PullResult; held: number | null }> {
   const { git, log } = deps;
   const sleep = deps.sleep ?? ((ms: number) => sleepMs(ms));
   await fsp.mkdir(config.core.toplevel, { recursive: true });
@@ -79,15 +111,22 @@ export async function runPull(config: GrokConfig, opts: PullRunOptions, deps: Pu
   const localFile = config.core.manifest;
   const stateFile = remoteStatePath(localFile);
   const state = readRemoteState(stateFile);
-  const remote = await fetchRemoteManifest(
-    config.remote,
-    { state, force: opts.force, configLastModified: config.lastModified, maxBytes: config.core.manifest_max_size },
-    { log, ...(deps.http ? { http: deps.http } : {}) },
-  );
+  let remote;
+  try {
+    remote = await fetchRemoteManifest(
+      config.remote,
+      { state, force: opts.force, configLastModified: config.lastModified, maxBytes: config.core.manifest_max_size },
+      { log, ...(deps.http ? { http: deps.http } : {}) },
+    );
+  } catch (err) {
+    events.onManifestChecked({ status: 'failed', error: describeError(err) });
+    throw err;
+  }
+  events.onManifestChecked({ status: remote.status });
   const empty: PullResult = { status: 'unchanged', cloned: [], updated: [], purged: [], deferred: [], failed: [], purgeRefused: null };
   if (remote.status === 'unchanged') {
     log.info('remote manifest unchanged');
-    return empty;
+    return { res: empty, held: null };
   }
   const local: Manifest = (await readManifestFile(localFile, config.core.manifest_max_size))?.entries ?? new Map();
   if (remote.parsed.entries.size === 0 && local.size > 0 && !opts.forcePurge) {
@@ -110,11 +149,12 @@ export async function runPull(config: GrokConfig, opts: PullRunOptions, deps: Pu
     purging ? await borrowedFrom(toplevel, localRepos) : new Set(),
   );
   log.info(`${plan.wanted.size} repositories wanted, ${plan.actions.length} need work, ${plan.purge.length} to purge`);
+  events.onPlan({ kind: 'full', total: plan.actions.length, purge: plan.purge.length });
 
   const result: PullResult = { ...empty, status: 'done', purgeRefused: plan.purgeRefused };
   const ctx = workContext(config, git, toplevel, local, sleep, deps.warned);
   const flush = () => withLock(lockPathFor(localFile), () => writeManifestFile(localFile, local, { pretty: config.manifest.pretty }));
-  const done = await executeActions(config, ctx, plan.actions, local, log, flush);
+  const done = await executeActions(config, ctx, plan.actions, local, log, flush, events.onRepoDone);
   result.cloned.push(...done.cloned);
   result.updated.push(...done.updated);
   result.deferred.push(...done.deferred);
@@ -154,5 +194,5 @@ export async function runPull(config: GrokConfig, opts: PullRunOptions, deps: Pu
       ...(remote.validators.etag ? { etag: remote.validators.etag } : {}),
     });
   }
-  return result;
+  return { res: result, held: local.size };
 }

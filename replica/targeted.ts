@@ -4,8 +4,10 @@
  * The same planner and executor as a full pass; purges and removals are left to full passes.
  */
 import { promises as fsp } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleepMs } from 'node:timers/promises';
 import type { GrokConfig } from '../shared/config/config.js';
+import { describeError } from '../shared/errors.js';
 import type { Git } from '../shared/git/index.js';
 import { lockPathFor, withLock } from '../shared/lock.js';
 import type { Logger } from '../shared/log.js';
@@ -17,6 +19,7 @@ import { executeActions, type ExecuteResult } from './execute/execute-actions.js
 import { pullOptions, workContext } from './execute/context.js';
 import { runHooks } from './execute/hooks.js';
 import { writeProjectsList } from './execute/projects-list.js';
+import { guardEvents, type PullEvents } from './events.js';
 import { isWanted, planPull, type RepoAction } from './plan.js';
 
 export interface TargetItem {
@@ -25,7 +28,31 @@ export interface TargetItem {
   readonly entry?: ManifestEntry;
 }
 
-export async function pullTargets(config: GrokConfig, items: readonly TargetItem[], deps: { git: Git; log: Logger; warned?: Set<string> }): Promise<ExecuteResult & { ignored: string[] }> {
+export interface TargetDeps {
+  readonly git: Git;
+  readonly log: Logger;
+  readonly warned?: Set<string>;
+  readonly events?: PullEvents;
+}
+
+type TargetResult = ExecuteResult & { ignored: string[] };
+
+export async function pullTargets(config: GrokConfig, items: readonly TargetItem[], deps: TargetDeps): Promise<TargetResult> {
+  const events = guardEvents(deps.events, deps.log);
+  const started = performance.now();
+  events.onPassStart({ kind: 'targeted' });
+  try {
+    const { res, held } = await targeted(config, items, deps, events);
+    const counts = { cloned: res.cloned.length, updated: res.updated.length, purged: 0, deferred: res.deferred.length, failed: res.failed.length };
+    events.onPassDone({ kind: 'targeted', status: 'done', ms: performance.now() - started, ...counts, held });
+    return res;
+  } catch (err) {
+    events.onPassDone({ kind: 'targeted', status: 'failed', ms: performance.now() - started, cloned: 0, updated: 0, purged: 0, deferred: 0, failed: 0, error: describeError(err) });
+    throw err;
+  }
+}
+
+async function targeted(config: GrokConfig, items: readonly TargetItem[], deps: TargetDeps, events: ReturnType<typeof guardEvents>): Promise<{ res: TargetResult; held: number }> {
   const { git, log } = deps;
   const toplevel = await fsp.realpath(config.core.toplevel);
   const localFile = config.core.manifest;
@@ -55,7 +82,8 @@ export async function pullTargets(config: GrokConfig, items: readonly TargetItem
   }
   const ctx = workContext(config, git, toplevel, local, (ms) => sleepMs(ms), deps.warned);
   const flush = () => withLock(lockPathFor(localFile), () => writeManifestFile(localFile, local, { pretty: config.manifest.pretty }));
-  const done = await executeActions(config, ctx, actions, local, log, flush);
+  events.onPlan({ kind: 'targeted', total: actions.length, purge: 0 });
+  const done = await executeActions(config, ctx, actions, local, log, flush, events.onRepoDone);
   if (actions.length > 0) await flush();
   if (done.cloned.length > 0 && config.pull.projectslist) {
     await writeProjectsList(config.pull.projectslist, local, { trimtop: config.pull.projectslist_trimtop, symlinks: config.pull.projectslist_symlinks });
@@ -64,5 +92,5 @@ export async function pullTargets(config: GrokConfig, items: readonly TargetItem
     await runHooks('post_clone_complete_hook', config.pull.post_clone_complete_hook, { stdin: done.cloned.map((k) => `${toplevel}${k}\n`).join('') }, log);
   }
   if (actions.length > 0) await runHooks('post_work_complete_hook', config.pull.post_work_complete_hook, {}, log);
-  return { ...done, ignored };
+  return { res: { ...done, ignored }, held: local.size };
 }

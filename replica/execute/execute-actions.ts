@@ -2,8 +2,10 @@
  * Runs planned actions with `pull_threads` workers, each under its repository's lock: a repository
  * another process holds is tried once more at the end and otherwise left for the next pass (never
  * waited on forever). The local manifest is updated as repositories finish and flushed every 100.
+ * Each action's outcome is reported once, through `onRepoDone`, when it is final.
  */
 import os from 'node:os';
+import { performance } from 'node:perf_hooks';
 import type { GrokConfig } from '../../shared/config/config.js';
 import { describeError, isGrokError } from '../../shared/errors.js';
 import { acquireLock, lockPathFor } from '../../shared/lock.js';
@@ -11,6 +13,7 @@ import type { Logger } from '../../shared/log.js';
 import type { Manifest } from '../../shared/manifest/entry.js';
 import { keyToPath } from '../../shared/manifest/keys.js';
 import { mapPool } from '../../shared/pool.js';
+import type { RepoDone } from '../events.js';
 import type { RepoAction } from '../plan.js';
 import { runHooks } from './hooks.js';
 import { doRepoWork, type WorkContext } from './repo-work.js';
@@ -31,18 +34,25 @@ export async function executeActions(
   local: Manifest,
   log: Logger,
   flush: () => Promise<void>,
+  onRepoDone: (done: RepoDone) => void = () => {},
 ): Promise<ExecuteResult> {
   const result: ExecuteResult = { cloned: [], updated: [], deferred: [], failed: [] };
   let sinceFlush = 0;
+  const failed = (a: RepoAction, err: unknown, started: number) => {
+    const error = describeError(err);
+    result.failed.push({ key: a.key, error });
+    log.error({ repo: a.key }, `${a.key}: ${error}`);
+    onRepoDone({ key: a.key, op: a.op, result: 'failed', ok: false, error, ms: performance.now() - started });
+  };
   const work = async (a: RepoAction, waitMs: number): Promise<boolean> => {
     let held;
+    const started = performance.now();
     const repo = keyToPath(ctx.toplevel, a.key);
     try {
       held = await acquireLock(lockPathFor(repo), { timeoutMs: waitMs });
     } catch (err) {
       if (isGrokError(err, 'GROK_ERR_LOCK') && err.data.busy === true) return false;
-      result.failed.push({ key: a.key, error: describeError(err) });
-      log.error({ repo: a.key }, `${a.key}: ${describeError(err)}`);
+      failed(a, err, started);
       return true;
     }
     try {
@@ -58,9 +68,10 @@ export async function executeActions(
       }
       if (done.pulled) await runHooks('post_update_hook', config.pull.post_update_hook, { args: [repo] }, log);
       log.info({ repo: a.key, action: a.op }, `${a.op === 'update' ? 'updated' : a.op === 'init' ? 'cloned' : 'recloned'} ${a.key}`);
+      const outcome = done.cloned ? 'cloned' : done.pulled ? 'updated' : 'fixed';
+      onRepoDone({ key: a.key, op: a.op, result: outcome, ok: true, ms: performance.now() - started, ...(done.pulled ? { bytes: done.bytes } : {}) });
     } catch (err) {
-      result.failed.push({ key: a.key, error: describeError(err) });
-      log.error({ repo: a.key }, `${a.key}: ${describeError(err)}`);
+      failed(a, err, started);
     } finally {
       await held.release();
     }
@@ -83,7 +94,12 @@ export async function executeActions(
   };
   await mapPool(actions, threads, (a) => inOrder(a, async () => void ((await work(a, 0)) || busy.push(a))));
   // Repositories another process held: one more try once the rest is done, then leave them for next time.
-  for (const a of busy) if (!(await work(a, 5_000))) result.deferred.push(a.key);
-  for (const k of result.deferred) log.warn({ repo: k }, `${k} is locked by another process; left for the next pass`);
+  for (const a of busy) {
+    const started = performance.now();
+    if (await work(a, 5_000)) continue;
+    result.deferred.push(a.key);
+    log.warn({ repo: a.key }, `${a.key} is locked by another process; left for the next pass`);
+    onRepoDone({ key: a.key, op: a.op, result: 'deferred', ok: false, error: 'locked by another process; left for the next pass', ms: performance.now() - started });
+  }
   return result;
 }

@@ -14,6 +14,7 @@ import type { ManifestEntry } from '../../shared/manifest/entry.js';
 import { keyToPath } from '../../shared/manifest/keys.js';
 import { readFingerprintFile } from '../../shared/repo/fingerprint-file.js';
 import { readAlternate } from '../../shared/repo/inspect.js';
+import { objectBytes } from '../../shared/repo/object-bytes.js';
 import { housekeep } from './housekeeping.js';
 import { preloadObjstore } from './preload-bundle.js';
 import type { RepoAction } from '../plan.js';
@@ -50,6 +51,8 @@ export interface WorkDone {
   readonly pulled: boolean;
   readonly cloned: boolean;
   readonly notes: readonly string[];
+  /** What the clone or fetch added to the repository's own object files (0 when nothing was fetched). */
+  readonly bytes: number;
 }
 
 /**
@@ -102,7 +105,7 @@ async function objstoreFor(ctx: WorkContext, a: RepoAction, notes: string[]): Pr
 }
 
 /** A complete copy in a temporary directory beside `final`; the caller renames it into place. */
-async function buildAside(ctx: WorkContext, a: RepoAction, final: string, objstore: string | null): Promise<{ tmp: string; fp: string }> {
+async function buildAside(ctx: WorkContext, a: RepoAction, final: string, objstore: string | null): Promise<{ tmp: string; fp: string; bytes: number }> {
   const tmp = tempCloneDir(final);
   try {
     for (let i = 1; ; i++) {
@@ -115,9 +118,10 @@ async function buildAside(ctx: WorkContext, a: RepoAction, final: string, objsto
         await ctx.sleep(1000 * 2 ** (i - 1));
       }
     }
+    const bytes = await objectBytes(tmp);
     const fp = await recordFingerprint(ctx, tmp);
     await recordTimestamps(tmp, a.entry);
-    return { tmp, fp };
+    return { tmp, fp, bytes };
   } catch (err) {
     await fsp.rm(tmp, { recursive: true, force: true });
     throw err;
@@ -136,7 +140,7 @@ export async function doRepoWork(ctx: WorkContext, a: RepoAction): Promise<WorkD
     // A reclone keeps borrowing from what the old copy borrowed from (its alternates line).
     const previous = a.op === 'reclone' ? await readAlternate(final) : null;
     const objstore = (await objstoreFor(ctx, a, notes)) ?? (previous && !previous.objstoreMembers && existsSync(previous.repo) ? previous.repo : null);
-    const { tmp, fp } = await buildAside(ctx, a, final, objstore);
+    const { tmp, fp, bytes } = await buildAside(ctx, a, final, objstore);
     if (a.op === 'reclone') {
       const old = path.join(path.dirname(final), `.${path.basename(final)}.grok-old-${randomBytes(4).toString('hex')}`);
       await fsp.rename(final, old);
@@ -153,7 +157,7 @@ export async function doRepoWork(ctx: WorkContext, a: RepoAction): Promise<WorkD
         await fetchMember(ctx.git, objstore, final);
       }, { timeoutMs: 60_000 }).catch((err: unknown) => notes.push(`not added to its objstore yet (${describeError(err)}); grok-fsck will`));
     }
-    return { entry: { ...a.entry, fingerprint: fp }, pulled: true, cloned: true, notes };
+    return { entry: { ...a.entry, fingerprint: fp }, pulled: true, cloned: true, notes, bytes };
   }
   if (a.fixRemotes) await fixRemotes(ctx, final, a.key, matchesAny(a.key, ctx.ffonly));
   if (a.fixParams) {
@@ -162,11 +166,15 @@ export async function doRepoWork(ctx: WorkContext, a: RepoAction): Promise<WorkD
   }
   const before = readFingerprintFile(final);
   let fp = before ?? a.entry.fingerprint;
+  let bytes = 0;
   if (a.pull) {
+    const sizeBefore = await objectBytes(final);
     await fetchRemote(ctx, final, ctx.retries, ctx.sleep);
+    // Measured before housekeeping, whose repack could shrink what the fetch added.
+    bytes = Math.max(0, (await objectBytes(final)) - sizeBefore);
     fp = await recordFingerprint(ctx, final);
     await recordTimestamps(final, a.entry);
     if (fp !== before) notes.push(...(await housekeep(ctx.git, final)).notes);
   }
-  return { entry: { ...a.entry, fingerprint: fp }, pulled: a.pull, cloned: false, notes };
+  return { entry: { ...a.entry, fingerprint: fp }, pulled: a.pull, cloned: false, notes, bytes };
 }
