@@ -3,6 +3,7 @@ import { EXIT_FAILURE, EXIT_OK, runCli } from '../../shared/cli.js';
 import { loadConfig } from '../../shared/config/config.js';
 import { Git } from '../../shared/git/index.js';
 import { createCliLogger } from '../../shared/log.js';
+import { createProgress } from '../../shared/progress.js';
 import { manifestCommand, resolveManifestOptions, type ManifestFlags } from '../manifest/cli-options.js';
 import { canHandOff, handOff } from '../manifest/handoff-run.js';
 import { runManifest } from '../manifest/run.js';
@@ -25,7 +26,8 @@ runCli('grok-manifest', async (argv) => {
     const handed = await handOff(opts.run, git, log);
     if (handed.handled) return handed.ok ? EXIT_OK : EXIT_FAILURE;
   }
-  const res = await runManifest(opts.run, { git, log, now: Date.now });
+  const progress = (total: number) => createProgress({ label: 'grok-manifest', total });
+  const res = await runManifest(opts.run, { git, log, now: Date.now, ...(opts.verbose ? {} : { progress }) });
   log.info(
     `${res.total} repositories listed: ${res.added.length} added, ${res.updated.length} updated, ` +
       `${res.unchanged} unchanged, ${res.removed.length} removed, ${res.failed.length} failed ` +

@@ -25,6 +25,8 @@ export interface InspectOptions {
   /** `-n`: dates are not needed at all. */
   readonly useNow: boolean;
   readonly concurrency: number;
+  /** Called as each target is taken up (for a progress display). */
+  readonly onInspected?: () => void;
 }
 
 interface Pending {
@@ -40,6 +42,7 @@ export async function inspectTargets(git: Git, log: Logger, targets: readonly Ta
   const viaGit: Target[] = [];
 
   await mapPool(targets, opts.concurrency, async (t) => {
+    opts.onInspected?.();
     try {
       const files = readRefFiles(t.path);
       const meta = await readRepoMeta(git, t.path);

@@ -14,6 +14,7 @@ import { withLock, lockPathFor } from '../../shared/lock.js';
 import type { Logger } from '../../shared/log.js';
 import type { Manifest } from '../../shared/manifest/entry.js';
 import { readManifestFile, writeManifestFile, DEFAULT_MAX_MANIFEST_BYTES } from '../../shared/manifest/io.js';
+import type { Progress } from '../../shared/progress.js';
 import { discoverRepos, isIgnored } from '../../shared/repo/discover.js';
 import { removeEntries, resolveSymlinkReferences } from './entry-builder.js';
 import { entryUpdates } from './entry-updates.js';
@@ -49,6 +50,8 @@ export interface ManifestDeps {
   /** Epoch milliseconds. */
   readonly now: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** A progress display over the repositories inspected (the CLI's, on a terminal). */
+  readonly progress?: (total: number) => Progress;
 }
 
 export interface ManifestRunResult {
@@ -240,7 +243,9 @@ export async function runManifest(opts: ManifestRunOptions, deps: ManifestDeps):
     const stale = early && opts.useNow && !useNow;
     const missing = plan.inspect.filter((t) => stale || !outcomes.has(t.key));
     if (missing.length > 0) {
-      const more = await inspectTargets(git, log, missing, { ...inspectOpts, old: existing, useNow });
+      const progress = missing.length > 1 ? deps.progress?.(missing.length) : undefined;
+      const more = await inspectTargets(git, log, missing, { ...inspectOpts, old: existing, useNow, ...(progress ? { onInspected: () => progress.tick() } : {}) });
+      progress?.end();
       for (const [k, v] of more) outcomes.set(k, v);
     }
     const manifest: Manifest = new Map(existing);

@@ -5,6 +5,7 @@ import { GrokError } from '../errors.js';
 import { runFsck } from '../fsck/run.js';
 import { Git } from '../git/index.js';
 import { configLogger } from '../log.js';
+import { createProgress } from '../progress.js';
 
 runCli('grok-fsck', async (argv) => {
   const cmd = newCommand('grok-fsck', 'Group forks into objstores, repack and check the repositories of a mirror.')
@@ -29,7 +30,7 @@ runCli('grok-fsck', async (argv) => {
       connectivityOnly: Boolean(flags.connectivityOnly),
       repackAll: flags.repackAllFull ? 'full' : flags.repackAllQuick ? 'quick' : null,
     },
-    { git: new Git(), log, now: Date.now },
+    { git: new Git(), log, now: Date.now, ...(flags.verbose ? {} : { progress: (total: number) => createProgress({ label: 'grok-fsck', total }) }) },
   );
   if (res.status === 'busy') {
     process.stderr.write('grok-fsck: another grok-fsck is running; nothing to do\n');

@@ -26,6 +26,7 @@ import { runObjstorePhase } from './objstore-phase.js';
 import { checkDue, isoDay, readStatusFile, writeStatusFile, type StatusFile } from './status.js';
 import { reportMailer } from './report.js';
 import type { RepackLevel } from '../repo/repack-level.js';
+import type { Progress } from '../progress.js';
 
 export interface FsckRunOptions {
   /** -f: check every repository now, whatever the schedule says. */
@@ -48,6 +49,8 @@ export interface FsckDeps {
   readonly mail?: (subject: string, body: string) => Promise<void>;
   /** Names new objstores (origins): a UUID by default. */
   readonly newName?: () => string;
+  /** A progress display over the repositories and objstores (the CLI's, on a terminal). */
+  readonly progress?: (total: number) => Progress;
 }
 
 export interface FsckResult {
@@ -173,7 +176,10 @@ async function fsckPass(config: GrokConfig, opts: FsckRunOptions, deps: FsckDeps
   const repacked: string[] = [];
   const errors: { repo: string; lines: string[] }[] = [];
   const failures: string[] = [];
-  for (const w of workList(inv, phase.grown, replica)) {
+  const list = workList(inv, phase.grown, replica);
+  const progress = deps.progress?.(list.length);
+  for (const w of list) {
+    progress?.tick(0);
     const t0 = deps.now();
     const prev = status[w.target.path];
     try {
@@ -226,7 +232,9 @@ async function fsckPass(config: GrokConfig, opts: FsckRunOptions, deps: FsckDeps
       failures.push(msg);
       log.error({ repo: w.key }, msg);
     }
+    progress?.tick();
   }
+  progress?.end();
 
   if (!replica) {
     const memberships = new Map<string, Membership>();
