@@ -5,7 +5,8 @@
  * reaches this replica in about a second) and from the unix socket, and grok-fsck on `fsck_cron`
  * (in the loop, so it never runs beside a pull). Notices that arrive while work is running are batched.
  * A failed pass, fsck or manifest fetch is logged and the daemon carries on; on stop, the running job
- * finishes (it flushes its state) and nothing new starts.
+ * finishes (it flushes its state) and nothing new starts. With `status_listen`, a status page and
+ * Prometheus metrics (replica/status/) follow the passes through their events.
  */
 import type { Server } from 'node:net';
 import { schedule as cronSchedule, validate } from 'node-cron';
@@ -15,9 +16,12 @@ import type { FsckDeps, FsckResult, FsckRunOptions } from '../shared/fsck/run.js
 import type { Git } from '../shared/git/index.js';
 import type { Logger } from '../shared/log.js';
 import type { ManifestEntry } from '../shared/manifest/entry.js';
+import { readManifestFile } from '../shared/manifest/io.js';
 import { followFeed } from './feed-client.js';
 import { runPull } from './run.js';
 import { listenSocket } from './socket-listener.js';
+import type { RunningStatusServer } from './status/server.js';
+import { StatusTracker } from './status/tracker.js';
 import { pullTargets, type TargetItem } from './targeted.js';
 
 export interface CronJob {
@@ -32,6 +36,8 @@ export interface DaemonDeps {
   readonly schedule?: (expression: string, job: () => void) => CronJob;
   /** One grok-fsck pass: shared/fsck/run.ts by default, loaded only when `fsck_cron` first fires. */
   readonly runFsck?: (config: GrokConfig, opts: FsckRunOptions, deps: FsckDeps) => Promise<FsckResult>;
+  /** Told the status server's URL once it listens (status_listen may ask for port 0). */
+  readonly onStatusListening?: (url: string) => void;
 }
 
 const FSCK_OPTIONS: FsckRunOptions = { force: false, repackOnly: false, connectivityOnly: false, repackAll: null };
@@ -63,11 +69,38 @@ export function feedUrl(config: GrokConfig): string | null {
   return /^https?:\/\//.test(m) && !config.remote.manifest_command ? new URL('/_grok/events', m).href : null;
 }
 
+/** The status tracker and its server, when `status_listen` asks for them. */
+async function startStatus(config: GrokConfig, deps: DaemonDeps): Promise<{ tracker: StatusTracker; server: RunningStatusServer } | null> {
+  if (!config.pull.status_listen) return null;
+  // Loaded only here: fastify and prom-client are start-up cost a daemon without a status page need not pay.
+  const { parseStatusListen, startStatusServer } = await import('./status/server.js');
+  const listen = parseStatusListen(config.pull.status_listen, config.file);
+  const tracker = new StatusTracker({ now: deps.now });
+  try {
+    tracker.setHeld((await readManifestFile(config.core.manifest, config.core.manifest_max_size))?.entries.size ?? 0);
+  } catch (err) {
+    deps.log.warn(`status: cannot count the repositories in ${config.core.manifest} yet: ${describeError(err)}`);
+  }
+  const server = await startStatusServer(listen, tracker, { log: deps.log });
+  deps.log.info(`status page on ${server.url}`);
+  deps.onStatusListening?.(server.url);
+  return { tracker, server };
+}
+
 export async function runDaemon(config: GrokConfig, opts: DaemonOptions, baseDeps: DaemonDeps, signal: AbortSignal): Promise<void> {
-  const deps = { ...baseDeps, warned: new Set<string>() };
-  const { log } = deps;
   checkCron(config, 'recheck_cron');
   checkCron(config, 'fsck_cron');
+  const status = await startStatus(config, baseDeps);
+  try {
+    await follow(config, opts, baseDeps, signal, status?.tracker ?? null);
+  } finally {
+    await status?.server.close();
+  }
+}
+
+async function follow(config: GrokConfig, opts: DaemonOptions, baseDeps: DaemonDeps, signal: AbortSignal, tracker: StatusTracker | null): Promise<void> {
+  const deps = { ...baseDeps, warned: new Set<string>(), ...(tracker ? { events: tracker.events } : {}) };
+  const { log } = deps;
   const schedule = baseDeps.schedule ?? ((expr: string, job: () => void): CronJob => cronSchedule(expr, job));
   let full: { force: boolean } | null = { force: false };
   let fsckDue = false;
@@ -83,7 +116,14 @@ export async function runDaemon(config: GrokConfig, opts: DaemonOptions, baseDep
   };
   const wantTarget = (key: string, entry?: ManifestEntry) => {
     targets.set(key, entry ? { key, entry } : { key });
+    tracker?.noticed(key);
+    tracker?.setQueueDepth(targets.size);
     poke();
+  };
+  // The feed says the manifest changed as a whole (an event without its entry, or events were missed).
+  const wantManifest = () => {
+    tracker?.noticed(null);
+    wantFull(false);
   };
   const wantFsck = () => {
     fsckDue = true;
@@ -99,8 +139,8 @@ export async function runDaemon(config: GrokConfig, opts: DaemonOptions, baseDep
   const feed = feedUrl(config);
   const feedDone = feed
     ? followFeed({ url: feed, log, signal }, {
-        onChange: (key, entry) => (entry ? wantTarget(key, entry) : wantFull(false)),
-        onReset: () => wantFull(false),
+        onChange: (key, entry) => (entry ? wantTarget(key, entry) : wantManifest()),
+        onReset: wantManifest,
         onConnected: (up) => log.info(up ? `following the change feed at ${feed}` : `change feed ${feed} disconnected`),
       })
     : Promise.resolve();
@@ -131,6 +171,7 @@ export async function runDaemon(config: GrokConfig, opts: DaemonOptions, baseDep
         await new Promise((r) => setTimeout(r, 20));
         const batch = [...targets.values()];
         targets.clear();
+        tracker?.setQueueDepth(0);
         try {
           const res = await pullTargets(config, batch, deps);
           if (res.updated.length + res.cloned.length > 0) log.info(`notices: ${res.cloned.length} cloned, ${res.updated.length} updated, ${res.failed.length} failed`);

@@ -1,0 +1,155 @@
+/**
+ * The status page: one self-contained HTML document (inline CSS, no scripts, no external assets)
+ * rendered from a snapshot, refreshing itself every 10 seconds; laid out to be read on a phone too.
+ */
+import { Html, html } from './html.js';
+import type { Activity, StatusSnapshot } from './tracker.js';
+
+/** Failing repositories shown in the table; the heading gives the full count. */
+export const FAILING_SHOWN = 100;
+
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+  return `${Math.floor(s / 86400)} d ${Math.floor((s % 86400) / 3600)} h`;
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${v} B` : `${v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
+}
+
+/** 1234567 -> "1,234,567", the same whatever the locale. */
+export function formatCount(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
+const iso = (at: number) => new Date(at * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+function ago(at: number, now: number): Html {
+  return html`<time datetime="${iso(at)}" title="${iso(at)}">${formatDuration(now - at)} ago</time>`;
+}
+
+type Tone = 'ok' | 'warn' | 'bad' | 'idle';
+
+function headline(s: StatusSnapshot): { tone: Tone; text: string } {
+  if (s.last_manifest_check?.status === 'failed') return { tone: 'bad', text: 'Cannot read the origin’s manifest' };
+  if (s.last_pass?.status === 'failed') return { tone: 'bad', text: `Last ${s.last_pass.kind === 'full' ? 'pass' : 'update'} failed` };
+  if (s.working) {
+    const of = s.working.total === null ? '' : ` (${formatCount(s.working.done)} of ${formatCount(s.working.total)})`;
+    return { tone: 'warn', text: `Working: ${s.working.kind === 'full' ? 'full pass' : 'notices'}${of}` };
+  }
+  if (s.lag_seconds > 0) return { tone: 'warn', text: `${formatDuration(s.lag_seconds)} behind the origin` };
+  if (s.failing_repos > 0) return { tone: 'bad', text: `In sync, ${formatCount(s.failing_repos)} failing` };
+  if (!s.last_manifest_check) return { tone: 'idle', text: 'Starting' };
+  return { tone: 'ok', text: 'In sync' };
+}
+
+function card(id: string, label: string, value: Html | string, note: Html | string | null, tone: Tone | null = null): Html {
+  return html`<div class="card${tone ? ` ${tone}` : ''}" id="${id}"><div class="label">${label}</div><div class="value">${value}</div>${note ? html`<div class="note">${note}</div>` : null}</div>`;
+}
+
+function cards(s: StatusSnapshot): Html {
+  const check = s.last_manifest_check;
+  return html`<section class="cards">
+${card('repos', 'Repositories', s.repos === null ? '–' : formatCount(s.repos), null)}
+${card('lag', 'Lag', s.lag_seconds > 0 ? formatDuration(s.lag_seconds) : 'in sync', s.behind_since === null ? null : html`behind since ${ago(s.behind_since, s.now)}`, s.lag_seconds > 0 ? 'warn' : null)}
+${card('failing-count', 'Failing', formatCount(s.failing_repos), null, s.failing_repos > 0 ? 'bad' : null)}
+${card('queue', 'Queue', formatCount(s.queue), 'notices waiting')}
+${card('manifest-check', 'Manifest checked', check ? ago(check.at, s.now) : 'not yet', check ? (check.status === 'failed' ? html`failed: ${check.error ?? ''}` : check.status) : null, check?.status === 'failed' ? 'bad' : null)}
+${card('full-pass', 'Last full pass', s.last_full_pass_at === null ? 'not yet' : ago(s.last_full_pass_at, s.now), null)}
+${card('fetched', 'Fetched', formatBytes(s.bytes_fetched), 'since start')}
+</section>`;
+}
+
+function failingTable(s: StatusSnapshot): Html {
+  if (s.failing_repos === 0) return html`<p class="empty">No repository is failing.</p>`;
+  const rows = s.failing.slice(0, FAILING_SHOWN).map(
+    (f) => html`<tr><td class="key">${f.key}</td><td class="error">${f.error}</td><td>${ago(f.at, s.now)}</td><td class="opt">${formatCount(f.failures)}</td></tr>`,
+  );
+  const more = s.failing_repos > FAILING_SHOWN ? html`<p class="empty">and ${formatCount(s.failing_repos - FAILING_SHOWN)} more (see status.json)</p>` : null;
+  return html`<div class="scroll"><table class="failing" id="failing"><thead><tr><th>Repository</th><th>Last error</th><th>When</th><th class="opt">Failures</th></tr></thead><tbody>${rows}</tbody></table></div>${more}`;
+}
+
+function activityRow(a: Activity, now: number): Html {
+  const tone = a.ok ? (a.what === 'deferred' ? 'warn' : 'ok') : a.what === 'deferred' ? 'warn' : 'bad';
+  const bytes = a.bytes !== undefined ? formatBytes(a.bytes) : '';
+  const secs = a.seconds !== undefined ? `${a.seconds.toFixed(a.seconds < 10 ? 2 : 0)} s` : '';
+  return html`<tr><td>${ago(a.at, now)}</td><td><span class="badge ${tone}">${a.what}</span></td><td class="key">${a.key ?? ''}${a.detail ? html`<div class="detail">${a.detail}</div>` : null}</td><td class="opt num">${secs}</td><td class="opt num">${bytes}</td></tr>`;
+}
+
+function activityTable(s: StatusSnapshot): Html {
+  if (s.activity.length === 0) return html`<p class="empty">Nothing yet.</p>`;
+  return html`<div class="scroll"><table class="activity" id="activity"><thead><tr><th>When</th><th>What</th><th>Repository / details</th><th class="opt num">Took</th><th class="opt num">Fetched</th></tr></thead><tbody>${s.activity.map((a) => activityRow(a, s.now))}</tbody></table></div>`;
+}
+
+const CSS = `
+:root{color-scheme:light dark;--bg:#f6f7f9;--fg:#1d2330;--muted:#5f6b7a;--card:#fff;--line:#dfe3e8;--ok:#1a7f37;--warn:#9a6700;--bad:#cf222e;--okbg:#dafbe1;--warnbg:#fff8c5;--badbg:#ffebe9}
+@media (prefers-color-scheme:dark){:root{--bg:#0f1217;--fg:#e6e9ee;--muted:#9aa5b1;--card:#171b22;--line:#2b313b;--ok:#4ac26b;--warn:#d4a72c;--bad:#ff7b72;--okbg:#12261b;--warnbg:#2b2410;--badbg:#301416}}
+*{box-sizing:border-box}
+body{margin:0;background:var(--bg);color:var(--fg);font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
+main{max-width:1100px;margin:0 auto;padding:16px}
+header{display:flex;flex-wrap:wrap;align-items:baseline;gap:8px 16px;margin-bottom:16px}
+h1{font-size:20px;margin:0}
+h2{font-size:16px;margin:24px 0 8px}
+.state{font-weight:600;padding:4px 12px;border-radius:999px}
+.state.ok{color:var(--ok);background:var(--okbg)}.state.warn{color:var(--warn);background:var(--warnbg)}.state.bad{color:var(--bad);background:var(--badbg)}.state.idle{color:var(--muted);background:var(--card)}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:10px}
+.card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:10px 12px;border-top:3px solid var(--line)}
+.card.warn{border-top-color:var(--warn)}.card.bad{border-top-color:var(--bad)}
+.label{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em}
+.value{font-size:22px;font-weight:600;margin-top:2px;font-variant-numeric:tabular-nums}
+.card.bad .value{color:var(--bad)}.card.warn .value{color:var(--warn)}
+.note{color:var(--muted);font-size:12px}
+.scroll{overflow-x:auto;background:var(--card);border:1px solid var(--line);border-radius:8px}
+table{border-collapse:collapse;width:100%}
+th,td{text-align:left;padding:6px 10px;border-bottom:1px solid var(--line);vertical-align:top}
+tr:last-child td{border-bottom:0}
+th{color:var(--muted);font-weight:600;font-size:12px;text-transform:uppercase;letter-spacing:.04em;white-space:nowrap}
+td time{white-space:nowrap;color:var(--muted)}
+.key{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px;word-break:break-all}
+.error,.detail{white-space:pre-wrap;word-break:break-word;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px}
+.error{color:var(--bad)}
+.detail{color:var(--muted);margin-top:2px}
+.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
+.badge{display:inline-block;padding:0 8px;border-radius:999px;font-size:12px;font-weight:600;white-space:nowrap}
+.badge.ok{color:var(--ok);background:var(--okbg)}.badge.warn{color:var(--warn);background:var(--warnbg)}.badge.bad{color:var(--bad);background:var(--badbg)}
+.empty{color:var(--muted);margin:4px 0}
+footer{color:var(--muted);font-size:12px;margin-top:24px}
+a{color:inherit}
+@media (max-width:600px){main{padding:10px}.opt{display:none}.value{font-size:19px}.cards{grid-template-columns:repeat(2,1fr)}}
+`;
+
+export function renderStatusPage(s: StatusSnapshot, refreshSeconds = 10): string {
+  const head = headline(s);
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="refresh" content="${refreshSeconds}">
+<title>${head.text} · grok-pull</title>
+<style>${new Html(CSS)}</style>
+</head>
+<body>
+<main>
+<header><h1>grok-pull replica</h1><span class="state ${head.tone}" id="state">${head.text}</span></header>
+${cards(s)}
+<h2>Failing repositories (${formatCount(s.failing_repos)})</h2>
+${failingTable(s)}
+<h2>Recent activity</h2>
+${activityTable(s)}
+<footer>Updated ${iso(s.now)} · running since ${iso(s.started_at)} · refreshes every ${refreshSeconds} s · <a href="status.json">status.json</a> · <a href="metrics">metrics</a></footer>
+</main>
+</body>
+</html>
+`.text;
+}

@@ -1,0 +1,248 @@
+/**
+ * What grok-pull -o is doing and how far behind it is, kept from the pull events (events.ts) and from
+ * what the daemon tells it (notices queued, queue depth). No I/O: the clock is injected, and
+ * snapshot() derives everything the status page, /status.json and /metrics show.
+ *
+ * Lag: seconds since the oldest origin change this replica knows of and has not applied yet; 0 when
+ * in sync. It knows of a change when a feed or socket notice names a repository, when the feed says
+ * to re-read the manifest, or when a full pass finds the remote manifest changed. A change is applied
+ * by a pass that started after it was known: a repository's notice when that repository is worked
+ * on, or when a targeted pass or a full pass that read a changed manifest ends; a manifest change
+ * when a full pass ends. A failed pass applies nothing. A repository whose update failed stops
+ * counting towards lag and shows among the failing instead, or one broken repository would hold lag
+ * up for ever. Without a feed, changes are only known at the next poll (`refresh`), so lag cannot see
+ * that wait; `since_full_pass_seconds` (time since the last full pass that completed, or since start)
+ * covers it.
+ */
+import type { ManifestChecked, PassKind, PassSummary, PlanInfo, PullEvents, RepoDone, RepoResult } from '../events.js';
+
+export const ACTIVITY_SIZE = 50;
+/** Failing repositories listed in a snapshot (all are counted). */
+export const FAILING_LISTED = 1000;
+const ERROR_CHARS = 2000;
+
+/** Times are seconds since the epoch, like the `.remote` state file. */
+export interface FailingRepo {
+  readonly key: string;
+  readonly op: RepoDone['op'];
+  readonly error: string;
+  /** Last failure, and the first of this run of failures. */
+  readonly at: number;
+  readonly since: number;
+  readonly failures: number;
+}
+
+export interface Activity {
+  readonly at: number;
+  /** A repository's result, or a pass's kind. */
+  readonly what: RepoResult | 'full pass' | 'notices' | 'manifest check';
+  readonly ok: boolean;
+  readonly key?: string;
+  readonly seconds?: number;
+  readonly bytes?: number;
+  readonly detail?: string;
+}
+
+type Counts<K extends string> = Record<K, number>;
+
+export interface StatusSnapshot {
+  readonly now: number;
+  readonly started_at: number;
+  /** Repositories in the local manifest; null until known. */
+  readonly repos: number | null;
+  readonly failing_repos: number;
+  readonly lag_seconds: number;
+  /** When the oldest unapplied change became known; null when in sync. */
+  readonly behind_since: number | null;
+  readonly since_full_pass_seconds: number;
+  readonly last_full_pass_at: number | null;
+  /** Feed and socket notices waiting for the work loop. */
+  readonly queue: number;
+  readonly bytes_fetched: number;
+  readonly last_manifest_check: { readonly at: number; readonly status: ManifestChecked['status']; readonly error?: string } | null;
+  readonly last_pass: (Omit<PassSummary, 'ms' | 'held'> & { readonly at: number; readonly seconds: number }) | null;
+  readonly working: { readonly kind: PassKind; readonly since: number; readonly total: number | null; readonly done: number } | null;
+  readonly passes: Record<PassKind, Counts<PassSummary['status']>>;
+  readonly manifest_checks: Counts<ManifestChecked['status']>;
+  readonly repo_updates: Counts<RepoResult>;
+  /** Most recent failure first. */
+  readonly failing: readonly FailingRepo[];
+  /** Most recent first. */
+  readonly activity: readonly Activity[];
+}
+
+/** The oldest of some epoch-ms times, or null for none. */
+export function oldest(times: Iterable<number>): number | null {
+  let min: number | null = null;
+  for (const t of times) if (min === null || t < min) min = t;
+  return min;
+}
+
+/** Seconds behind, given when the oldest unapplied change became known (null: in sync). */
+export function lagSeconds(behindSince: number | null, now: number): number {
+  return behindSince === null ? 0 : Math.max(0, now - behindSince) / 1000;
+}
+
+const passCounts = (): Counts<PassSummary['status']> => ({ done: 0, unchanged: 0, failed: 0 });
+const sec = (ms: number) => ms / 1000;
+const clip = (s: string) => (s.length > ERROR_CHARS ? `${s.slice(0, ERROR_CHARS)}…` : s);
+
+export class StatusTracker {
+  private readonly now: () => number;
+  private readonly startedAt: number;
+  private held: number | null = null;
+  private queue = 0;
+  private bytes = 0;
+  private lastCheck: StatusSnapshot['last_manifest_check'] = null;
+  private lastPass: StatusSnapshot['last_pass'] = null;
+  private lastFullPassAt: number | null = null;
+  private current: { kind: PassKind; since: number; total: number | null; done: number; touched: Set<string> } | null = null;
+  private readonly failing = new Map<string, FailingRepo>();
+  /** Unapplied changes, epoch ms when known: per repository, and "the manifest as a whole". */
+  private readonly notices = new Map<string, number>();
+  private manifestSince: number | null = null;
+  private readonly passes: Record<PassKind, Counts<PassSummary['status']>> = { full: passCounts(), targeted: passCounts() };
+  private readonly checks: Counts<ManifestChecked['status']> = { unchanged: 0, fetched: 0, failed: 0 };
+  private readonly results: Counts<RepoResult> = { cloned: 0, updated: 0, fixed: 0, failed: 0, deferred: 0 };
+  private readonly activity: Activity[] = [];
+
+  /** For PullDeps.events: the tracker's handlers, bound. */
+  readonly events: Required<PullEvents>;
+
+  constructor(deps: { readonly now: () => number }) {
+    this.now = deps.now;
+    this.startedAt = deps.now();
+    this.events = {
+      onPassStart: (p) => this.passStart(p.kind),
+      onManifestChecked: (c) => this.manifestChecked(c),
+      onPlan: (p) => this.plan(p),
+      onRepoDone: (r) => this.repoDone(r),
+      onPassDone: (s) => this.passDone(s),
+    };
+  }
+
+  /** A change the origin announced: a repository's key, or null for "re-read the whole manifest". */
+  noticed(key: string | null): void {
+    const at = this.now();
+    if (key === null) this.manifestSince ??= at;
+    else if (!this.notices.has(key)) this.notices.set(key, at);
+  }
+
+  setQueueDepth(n: number): void {
+    this.queue = n;
+  }
+
+  /** Repositories in the local manifest (the daemon reads it at start; passes report it after). */
+  setHeld(n: number): void {
+    this.held = n;
+  }
+
+  private record(a: Activity): void {
+    this.activity.push(a);
+    if (this.activity.length > ACTIVITY_SIZE) this.activity.splice(0, this.activity.length - ACTIVITY_SIZE);
+  }
+
+  private passStart(kind: PassKind): void {
+    this.current = { kind, since: this.now(), total: null, done: 0, touched: new Set() };
+  }
+
+  private manifestChecked(c: ManifestChecked): void {
+    const at = this.now();
+    this.checks[c.status]++;
+    this.lastCheck = { at: sec(at), status: c.status, ...(c.error !== undefined ? { error: clip(c.error) } : {}) };
+    // A changed manifest is known from the moment this pass started reading it.
+    if (c.status === 'fetched') this.manifestSince ??= this.current?.since ?? at;
+    if (c.status === 'failed') this.record({ at: sec(at), what: 'manifest check', ok: false, detail: clip(c.error ?? 'failed') });
+  }
+
+  private plan(p: PlanInfo): void {
+    if (this.current) this.current.total = p.total;
+  }
+
+  private repoDone(r: RepoDone): void {
+    const at = this.now();
+    this.results[r.result]++;
+    this.bytes += r.bytes ?? 0;
+    if (this.current) {
+      this.current.done++;
+      this.current.touched.add(r.key);
+      if ((this.notices.get(r.key) ?? Infinity) <= this.current.since) this.notices.delete(r.key);
+    }
+    if (r.ok) this.failing.delete(r.key);
+    else if (r.result === 'failed') {
+      const before = this.failing.get(r.key);
+      const error = clip(r.error ?? 'failed');
+      this.failing.set(r.key, { key: r.key, op: r.op, error, at: sec(at), since: before?.since ?? sec(at), failures: (before?.failures ?? 0) + 1 });
+    }
+    this.record({
+      at: sec(at),
+      what: r.result,
+      ok: r.ok,
+      key: r.key,
+      seconds: sec(r.ms),
+      ...(r.bytes !== undefined ? { bytes: r.bytes } : {}),
+      ...(r.error !== undefined ? { detail: clip(r.error) } : {}),
+    });
+  }
+
+  private passDone(s: PassSummary): void {
+    const at = this.now();
+    const started = this.current?.since ?? at;
+    const touched = this.current?.touched ?? new Set<string>();
+    this.current = null;
+    this.passes[s.kind][s.status]++;
+    if (s.held !== undefined) this.held = s.held;
+    const { ms, held: _held, ...rest } = s;
+    this.lastPass = { ...rest, ...(s.error !== undefined ? { error: clip(s.error) } : {}), at: sec(at), seconds: sec(ms) };
+    if (s.status === 'failed') {
+      this.record({ at: sec(at), what: s.kind === 'full' ? 'full pass' : 'notices', ok: false, seconds: sec(ms), detail: clip(s.error ?? 'failed') });
+      return;
+    }
+    // What was known before this pass started is now applied (or failing, which is shown apart). A
+    // full pass that found the manifest unchanged did not look at the repositories named in notices.
+    if (s.kind === 'targeted' || s.status === 'done') for (const [key, t] of this.notices) if (t <= started) this.notices.delete(key);
+    if (s.kind === 'full' && this.manifestSince !== null && this.manifestSince <= started) this.manifestSince = null;
+    if (s.kind === 'full') {
+      this.lastFullPassAt = at;
+      // A full pass that read a new manifest and left a failing repository alone found nothing to do
+      // for it: it was fixed some other way, or it left the origin's manifest.
+      if (s.status === 'done') for (const key of this.failing.keys()) if (!touched.has(key)) this.failing.delete(key);
+    }
+    if (s.status === 'done') {
+      const parts = Object.entries({ cloned: s.cloned, updated: s.updated, purged: s.purged, deferred: s.deferred, failed: s.failed }).filter(([, n]) => n > 0);
+      this.record({
+        at: sec(at),
+        what: s.kind === 'full' ? 'full pass' : 'notices',
+        ok: s.failed === 0,
+        seconds: sec(ms),
+        detail: parts.length > 0 ? parts.map(([k, n]) => `${n} ${k}`).join(', ') : 'nothing to do',
+      });
+    }
+  }
+
+  snapshot(): StatusSnapshot {
+    const now = this.now();
+    const behind = oldest([...this.notices.values(), ...(this.manifestSince !== null ? [this.manifestSince] : [])]);
+    const cur = this.current;
+    return {
+      now: sec(now),
+      started_at: sec(this.startedAt),
+      repos: this.held,
+      failing_repos: this.failing.size,
+      lag_seconds: lagSeconds(behind, now),
+      behind_since: behind === null ? null : sec(behind),
+      since_full_pass_seconds: Math.max(0, now - (this.lastFullPassAt ?? this.startedAt)) / 1000,
+      last_full_pass_at: this.lastFullPassAt === null ? null : sec(this.lastFullPassAt),
+      queue: this.queue,
+      bytes_fetched: this.bytes,
+      last_manifest_check: this.lastCheck,
+      last_pass: this.lastPass,
+      working: cur ? { kind: cur.kind, since: sec(cur.since), total: cur.total, done: cur.done } : null,
+      passes: { full: { ...this.passes.full }, targeted: { ...this.passes.targeted } },
+      manifest_checks: { ...this.checks },
+      repo_updates: { ...this.results },
+      failing: [...this.failing.values()].sort((a, b) => b.at - a.at || a.key.localeCompare(b.key)).slice(0, FAILING_LISTED),
+      activity: [...this.activity].reverse(),
+    };
+  }
+}
