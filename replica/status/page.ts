@@ -8,12 +8,14 @@ import type { Activity, StatusSnapshot } from './tracker.js';
 /** Failing repositories shown in the table; the heading gives the full count. */
 export const FAILING_SHOWN = 100;
 
+/** Short enough for a card on a phone: "42s", "3m 05s", "5h 02m", "2d 04h". */
 export function formatDuration(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));
-  if (s < 60) return `${s} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
-  if (s < 86400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
-  return `${Math.floor(s / 86400)} d ${Math.floor((s % 86400) / 3600)} h`;
+  const two = (n: number) => String(n).padStart(2, '0');
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${two(s % 60)}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h ${two(Math.floor((s % 3600) / 60))}m`;
+  return `${Math.floor(s / 86400)}d ${two(Math.floor((s % 86400) / 3600))}h`;
 }
 
 export function formatBytes(n: number): string {
@@ -34,23 +36,39 @@ export function formatCount(n: number): string {
 
 const iso = (at: number) => new Date(at * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-function ago(at: number, now: number): Html {
-  return html`<time datetime="${iso(at)}" title="${iso(at)}">${formatDuration(now - at)} ago</time>`;
+function ago(at: number, now: number, suffix = ' ago'): Html {
+  return html`<time datetime="${iso(at)}" title="${iso(at)}">${formatDuration(now - at)}${suffix}</time>`;
 }
 
 type Tone = 'ok' | 'warn' | 'bad' | 'idle';
 
 function headline(s: StatusSnapshot): { tone: Tone; text: string } {
   if (s.last_manifest_check?.status === 'failed') return { tone: 'bad', text: 'Cannot read the origin’s manifest' };
-  if (s.last_pass?.status === 'failed') return { tone: 'bad', text: `Last ${s.last_pass.kind === 'full' ? 'pass' : 'update'} failed` };
-  if (s.working) {
-    const of = s.working.total === null ? '' : ` (${formatCount(s.working.done)} of ${formatCount(s.working.total)})`;
-    return { tone: 'warn', text: `Working: ${s.working.kind === 'full' ? 'full pass' : 'notices'}${of}` };
-  }
+  if (s.last_pass?.status === 'failed') return { tone: 'bad', text: `Last ${s.last_pass.kind === 'full' ? 'full pass' : 'notice pass'} failed` };
   if (s.lag_seconds > 0) return { tone: 'warn', text: `${formatDuration(s.lag_seconds)} behind the origin` };
   if (s.failing_repos > 0) return { tone: 'bad', text: `In sync, ${formatCount(s.failing_repos)} failing` };
-  if (!s.last_manifest_check) return { tone: 'idle', text: 'Starting' };
+  if (!s.last_manifest_check) return { tone: 'idle', text: s.working ? 'First pass' : 'Starting' };
   return { tone: 'ok', text: 'In sync' };
+}
+
+/** Why the manifest check or the last pass failed: the headline says that it did, this says why. */
+function alerts(s: StatusSnapshot): Html[] {
+  const out: Html[] = [];
+  const check = s.last_manifest_check;
+  if (check?.status === 'failed') out.push(html`<p class="alert">Reading the origin’s manifest failed ${ago(check.at, s.now)}: ${check.error ?? 'unknown error'}</p>`);
+  const p = s.last_pass;
+  if (p?.status === 'failed' && p.error !== check?.error) {
+    out.push(html`<p class="alert">The last ${p.kind === 'full' ? 'full pass' : 'notice pass'} failed ${ago(p.at, s.now)}: ${p.error ?? 'unknown error'}</p>`);
+  }
+  return out;
+}
+
+/** What the work loop is doing right now, if anything. */
+function working(s: StatusSnapshot): Html | null {
+  const w = s.working;
+  if (!w) return null;
+  const of = w.total === null ? '' : `, ${formatCount(w.done)} of ${formatCount(w.total)} done`;
+  return html`<span class="state warn" id="working">Working: ${w.kind === 'full' ? 'full pass' : 'notice pass'}${of} (${formatDuration(s.now - w.since)})</span>`;
 }
 
 function card(id: string, label: string, value: Html | string, note: Html | string | null, tone: Tone | null = null): Html {
@@ -61,11 +79,11 @@ function cards(s: StatusSnapshot): Html {
   const check = s.last_manifest_check;
   return html`<section class="cards">
 ${card('repos', 'Repositories', s.repos === null ? '–' : formatCount(s.repos), null)}
-${card('lag', 'Lag', s.lag_seconds > 0 ? formatDuration(s.lag_seconds) : 'in sync', s.behind_since === null ? null : html`behind since ${ago(s.behind_since, s.now)}`, s.lag_seconds > 0 ? 'warn' : null)}
+${card('lag', 'Lag', s.lag_seconds > 0 ? formatDuration(s.lag_seconds) : 'in sync', s.lag_seconds > 0 ? 'oldest change not applied' : null, s.lag_seconds > 0 ? 'warn' : null)}
 ${card('failing-count', 'Failing', formatCount(s.failing_repos), null, s.failing_repos > 0 ? 'bad' : null)}
 ${card('queue', 'Queue', formatCount(s.queue), 'notices waiting')}
-${card('manifest-check', 'Manifest checked', check ? ago(check.at, s.now) : 'not yet', check ? (check.status === 'failed' ? html`failed: ${check.error ?? ''}` : check.status) : null, check?.status === 'failed' ? 'bad' : null)}
-${card('full-pass', 'Last full pass', s.last_full_pass_at === null ? 'not yet' : ago(s.last_full_pass_at, s.now), null)}
+${card('manifest-check', 'Last check', check ? ago(check.at, s.now, '') : 'not yet', check ? `ago: manifest ${check.status}` : 'of the manifest', check?.status === 'failed' ? 'bad' : null)}
+${card('full-pass', 'Last full pass', s.last_full_pass_at === null ? 'not yet' : ago(s.last_full_pass_at, s.now, ''), s.last_full_pass_at === null ? null : 'ago')}
 ${card('fetched', 'Fetched', formatBytes(s.bytes_fetched), 'since start')}
 </section>`;
 }
@@ -82,7 +100,7 @@ function failingTable(s: StatusSnapshot): Html {
 function activityRow(a: Activity, now: number): Html {
   const tone = a.ok ? (a.what === 'deferred' ? 'warn' : 'ok') : a.what === 'deferred' ? 'warn' : 'bad';
   const bytes = a.bytes !== undefined ? formatBytes(a.bytes) : '';
-  const secs = a.seconds !== undefined ? `${a.seconds.toFixed(a.seconds < 10 ? 2 : 0)} s` : '';
+  const secs = a.seconds !== undefined ? (a.seconds < 60 ? `${a.seconds.toFixed(a.seconds < 10 ? 2 : 0)}s` : formatDuration(a.seconds)) : '';
   return html`<tr><td>${ago(a.at, now)}</td><td><span class="badge ${tone}">${a.what}</span></td><td class="key">${a.key ?? ''}${a.detail ? html`<div class="detail">${a.detail}</div>` : null}</td><td class="opt num">${secs}</td><td class="opt num">${bytes}</td></tr>`;
 }
 
@@ -97,25 +115,26 @@ const CSS = `
 *{box-sizing:border-box}
 body{margin:0;background:var(--bg);color:var(--fg);font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
 main{max-width:1100px;margin:0 auto;padding:16px}
-header{display:flex;flex-wrap:wrap;align-items:baseline;gap:8px 16px;margin-bottom:16px}
+header{display:flex;flex-wrap:wrap;align-items:baseline;gap:8px 12px;margin-bottom:16px}
 h1{font-size:20px;margin:0}
 h2{font-size:16px;margin:24px 0 8px}
 .state{font-weight:600;padding:4px 12px;border-radius:999px}
 .state.ok{color:var(--ok);background:var(--okbg)}.state.warn{color:var(--warn);background:var(--warnbg)}.state.bad{color:var(--bad);background:var(--badbg)}.state.idle{color:var(--muted);background:var(--card)}
-.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:10px}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(130px,1fr));gap:10px}
 .card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:10px 12px;border-top:3px solid var(--line)}
 .card.warn{border-top-color:var(--warn)}.card.bad{border-top-color:var(--bad)}
-.label{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em}
+.label{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .value{font-size:22px;font-weight:600;margin-top:2px;font-variant-numeric:tabular-nums}
 .card.bad .value{color:var(--bad)}.card.warn .value{color:var(--warn)}
-.note{color:var(--muted);font-size:12px}
+.note{color:var(--muted);font-size:12px;overflow-wrap:anywhere}
 .scroll{overflow-x:auto;background:var(--card);border:1px solid var(--line);border-radius:8px}
 table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:6px 10px;border-bottom:1px solid var(--line);vertical-align:top}
 tr:last-child td{border-bottom:0}
 th{color:var(--muted);font-weight:600;font-size:12px;text-transform:uppercase;letter-spacing:.04em;white-space:nowrap}
 td time{white-space:nowrap;color:var(--muted)}
-.key{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px;word-break:break-all}
+.key{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px;overflow-wrap:anywhere}
+.failing td.key{white-space:nowrap}
 .error,.detail{white-space:pre-wrap;word-break:break-word;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px}
 .error{color:var(--bad)}
 .detail{color:var(--muted);margin-top:2px}
@@ -123,9 +142,12 @@ td time{white-space:nowrap;color:var(--muted)}
 .badge{display:inline-block;padding:0 8px;border-radius:999px;font-size:12px;font-weight:600;white-space:nowrap}
 .badge.ok{color:var(--ok);background:var(--okbg)}.badge.warn{color:var(--warn);background:var(--warnbg)}.badge.bad{color:var(--bad);background:var(--badbg)}
 .empty{color:var(--muted);margin:4px 0}
+.alert{color:var(--bad);background:var(--badbg);border-radius:8px;padding:8px 12px;margin:0 0 12px;overflow-wrap:anywhere}
 footer{color:var(--muted);font-size:12px;margin-top:24px}
 a{color:inherit}
-@media (max-width:600px){main{padding:10px}.opt{display:none}.value{font-size:19px}.cards{grid-template-columns:repeat(2,1fr)}}
+@media (max-width:600px){main{padding:10px}.opt{display:none}.value{font-size:19px}.card{padding:8px 10px}.cards{grid-template-columns:repeat(2,1fr);gap:8px}
+.failing thead{display:none}.failing tr{display:block;padding:8px 10px;border-bottom:1px solid var(--line)}.failing tr:last-child{border-bottom:0}
+.failing td{display:block;padding:0;border:0}.failing td.opt{display:none}.failing td.key{white-space:normal;font-weight:600}.failing td time::before{content:"failed "}}
 `;
 
 export function renderStatusPage(s: StatusSnapshot, refreshSeconds = 10): string {
@@ -141,7 +163,8 @@ export function renderStatusPage(s: StatusSnapshot, refreshSeconds = 10): string
 </head>
 <body>
 <main>
-<header><h1>grok-pull replica</h1><span class="state ${head.tone}" id="state">${head.text}</span></header>
+<header><h1>grok-pull replica</h1><span class="state ${head.tone}" id="state">${head.text}</span>${working(s)}</header>
+${alerts(s)}
 ${cards(s)}
 <h2>Failing repositories (${formatCount(s.failing_repos)})</h2>
 ${failingTable(s)}

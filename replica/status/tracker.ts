@@ -35,7 +35,7 @@ export interface FailingRepo {
 export interface Activity {
   readonly at: number;
   /** A repository's result, or a pass's kind. */
-  readonly what: RepoResult | 'full pass' | 'notices' | 'manifest check';
+  readonly what: RepoResult | 'full pass' | 'notice pass' | 'manifest check';
   readonly ok: boolean;
   readonly key?: string;
   readonly seconds?: number;
@@ -195,7 +195,7 @@ export class StatusTracker {
     const { ms, held: _held, ...rest } = s;
     this.lastPass = { ...rest, ...(s.error !== undefined ? { error: clip(s.error) } : {}), at: sec(at), seconds: sec(ms) };
     if (s.status === 'failed') {
-      this.record({ at: sec(at), what: s.kind === 'full' ? 'full pass' : 'notices', ok: false, seconds: sec(ms), detail: clip(s.error ?? 'failed') });
+      this.record({ at: sec(at), what: s.kind === 'full' ? 'full pass' : 'notice pass', ok: false, seconds: sec(ms), detail: clip(s.error ?? 'failed') });
       return;
     }
     // What was known before this pass started is now applied (or failing, which is shown apart). A
@@ -212,7 +212,7 @@ export class StatusTracker {
       const parts = Object.entries({ cloned: s.cloned, updated: s.updated, purged: s.purged, deferred: s.deferred, failed: s.failed }).filter(([, n]) => n > 0);
       this.record({
         at: sec(at),
-        what: s.kind === 'full' ? 'full pass' : 'notices',
+        what: s.kind === 'full' ? 'full pass' : 'notice pass',
         ok: s.failed === 0,
         seconds: sec(ms),
         detail: parts.length > 0 ? parts.map(([k, n]) => `${n} ${k}`).join(', ') : 'nothing to do',

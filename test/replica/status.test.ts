@@ -116,14 +116,14 @@ t.test('recent activity keeps the last ones, newest first, and skips unchanged p
   const many = Array.from({ length: ACTIVITY_SIZE + 10 }, (_, i) => repo(`/r${i}.git`));
   const s = run([...targetedPass(...many), ['start', 'full'], ['check', 'unchanged'], ['done', summary('full', 'unchanged')]]);
   t.equal(s.activity.length, ACTIVITY_SIZE);
-  t.match(s.activity[0], { what: 'notices', ok: true, detail: `${ACTIVITY_SIZE + 10} updated` }, 'the pass, from its summary');
+  t.match(s.activity[0], { what: 'notice pass', ok: true, detail: `${ACTIVITY_SIZE + 10} updated` }, 'the pass, from its summary');
   t.match(s.activity[1], { what: 'updated', key: `/r${ACTIVITY_SIZE + 9}.git`, seconds: 0.12 });
   t.match(run(fullPass(repo('/a.git'), failed('/b.git'))).activity, [
     { what: 'full pass', ok: false, detail: '1 updated, 1 failed' },
     { what: 'failed', ok: false, key: '/b.git', detail: 'fatal: could not read from remote repository' },
     { what: 'updated', ok: true, key: '/a.git', bytes: 0 },
   ]);
-  t.match(run(targetedPass()).activity, [{ what: 'notices', detail: 'nothing to do' }]);
+  t.match(run(targetedPass()).activity, [{ what: 'notice pass', detail: 'nothing to do' }]);
 });
 
 t.test('an observer that throws never fails the pass', async (t) => {
@@ -156,7 +156,7 @@ t.test('status_listen: HOST:PORT or [IPv6]:PORT, anything else a config error', 
 t.test('html escapes every value; formats', async (t) => {
   t.equal(escapeHtml(`<a href="x">'&'</a>`), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
   t.equal(html`<p>${'<b>'}${html`<i>${'&'}</i>`}${[1, '<', null]}${undefined}</p>`.text, '<p>&lt;b&gt;<i>&amp;</i>1&lt;</p>');
-  t.same([0, 59.4, 61, 3600 * 5 + 120, 86400 * 2 + 7200].map(formatDuration), ['0 s', '59 s', '1 min 1 s', '5 h 2 min', '2 d 2 h']);
+  t.same([0, 59.4, 61, 3600 * 5 + 120, 86400 * 2 + 7200].map(formatDuration), ['0s', '59s', '1m 01s', '5h 02m', '2d 02h']);
   t.same([0, 1023, 1536, 50 * 1024 * 1024, 3 * 1024 ** 4].map(formatBytes), ['0 B', '1023 B', '1.5 KiB', '50 MiB', '3.0 TiB']);
 });
 
@@ -221,8 +221,8 @@ t.test('the status app through inject(): metrics, page, status.json', async (t) 
   t.match(page.body, '<meta name="viewport"');
   t.notMatch(page.body, /<link|src=|url\(|@import/, 'no external assets');
   t.match(page.body, /id="repos"><div class="label">Repositories<\/div><div class="value">3</);
-  t.match(page.body, /id="lag"><div class="label">Lag<\/div><div class="value">4 s</);
-  t.match(page.body, /<title>4 s behind the origin/);
+  t.match(page.body, /id="lag"><div class="label">Lag<\/div><div class="value">4s</);
+  t.match(page.body, /<title>4s behind the origin/);
 
   const json = await app.inject({ method: 'GET', url: '/status.json' });
   t.equal(json.statusCode, 200);
