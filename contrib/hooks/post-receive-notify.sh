@@ -1,13 +1,20 @@
 #!/bin/sh
 # post-receive / post-update hook: tell grok-origin that this repository changed, with one curl and
-# no Node start-up. When no grok-origin serves the manifest (or it does not answer), fall back to
-# grok-manifest, which updates the manifest file itself exactly as grokmirror's hook would.
+# no Node start-up. When no grok-origin answers (or curl is missing), fall back to
+# `grok-manifest --standalone -n`, which updates the manifest file itself exactly as grokmirror's
+# hook would.
 #
 # Install: copy into each repository's hooks/ (or a shared core.hooksPath) as post-receive, and set
 # GROK_MANIFEST and GROK_TOPLEVEL below or in the environment of the git daemon / gitolite.
+# post-update is the same script (see post-update beside this file); post-receive-notify.mjs does
+# the same with Node instead of curl.
 #
-# grok-origin writes .<manifest>.origin beside the manifest while it runs: the address it listens
-# on and a per-run token (the file is mode 0600; this hook must run as a user who can read it).
+# Where the server is:
+# - GROK_ORIGIN_URL (e.g. http://127.0.0.1:8080) and GROK_NOTIFY_SECRET ([origin] notify_secret),
+#   when set: for hooks that run as a user who cannot read grok-origin's handoff file, or when
+#   notify_secret is set (then every caller needs a secret);
+# - otherwise .<manifest>.origin beside the manifest, which grok-origin writes while it runs (mode
+#   0600: the address it listens on and a per-run token; this hook must run as a user who can read it).
 set -u
 MANIFEST=${GROK_MANIFEST:-/var/lib/git/mirror/manifest.js.gz}
 TOPLEVEL=${GROK_TOPLEVEL:-/var/lib/git/mirror}
@@ -16,20 +23,31 @@ GROK_MANIFEST_BIN=${GROK_MANIFEST_BIN:-grok-manifest}
 repo=$(cd "${GIT_DIR:-.}" && pwd -P) || exit 1
 handoff="$(dirname "$MANIFEST")/.$(basename "$MANIFEST").origin"
 
-if [ -r "$handoff" ] && command -v curl >/dev/null 2>&1; then
+url=${GROK_ORIGIN_URL:-}
+token=${GROK_NOTIFY_SECRET:-}
+socket=
+if [ -z "$url" ] && [ -r "$handoff" ]; then
   # The file is one line of JSON written by grok-origin: {"url":"...","token":"...","pid":N}
   # or {"socketPath":"...","token":"...","pid":N}.
   field() { sed -n "s/.*\"$1\":\"\\([^\"]*\\)\".*/\\1/p" "$handoff"; }
   url=$(field url)
   socket=$(field socketPath)
   token=$(field token)
+  [ -n "$token" ] || url= socket=
+fi
+
+if { [ -n "$url" ] || [ -n "$socket" ]; } && command -v curl >/dev/null 2>&1; then
   if [ -n "$socket" ]; then
     set -- --unix-socket "$socket" http://localhost/_grok/notify
   else
-    set -- "$url/_grok/notify"
+    set -- "${url%/}/_grok/notify"
   fi
-  if [ -n "$token" ] && printf '%s\n' "$repo" | curl -fsS --max-time 30 -o /dev/null \
-      -H "Authorization: Bearer $token" -H 'Content-Type: text/plain' --data-binary @- "$@"; then
+  [ -z "$token" ] || set -- -H "Authorization: Bearer $token" "$@"
+  # JSON, so that use_now matches the fallback's -n; a path with a control character is not valid
+  # JSON, the server refuses it and the fallback takes over.
+  json=$(printf '%s' "$repo" | sed 's/[\\"]/\\&/g')
+  if printf '{"paths":["%s"],"use_now":true}' "$json" | curl -fsS --max-time 30 -o /dev/null \
+      -H 'Content-Type: application/json' --data-binary @- "$@"; then
     exit 0
   fi
   echo "grok-origin did not take the notice; updating $MANIFEST directly" >&2
