@@ -3,7 +3,21 @@ import { EXIT_FAILURE, EXIT_OK, newCommand, runCli } from '../../shared/cli.js';
 import { loadConfig } from '../../shared/config/config.js';
 import { Git } from '../../shared/git/index.js';
 import { configLogger } from '../../shared/log.js';
+import type { PullEvents } from '../events.js';
 import { runPull } from '../run.js';
+import { createProgress, type Progress } from '../../shared/progress.js';
+
+/** A progress line on a terminal while repositories are cloned and fetched. */
+function progressEvents(): PullEvents {
+  let progress: Progress | null = null;
+  return {
+    onPlan: (p) => {
+      progress = createProgress({ label: 'grok-pull', total: p.total });
+    },
+    onRepoDone: () => progress?.tick(),
+    onPassDone: () => progress?.end(),
+  };
+}
 
 runCli('grok-pull', async (argv) => {
   const cmd = newCommand('grok-pull', 'Mirror the repositories listed in a remote grokmirror manifest.')
@@ -29,7 +43,11 @@ runCli('grok-pull', async (argv) => {
     return EXIT_OK;
   }
   const started = Date.now();
-  const res = await runPull(config, { force: !flags.mtimeCheck, purge: Boolean(flags.purge), forcePurge: Boolean(flags.forcePurge) }, { git: new Git(), log, now: Date.now });
+  const res = await runPull(
+    config,
+    { force: !flags.mtimeCheck, purge: Boolean(flags.purge), forcePurge: Boolean(flags.forcePurge) },
+    { git: new Git(), log, now: Date.now, ...(flags.verbose ? {} : { events: progressEvents() }) },
+  );
   const secs = ((Date.now() - started) / 1000).toFixed(2);
   const summary =
     res.status === 'unchanged'
