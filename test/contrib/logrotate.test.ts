@@ -22,7 +22,7 @@ t.test('the shipped file says what the README promises', async (t) => {
   for (const d of ['weekly', 'rotate 8', 'compress', 'delaycompress', 'missingok', 'notifempty', 'su mirror mirror', 'sharedscripts', 'postrotate', 'endscript', '}']) {
     t.ok(directives.includes(d), d);
   }
-  t.match(shipped, /systemctl kill -s HUP 'grok-pull@\*\.service' 'grok-origin@\*\.service'/);
+  t.match(shipped, /systemctl kill --kill-who=main -s HUP 'grok-pull@\*\.service' 'grok-origin@\*\.service'/, 'the daemons, not their git children');
 });
 
 t.test('logrotate parses it and a forced rotation signals the daemons once', { skip: LOGROTATE ? false : 'logrotate not installed' }, async (t) => {
@@ -54,7 +54,7 @@ t.test('logrotate parses it and a forced rotation signals the daemons once', { s
   t.equal(readFileSync(path.join(logs, 'pull.log.1'), 'utf8'), '{"msg":"one"}\n', 'rotated, not compressed yet (delaycompress)');
   t.equal(statSync(path.join(logs, 'pull.log')).size, 0, 'a new empty file for the daemon to reopen');
   t.equal(statSync(path.join(logs, 'pull.log')).mode & 0o777, 0o644);
-  t.equal(readFileSync(calls, 'utf8'), 'kill -s HUP grok-pull@*.service grok-origin@*.service\n', 'one SIGHUP for all logs (sharedscripts)');
+  t.equal(readFileSync(calls, 'utf8'), 'kill --kill-who=main -s HUP grok-pull@*.service grok-origin@*.service\n', 'one SIGHUP for all logs (sharedscripts)');
 
   writeFileSync(path.join(logs, 'pull.log'), '{"msg":"three"}\n');
   const second = logrotate(['-f']);
