@@ -130,12 +130,13 @@ async function follow(config: GrokConfig, opts: DaemonOptions, baseDeps: DaemonD
     poke();
   };
 
+  // The socket first: if it cannot listen, nothing else has been started that would keep us alive.
+  let socket: Server | null = null;
+  if (config.pull.socket) socket = await listenSocket(config.pull.socket, (p) => wantTarget(p), log);
   const timer = setInterval(() => wantFull(false), config.pull.refresh * 1000);
   const crons: CronJob[] = [];
   if (config.pull.recheck_cron) crons.push(schedule(config.pull.recheck_cron, () => wantFull(true)));
   if (config.pull.fsck_cron) crons.push(schedule(config.pull.fsck_cron, wantFsck));
-  let socket: Server | null = null;
-  if (config.pull.socket) socket = await listenSocket(config.pull.socket, (p) => wantTarget(p), log);
   const feed = feedUrl(config);
   const feedDone = feed
     ? followFeed({ url: feed, log, signal }, {
