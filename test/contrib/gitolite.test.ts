@@ -4,7 +4,7 @@
  * would) from get-grok-manifest.command. Repositories travel over real HTTP from a test origin.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { acquireLock, lockPathFor } from '../../shared/lock.js';
@@ -30,6 +30,16 @@ function sh(file: string, args: string[], env: NodeJS.ProcessEnv = {}): { code: 
   return { code: r.status, stdout: r.stdout };
 }
 
+/**
+ * Waits until the clock is past the second the file was last written in. grok-get-manifest.sh answers
+ * 127 only for a manifest older than the second of the last fetch (one written in that same second
+ * is fetched again rather than missed), so a test expecting "unchanged" next fetches after this.
+ */
+async function pastMtime(file: string): Promise<void> {
+  const mtime = Math.floor(statSync(file).mtimeMs / 1000);
+  while (Math.floor(Date.now() / 1000) <= mtime) await new Promise((r) => setTimeout(r, 50));
+}
+
 async function notify(url: string, paths: string[]): Promise<void> {
   const res = await fetch(`${url}/_grok/notify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ paths }) });
   if (res.status !== 200) throw new Error(`notify: ${res.status} ${await res.text()}`);
@@ -49,7 +59,9 @@ t.test('manifest_command reading the origin\'s file: mirrors, 127 when unchanged
       `manifest_command = ${GET} file://${top}/manifest.js.gz \${core:manifest}\n`,
   );
   const pull = () => runBin(BIN.pull, ['-c', conf, '-v']);
+  const originManifest = path.join(top, 'manifest.js.gz');
 
+  await pastMtime(originManifest);
   const first = await pull();
   t.equal(first.code, 0, first.stderr);
   t.match(first.stderr, /2 cloned, 0 updated, 0 purged, 0 deferred, 0 failed/);
@@ -74,6 +86,7 @@ t.test('manifest_command reading the origin\'s file: mirrors, 127 when unchanged
   const deferred = await pull();
   t.match(deferred.stderr, /0 cloned, 0 updated, 0 purged, 1 deferred/);
   await lock.release();
+  await pastMtime(originManifest);
   const resumed = await pull();
   t.equal(resumed.code, 0, resumed.stderr);
   t.match(resumed.stderr, /1 cloned/, 'the unfinished pass is redone');
@@ -101,6 +114,7 @@ t.test('over ssh from the gitolite command; its refusals and ssh failures are ex
   const conf = path.join(dir, 'replica.conf');
   writeFileSync(conf, `[core]\ntoplevel = ${mirror}\n[remote]\nsite = ${origin.url}\nmanifest_command = ${GET} ssh://git@origin.example \${core:manifest}\n`);
 
+  await pastMtime(env.GROK_MANIFEST);
   const first = await runBin(BIN.pull, ['-c', conf, '-v'], { env });
   t.equal(first.code, 0, first.stderr);
   t.match(first.stderr, /1 cloned/);
