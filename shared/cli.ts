@@ -40,7 +40,8 @@ export function runCli(name: string, main: (argv: string[]) => Promise<number>):
     (code) => process.exit(code),
     (err: unknown) => {
       const code = exitCodeFor(err);
-      if (!(err instanceof CommanderError)) process.stderr.write(`${name}: error: ${describeError(err)}\n`);
+      // The stable code too: the README's troubleshooting table is keyed by it.
+      if (!(err instanceof CommanderError)) process.stderr.write(`${name}: error: ${describeError(err)}${isGrokError(err) ? ` [${err.code}]` : ''}\n`);
       if (process.env.GROK_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
       process.exit(code);
     },

@@ -10,6 +10,8 @@ export const ERROR_CODES = {
   GROK_ERR_CONFIG_VALUE: 'invalid config value',
   GROK_ERR_CONFIG_MISSING: 'required config value missing',
   GROK_ERR_MANIFEST_PARSE: 'manifest is not valid JSON',
+  GROK_ERR_MANIFEST_FETCH: 'manifest could not be fetched',
+  GROK_ERR_STATUS_FILE: 'fsck status file unusable',
   GROK_ERR_MANIFEST_SHAPE: 'manifest has the wrong shape',
   GROK_ERR_MANIFEST_TOO_LARGE: 'manifest exceeds the size cap',
   GROK_ERR_MANIFEST_GZIP: 'manifest is not valid gzip',

@@ -63,3 +63,12 @@ export function followRotation(log: LogFile, everyMs = 5_000): () => void {
     clearInterval(timer);
   };
 }
+
+/**
+ * For daemons: a SIGHUP never ends them. Node's default for SIGHUP is to exit (quietly, which systemd
+ * counts as clean, so Restart=on-failure would not bring the daemon back), and logrotate's postrotate
+ * sends one to every daemon, including those that log only to the journal and have no file to reopen.
+ */
+export function surviveHangup(): void {
+  process.on('SIGHUP', () => {});
+}

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { surviveHangup } from '../../shared/log-file.js';
 import { EXIT_OK, newCommand, runCli } from '../../shared/cli.js';
 import { loadConfig } from '../../shared/config/config.js';
 import { GrokError } from '../../shared/errors.js';
@@ -26,6 +27,7 @@ runCli('grok-origin', async (argv) => {
       origin.close().then(resolve, (err: unknown) => reject(new GrokError('GROK_ERR_WRITE', `shutdown failed: ${String(err)}`)));
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
+    surviveHangup();
     process.once('SIGINT', () => stop('SIGINT'));
   });
   return EXIT_OK;

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { surviveHangup } from '../../shared/log-file.js';
 import { EXIT_FAILURE, EXIT_OK, newCommand, runCli } from '../../shared/cli.js';
 import { loadConfig } from '../../shared/config/config.js';
 import { Git } from '../../shared/git/index.js';
@@ -34,6 +35,7 @@ runCli('grok-pull', async (argv) => {
   if (flags.continuous) {
     const stop = new AbortController();
     process.once('SIGTERM', () => stop.abort());
+    surviveHangup();
     process.once('SIGINT', () => stop.abort());
     // Loaded only here: the daemon's feed client, socket listener and node-cron are start-up cost a
     // one-pass run (often a single 304) should not pay.

@@ -17,12 +17,12 @@ export function fetchCommandManifest(command: string, req: SourceRequest, log: L
     execFile(argv[0]!, argv.slice(1), { encoding: 'buffer', maxBuffer: req.maxBytes, timeout: 15 * 60 * 1000 }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as NodeJS.ErrnoException).code === 'number' ? Number((err as NodeJS.ErrnoException).code) : (err as { status?: number }).status ?? -1) : 0;
       if ((err as NodeJS.ErrnoException | null)?.code === 'ENOENT') {
-        return reject(new GrokError('GROK_ERR_MANIFEST_PARSE', `manifest_command ${argv[0]} not found`, { command }));
+        return reject(new GrokError('GROK_ERR_MANIFEST_FETCH', `manifest_command ${argv[0]} not found`, { command }));
       }
       if (code === 0) return resolve({ status: 'fetched', json: stdout, validators: {} });
       if (code === 127) return resolve({ status: 'unchanged' });
       const msg = (stdout.toString('utf8').trim() || stderr.toString('utf8').trim()).split('\n')[0] ?? '';
-      if (code === 1) return reject(new GrokError('GROK_ERR_MANIFEST_PARSE', `manifest_command failed: ${msg}`, { command }));
+      if (code === 1) return reject(new GrokError('GROK_ERR_MANIFEST_FETCH', `manifest_command failed: ${msg}`, { command }));
       log.warn(`manifest_command exited ${code}: ${msg}; treating the manifest as unchanged`);
       resolve({ status: 'unchanged' });
     });

@@ -9,7 +9,7 @@ import type { SourceRequest, SourceResult } from './types.js';
 export async function fetchFileManifest(url: string, req: SourceRequest): Promise<SourceResult> {
   const file = fileURLToPath(url);
   const st = await stat(file).catch((err: NodeJS.ErrnoException) => {
-    throw new GrokError('GROK_ERR_MANIFEST_PARSE', `${file}: cannot read the manifest (${err.code})`, { file });
+    throw new GrokError('GROK_ERR_MANIFEST_FETCH', `${file}: cannot read the manifest (${err.code})`, { file });
   });
   const mtime = String(st.mtimeMs);
   if (!req.force && req.previous.lastModified === mtime) return { status: 'unchanged' };

@@ -67,7 +67,7 @@ async function once(url: string, req: SourceRequest, dispatcher: Dispatcher, dep
   }
   if (res.statusCode !== 200) {
     await res.body.dump();
-    throw new GrokError('GROK_ERR_MANIFEST_PARSE', `${url}: server answered ${res.statusCode}`, { url, status: res.statusCode });
+    throw new GrokError('GROK_ERR_MANIFEST_FETCH', `${url}: server answered ${res.statusCode}`, { url, status: res.statusCode });
   }
   let body: Buffer;
   try {
@@ -109,5 +109,5 @@ async function fetchWithRetries(url: string, req: SourceRequest, dispatcher: Dis
       if (i + 1 < attempts) await sleep(1000 * 2 ** i);
     }
   }
-  throw new GrokError('GROK_ERR_MANIFEST_PARSE', `cannot fetch the manifest: ${last?.message ?? url} (after ${attempts} attempts)`, { url });
+  throw new GrokError('GROK_ERR_MANIFEST_FETCH', `cannot fetch the manifest: ${last?.message ?? url} (after ${attempts} attempts)`, { url });
 }

@@ -42,10 +42,10 @@ export function readStatusFile(file: string): StatusFile {
     parsed = JSON.parse(text);
   } catch (err) {
     // A damaged status file costs a schedule, not data: say so and start afresh.
-    throw new GrokError('GROK_ERR_MANIFEST_PARSE', `${file}: the fsck status file is not valid JSON (${(err as Error).message}); move it aside to start a new schedule`, { file });
+    throw new GrokError('GROK_ERR_STATUS_FILE', `${file}: the fsck status file is not valid JSON (${(err as Error).message}); move it aside to start a new schedule`, { file });
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new GrokError('GROK_ERR_MANIFEST_SHAPE', `${file}: the fsck status file is not a JSON object`, { file });
+    throw new GrokError('GROK_ERR_STATUS_FILE', `${file}: the fsck status file is not a JSON object`, { file });
   }
   const out: StatusFile = {};
   for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {

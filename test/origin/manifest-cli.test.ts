@@ -96,7 +96,7 @@ t.test('bad input: one-line errors naming the problem, non-zero exit, nothing ha
   await t.test('manifest directory missing', async (t) => {
     const r = await run(['-m', path.join(dir, 'nodir', 'm.js'), '-t', top]);
     t.equal(r.code, 1);
-    t.match(r.stderr, /^grok-manifest: error: manifest directory .*nodir does not exist\n$/);
+    t.match(r.stderr, /^grok-manifest: error: manifest directory .*nodir does not exist \[GROK_ERR_MANIFEST_DIR\]\n$/);
   });
 
   await t.test('a path that is not a repo fails alone; the rest is processed', async (t) => {
@@ -133,7 +133,7 @@ t.test('bad input: one-line errors naming the problem, non-zero exit, nothing ha
     writeFileSync(conf, `[core]\ntoplevel = ${top}\nmanifest = \${toplvel}/manifest.js\n`);
     const r = await run(['--cfgfile', conf]);
     t.equal(r.code, 1);
-    t.match(r.stderr, /^grok-manifest: error: .*broken\.conf:3: \[core\] manifest: \$\{toplvel\} refers to \[core\] toplvel, which is not set\n$/);
+    t.match(r.stderr, /^grok-manifest: error: .*broken\.conf:3: \[core\] manifest: \$\{toplvel\} refers to \[core\] toplvel, which is not set \[GROK_ERR_CONFIG_INTERPOLATION\]\n$/);
   });
 
   await t.test('usage errors exit 2', async (t) => {

@@ -48,3 +48,24 @@ t.test('grok-origin reopens [core] log on SIGHUP (what logrotate sends)', async 
   t.match(readFileSync(logfile, 'utf8'), /SIGTERM: stopping/, 'lines after the rotation go to the new file');
   t.notMatch(readFileSync(`${logfile}.1`, 'utf8'), /SIGTERM: stopping/);
 });
+
+t.test('a daemon without a log file survives SIGHUP (logrotate sends one to every instance)', async (t) => {
+  const dir = tmpDir(t);
+  const conf = path.join(dir, 'origin.conf');
+  writeFileSync(conf, `[core]\ntoplevel = ${dir}\nmanifest = ${dir}/manifest.js.gz\n[origin]\nlisten = 127.0.0.1:0\n`);
+  const child = spawn(process.execPath, [BIN.origin, '-c', conf], { env: GIT_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+  let exitCode: number | null | undefined;
+  const exited = new Promise((r) => child.on('exit', (code) => r((exitCode = code))));
+  const url = await new Promise<string>((resolve) => child.stdout.on('data', (d: Buffer) => {
+    const m = /listening on (\S+)/.exec(d.toString());
+    if (m) resolve(m[1]!);
+  }));
+  child.kill('SIGHUP');
+  await sleep(300);
+  t.equal(exitCode, undefined, 'still running after SIGHUP');
+  const res = await fetch(`${url}/manifest.js.gz`);
+  await res.arrayBuffer();
+  t.ok(res.status === 200 || res.status === 404, 'and answering');
+  child.kill('SIGTERM');
+  await exited;
+});

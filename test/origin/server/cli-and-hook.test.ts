@@ -39,7 +39,7 @@ t.test('grok-origin --help lists every flag; a missing config is a one-line erro
   for (const flag of ['-c, --config', '--listen', '-v, --verbose', '--version']) t.ok(help.stdout.includes(flag), flag);
   const bad = spawnSync(process.execPath, [BIN.origin, '-c', '/nonexistent/grok.conf'], { encoding: 'utf8' });
   t.equal(bad.status, 1);
-  t.match(bad.stderr, /^grok-origin: error: \/nonexistent\/grok\.conf: cannot read config file \(ENOENT\)\n$/);
+  t.match(bad.stderr, /^grok-origin: error: \/nonexistent\/grok\.conf: cannot read config file \(ENOENT\) \[GROK_ERR_CONFIG_NOT_FOUND\]\n$/);
   const badListen = spawnSync(process.execPath, [BIN.origin, '-c', path.join(REPO_ROOT, 'grokmirror.conf.example'), '--listen', 'nowhere'], { encoding: 'utf8' });
   t.equal(badListen.status, 1);
   t.match(badListen.stderr, /listen address "nowhere" is not HOST:PORT/);
