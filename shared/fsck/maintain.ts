@@ -10,6 +10,7 @@ import type { FsckConfig } from '../config/schema.js';
 import { atomicWrite } from '../fs/atomic.js';
 import type { Git } from '../git/index.js';
 import { RECLONE_FILE } from '../repo/bare.js';
+import { clearStaleGitLocks } from '../repo/git-locks.js';
 import { parseCountObjects, repackLevel, type RepackLevel } from '../repo/repack-level.js';
 import { shellWords } from '../shell-words.js';
 import { classifyFsckOutput, fsckArgs } from './check.js';
@@ -34,6 +35,8 @@ export interface MaintainRequest {
 }
 
 export interface MaintainDone {
+  /** git lock files left by killed git processes, removed first. */
+  readonly staleLocks: readonly string[];
   readonly repacked: RepackLevel;
   readonly checked: boolean;
   readonly errors: readonly string[];
@@ -89,13 +92,14 @@ export async function check(git: Git, t: MaintainTarget, connectivityOnly: boole
   return { errors, reclone };
 }
 
-export async function maintain(git: Git, t: MaintainTarget, req: MaintainRequest, cfg: FsckConfig): Promise<MaintainDone> {
+export async function maintain(git: Git, t: MaintainTarget, req: MaintainRequest, cfg: FsckConfig, now: number): Promise<MaintainDone> {
+  const staleLocks = clearStaleGitLocks(t.path, now);
   let level: RepackLevel = 'none';
   if (req.repack !== null) {
     level = req.repack === 'auto' ? await countLevel(git, t.path) : req.repack;
     if (level !== 'none') await repack(git, t, level, cfg);
   }
-  if (!req.check) return { repacked: level, checked: false, errors: [], reclone: false };
+  if (!req.check) return { staleLocks, repacked: level, checked: false, errors: [], reclone: false };
   const found = await check(git, t, req.connectivityOnly, cfg);
-  return { repacked: level, checked: true, ...found };
+  return { staleLocks, repacked: level, checked: true, ...found };
 }

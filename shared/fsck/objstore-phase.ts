@@ -17,6 +17,7 @@ import { groupForks, type RepoRoots, type StoreRoots } from './group.js';
 import { takeInventory, type Inventory } from './inventory.js';
 import { cleanObjstoreDir, joinStore, leaveStore, mergeStore, removeStore, storeRemotes, syncMarker, trimStaleVirtrefs } from './objstore-ops.js';
 import { repoRoots } from './roots.js';
+import { clearStaleGitLocks, isGitLockBusy } from '../repo/git-locks.js';
 
 export interface ObjstorePhaseOptions {
   readonly toplevel: string;
@@ -27,10 +28,13 @@ export interface ObjstorePhaseOptions {
   /** Manifest forkgroups by repository key (replicas name their objstores after them). */
   readonly forkgroups: ReadonlyMap<string, string>;
   readonly random?: () => string;
+  readonly now: () => number;
 }
 
 export interface ObjstorePhaseResult {
   readonly inventory: Inventory;
+  /** Steps that failed (not merely busy: those wait for the next run, in `notes`). */
+  readonly problems: readonly string[];
   /** Objstores that gained members or were merged into: they get a full repack. */
   readonly grown: ReadonlySet<string>;
   readonly notes: readonly string[];
@@ -44,26 +48,53 @@ export async function runObjstorePhase(git: Git, o: ObjstorePhaseOptions, log: L
     notes.push(m);
     log.info(m);
   };
+  const problems: string[] = [];
+  // One step of the work: busy (our lock or a fresh git lock) waits for the next run; a failure is
+  // reported and the other steps go on.
+  const step = async (what: string, fn: () => Promise<void>): Promise<boolean> => {
+    try {
+      await fn();
+      return true;
+    } catch (err) {
+      if (isBusy(err) || isGitLockBusy(err)) note(`${what}: busy; next run (${describeError(err)})`);
+      else {
+        problems.push(`${what}: ${describeError(err)}`);
+        log.error(`${what}: ${describeError(err)}`);
+      }
+      return false;
+    }
+  };
+  const unlock = (...dirs: string[]) => {
+    for (const d of dirs) for (const l of clearStaleGitLocks(d, o.now())) note(`removed ${l}, left by a git process that was killed`);
+  };
   for (const n of await cleanObjstoreDir(o.objstoreDir)) note(`removed leftover ${n} from an interrupted run`);
   let inv = await takeInventory(git, o.toplevel, o.objstoreDir, o.privateGlobs);
   const byPath = new Map(inv.repos.map((r) => [r.path, r]));
 
   // 1. Members that left (gone, borrowing elsewhere, or private now), stale refs, marker files.
   for (const s of inv.stores) {
-    await withLock(lockPathFor(s.path), async () => {
-      for (const [v, member] of s.remotes) {
-        const info = byPath.get(member);
-        const here = info?.store === s.name;
-        if (info && here && !info.isPrivate && !info.optOut) continue;
-        const exists = await isBareRepo(member);
-        // An opted-out member that still borrows takes its objects back; a private one keeps borrowing.
-        const takeBack = Boolean(info && here && info.optOut);
-        await leaveStore(git, s.path, v, exists ? member : null, takeBack);
-        note(`${s.name}: ${member} left (${!exists ? 'gone' : info?.isPrivate ? 'private now' : info?.optOut ? 'opted out' : 'borrows elsewhere'})`);
-      }
-      const stale = await trimStaleVirtrefs(git, s.path, await storeRemotes(git, s.path));
-      if (stale.length > 0) note(`${s.name}: trimmed refs of ${stale.length} unknown member(s)`);
-    });
+    await step(`objstore ${s.name}`, () =>
+      withLock(lockPathFor(s.path), async () => {
+        unlock(s.path);
+        for (const [v, member] of s.remotes) {
+          const info = byPath.get(member);
+          const here = info?.store === s.name;
+          if (info && here && !info.isPrivate && !info.optOut) continue;
+          const exists = await isBareRepo(member);
+          // An opted-out member that still borrows takes its objects back (under its own lock); a
+          // private one keeps borrowing.
+          const takeBack = Boolean(info && here && info.optOut);
+          const leave = async () => {
+            if (takeBack) unlock(member);
+            await leaveStore(git, s.path, v, exists ? member : null, takeBack);
+          };
+          const left = await step(`${s.name}: ${member} leaving`, () => (takeBack ? withLock(lockPathFor(member), leave, { timeoutMs: 0 }) : leave()));
+          if (left) note(`${s.name}: ${member} left (${!exists ? 'gone' : info?.isPrivate ? 'private now' : info?.optOut ? 'opted out' : 'borrows elsewhere'})`);
+        }
+        const stale = await trimStaleVirtrefs(git, s.path, await storeRemotes(git, s.path));
+        if (stale.length > 0) note(`${s.name}: trimmed refs of ${stale.length} unknown member(s)`);
+      }),
+    );
   }
   inv = await takeInventory(git, o.toplevel, o.objstoreDir, o.privateGlobs);
 
@@ -104,12 +135,16 @@ export async function runObjstorePhase(git: Git, o: ObjstorePhaseOptions, log: L
   for (const m of plan.merges) {
     const from = storeByName.get(m.from)!;
     const into = storeByName.get(m.into)!;
-    await withLock(lockPathFor(into.path), () =>
-      withLock(lockPathFor(from.path), async () => {
-        await mergeStore(git, from.path, into.path, from.users);
-        await removeStore(from.path);
-      }),
+    const merged = await step(`merging objstore ${m.from} into ${m.into}`, () =>
+      withLock(lockPathFor(into.path), () =>
+        withLock(lockPathFor(from.path), async () => {
+          unlock(into.path, from.path);
+          await mergeStore(git, from.path, into.path, from.users);
+          await removeStore(from.path);
+        }),
+      ),
     );
+    if (!merged) continue;
     grown.add(m.into);
     note(`merged objstore ${m.from} into ${m.into} (${from.users.length} users)`);
   }
@@ -119,12 +154,18 @@ export async function runObjstorePhase(git: Git, o: ObjstorePhaseOptions, log: L
     const info = byPath.get(repoPath)!;
     try {
       await withLock(lockPathFor(repoPath), () =>
-        withLock(lockPathFor(store), () => joinStore(git, store, repoPath, { isPrivate: info.isPrivate, plumbing: o.plumbing }), { timeoutMs: 600_000 }),
+        withLock(lockPathFor(store), async () => {
+          unlock(repoPath, store);
+          await joinStore(git, store, repoPath, { isPrivate: info.isPrivate, plumbing: o.plumbing });
+        }, { timeoutMs: 600_000 }),
       { timeoutMs: 0 });
       return true;
     } catch (err) {
-      if (isBusy(err)) note(`${info.key}: busy (grok-pull?); joins its objstore next time`);
-      else note(`${info.key}: could not join ${store}: ${describeError(err)}`);
+      if (isBusy(err) || isGitLockBusy(err)) note(`${info.key}: busy (grok-pull?); joins its objstore next time`);
+      else {
+        problems.push(`${info.key}: could not join ${store}: ${describeError(err)}`);
+        log.error(`${info.key}: could not join ${store}: ${describeError(err)}`);
+      }
       return false;
     }
   };
@@ -151,16 +192,19 @@ export async function runObjstorePhase(git: Git, o: ObjstorePhaseOptions, log: L
   // 5. Objstores nothing borrows from any more.
   inv = await takeInventory(git, o.toplevel, o.objstoreDir, o.privateGlobs);
   for (const s of inv.stores) {
-    await withLock(lockPathFor(s.path), async () => {
-      await syncMarker(s.path, s.remotes);
-      if (s.users.length === 0 && existsSync(s.path)) {
-        for (const [v, member] of s.remotes) await leaveStore(git, s.path, v, (await isBareRepo(member)) ? member : null, false);
-        await removeStore(s.path);
-        grown.delete(s.name);
-        note(`removed objstore ${s.name}: nothing borrows from it`);
-      }
-    });
+    await step(`objstore ${s.name}`, () =>
+      withLock(lockPathFor(s.path), async () => {
+        await syncMarker(s.path, s.remotes);
+        if (s.users.length === 0 && existsSync(s.path)) {
+          unlock(s.path);
+          for (const [v, member] of s.remotes) await leaveStore(git, s.path, v, (await isBareRepo(member)) ? member : null, false);
+          await removeStore(s.path);
+          grown.delete(s.name);
+          note(`removed objstore ${s.name}: nothing borrows from it`);
+        }
+      }),
+    );
   }
   if (notes.length > 0) inv = await takeInventory(git, o.toplevel, o.objstoreDir, o.privateGlobs);
-  return { inventory: inv, grown, notes };
+  return { inventory: inv, problems, grown, notes };
 }

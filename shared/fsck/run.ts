@@ -27,6 +27,7 @@ import { checkDue, isoDay, readStatusFile, writeStatusFile, type StatusFile } fr
 import { reportMailer } from './report.js';
 import type { RepackLevel } from '../repo/repack-level.js';
 import type { Progress } from '../progress.js';
+import { isGitLockBusy } from '../repo/git-locks.js';
 
 export interface FsckRunOptions {
   /** -f: check every repository now, whatever the schedule says. */
@@ -167,6 +168,7 @@ async function fsckPass(config: GrokConfig, opts: FsckRunOptions, deps: FsckDeps
     plumbing: config.core.objstore_uses_plumbing,
     forkgroups: await manifestForkgroups(config, replica),
     ...(deps.newName ? { random: deps.newName } : {}),
+    now: deps.now,
   }, log);
   const inv = phase.inventory;
 
@@ -175,7 +177,7 @@ async function fsckPass(config: GrokConfig, opts: FsckRunOptions, deps: FsckDeps
   const checked: string[] = [];
   const repacked: string[] = [];
   const errors: { repo: string; lines: string[] }[] = [];
-  const failures: string[] = [];
+  const failures: string[] = [...phase.problems];
   const list = workList(inv, phase.grown, replica);
   const progress = deps.progress?.(list.length);
   for (const w of list) {
@@ -203,9 +205,10 @@ async function fsckPass(config: GrokConfig, opts: FsckRunOptions, deps: FsckDeps
           }
           const level: Exclude<RepackLevel, 'none'> | 'auto' | null =
             opts.repackAll ?? (forceFull ? 'full' : config.fsck.repack && (changed || sched.due || w.store) ? 'auto' : null);
-          return maintain(git, target, { repack: level, check, connectivityOnly: opts.connectivityOnly }, config.fsck);
+          return maintain(git, target, { repack: level, check, connectivityOnly: opts.connectivityOnly }, config.fsck, deps.now());
         }, { timeoutMs: 600_000 });
       const done = w.store ? await storeWork(w.store, w.target, work) : await work(w.target, []);
+      for (const l of done.staleLocks) log.warn({ repo: w.key }, `removed ${l}, left by a git process that was killed`);
       if (done.repacked !== 'none') repacked.push(w.key);
       if (done.checked) checked.push(w.key);
       if (done.errors.length > 0) {
@@ -228,9 +231,14 @@ async function fsckPass(config: GrokConfig, opts: FsckRunOptions, deps: FsckDeps
       };
       await writeStatusFile(config.fsck.statusfile, status);
     } catch (err) {
-      const msg = `${w.target.path}: ${describeError(err)}`;
-      failures.push(msg);
-      log.error({ repo: w.key }, msg);
+      if (isGitLockBusy(err)) {
+        // A live git elsewhere, or the fresh leftover of one just killed: next run.
+        log.warn({ repo: w.key }, `${w.target.path}: left for the next run: ${describeError(err)}`);
+      } else {
+        const msg = `${w.target.path}: ${describeError(err)}`;
+        failures.push(msg);
+        log.error({ repo: w.key }, msg);
+      }
     }
     progress?.tick();
   }

@@ -20,9 +20,11 @@ function conf(top: string): string {
 }
 
 /** Runs grok-fsck -f in its own process group; kills the group after `killAfterMs` unless it ended. */
-async function fsckRun(top: string, killAfterMs: number | null): Promise<{ code: number | null; ms: number; killed: boolean }> {
+async function fsckRun(top: string, killAfterMs: number | null): Promise<{ code: number | null; ms: number; killed: boolean; stderr: string }> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [BIN.fsck, '-c', conf(top), '-f'], { env: GIT_ENV, stdio: 'ignore', detached: true });
+  const child = spawn(process.execPath, [BIN.fsck, '-c', conf(top), '-f', '-v'], { env: GIT_ENV, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const ended = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
   let killed = false;
   if (killAfterMs !== null) {
@@ -37,7 +39,7 @@ async function fsckRun(top: string, killAfterMs: number | null): Promise<{ code:
     }
   }
   const code = await ended;
-  return { code, ms: performance.now() - t0, killed };
+  return { code, ms: performance.now() - t0, killed, stderr };
 }
 
 t.test('kill -9 at points across an objstore migration, then rerun', async (t) => {
@@ -50,7 +52,7 @@ t.test('kill -9 at points across an objstore migration, then rerun', async (t) =
   const ref = path.join(base, 'reference');
   await copyTree(template, ref);
   const full = await fsckRun(ref, null);
-  t.equal(full.code, 0, 'an uninterrupted run succeeds');
+  t.equal(full.code, 0, 'an uninterrupted run succeeds', { stderr: full.stderr });
   const points = 8;
   let interrupted = 0;
   for (let i = 1; i <= points; i++) {
@@ -68,7 +70,7 @@ t.test('kill -9 at points across an objstore migration, then rerun', async (t) =
     }
     // The rerun finishes the job.
     const again = await fsckRun(top, null);
-    t.equal(again.code, 0, `kill at ${killAt} ms: the rerun succeeds`);
+    t.equal(again.code, 0, `kill at ${killAt} ms: the rerun succeeds`, { stderr: again.stderr });
     const stores = readdirSync(path.join(top, 'objstore')).filter((n) => n.endsWith('.git'));
     t.equal(stores.length, 1, `kill at ${killAt} ms: one objstore after the rerun (${stores.join(', ')})`);
     t.same(readdirSync(path.join(top, 'objstore')).filter((n) => n.startsWith('.') && !n.endsWith('.lock')), [], 'no leftovers of interrupted work');
