@@ -11,6 +11,7 @@ import { matchesAny } from '../../shared/glob.js';
 import { lockPathFor, withLock } from '../../shared/lock.js';
 import { addMember, borrowFrom, createObjstore, fetchMember, objstorePath } from '../../shared/objstore/objstore.js';
 import type { ManifestEntry } from '../../shared/manifest/entry.js';
+import { clearStaleGitLocks } from '../../shared/repo/git-locks.js';
 import { keyToPath } from '../../shared/manifest/keys.js';
 import { readFingerprintFile } from '../../shared/repo/fingerprint-file.js';
 import { readAlternate } from '../../shared/repo/inspect.js';
@@ -159,6 +160,8 @@ export async function doRepoWork(ctx: WorkContext, a: RepoAction): Promise<WorkD
     }
     return { entry: { ...a.entry, fingerprint: fp }, pulled: true, cloned: true, notes, bytes };
   }
+  // Lock files of a git that was killed with a previous pass would make every git here fail.
+  for (const l of clearStaleGitLocks(final, Date.now())) notes.push(`removed ${path.relative(final, l)}, left by a git process that was killed`);
   if (a.fixRemotes) await fixRemotes(ctx, final, a.key, matchesAny(a.key, ctx.ffonly));
   if (a.fixParams) {
     await fixParams(ctx, final, a.entry);
