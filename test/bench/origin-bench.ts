@@ -1,5 +1,5 @@
 /**
- * grok-origin with a 100k-entry manifest, as a separate process: notice-to-written latency, notice
+ * grok-origin with a large (100k-entry) manifest, as a separate process: notice-to-written latency, notice
  * throughput with a check that no update was lost, conditional-GET (304) throughput, and the
  * server's memory. Ref changes are made by writing loose ref files (what a push leaves behind)
  * so that the client side costs little next to the server.
@@ -45,8 +45,8 @@ function procStatus(pid: number, field: string): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-export async function benchOrigin(work: string, quick: boolean): Promise<OriginFigures> {
-  const top = path.join(work, 'origin100k');
+export async function benchOrigin(work: string, quick: boolean, entries: number): Promise<OriginFigures> {
+  const top = path.join(work, `origin${entries}`);
   const realCount = 20;
   rmSync(top, { recursive: true, force: true });
   mkdirSync(top, { recursive: true });
@@ -55,7 +55,7 @@ export async function benchOrigin(work: string, quick: boolean): Promise<OriginF
   const repos = Array.from({ length: realCount }, (_, i) => path.join(top, `live/repo${i}.git`));
   for (const r of repos) cpSync(seed, r, { recursive: true });
   const manifest = path.join(top, 'manifest.js.gz');
-  writeSyntheticManifest(manifest, 100_000);
+  writeSyntheticManifest(manifest, entries);
   const conf = path.join(work, 'origin-bench.conf');
   writeFileSync(conf, `[core]\ntoplevel = ${top}\nmanifest = ${manifest}\n[origin]\nlisten = 127.0.0.1:0\nwrite_delay_ms = 2\n`);
 

@@ -21,7 +21,10 @@ export interface PullFigures {
   noChangeMs: number;
   latencyP50: number;
   latencyP99: number;
+  /** every push's latency, ms */
+  latencies: number[];
   pushes: number;
+  changed: number;
   daemonRssMb: number;
 }
 
@@ -38,7 +41,7 @@ async function notify(url: string, token: string, paths: string[]): Promise<void
   await res.arrayBuffer();
 }
 
-export async function benchPull(work: string, top: string, repos: string[], quick: boolean, threads: number): Promise<PullFigures> {
+export async function benchPull(work: string, top: string, repos: string[], quick: boolean, threads: number, bigEntries: number): Promise<PullFigures> {
   const conf = path.join(work, 'pull-origin.conf');
   const originDir = path.join(work, 'pull-origin');
   rmSync(originDir, { recursive: true, force: true });
@@ -62,7 +65,7 @@ export async function benchPull(work: string, top: string, repos: string[], quic
     const initialFloorMs = performance.now() - t0;
 
     // 50 of 1000 change: a new branch at an existing commit (every repo holds the seed's history).
-    const changed = repos.filter((_, i) => i % 20 === 0).slice(0, 50);
+    const changed = repos.filter((_, i) => i % 20 === 0);
     for (const r of changed) writeFileSync(path.join(r, 'refs/heads/bench'), readFileSync(path.join(r, 'refs/heads/master')));
     await notify(url, token, changed);
     const incremental = timeProcess([process.execPath, BIN.pull, '-c', rconf]);
@@ -105,8 +108,10 @@ export async function benchPull(work: string, top: string, repos: string[], quic
       noChangeMs: noChange,
       latencyP50: median(lat),
       latencyP99: lat[Math.min(lat.length - 1, Math.floor(lat.length * 0.99))]!,
+      latencies: lat,
       pushes,
-      daemonRssMb: await daemonRss(work),
+      changed: changed.length,
+      daemonRssMb: await daemonRss(work, bigEntries),
     };
   } finally {
     await stopProcess(child);
@@ -124,8 +129,8 @@ function readRefHead(repo: string, ref: string): string {
 }
 
 /** The daemon with the 100k-entry origin manifest (mirroring only its 20 live repositories). */
-async function daemonRss(work: string): Promise<number> {
-  const top = path.join(work, 'origin100k');
+async function daemonRss(work: string, entries: number): Promise<number> {
+  const top = path.join(work, `origin${entries}`);
   if (!existsSync(top)) return NaN;
   const conf = path.join(work, 'rss-origin.conf');
   writeFileSync(conf, `[core]\ntoplevel = ${top}\nmanifest = ${path.join(top, 'manifest.js.gz')}\n[origin]\nlisten = 127.0.0.1:0\n`);
