@@ -29,3 +29,10 @@ t.test('a chart is well-formed SVG with one line per series, names escaped', asy
   t.match(svg, />100k</);
   t.match(svg, /<\/svg>\n$/);
 });
+
+t.test('many x values get round ticks and no dots', async (t) => {
+  const svg = lineChart({ title: 't', xLabel: 'percentile', yLabel: 'ms', series: [{ name: 's', points: Array.from({ length: 100 }, (_, i) => [i + 1, i] as [number, number]) }] });
+  const labels = [...svg.matchAll(/text-anchor="middle">(\d+)</g)].map((m) => Number(m[1]));
+  t.same(labels, [10, 20, 30, 40, 50, 60, 70, 80, 90, 100]);
+  t.notMatch(svg, /<circle/);
+});

@@ -51,7 +51,11 @@ export function lineChart(o: ChartOptions): string {
     out.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${py(y)}" y2="${py(y)}" stroke="#ddd"/>`);
     out.push(`<text x="${m.l - 6}" y="${py(y) + 4}" text-anchor="end">${Number(y.toPrecision(3))}</text>`);
   }
-  for (const x of [...new Set(xs)].sort((a, b) => a - b)) {
+  // Every distinct x when there are few (the scaling sizes); round steps otherwise (percentiles).
+  const distinct = [...new Set(xs)].sort((a, b) => a - b);
+  const step = niceMax((Math.max(...xs) - Math.min(...xs)) / 10);
+  const ticks = distinct.length <= 12 ? distinct : Array.from({ length: Math.floor(Math.max(...xs) / step) + 1 }, (_, i) => i * step).filter((x) => x >= Math.min(...xs));
+  for (const x of ticks) {
     out.push(`<line x1="${px(x)}" x2="${px(x)}" y1="${H - m.b}" y2="${H - m.b + 5}" stroke="#333"/>`);
     out.push(`<text x="${px(x)}" y="${H - m.b + 18}" text-anchor="middle">${x >= 1000 ? `${x / 1000}k` : x}</text>`);
   }
@@ -63,7 +67,7 @@ export function lineChart(o: ChartOptions): string {
     const c = COLORS[i % COLORS.length]!;
     const pts = s.points.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ');
     out.push(`<polyline fill="none" stroke="${c}" stroke-width="2" points="${pts}"/>`);
-    for (const [x, y] of s.points) out.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${c}"/>`);
+    if (s.points.length <= 20) for (const [x, y] of s.points) out.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${c}"/>`);
     out.push(`<rect x="${W - m.r + 12}" y="${m.t + i * 20}" width="12" height="12" fill="${c}"/>`);
     out.push(`<text x="${W - m.r + 30}" y="${m.t + i * 20 + 10}">${esc(s.name)}</text>`);
   });

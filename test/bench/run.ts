@@ -325,6 +325,11 @@ figure. The ${SCALE.repos} repos are small (one pack, one branch, distinct tips)
 
 ${table}
 
+- **floor**: what the same job costs at minimum with the raw git commands a perfect tool would still run,
+  at the same concurrency (${CONCURRENCY}), or node's own start-up for single-repo work.
+- **baseline**: grokmirror 2.x figures given in the issues for a 2-core machine (grokmirror itself cannot be
+  installed here: PyPI is out of reach), not measured on this machine.
+
 ![Manifest operations against the number of entries](${quick ? 'scaling.svg' : 'test/bench/plots/scaling.svg'})
 
 ![Push to replica latency, by percentile](${quick ? 'push-latency.svg' : 'test/bench/plots/push-latency.svg'})
@@ -344,10 +349,6 @@ ${table}
 - A replica reading a large manifest is JSON parsing and per-entry validation (every key and field is
   checked before anything acts on it); it grows linearly with the entries.
 
-- **floor**: what the same job costs at minimum with the raw git commands a perfect tool would still run,
-  at the same concurrency (${CONCURRENCY}), or node's own start-up for single-repo work.
-- **baseline**: grokmirror 2.x figures given in the issues for a 2-core machine (grokmirror itself cannot be
-  installed here: PyPI is out of reach), not measured on this machine.
 `;
   const out = quick ? path.join(plotDir, 'BENCHMARKS.quick.md') : path.join(REPO_ROOT, 'BENCHMARKS.md');
   writeFileSync(out, md);
