@@ -6,11 +6,12 @@ import { fileURLToPath } from 'node:url';
 /** test/fixtures in the source tree (tests run from dist/test/...). */
 export const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures');
 export const REPO_ROOT = path.resolve(FIXTURES, '../..');
+/** The commands as installed: esbuild's bundles of the compiled entry points (package.json "bin"). */
 export const BIN = {
-  manifest: path.join(REPO_ROOT, 'dist/origin/bin/grok-manifest.js'),
-  origin: path.join(REPO_ROOT, 'dist/origin/bin/grok-origin.js'),
-  pull: path.join(REPO_ROOT, 'dist/replica/bin/grok-pull.js'),
-  fsck: path.join(REPO_ROOT, 'dist/shared/bin/grok-fsck.js'),
+  manifest: path.join(REPO_ROOT, 'dist/bin/grok-manifest.js'),
+  origin: path.join(REPO_ROOT, 'dist/bin/grok-origin.js'),
+  pull: path.join(REPO_ROOT, 'dist/bin/grok-pull.js'),
+  fsck: path.join(REPO_ROOT, 'dist/bin/grok-fsck.js'),
 };
 
 /** Builds grokmirror's reference collection (same shas every time) under `top`. */
