@@ -13,7 +13,7 @@ import { describeError, GrokError } from '../shared/errors.js';
 import type { Git } from '../shared/git/index.js';
 import { lockPathFor, withLock } from '../shared/lock.js';
 import type { Logger } from '../shared/log.js';
-import { sameEntry, type Manifest } from '../shared/manifest/entry.js';
+import { sameEntry, type Manifest, type ManifestEntry } from '../shared/manifest/entry.js';
 import { readManifestFile, writeManifestFile } from '../shared/manifest/io.js';
 import { keyToPath, pathToKey } from '../shared/manifest/keys.js';
 import { mapPool } from '../shared/pool.js';
@@ -136,9 +136,15 @@ async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, ev
   const localRepos = purging ? (await discoverRepos(toplevel)).repos.map((r) => r.key) : [];
   const remoteEntries = remote.parsed.entries;
   const disk = new Map<string, DiskRepo>();
-  await mapPool([...remoteEntries], 8, async ([k, e]) => {
+  // Entries we hold unchanged get the quick look in one synchronous sweep; only changed ones the full one.
+  const changed: [string, ManifestEntry][] = [];
+  for (const [k, e] of remoteEntries) {
     const held = local.get(k);
-    disk.set(k, held && sameEntry(held, e) ? quickDiskState(toplevel, k, e, config.pull.default_owner) : await diskState(git, toplevel, k, e, config.pull.remotename));
+    if (held && sameEntry(held, e)) disk.set(k, quickDiskState(toplevel, k, e, config.pull.default_owner));
+    else changed.push([k, e]);
+  }
+  await mapPool(changed, 8, async ([k, e]) => {
+    disk.set(k, await diskState(git, toplevel, k, e, config.pull.remotename));
   });
   const plan = planPull(
     local,

@@ -119,9 +119,8 @@ async function buildAside(ctx: WorkContext, a: RepoAction, final: string, objsto
         await ctx.sleep(1000 * 2 ** (i - 1));
       }
     }
-    const bytes = await objectBytes(tmp);
-    const fp = await recordFingerprint(ctx, tmp);
-    await recordTimestamps(tmp, a.entry);
+    const bytes = objectBytes(tmp);
+    const [fp] = await Promise.all([recordFingerprint(ctx, tmp), recordTimestamps(tmp, a.entry)]);
     return { tmp, fp, bytes };
   } catch (err) {
     await fsp.rm(tmp, { recursive: true, force: true });
@@ -171,12 +170,11 @@ export async function doRepoWork(ctx: WorkContext, a: RepoAction): Promise<WorkD
   let fp = before ?? a.entry.fingerprint;
   let bytes = 0;
   if (a.pull) {
-    const sizeBefore = await objectBytes(final);
+    const sizeBefore = objectBytes(final);
     await fetchRemote(ctx, final, ctx.retries, ctx.sleep);
     // Measured before housekeeping, whose repack could shrink what the fetch added.
-    bytes = Math.max(0, (await objectBytes(final)) - sizeBefore);
-    fp = await recordFingerprint(ctx, final);
-    await recordTimestamps(final, a.entry);
+    bytes = Math.max(0, objectBytes(final) - sizeBefore);
+    [fp] = await Promise.all([recordFingerprint(ctx, final), recordTimestamps(final, a.entry)]);
     if (fp !== before) notes.push(...(await housekeep(ctx.git, final)).notes);
   }
   return { entry: { ...a.entry, fingerprint: fp }, pulled: a.pull, cloned: false, notes, bytes };
