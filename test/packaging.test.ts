@@ -23,7 +23,9 @@ t.test('after npm ci, every command named in package.json "bin" is built, execut
 
 t.test('npm install -g of the packed package installs all four commands', async (t) => {
   const dir = tmpDir(t, 'grok-pack-');
-  const tgz = run('npm', ['pack', '--silent', '--pack-destination', dir], REPO_ROOT).trim().split('\n').pop()!;
+  // --ignore-scripts: npm test has just built dist/; rebuilding it here (prepare) would pull the
+  // commands from under the tests running beside this one.
+  const tgz = run('npm', ['pack', '--silent', '--ignore-scripts', '--pack-destination', dir], REPO_ROOT).trim().split('\n').pop()!;
   const prefix = path.join(dir, 'prefix');
   // Offline: everything comes from the cache `npm ci` just filled; the native modules build here.
   run('npm', ['install', '-g', '--prefix', prefix, '--offline', '--no-audit', '--no-fund', '--allow-scripts=os-lock', path.join(dir, tgz)]);
