@@ -123,6 +123,11 @@ export async function withLock<T>(lockFile: string, fn: () => Promise<T>, opts: 
   }
 }
 
+/** The lock was held elsewhere (as opposed to a lock that could not be taken at all). */
+export function isLockBusy(err: unknown): boolean {
+  return err instanceof GrokError && err.code === 'GROK_ERR_LOCK' && err.data.busy === true;
+}
+
 function busyError(file: string): GrokError {
   return new GrokError('GROK_ERR_LOCK', `${file} is locked by another process`, { path: file, busy: true });
 }

@@ -7,8 +7,8 @@
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { GrokConfig } from '../../shared/config/config.js';
-import { describeError, isGrokError } from '../../shared/errors.js';
-import { acquireLock, lockPathFor } from '../../shared/lock.js';
+import { describeError } from '../../shared/errors.js';
+import { acquireLock, isLockBusy, lockPathFor } from '../../shared/lock.js';
 import type { Logger } from '../../shared/log.js';
 import type { Manifest } from '../../shared/manifest/entry.js';
 import { keyToPath } from '../../shared/manifest/keys.js';
@@ -51,7 +51,7 @@ export async function executeActions(
     try {
       held = await acquireLock(lockPathFor(repo), { timeoutMs: waitMs });
     } catch (err) {
-      if (isGrokError(err, 'GROK_ERR_LOCK') && err.data.busy === true) return false;
+      if (isLockBusy(err)) return false;
       failed(a, err, started);
       return true;
     }

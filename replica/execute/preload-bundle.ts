@@ -19,9 +19,9 @@ import { existsSync } from 'node:fs';
 import { open, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Dispatcher } from 'undici';
-import { describeError, GrokError, isGrokError } from '../../shared/errors.js';
+import { describeError, GrokError } from '../../shared/errors.js';
 import { untrusted, type Git } from '../../shared/git/index.js';
-import { lockPathFor, withLock } from '../../shared/lock.js';
+import { isLockBusy, lockPathFor, withLock } from '../../shared/lock.js';
 import { createObjstore } from '../../shared/objstore/objstore.js';
 import { netrcCredentials, type Credentials } from '../source/netrc.js';
 import { undiciLite } from '../source/undici-lite.js';
@@ -56,7 +56,7 @@ export async function preloadObjstore(git: Git, objstore: string, name: string, 
   try {
     return await withLock(lockPathFor(objstore), () => preloadLocked(git, objstore, bundleUrl(baseUrl, name), deps), { timeoutMs: 0 });
   } catch (err) {
-    if (isGrokError(err, 'GROK_ERR_LOCK') && err.data.busy === true) return { status: 'busy' };
+    if (isLockBusy(err)) return { status: 'busy' };
     return { status: 'failed', reason: describeError(err) };
   }
 }

@@ -6,9 +6,9 @@
 import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { describeError, isGrokError } from '../../shared/errors.js';
+import { describeError } from '../../shared/errors.js';
 import { matchesAny } from '../../shared/glob.js';
-import { lockPathFor, withLock } from '../../shared/lock.js';
+import { isLockBusy, lockPathFor, withLock } from '../../shared/lock.js';
 import { addMember, borrowFrom, createObjstore, fetchMember, objstorePath } from '../../shared/objstore/objstore.js';
 import type { ManifestEntry } from '../../shared/manifest/entry.js';
 import { clearStaleGitLocks } from '../../shared/repo/git-locks.js';
@@ -98,7 +98,7 @@ async function objstoreFor(ctx: WorkContext, a: RepoAction, notes: string[]): Pr
         }),
       { timeoutMs: 0 });
     } catch (err) {
-      if (!isGrokError(err, 'GROK_ERR_LOCK') || err.data.busy !== true) throw err;
+      if (!isLockBusy(err)) throw err;
       return existsSync(obst) ? obst : null; // busy elsewhere: clone without it this time
     }
   }

@@ -86,7 +86,13 @@ function siblingClusters(repos: readonly RepoRoots[]): string[][] {
     return p;
   };
   const byRoot = new Map<string, RepoRoots[]>();
-  for (const r of repos) for (const root of r.roots) byRoot.set(root, [...(byRoot.get(root) ?? []), r]);
+  for (const r of repos) {
+    for (const root of r.roots) {
+      const list = byRoot.get(root);
+      if (list) list.push(r);
+      else byRoot.set(root, [r]);
+    }
+  }
   // Only repositories that share a root can be siblings: compare within each root's list.
   for (const list of byRoot.values()) {
     for (let i = 0; i < list.length; i++) {
@@ -98,7 +104,12 @@ function siblingClusters(repos: readonly RepoRoots[]): string[][] {
     }
   }
   const groups = new Map<string, string[]>();
-  for (const r of repos) groups.set(find(r.key), [...(groups.get(find(r.key)) ?? []), r.key]);
+  for (const r of repos) {
+    const root = find(r.key);
+    const list = groups.get(root);
+    if (list) list.push(r.key);
+    else groups.set(root, [r.key]);
+  }
   return [...groups.values()].filter((g) => g.length > 1).map((g) => g.sort()).sort((a, b) => a[0]!.localeCompare(b[0]!));
 }
 

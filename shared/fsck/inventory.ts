@@ -41,6 +41,8 @@ export interface Inventory {
   readonly stores: readonly StoreInfo[];
   /** Repositories other repositories borrow from outside any objstore. */
   readonly lenders: ReadonlySet<string>;
+  /** Manifest key of each repository path. */
+  readonly keyOf: ReadonlyMap<string, string>;
 }
 
 export async function takeInventory(git: Git, toplevel: string, objstoreDir: string, privateGlobs: readonly string[]): Promise<Inventory> {
@@ -71,5 +73,5 @@ export async function takeInventory(git: Git, toplevel: string, objstoreDir: str
     const name = n.slice(0, -'.git'.length);
     stores.push({ name, path: p, remotes: await storeRemotes(git, p), users: usersOf.get(name) ?? [] });
   }
-  return { toplevel, objstoreDir: realObjstoreDir, repos, stores, lenders };
+  return { toplevel, objstoreDir: realObjstoreDir, repos, stores, lenders, keyOf: new Map(repos.map((r) => [r.path, r.key])) };
 }

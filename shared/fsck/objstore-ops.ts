@@ -16,6 +16,7 @@ import { atomicWrite } from '../fs/atomic.js';
 import { OBJSTORE_MARKER } from '../repo/bare.js';
 import { readFingerprintFile } from '../repo/fingerprint-file.js';
 import { fingerprintOf } from '../repo/refs.js';
+import { fsckArgs } from './check.js';
 import { repackArgs } from './repack.js';
 
 /** The objstore's registered members: virtref -> member path (from `remote.<virtref>.url`). */
@@ -134,7 +135,7 @@ export async function joinStore(git: Git, store: string, repo: string, opts: Joi
 }
 
 export async function assertConnected(git: Git, repo: string): Promise<void> {
-  const res = await git.run({ gitDir: repo, args: ['fsck', '--no-progress', '--no-dangling', '--no-reflogs', '--connectivity-only'], okExit: [1, 2, 3, 4, 5, 6, 7, 8] });
+  const res = await git.run({ gitDir: repo, args: fsckArgs(true), okExit: [1, 2, 3, 4, 5, 6, 7, 8] });
   if (res.exitCode !== 0) {
     throw new GrokError('GROK_ERR_GIT_FAILED', `${repo}: connectivity check failed after objstore work: ${res.stderr.trim() || res.stdout.toString('utf8').trim()}`, { repo });
   }

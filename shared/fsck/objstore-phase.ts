@@ -6,10 +6,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { describeError, isGrokError } from '../errors.js';
+import { describeError } from '../errors.js';
 import type { Git } from '../git/index.js';
 import { matchesAny } from '../glob.js';
-import { lockPathFor, withLock } from '../lock.js';
+import { isLockBusy, lockPathFor, withLock } from '../lock.js';
 import type { Logger } from '../log.js';
 import { createObjstore, objstorePath } from '../objstore/objstore.js';
 import { isBareRepo } from '../repo/bare.js';
@@ -40,8 +40,6 @@ export interface ObjstorePhaseResult {
   readonly notes: readonly string[];
 }
 
-const isBusy = (err: unknown) => isGrokError(err, 'GROK_ERR_LOCK') && err.data.busy === true;
-
 export async function runObjstorePhase(git: Git, o: ObjstorePhaseOptions, log: Logger): Promise<ObjstorePhaseResult> {
   const notes: string[] = [];
   const note = (m: string) => {
@@ -56,7 +54,7 @@ export async function runObjstorePhase(git: Git, o: ObjstorePhaseOptions, log: L
       await fn();
       return true;
     } catch (err) {
-      if (isBusy(err) || isGitLockBusy(err)) note(`${what}: busy; next run (${describeError(err)})`);
+      if (isLockBusy(err) || isGitLockBusy(err)) note(`${what}: busy; next run (${describeError(err)})`);
       else {
         problems.push(`${what}: ${describeError(err)}`);
         log.error(`${what}: ${describeError(err)}`);
@@ -115,6 +113,7 @@ export async function runObjstorePhase(git: Git, o: ObjstorePhaseOptions, log: L
     optOut: r.optOut || r.borrowsFrom !== null || inv.lenders.has(r.path) || !rootsOf.has(r.path),
     baseline: o.baselines.length > 0 && (matchesAny(r.key, o.baselines) || matchesAny(r.path, o.baselines)),
   }));
+  const baselines = new Set(repoRootsList.filter((r) => r.baseline).map((r) => r.key));
   const fixed = new Set(o.forkgroups.values());
   const storeRoots: StoreRoots[] = inv.stores.map((s) => {
     const roots = new Set<string>();
@@ -123,7 +122,7 @@ export async function runObjstorePhase(git: Git, o: ObjstorePhaseOptions, log: L
       name: s.name,
       roots: [...roots].sort(),
       users: s.users.length,
-      hasBaseline: s.users.some((u) => repoRootsList.find((r) => r.key === u)?.baseline),
+      hasBaseline: s.users.some((u) => baselines.has(u)),
       fixedName: fixed.has(s.name),
     };
   });
@@ -161,7 +160,7 @@ export async function runObjstorePhase(git: Git, o: ObjstorePhaseOptions, log: L
       { timeoutMs: 0 });
       return true;
     } catch (err) {
-      if (isBusy(err) || isGitLockBusy(err)) note(`${info.key}: busy (grok-pull?); joins its objstore next time`);
+      if (isLockBusy(err) || isGitLockBusy(err)) note(`${info.key}: busy (grok-pull?); joins its objstore next time`);
       else {
         problems.push(`${info.key}: could not join ${store}: ${describeError(err)}`);
         log.error(`${info.key}: could not join ${store}: ${describeError(err)}`);

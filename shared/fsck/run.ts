@@ -9,10 +9,10 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { GrokConfig } from '../config/config.js';
-import { describeError, isGrokError } from '../errors.js';
+import { describeError } from '../errors.js';
 import type { Git } from '../git/index.js';
 import { matchesAny } from '../glob.js';
-import { acquireLock, lockPathFor, withLock, type HeldLock } from '../lock.js';
+import { type HeldLock, acquireLock, isLockBusy, lockPathFor, withLock } from '../lock.js';
 import type { Logger } from '../log.js';
 import { readManifestFile } from '../manifest/io.js';
 import { pathToKey } from '../manifest/keys.js';
@@ -93,7 +93,7 @@ function workList(inv: Inventory, grown: ReadonlySet<string>, replica: boolean):
 
 /** Objstore settings that follow [fsck] baselines and islandcores. */
 async function applyStoreSettings(git: Git, s: StoreInfo, inv: Inventory, config: GrokConfig): Promise<boolean> {
-  const keyOf = (p: string) => inv.repos.find((r) => r.path === p)?.key ?? p;
+  const keyOf = (p: string) => inv.keyOf.get(p) ?? p;
   const pick = (globs: readonly string[]) => [...s.remotes.values()].filter((m) => globs.length > 0 && (matchesAny(keyOf(m), globs) || matchesAny(m, globs)));
   const baselines = pick(config.fsck.baselines).map((m) => `refs/virtual/${virtrefFor(m)}/heads/`);
   for (const u of s.users) {
@@ -123,7 +123,7 @@ async function storeWork<T>(store: StoreInfo, target: MaintainTarget, work: (t: 
     for (const u of outsiders) held.push(await acquireLock(lockPathFor(u), { timeoutMs: 0 }));
     return await work(target, outsiders);
   } catch (err) {
-    if (!(isGrokError(err, 'GROK_ERR_LOCK') && err.data.busy === true) || held.length === outsiders.length) throw err;
+    if (!isLockBusy(err) || held.length === outsiders.length) throw err;
     for (const h of held.splice(0)) await h.release();
     return work({ ...target, pruneSafe: false }, []);
   } finally {
@@ -146,7 +146,7 @@ export async function runFsck(config: GrokConfig, opts: FsckRunOptions, deps: Fs
   try {
     return await withLock(lockPathFor(statusFile), () => fsckPass(config, opts, deps), { timeoutMs: 0 });
   } catch (err) {
-    if (isGrokError(err, 'GROK_ERR_LOCK') && err.data.busy === true) {
+    if (isLockBusy(err)) {
       log.info('another grok-fsck is running; nothing to do');
       return { status: 'busy', checked: [], repacked: [], errors: [], objstoreNotes: [] };
     }

@@ -10,9 +10,8 @@ import { copyFile, mkdir, readFile, rename, rm, symlink } from 'node:fs/promises
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { isGrokError } from '../errors.js';
 import { atomicWrite } from '../fs/atomic.js';
-import { lockPathFor, withLock } from '../lock.js';
+import { isLockBusy, lockPathFor, withLock } from '../lock.js';
 import { untrusted, type Git } from '../git/index.js';
 import { OBJSTORE_MARKER } from '../repo/bare.js';
 import { FINGERPRINT_FILE } from '../repo/fingerprint-file.js';
@@ -103,7 +102,7 @@ export async function feedObjstore(git: Git, dir: string, member: string): Promi
     await withLock(lockPathFor(dir), () => fetchMember(git, dir, member), { timeoutMs: 0 });
     return 'fed';
   } catch (err) {
-    if (isGrokError(err, 'GROK_ERR_LOCK') && err.data.busy === true) return 'busy';
+    if (isLockBusy(err)) return 'busy';
     throw err;
   }
 }
