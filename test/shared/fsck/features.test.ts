@@ -168,3 +168,23 @@ t.test('stale refs/virtual are trimmed, an objstore nobody uses is removed, a bu
   t.same(storesIn(top), []);
   t.same(readdirSync(path.join(top, 'objstore')).filter((n) => !n.endsWith('.lock')), [], 'nothing left behind');
 });
+
+t.test('--repack-only repacks without checking; --repack-all-quick repacks everything', async (t) => {
+  const top = tmpDir(t, 'grok-fsck-modes-');
+  const a = path.join(top, 'a.git');
+  const b = path.join(top, 'b.git');
+  makeRepo(a, { commits: 3 });
+  makeRepo(b, { commits: 3, file: 'other.txt' });
+  const config = fsckConfig(top);
+  const only = await fsck(config, { repackOnly: true, repackAll: 'full' });
+  t.same(only.checked, [], 'nothing checked');
+  t.same([...only.repacked].sort(), ['/a.git', '/b.git'], 'both repacked');
+  t.notOk(existsSync(path.join(a, 'grokmirror.fsck.err')));
+  const status = JSON.parse(readFileSync(path.join(top, 'fsck.status.js'), 'utf8')) as Record<string, { lastcheck: string; lastfullrepack?: string }>;
+  t.equal(status[a]!.lastcheck, 'never', 'no check recorded');
+  t.match(status[a]!.lastfullrepack, /^\d{4}-\d\d-\d\d$/, 'the full repack is recorded');
+  const quick = await fsck(config, { repackAll: 'quick' });
+  t.same([...quick.repacked].sort(), ['/a.git', '/b.git'], '--repack-all-quick repacks every repository');
+  t.same([...quick.checked].sort(), ['/a.git', '/b.git'], 'and, implying --force, checks them');
+  for (const r of [a, b]) t.ok(fsckOk(r).ok);
+});
