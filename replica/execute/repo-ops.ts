@@ -5,11 +5,11 @@
  * what it now holds, and remove it.
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import { mkdirSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { GrokError } from '../../shared/errors.js';
-import { atomicWrite } from '../../shared/fs/atomic.js';
-import { readRefFiles, untrusted, type Git } from '../../shared/git/index.js';
+import { atomicWriteSmallSync } from '../../shared/fs/atomic.js';
+import { mirrorFetch, readRefFiles, untrusted, type Git } from '../../shared/git/index.js';
 import type { ManifestEntry } from '../../shared/manifest/entry.js';
 import { isUnder, keyToPath } from '../../shared/manifest/keys.js';
 import { remoteUrl } from '../plan.js';
@@ -57,7 +57,7 @@ export async function cloneMirror(ctx: RepoOpsContext, dir: string, key: string,
     ],
   });
   if (opts.ffonly) await ctx.git.run({ gitDir: dir, args: ['config', untrusted(`remote.${ctx.remotename}.fetch`), 'refs/*:refs/*'] });
-  await writeDescriptionAndHead(dir, entry);
+  writeDescriptionAndHead(dir, entry);
 }
 
 /** (Re)creates the remote: the origin's URL for this key and a mirror refspec (no '+' when ffonly). */
@@ -69,16 +69,16 @@ export async function fixRemotes(ctx: RepoOpsContext, dir: string, key: string, 
 }
 
 /** description (no trailing newline) and HEAD (`<head>\n`), as the entry says. */
-async function writeDescriptionAndHead(dir: string, entry: ManifestEntry): Promise<void> {
-  if (entry.description !== undefined) await atomicWrite(path.join(dir, 'description'), entry.description, { noSync: true });
-  if (entry.head !== null) await atomicWrite(path.join(dir, 'HEAD'), `${entry.head}\n`, { noSync: true });
+function writeDescriptionAndHead(dir: string, entry: ManifestEntry): void {
+  if (entry.description !== undefined) atomicWriteSmallSync(path.join(dir, 'description'), entry.description);
+  if (entry.head !== null) atomicWriteSmallSync(path.join(dir, 'HEAD'), `${entry.head}\n`);
 }
 
 /** description, gitweb.owner, HEAD. */
 export async function fixParams(ctx: RepoOpsContext, dir: string, entry: ManifestEntry): Promise<void> {
   // After "--" the owner is a value even if it starts with "-" (it has no control characters: checked).
   await ctx.git.run({ gitDir: dir, args: ['config', '--', 'gitweb.owner', entry.owner ?? ctx.defaultOwner] });
-  await writeDescriptionAndHead(dir, entry);
+  writeDescriptionAndHead(dir, entry);
 }
 
 /** Creates or repairs the entry's symlinks; never replaces anything but a symlink. */
@@ -98,10 +98,10 @@ export async function fixSymlinks(ctx: RepoOpsContext, repo: string, entry: Mani
   return notes;
 }
 
-export async function fetchRemote(ctx: RepoOpsContext, dir: string, attempts: number, sleep: (ms: number) => Promise<void>): Promise<void> {
+export async function fetchRemote(ctx: RepoOpsContext, dir: string, ffonly: boolean, attempts: number, sleep: (ms: number) => Promise<void>): Promise<void> {
   for (let i = 1; ; i++) {
     try {
-      await ctx.git.run({ gitDir: dir, args: ['fetch', '-q', '--prune', untrusted(ctx.remotename)] });
+      await ctx.git.run(mirrorFetch(dir, ctx.remotename, { forcedRefspecs: !ffonly }));
       return;
     } catch (err) {
       if (i >= attempts) throw err;
@@ -115,7 +115,7 @@ export async function recordFingerprint(ctx: RepoOpsContext, dir: string): Promi
   const files = readRefFiles(dir);
   const fp = files.ok ? fingerprintOf(files.refs) : (await readRefStateWithGit(ctx.git, dir))?.fingerprint;
   if (!fp) throw new GrokError('GROK_ERR_GIT_FAILED', `${dir} has no refs after fetching`, { dir });
-  await writeFingerprintFile(dir, fp);
+  writeFingerprintFile(dir, fp);
   return fp;
 }
 
@@ -124,10 +124,10 @@ function cgitDate(epochSec: number): string {
 }
 
 /** grokmirror.timestamp and info/web/last-modified (for cgit) from the entry's `modified`. */
-export async function recordTimestamps(dir: string, entry: ManifestEntry): Promise<void> {
-  await atomicWrite(path.join(dir, 'grokmirror.timestamp'), String(entry.modified), { noSync: true });
-  await fsp.mkdir(path.join(dir, 'info', 'web'), { recursive: true });
-  await atomicWrite(path.join(dir, 'info', 'web', 'last-modified'), `${cgitDate(entry.modified)}\n`, { noSync: true });
+export function recordTimestamps(dir: string, entry: ManifestEntry): void {
+  atomicWriteSmallSync(path.join(dir, 'grokmirror.timestamp'), String(entry.modified));
+  mkdirSync(path.join(dir, 'info', 'web'), { recursive: true });
+  atomicWriteSmallSync(path.join(dir, 'info', 'web', 'last-modified'), `${cgitDate(entry.modified)}\n`);
 }
 
 /** Removes a repository (or symlink) under the toplevel. */

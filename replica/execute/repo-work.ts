@@ -120,7 +120,8 @@ async function buildAside(ctx: WorkContext, a: RepoAction, final: string, objsto
       }
     }
     const bytes = objectBytes(tmp);
-    const [fp] = await Promise.all([recordFingerprint(ctx, tmp), recordTimestamps(tmp, a.entry)]);
+    const fp = await recordFingerprint(ctx, tmp);
+    recordTimestamps(tmp, a.entry);
     return { tmp, fp, bytes };
   } catch (err) {
     await fsp.rm(tmp, { recursive: true, force: true });
@@ -171,10 +172,11 @@ export async function doRepoWork(ctx: WorkContext, a: RepoAction): Promise<WorkD
   let bytes = 0;
   if (a.pull) {
     const sizeBefore = objectBytes(final);
-    await fetchRemote(ctx, final, ctx.retries, ctx.sleep);
+    await fetchRemote(ctx, final, matchesAny(a.key, ctx.ffonly), ctx.retries, ctx.sleep);
     // Measured before housekeeping, whose repack could shrink what the fetch added.
     bytes = Math.max(0, objectBytes(final) - sizeBefore);
-    [fp] = await Promise.all([recordFingerprint(ctx, final), recordTimestamps(final, a.entry)]);
+    fp = await recordFingerprint(ctx, final);
+    recordTimestamps(final, a.entry);
     if (fp !== before) notes.push(...(await housekeep(ctx.git, final)).notes);
   }
   return { entry: { ...a.entry, fingerprint: fp }, pulled: a.pull, cloned: false, notes, bytes };

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { atomicWrite } from '../fs/atomic.js';
 import { isLockBusy, lockPathFor, withLock } from '../lock.js';
-import { untrusted, type Git } from '../git/index.js';
+import { mirrorFetch, untrusted, type Git } from '../git/index.js';
 import { OBJSTORE_MARKER } from '../repo/bare.js';
 import { FINGERPRINT_FILE } from '../repo/fingerprint-file.js';
 import { virtrefFor } from './virtref.js';
@@ -86,7 +86,8 @@ export async function addMember(git: Git, dir: string, member: string): Promise<
 /** Copies a member's objects and refs into the objstore, and records the fingerprint it fetched. */
 export async function fetchMember(git: Git, dir: string, member: string): Promise<void> {
   const v = virtrefFor(member);
-  await git.run({ gitDir: dir, args: ['fetch', '-q', '--prune', untrusted(v)] });
+  // Its refspec is +refs/*:refs/virtual/<v>/* (addMember): every update is forced.
+  await git.run(mirrorFetch(dir, v, { forcedRefspecs: true }));
   await copyFile(path.join(member, FINGERPRINT_FILE), path.join(dir, `grokmirror.${v}.fingerprint`)).catch(() => {});
 }
 
