@@ -98,11 +98,13 @@ export async function inspectTargets(git: Git, log: Logger, targets: readonly Ta
   });
 
   // The cache file is a convenience for pull/fsck; failing to write it does not fail the entry.
-  await mapPool([...out.entries()], opts.concurrency, async ([key, o]) => {
-    if (!o || 'failed' in o) return;
-    await writeFingerprintFile(o.path, o.refs.fingerprint).catch((err: unknown) =>
-      log.warn({ repo: key }, `${key}: cannot update ${FINGERPRINT_FILE}: ${describeError(err)}`),
-    );
-  });
+  for (const [key, o] of out) {
+    if (!o || 'failed' in o) continue;
+    try {
+      writeFingerprintFile(o.path, o.refs.fingerprint);
+    } catch (err) {
+      log.warn({ repo: key }, `${key}: cannot update ${FINGERPRINT_FILE}: ${describeError(err)}`);
+    }
+  }
   return out;
 }

@@ -6,7 +6,7 @@
  * umasks with bits outside 0666).
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { GrokError } from '../errors.js';
 
@@ -34,6 +34,24 @@ export async function atomicWrite(target: string, data: string | Uint8Array, opt
       await fh.close();
     }
   }, opts);
+}
+
+/**
+ * atomicWrite for the small files a pass writes into every repository it touches (fingerprint,
+ * timestamps, HEAD, description), without fsync (each is a cache or is rewritten by the next pass):
+ * synchronous, because for a few dozen bytes the promise API's trips through the threadpool cost
+ * more than the write itself (measured on the 50-of-1000 incremental pass).
+ */
+export function atomicWriteSmallSync(target: string, data: string): void {
+  const tmp = tempNameFor(target);
+  try {
+    writeFileSync(tmp, data, { flag: 'wx', mode: 0o666 });
+    renameSync(tmp, target);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new GrokError('GROK_ERR_WRITE', `cannot write ${target}: ${code} (${(err as Error).message})`, { path: target, errno: code }, { cause: err });
+  }
 }
 
 /**

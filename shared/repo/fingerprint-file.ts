@@ -5,7 +5,7 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
-import { atomicWrite } from '../fs/atomic.js';
+import { atomicWriteSmallSync } from '../fs/atomic.js';
 
 export const FINGERPRINT_FILE = 'grokmirror.fingerprint';
 
@@ -25,8 +25,8 @@ export function readFingerprintFile(gitDir: string): string | null {
   }
 }
 
-export async function writeFingerprintFile(gitDir: string, fingerprint: string): Promise<boolean> {
+export function writeFingerprintFile(gitDir: string, fingerprint: string): boolean {
   if (readFingerprintFile(gitDir) === fingerprint) return false;
-  await atomicWrite(path.join(gitDir, FINGERPRINT_FILE), fingerprint, { noSync: true });
+  atomicWriteSmallSync(path.join(gitDir, FINGERPRINT_FILE), fingerprint);
   return true;
 }
