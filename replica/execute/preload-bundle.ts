@@ -115,7 +115,7 @@ async function download(url: string, file: string, deps: PreloadDeps): Promise<n
   const headers: Record<string, string> = { 'user-agent': 'grokmirror-ts' };
   const creds = (deps.credentials ?? netrcCredentials)(u.hostname);
   if (creds) headers.authorization = `Basic ${Buffer.from(`${creds.login}:${creds.password}`).toString('base64')}`;
-  const lite = undiciLite();
+  const lite = await undiciLite();
   // Our own agent, closed when done, as for the manifest (an idle global one holds the process open).
   const own = deps.dispatcher ? null : new lite.Agent({ connect: { timeout: 30_000 } });
   const dispatcher = deps.dispatcher ?? own!;

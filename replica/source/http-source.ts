@@ -45,7 +45,7 @@ async function once(url: string, req: SourceRequest, dispatcher: Dispatcher, dep
   const timeout = deps.timeoutMs ?? 15 * 60 * 1000;
   let res: Dispatcher.ResponseData;
   try {
-    res = await undiciLite().request.call(dispatcher, {
+    res = await (await undiciLite()).request.call(dispatcher, {
       origin: u.origin,
       path: `${u.pathname}${u.search}`,
       method: 'GET',
@@ -88,7 +88,7 @@ export async function fetchHttpManifest(url: string, req: SourceRequest, deps: H
   if (deps.dispatcher) return fetchWithRetries(url, req, deps.dispatcher, deps);
   // Our own agent, closed when done: undici's global one keeps an idle socket and its timers alive,
   // which held every one-pass grok-pull open for ~160 ms after its work was finished.
-  const agent = new (undiciLite().Agent)({ connect: { timeout: 30_000 } });
+  const agent = new (await undiciLite()).Agent({ connect: { timeout: 30_000 } });
   try {
     return await fetchWithRetries(url, req, agent, deps);
   } finally {
