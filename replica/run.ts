@@ -23,7 +23,7 @@ import { diskState, quickDiskState } from './execute/disk-state.js';
 
 import { runHooks } from './execute/hooks.js';
 import { writeProjectsList } from './execute/projects-list.js';
-import { removeRepo } from './execute/repo-ops.js';
+import { removeLink, removeRepo } from './execute/repo-ops.js';
 import { executeActions } from './execute/execute-actions.js';
 import { pullOptions, workContext } from './execute/context.js';
 import { guardEvents, type PullEvents } from './events.js';
@@ -171,8 +171,11 @@ async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, ev
   }
   for (const k of plan.purge) {
     try {
-      await withLock(lockPathFor(keyToPath(toplevel, k)), async () => {
-        for (const s of local.get(k)?.symlinks ?? []) await removeRepo(toplevel, s);
+      const repo = keyToPath(toplevel, k);
+      await withLock(lockPathFor(repo), async () => {
+        for (const s of local.get(k)?.symlinks ?? []) {
+          if (!(await removeLink(toplevel, s, repo))) log.warn({ repo: k, action: 'purge' }, `${k}: left ${s} alone (not a symlink to ${k})`);
+        }
         await removeRepo(toplevel, k);
       }, { timeoutMs: 5_000 });
       local.delete(k);
