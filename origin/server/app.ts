@@ -85,7 +85,7 @@ export function buildApp(settings: OriginSettings, deps: AppDeps): FastifyInstan
     git: deps.git,
     uploads: deps.uploads,
     checkExportOk: settings.checkExportOk,
-    maxRequestBytes: 256 * 1024 * 1024,
+    maxRequestBytes: settings.uploadPackMaxBytes,
   });
   return app;
 }
