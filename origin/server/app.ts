@@ -31,9 +31,11 @@ export interface AppDeps {
 }
 
 export function buildApp(settings: OriginSettings, deps: AppDeps): FastifyInstance {
+  // fastify logs every request at info; the child's level keeps that out of the logs. It only ever
+  // raises the level: a child at "warn" under a silent logger would print warnings again.
+  const httpLevel = deps.log.levelVal > (deps.log.levels.values.warn ?? 40) ? deps.log.level : 'warn';
   const app = fastify({
-    // fastify logs every request at info; the child's level keeps that out of the logs.
-    loggerInstance: deps.log.child({ module: 'http' }, { level: 'warn' }) as unknown as FastifyBaseLogger,
+    loggerInstance: deps.log.child({ module: 'http' }, { level: httpLevel }) as unknown as FastifyBaseLogger,
     bodyLimit: settings.notifyMaxBytes,
     routerOptions: { maxParamLength: 4096 },
     // Bound what an idle or slow client can hold: headers must arrive in 10 s, the whole request in
