@@ -23,7 +23,8 @@ import { diskState, quickDiskState } from './execute/disk-state.js';
 
 import { runHooks } from './execute/hooks.js';
 import { writeProjectsList } from './execute/projects-list.js';
-import { removeRepo } from './execute/repo-ops.js';
+import { localKeyProblem, localPaths, refuseUnsafe } from './execute/local-paths.js';
+import { removeLink, removeRepo } from './execute/repo-ops.js';
 import { executeActions } from './execute/execute-actions.js';
 import { pullOptions, workContext } from './execute/context.js';
 import { guardEvents, type PullEvents } from './events.js';
@@ -154,13 +155,15 @@ async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, ev
     localRepos,
     purging ? await borrowedFrom(toplevel, localRepos) : new Set(),
   );
-  log.info(`${plan.wanted.size} repositories wanted, ${plan.actions.length} need work, ${plan.purge.length} to purge`);
-  events.onPlan({ kind: 'full', total: plan.actions.length, purge: plan.purge.length });
+  const paths = localPaths(config, toplevel);
+  const actions = await refuseUnsafe(paths, plan.actions, new Set(plan.wanted.keys()), log);
+  log.info(`${plan.wanted.size} repositories wanted, ${actions.length} need work, ${plan.purge.length} to purge`);
+  events.onPlan({ kind: 'full', total: actions.length, purge: plan.purge.length });
 
   const result: PullResult = { ...empty, status: 'done', purgeRefused: plan.purgeRefused };
   const ctx = workContext(config, git, toplevel, local, sleep, deps.warned);
   const flush = () => withLock(lockPathFor(localFile), () => writeManifestFile(localFile, local, { pretty: config.manifest.pretty }));
-  const done = await executeActions(config, ctx, plan.actions, local, log, flush, events.onRepoDone);
+  const done = await executeActions(config, ctx, actions, local, log, flush, events.onRepoDone);
   result.cloned.push(...done.cloned);
   result.updated.push(...done.updated);
   result.deferred.push(...done.deferred);
@@ -171,8 +174,15 @@ async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, ev
   }
   for (const k of plan.purge) {
     try {
-      await withLock(lockPathFor(keyToPath(toplevel, k)), async () => {
-        for (const s of local.get(k)?.symlinks ?? []) await removeRepo(toplevel, s);
+      const why = await localKeyProblem(paths, k);
+      if (why) throw new GrokError('GROK_ERR_OUTSIDE_TOPLEVEL', `refusing to remove ${JSON.stringify(k)}: it ${why}`, { key: k });
+      const repo = keyToPath(toplevel, k);
+      await withLock(lockPathFor(repo), async () => {
+        for (const s of local.get(k)?.symlinks ?? []) {
+          if ((await localKeyProblem(paths, s, { link: true })) !== null || !(await removeLink(toplevel, s, repo))) {
+            log.warn({ repo: k, action: 'purge' }, `${k}: left ${s} alone (not a symlink to ${k})`);
+          }
+        }
         await removeRepo(toplevel, k);
       }, { timeoutMs: 5_000 });
       local.delete(k);

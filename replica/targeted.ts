@@ -15,6 +15,7 @@ import { entryProblem, type Manifest, type ManifestEntry } from '../shared/manif
 import { readManifestFile, writeManifestFile } from '../shared/manifest/io.js';
 import { keyProblem } from '../shared/manifest/keys.js';
 import { diskState } from './execute/disk-state.js';
+import { localPaths, refuseUnsafe } from './execute/local-paths.js';
 import { executeActions, type ExecuteResult } from './execute/execute-actions.js';
 import { pullOptions, workContext } from './execute/context.js';
 import { runHooks } from './execute/hooks.js';
@@ -58,7 +59,7 @@ async function targeted(config: GrokConfig, items: readonly TargetItem[], deps: 
   const localFile = config.core.manifest;
   const local: Manifest = (await readManifestFile(localFile, config.core.manifest_max_size))?.entries ?? new Map();
   const ignored: string[] = [];
-  const actions: RepoAction[] = [];
+  const planned: RepoAction[] = [];
   const opts = pullOptions(config, { purge: false, forcePurge: false });
   for (const item of items) {
     const why = keyProblem(item.key) ?? (item.entry ? entryProblem(item.entry) : null);
@@ -69,7 +70,7 @@ async function targeted(config: GrokConfig, items: readonly TargetItem[], deps: 
     }
     if (item.entry) {
       const disk = await diskState(git, toplevel, item.key, item.entry, config.pull.remotename);
-      actions.push(...planPull(local, new Map([[item.key, item.entry]]), () => disk, opts).actions);
+      planned.push(...planPull(local, new Map([[item.key, item.entry]]), () => disk, opts).actions);
       continue;
     }
     // A socket notice names a repository we already mirror (grokmirror ignores anything else).
@@ -78,8 +79,10 @@ async function targeted(config: GrokConfig, items: readonly TargetItem[], deps: 
       ignored.push(item.key);
       continue;
     }
-    actions.push({ key: item.key, entry: known, op: 'update', fixRemotes: false, fixParams: false, pull: true });
+    planned.push({ key: item.key, entry: known, op: 'update', fixRemotes: false, fixParams: false, pull: true });
   }
+  const actions = await refuseUnsafe(localPaths(config, toplevel), planned, new Set([...local.keys(), ...planned.map((a) => a.key)]), log);
+  ignored.push(...planned.filter((a) => !actions.includes(a)).map((a) => a.key));
   const ctx = workContext(config, git, toplevel, local, (ms) => sleepMs(ms), deps.warned);
   const flush = () => withLock(lockPathFor(localFile), () => writeManifestFile(localFile, local, { pretty: config.manifest.pretty }));
   events.onPlan({ kind: 'targeted', total: actions.length, purge: 0 });

@@ -31,16 +31,21 @@ export interface AppDeps {
 }
 
 export function buildApp(settings: OriginSettings, deps: AppDeps): FastifyInstance {
+  // fastify logs every request at info; the child's level keeps that out of the logs. It only ever
+  // raises the level: a child at "warn" under a silent logger would print warnings again.
+  const httpLevel = deps.log.levelVal > (deps.log.levels.values.warn ?? 40) ? deps.log.level : 'warn';
   const app = fastify({
-    // fastify logs every request at info; the child's level keeps that out of the logs.
-    loggerInstance: deps.log.child({ module: 'http' }, { level: 'warn' }) as unknown as FastifyBaseLogger,
+    loggerInstance: deps.log.child({ module: 'http' }, { level: httpLevel }) as unknown as FastifyBaseLogger,
     bodyLimit: settings.notifyMaxBytes,
     routerOptions: { maxParamLength: 4096 },
-    // Bound what an idle or slow client can hold: headers must arrive in 10 s, idle keep-alive 60 s.
+    // Bound what an idle or slow client can hold: headers must arrive in 10 s, the whole request in
+    // requestTimeoutMs, idle keep-alive 60 s. No socket timeout: a clone may stream for hours.
+    // Node looks for expired connections every 5 s (its default, 30 s, let a connection that never
+    // sent a byte live for up to 40 s).
     connectionTimeout: 0,
     keepAliveTimeout: 60_000,
-    requestTimeout: 0,
-    http: { headersTimeout: 10_000, maxHeaderSize: 16 * 1024 },
+    requestTimeout: settings.requestTimeoutMs,
+    http: { headersTimeout: 10_000, maxHeaderSize: 16 * 1024, connectionsCheckingInterval: 5_000 },
   });
   app.addContentTypeParser('text/plain', { parseAs: 'string' }, (_req, body, done) => done(null, body));
   // Every refused request leaves a log line saying why (fastify's own 4xx, such as a body over the
@@ -82,7 +87,7 @@ export function buildApp(settings: OriginSettings, deps: AppDeps): FastifyInstan
     git: deps.git,
     uploads: deps.uploads,
     checkExportOk: settings.checkExportOk,
-    maxRequestBytes: 256 * 1024 * 1024,
+    maxRequestBytes: settings.uploadPackMaxBytes,
   });
   return app;
 }

@@ -24,6 +24,10 @@ export interface OriginSettings {
   readonly maxUploadPacks: number;
   readonly shutdownTimeoutMs: number;
   readonly notifyMaxBytes: number;
+  /** Largest request body an upload-pack negotiation may send (after gunzip). */
+  readonly uploadPackMaxBytes: number;
+  /** A client must have sent its whole request (headers and body) within this. */
+  readonly requestTimeoutMs: number;
   readonly checkExportOk: boolean;
   readonly pretty: boolean;
   readonly maxManifestBytes: number;
@@ -56,6 +60,10 @@ export function originSettings(config: GrokConfig, overrides: { listen?: string 
     maxUploadPacks: config.origin.max_upload_packs || 4 * os.availableParallelism(),
     shutdownTimeoutMs: config.origin.shutdown_timeout * 1000,
     notifyMaxBytes: config.origin.notify_max_size,
+    uploadPackMaxBytes: 256 * 1024 * 1024,
+    // Node's own default (fastify's is none): without it a client that sends its headers and then
+    // stalls its body holds the connection for ever.
+    requestTimeoutMs: 300_000,
     checkExportOk: config.manifest.check_export_ok,
     pretty: config.manifest.pretty,
     maxManifestBytes: config.core.manifest_max_size,

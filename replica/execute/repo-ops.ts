@@ -130,6 +130,21 @@ export function recordTimestamps(dir: string, entry: ManifestEntry): void {
   atomicWriteSmallSync(path.join(dir, 'info', 'web', 'last-modified'), `${cgitDate(entry.modified)}\n`);
 }
 
+/**
+ * Removes one of a purged entry's symlinks: only a symlink, and only one that points at `repo` or
+ * nowhere. The list comes from the manifest, so it may name a real repository or directory (or
+ * another repository's link); those are left alone. Returns whether it removed anything.
+ */
+export async function removeLink(toplevel: string, key: string, repo: string): Promise<boolean> {
+  const p = keyToPath(toplevel, key);
+  const st = await fsp.lstat(p).catch(() => null);
+  if (!st?.isSymbolicLink()) return false;
+  const target = await fsp.realpath(p).catch(() => null);
+  if (target !== null && target !== repo) return false;
+  await fsp.unlink(p);
+  return true;
+}
+
 /** Removes a repository (or symlink) under the toplevel. */
 export async function removeRepo(toplevel: string, key: string): Promise<void> {
   const p = keyToPath(toplevel, key);

@@ -26,6 +26,21 @@ const SHA_RE = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 const FORKGROUP_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}$/;
 const CONTROL_RE = /[\u0000-\u001f\u007f]/;
 const CONTROL_EXCEPT_WS_RE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+const KNOWN_KEYS = new Set(['modified', 'fingerprint', 'head', 'reference', 'owner', 'description', 'forkgroup', 'symlinks']);
+/** Deeper than this, an unknown value is refused: JSON.stringify recurses, and a deep enough value overflows its stack. */
+const MAX_UNKNOWN_DEPTH = 32;
+
+/** Whether a JSON value nests deeper than `max` (counted with a stack of our own, not recursion). */
+function nestsDeeper(value: unknown, max: number): boolean {
+  const todo: [unknown, number][] = [[value, 1]];
+  for (let item = todo.pop(); item; item = todo.pop()) {
+    const [v, depth] = item;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > max) return true;
+    for (const child of Object.values(v)) if (typeof child === 'object' && child !== null) todo.push([child, depth + 1]);
+  }
+  return false;
+}
 
 /** A ref name git would accept as a HEAD target (git check-ref-format rules, the ones that matter). */
 export function refNameProblem(ref: string): string | null {
@@ -78,6 +93,13 @@ export function entryProblem(value: unknown): string | null {
   }
   if (e.forkgroup !== undefined && e.forkgroup !== null && (typeof e.forkgroup !== 'string' || !FORKGROUP_RE.test(e.forkgroup))) {
     return 'has a "forkgroup" that is not a plain name';
+  }
+  // Unknown keys are carried along and written back, so what they hold must be writable.
+  for (const k in e) {
+    const v = e[k];
+    if (typeof v === 'object' && v !== null && !KNOWN_KEYS.has(k) && nestsDeeper(v, MAX_UNKNOWN_DEPTH)) {
+      return `has a value under ${JSON.stringify(k)} nested more than ${MAX_UNKNOWN_DEPTH} levels deep`;
+    }
   }
   if (e.symlinks !== undefined) {
     if (!Array.isArray(e.symlinks)) return 'has "symlinks" that is not a list';

@@ -53,12 +53,14 @@ function protocolOf(req: FastifyRequest): string | undefined {
   return typeof p === 'string' && p !== '' ? p : undefined;
 }
 
+class BodyTooLarge extends Error {}
+
 function limitBytes(max: number): Transform {
   let seen = 0;
   return new Transform({
     transform(chunk: Buffer, _enc, cb) {
       seen += chunk.length;
-      cb(seen > max ? new Error(`request body larger than ${max} bytes`) : null, chunk);
+      cb(seen > max ? new BodyTooLarge(`Request body larger than ${max} bytes`) : null, chunk);
     },
   });
 }
@@ -128,6 +130,11 @@ export function gitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): void {
   async function uploadPack(req: FastifyRequest, reply: FastifyReply, dir: string) {
     const protocol = protocolOf(req);
     const body = req.body as NodeJS.ReadableStream;
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > deps.maxRequestBytes) {
+      req.log.warn({ repo: dir }, `upload-pack request of ${declared} bytes refused (over ${deps.maxRequestBytes})`);
+      return reply.code(413).type('text/plain').send(`Request body larger than ${deps.maxRequestBytes} bytes\n`);
+    }
     const release = await deps.uploads.acquire();
     let proc;
     try {
@@ -142,8 +149,10 @@ export function gitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): void {
     });
     const input: NodeJS.ReadableStream[] = [body];
     if (req.headers['content-encoding'] === 'gzip') input.push(createGunzip());
+    let inputError: NodeJS.ErrnoException | null = null;
     pipeline([...input, limitBytes(deps.maxRequestBytes), proc.stdin] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream], (err) => {
       if (err) {
+        inputError = err;
         req.log.warn({ repo: dir }, `upload-pack request: ${err.message}`);
         proc.kill();
       }
@@ -152,7 +161,42 @@ export function gitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): void {
     reply.raw.on('close', () => {
       if (!reply.raw.writableFinished) proc.kill();
     });
+    // The status goes out with upload-pack's first byte. One that ends without writing anything
+    // after refusing the request (a malformed pkt-line, an unknown v2 command, a body that is not
+    // gzip or over the limit) gets a 4xx saying why, not an empty 200.
+    const first = await firstOutput(proc.stdout, proc.done);
+    if (first !== 'output') {
+      const failed = inputError as NodeJS.ErrnoException | null;
+      if (failed instanceof BodyTooLarge) return reply.code(413).type('text/plain').send(`${failed.message}\n`);
+      // EPIPE: upload-pack stopped reading because it refused what it had read; its message says why.
+      const badBody = failed && failed.code !== 'EPIPE' ? failed : null;
+      if (badBody || first.exitCode !== 0) {
+        // git's message quotes the request, which may carry control characters: one plain line.
+        const said = first.stderr.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, 300);
+        const why = badBody ? `bad request body (${badBody.message})` : said || `upload-pack exited with ${first.exitCode}`;
+        return reply.code(400).type('text/plain').send(`${why}\n`);
+      }
+    }
     reply.header('cache-control', 'no-cache').type('application/x-git-upload-pack-result');
     return reply.send(proc.stdout);
   }
+}
+
+/**
+ * Resolves with 'output' as soon as `out` has a first chunk (put back, so nothing is lost), or with
+ * the process's exit when it ended without writing anything.
+ */
+function firstOutput(out: NodeJS.ReadableStream, done: Promise<{ exitCode: number; stderr: string }>): Promise<'output' | { exitCode: number; stderr: string }> {
+  return new Promise((resolve) => {
+    const onData = (chunk: Buffer) => {
+      out.pause();
+      out.unshift(chunk);
+      resolve('output');
+    };
+    out.once('data', onData);
+    void done.then((exit) => {
+      out.removeListener('data', onData);
+      resolve(exit);
+    });
+  });
 }
