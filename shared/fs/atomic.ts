@@ -23,6 +23,23 @@ export function tempNameFor(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
 }
 
+/**
+ * Removes the temp files atomicWrite left for `target` when its process was killed between creating
+ * one and renaming it (`.<name>.<12 hex>.tmp`, matched exactly). Nothing else would ever remove them.
+ * Only for a caller holding the lock every writer of `target` takes: without it, one of them may be
+ * another writer's file in the making. Returns the names removed.
+ */
+export async function removeStaleTemps(target: string): Promise<string[]> {
+  const prefix = `.${path.basename(target)}.`;
+  const gone: string[] = [];
+  for (const n of await fsp.readdir(path.dirname(target)).catch(() => [] as string[])) {
+    if (!n.startsWith(prefix) || !/^[0-9a-f]{12}\.tmp$/.test(n.slice(prefix.length))) continue;
+    await fsp.rm(path.join(path.dirname(target), n), { force: true });
+    gone.push(n);
+  }
+  return gone;
+}
+
 export async function atomicWrite(target: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): Promise<void> {
   const tmp = tempNameFor(target);
   await publish(tmp, target, async () => {
