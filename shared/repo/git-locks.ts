@@ -42,7 +42,13 @@ export function clearStaleGitLocks(repo: string, now: number, maxAgeMs = STALE_G
   return removed;
 }
 
-/** A git failure because one of its lock files exists (a live git elsewhere, or a young leftover). */
+/**
+ * A git failure because one of its lock files exists (a live git elsewhere, or a young leftover).
+ * `git config` words it its own way ("could not lock config file <path>: File exists").
+ */
 export function isGitLockBusy(err: unknown): boolean {
-  return err instanceof GitError && /Unable to create '[^']+\.lock': File exists|cannot lock ref .*File exists|Another git process seems to be running/.test(err.stderr);
+  return (
+    err instanceof GitError &&
+    /Unable to create '[^']+\.lock': File exists|cannot lock ref .*File exists|could not lock config file .*: File exists|Another git process seems to be running/.test(err.stderr)
+  );
 }
