@@ -23,6 +23,8 @@ export function tempNameFor(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
 }
 
+const TEMP_SUFFIX_RE = /^[0-9a-f]{12}\.tmp$/;
+
 /**
  * Removes the temp files atomicWrite left for `target` when its process was killed between creating
  * one and renaming it (`.<name>.<12 hex>.tmp`, matched exactly). Nothing else would ever remove them.
@@ -31,10 +33,19 @@ export function tempNameFor(target: string): string {
  */
 export async function removeStaleTemps(target: string): Promise<string[]> {
   const prefix = `.${path.basename(target)}.`;
+  return removeTemps(path.dirname(target), (n) => n.startsWith(prefix) && TEMP_SUFFIX_RE.test(n.slice(prefix.length)));
+}
+
+/** removeStaleTemps for every file in `dir`: for a caller holding the lock all writers there take. */
+export async function removeStaleTempsIn(dir: string): Promise<string[]> {
+  return removeTemps(dir, (n) => /^\..+\.[0-9a-f]{12}\.tmp$/.test(n));
+}
+
+async function removeTemps(dir: string, ours: (name: string) => boolean): Promise<string[]> {
   const gone: string[] = [];
-  for (const n of await fsp.readdir(path.dirname(target)).catch(() => [] as string[])) {
-    if (!n.startsWith(prefix) || !/^[0-9a-f]{12}\.tmp$/.test(n.slice(prefix.length))) continue;
-    await fsp.rm(path.join(path.dirname(target), n), { force: true });
+  for (const n of await fsp.readdir(dir).catch(() => [] as string[])) {
+    if (!ours(n)) continue;
+    await fsp.rm(path.join(dir, n), { force: true });
     gone.push(n);
   }
   return gone;
