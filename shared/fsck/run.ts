@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { GrokConfig } from '../config/config.js';
 import { describeError } from '../errors.js';
+import { removeStaleTemps } from '../fs/atomic.js';
 import type { Git } from '../git/index.js';
 import { matchesAny } from '../glob.js';
 import { type HeldLock, acquireLock, isLockBusy, lockPathFor, withLock } from '../lock.js';
@@ -160,6 +161,9 @@ async function fsckPass(config: GrokConfig, opts: FsckRunOptions, deps: FsckDeps
   const replica = isReplica(config);
   const toplevel = await fsp.realpath(config.core.toplevel);
   const force = opts.force || opts.repackAll !== null;
+  // The status file is saved after every repository; a run killed in one of those writes left its
+  // temp file. Only grok-fsck writes it, and this run holds its lock.
+  for (const n of await removeStaleTemps(config.fsck.statusfile)) log.warn(`removed ${n}, left by a status file write that was cut short`);
   const phase = await runObjstorePhase(git, {
     toplevel,
     objstoreDir: config.core.objstore,
