@@ -21,7 +21,8 @@ import { runBin } from '../helpers/cli.js';
 import { TEMP_FILE_RE } from '../helpers/convergence.js';
 import { BIN } from '../helpers/fixture.js';
 import { git, makeRepo } from '../helpers/git.js';
-import { BARE_NODE_ENV, spawnKillable, type Killable } from '../helpers/killable.js';
+import { BARE_NODE_ENV } from '../helpers/killable.js';
+import { startOriginProcess } from '../helpers/origin-process.js';
 import { runM } from '../helpers/manifest.js';
 import { pick, rng, seedFor, spreadMoments } from '../helpers/seeded.js';
 import { tmpDir } from '../helpers/tmp.js';
@@ -36,18 +37,6 @@ const SPAN_MS = 1500;
 function fingerprint(repo: string): string {
   const refs = git([`--git-dir=${repo}`, 'for-each-ref', '--format=%(objectname) %(refname)', 'refs/']);
   return createHash('sha1').update(`${refs}\n`).digest('hex');
-}
-
-async function startServer(conf: string): Promise<{ proc: Killable; url: string }> {
-  const proc = spawnKillable(BIN.origin, ['-c', conf]);
-  const until = Date.now() + 60_000;
-  for (;;) {
-    const m = /listening on (http:\/\/\S+)/.exec(proc.stdout());
-    if (m) return { proc, url: m[1]! };
-    if (proc.exited()) throw new Error(`grok-origin exited: ${proc.stderr()}`);
-    if (Date.now() > until) throw new Error('grok-origin did not start listening in a minute');
-    await sleep(20);
-  }
 }
 
 t.test('grok-origin killed with SIGKILL while taking notices: nothing acknowledged is lost', async (t) => {
@@ -70,7 +59,7 @@ t.test('grok-origin killed with SIGKILL while taking notices: nothing acknowledg
   let branch = 0;
   // The writers' own randomness: how many notices fit before a kill depends on the machine's speed.
   const choose = rng(SEED ^ 0x9e3779b9);
-  let server = await startServer(conf);
+  let server = await startOriginProcess(conf);
   t.teardown(() => void server.proc.kill('group'));
   const served = async (url: string) => {
     const res = await fetch(`${url}/manifest.js.gz`);
@@ -143,7 +132,7 @@ t.test('grok-origin killed with SIGKILL while taking notices: nothing acknowledg
     }
 
     // Restart: it serves every repository's latest state, and nothing of the killed run is left.
-    server = await startServer(conf);
+    server = await startOriginProcess(conf);
     const now = await served(server.url);
     for (const r of repos) {
       const want = history.get(r)!.at(-1)!;
