@@ -7,11 +7,12 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { describeError } from '../../shared/errors.js';
-import { atomicWrite, removeStaleTemps } from '../../shared/fs/atomic.js';
-import { isLockBusy, lockPathFor, withLock } from '../../shared/lock.js';
+import { atomicWrite } from '../../shared/fs/atomic.js';
+import { lockPathFor, withLock } from '../../shared/lock.js';
 import type { Logger } from '../../shared/log.js';
 import { sameEntry, type ManifestEntry } from '../../shared/manifest/entry.js';
 import { isGzipName, readManifestFile } from '../../shared/manifest/io.js';
+import { removeKilledManifestWrites } from '../../shared/manifest/killed-writes.js';
 
 import { ChunkedManifest, type Rendered } from './chunked-manifest.js';
 import type { EventLog } from './event-log.js';
@@ -39,21 +40,6 @@ export interface Published {
   /** Last-Modified, whole seconds (HTTP dates have no finer resolution). */
   readonly lastModifiedSec: number;
   readonly generation: number;
-}
-
-/**
- * A server or grok-manifest killed in the middle of a manifest write left its temp file beside the
- * manifest. Every writer holds the manifest lock; when someone holds it now (a long walk), the next
- * start cleans up instead of waiting for it.
- */
-async function removeKilledWrites(file: string, log: Logger): Promise<void> {
-  try {
-    for (const n of await withLock(lockPathFor(file), () => removeStaleTemps(file), { timeoutMs: 0 })) {
-      log.warn(`removed ${n}, left by a manifest write that was cut short`);
-    }
-  } catch (err) {
-    if (!isLockBusy(err)) throw err;
-  }
 }
 
 interface Waiter {
@@ -84,7 +70,8 @@ export class ManifestStore {
   }
 
   static async open(opts: StoreOptions, events: EventLog, deps: StoreDeps): Promise<ManifestStore> {
-    await removeKilledWrites(opts.file, deps.log);
+    // A server or grok-manifest killed in the middle of a write left its temp file beside the manifest.
+    for (const n of await removeKilledManifestWrites(opts.file)) deps.log.warn(`removed ${n}, left by a manifest write that was cut short`);
     const parsed = await readManifestFile(opts.file, opts.maxBytes);
     for (const r of parsed?.rejected ?? []) deps.log.warn({ repo: r.key }, `${opts.file}: ignoring entry ${JSON.stringify(r.key)}: ${r.why}`);
     const store = new ManifestStore(new ChunkedManifest(parsed?.entries ?? new Map(), opts.pretty), opts, events, deps);

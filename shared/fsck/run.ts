@@ -16,6 +16,7 @@ import { matchesAny } from '../glob.js';
 import { type HeldLock, acquireLock, isLockBusy, lockPathFor, withLock } from '../lock.js';
 import type { Logger } from '../log.js';
 import { readManifestFile } from '../manifest/io.js';
+import { removeKilledManifestWrites } from '../manifest/killed-writes.js';
 import { pathToKey } from '../manifest/keys.js';
 import { virtrefFor } from '../objstore/virtref.js';
 import { writePreloadBundle } from './bundle.js';
@@ -162,8 +163,10 @@ async function fsckPass(config: GrokConfig, opts: FsckRunOptions, deps: FsckDeps
   const toplevel = await fsp.realpath(config.core.toplevel);
   const force = opts.force || opts.repackAll !== null;
   // The status file is saved after every repository; a run killed in one of those writes left its
-  // temp file. Only grok-fsck writes it, and this run holds its lock.
+  // temp file. Only grok-fsck writes it, and this run holds its lock. The manifest (its forkgroups)
+  // is written at the end of a run; its own lock says whether its leftovers may go.
   for (const n of await removeStaleTemps(config.fsck.statusfile)) log.warn(`removed ${n}, left by a status file write that was cut short`);
+  for (const n of await removeKilledManifestWrites(config.core.manifest)) log.warn(`removed ${n}, left by a manifest write that was cut short`);
   const phase = await runObjstorePhase(git, {
     toplevel,
     objstoreDir: config.core.objstore,
