@@ -36,9 +36,16 @@ export async function removeStaleTemps(target: string): Promise<string[]> {
   return removeTemps(path.dirname(target), (n) => n.startsWith(prefix) && TEMP_SUFFIX_RE.test(n.slice(prefix.length)));
 }
 
-/** removeStaleTemps for every file in `dir`: for a caller holding the lock all writers there take. */
-export async function removeStaleTempsIn(dir: string): Promise<string[]> {
-  return removeTemps(dir, (n) => /^\..+\.[0-9a-f]{12}\.tmp$/.test(n));
+/**
+ * removeStaleTemps for every file in `dir`, or only for the files named in `only`: for a caller
+ * holding the lock that all writers of those files take.
+ */
+export async function removeStaleTempsIn(dir: string, only?: readonly string[]): Promise<string[]> {
+  const names = only ? new Set(only) : null;
+  return removeTemps(dir, (n) => {
+    const m = /^\.(.+)\.[0-9a-f]{12}\.tmp$/.exec(n);
+    return m !== null && (names === null || names.has(m[1]!));
+  });
 }
 
 async function removeTemps(dir: string, ours: (name: string) => boolean): Promise<string[]> {

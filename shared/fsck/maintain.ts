@@ -7,13 +7,14 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { FsckConfig } from '../config/schema.js';
-import { atomicWrite } from '../fs/atomic.js';
+import { atomicWrite, removeStaleTempsIn } from '../fs/atomic.js';
 import { lookupConfigValue, type Git } from '../git/index.js';
 import { RECLONE_FILE } from '../repo/bare.js';
 import { clearStaleGitLocks } from '../repo/git-locks.js';
 import { parseCountObjects, repackLevel, type RepackLevel } from '../repo/repack-level.js';
 import { shellWords } from '../shell-words.js';
 import { classifyFsckOutput, fsckArgs } from './check.js';
+import { ROOTS_FILE } from './roots.js';
 import { mayPrune, repackArgs, type RepackPolicy, type RepoRole } from './repack.js';
 
 export const FSCK_ERR_FILE = 'grokmirror.fsck.err';
@@ -37,6 +38,8 @@ export interface MaintainRequest {
 export interface MaintainDone {
   /** git lock files left by killed git processes, removed first. */
   readonly staleLocks: readonly string[];
+  /** Temp files of our own files here whose writes a kill cut short, removed first. */
+  readonly staleTemps: readonly string[];
   /** An objstore found without preciousObjects (a run killed during its repack) had it put back. */
   readonly preciousRestored: boolean;
   readonly repacked: RepackLevel;
@@ -105,6 +108,8 @@ export async function check(git: Git, t: MaintainTarget, connectivityOnly: boole
 
 export async function maintain(git: Git, t: MaintainTarget, req: MaintainRequest, cfg: FsckConfig, now: number): Promise<MaintainDone> {
   const staleLocks = clearStaleGitLocks(t.path, now);
+  // Only grok-fsck writes these (one run at a time; here under the repository's lock too).
+  const staleTemps = await removeStaleTempsIn(t.path, [ROOTS_FILE, FSCK_ERR_FILE, RECLONE_FILE]);
   // repack's `finally` puts preciousObjects back, but a kill -9 skips it: a run killed anywhere in an
   // objstore's repack left it unprotected until its next repack, which may be weeks away.
   const preciousRestored = t.role === 'objstore' && cfg.precious !== 'no' && (await ensurePrecious(git, t.path));
@@ -113,7 +118,7 @@ export async function maintain(git: Git, t: MaintainTarget, req: MaintainRequest
     level = req.repack === 'auto' ? await countLevel(git, t.path) : req.repack;
     if (level !== 'none') await repack(git, t, level, cfg);
   }
-  if (!req.check) return { staleLocks, preciousRestored, repacked: level, checked: false, errors: [], reclone: false };
+  if (!req.check) return { staleLocks, staleTemps, preciousRestored, repacked: level, checked: false, errors: [], reclone: false };
   const found = await check(git, t, req.connectivityOnly, cfg);
-  return { staleLocks, preciousRestored, repacked: level, checked: true, ...found };
+  return { staleLocks, staleTemps, preciousRestored, repacked: level, checked: true, ...found };
 }

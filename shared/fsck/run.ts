@@ -216,6 +216,7 @@ async function fsckPass(config: GrokConfig, opts: FsckRunOptions, deps: FsckDeps
         }, { timeoutMs: 600_000 });
       const done = w.store ? await storeWork(w.store, w.target, work) : await work(w.target, []);
       for (const l of done.staleLocks) log.warn({ repo: w.key }, `removed ${l}, left by a git process that was killed`);
+      for (const n of done.staleTemps) log.warn({ repo: w.key }, `${w.target.path}: removed ${n}, left by a write that was cut short`);
       if (done.preciousRestored) log.warn({ repo: w.key }, `${w.target.path}: extensions.preciousObjects was off (a run killed during its repack?); set again`);
       if (done.repacked !== 'none') repacked.push(w.key);
       if (done.checked) checked.push(w.key);
