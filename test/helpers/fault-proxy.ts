@@ -17,7 +17,8 @@ export interface FaultRule {
   readonly afterBytes?: number;
   /** delay: how long each chunk of the response is held back. */
   readonly delayMs?: number;
-  /** How many responses to spoil before the rule wears off (default: every one). */
+  /** How many responses to spoil before the rule wears off (default: every one). A response that ends
+   *  before `afterBytes` (a 304, say) gets through whole and does not count. */
   readonly times?: number;
 }
 
@@ -77,7 +78,7 @@ export async function startFaultProxy(t: Teardown, targetPort: number): Promise<
         sent = 0;
         const r = rule;
         current = r && (!r.match || r.match.test(line)) && (r.times === undefined || used < r.times) ? r : null;
-        if (current) used++;
+        if (current?.fault === 'delay') used++;
       }
       upstream.write(chunk);
     });
@@ -110,6 +111,7 @@ export async function startFaultProxy(t: Teardown, targetPort: number): Promise<
       }
       if (room > 0) client.write(chunk.subarray(0, room));
       current = null;
+      used++;
       upstream.destroy();
       if (f.fault === 'truncate') {
         stats.truncated++;

@@ -10,13 +10,13 @@
  * every member borrows from, and the private fork's blob is not in it.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { readManifestFile } from '../../shared/manifest/io.js';
 import { virtrefFor } from '../../shared/objstore/virtref.js';
 import { CaseTable } from '../helpers/case-table.js';
-import { alternatesProblems, fsckFailures, leftovers, objstoresIn } from '../helpers/convergence.js';
+import { ageGitLeftovers, alternatesProblems, fsckFailures, leftovers, objstoresIn } from '../helpers/convergence.js';
 import { BIN } from '../helpers/fixture.js';
 import { hasObject, makeForkNetwork, refsOf, type ForkNetwork } from '../helpers/fork-network.js';
 import { git, GIT_ENV, gitDir, pushCommit } from '../helpers/git.js';
@@ -26,6 +26,8 @@ import { rng, seedFor, spreadMoments } from '../helpers/seeded.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const SEED = seedFor(0x5eed_0004);
+/** What grok-fsck says when a busy lock (a young git lock the kill left) makes it leave work for the next run. */
+const DEFERRED_RE = /left for the next run|busy; next run|joins its objstore next time/;
 
 function conf(top: string): string {
   const file = `${top}.conf`;
@@ -33,10 +35,10 @@ function conf(top: string): string {
   return file;
 }
 
-/** grok-fsck -f; killed (group) `killAfterMs` in unless it ended first. */
+/** grok-fsck -f -v (its info lines say what it left for the next run); killed (group) `killAfterMs` in unless it ended first. */
 async function fsckRun(top: string, killAfterMs: number | null): Promise<{ code: number | null; ms: number; killed: boolean; stderr: string }> {
   const t0 = performance.now();
-  const run = spawnKillable(BIN.fsck, ['-c', conf(top), '-f']);
+  const run = spawnKillable(BIN.fsck, ['-c', conf(top), '-f', '-v']);
   let killed = false;
   if (killAfterMs !== null) {
     await Promise.race([run.ended, new Promise((r) => setTimeout(r, killAfterMs))]);
@@ -93,28 +95,6 @@ function migrated(top: string, net: ForkNetwork, members: readonly string[]): st
   const objstoreLeft = readdirSync(path.join(top, 'objstore')).filter((n) => n.startsWith('.') && !n.endsWith('.lock'));
   if (left.dirs.length + left.files.length + objstoreLeft.length > 0) problems.push(`left over: ${[...left.dirs, ...left.files, ...objstoreLeft].join(', ')}`);
   return problems;
-}
-
-/**
- * git's lock files under `top` (and packed-refs.new, written under packed-refs.lock), left by a killed
- * git, made a minute older: grok-fsck leaves younger ones alone and the work for the next run
- * (shared/repo/git-locks.ts), which in production comes hours later. Returns how many there were.
- */
-function ageGitLocks(top: string): number {
-  let n = 0;
-  const walk = (dir: string) => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if ((e.name.endsWith('.lock') && !e.name.startsWith('.')) || e.name === 'packed-refs.new') {
-        const old = (statSync(p).mtimeMs - 61_000) / 1000;
-        utimesSync(p, old, old);
-        n++;
-      }
-    }
-  };
-  walk(top);
-  return n;
 }
 
 t.test('grok-fsck killed with SIGKILL during objstore work loses nothing, and the rerun finishes the job', async (t) => {
@@ -178,8 +158,8 @@ t.test('grok-fsck killed with SIGKILL during objstore work loses nothing, and th
       // A git killed with grok-fsck may leave its lock file; younger than a minute, it makes the work
       // wait for the next run (by design), which is let come here by ageing the lock.
       let deferred = 0;
-      if (again.code === 0 && /left for the next run/.test(again.stderr)) {
-        deferred = ageGitLocks(top);
+      if (again.code === 0 && DEFERRED_RE.test(again.stderr)) {
+        deferred = ageGitLeftovers(top);
         again = await fsckRun(top, null);
       }
       const afterRerun = again.code === 0 ? [...(await nothingLost(top, refs)), ...migrated(top, net, phase.family)] : [`the rerun exited ${again.code}: ${again.stderr.trim().split('\n').slice(-2).join(' / ')}`];
@@ -208,7 +188,7 @@ t.test('grok-fsck killed with SIGKILL during objstore work loses nothing, and th
   writeFileSync(path.join(store, 'config.lock'), '');
   const young = spawnKillable(BIN.fsck, ['-c', conf(planted), '--repack-all-full']);
   const youngCode = await young.ended;
-  ageGitLocks(planted);
+  ageGitLeftovers(planted);
   const aged = await fsckRun(planted, null);
   const plantedProblems = [
     ...(first.code !== 0 ? [`the migration exited ${first.code}`] : []),
@@ -227,11 +207,16 @@ t.test('grok-fsck killed with SIGKILL during objstore work loses nothing, and th
   );
   t.same(plantedProblems, [], 'a young config.lock waits for the next run; an old one is removed');
 
-  // On purpose: what a kill in the objstore's repack leaves (preciousObjects lifted), and kills in a
-  // write of a member's fingerprint file or of the status file (atomicWrite's temp files); a run that
-  // needs no repack mends all three.
+  // On purpose: what a kill in the objstore's repack leaves (preciousObjects lifted), and kills in
+  // writes of a member's fingerprint file, the status file, the manifest, a repository's roots cache
+  // (atomicWrite's temp files); a run that needs no repack mends them all.
   gitDir(store, ['config', '--unset-all', 'extensions.preciousObjects']);
-  const temps = [path.join(store, '.grokmirror.0123456789ab.fingerprint.0123456789ab.tmp'), path.join(planted, '.fsck.status.js.0123456789ab.tmp')];
+  const temps = [
+    path.join(store, '.grokmirror.0123456789ab.fingerprint.0123456789ab.tmp'),
+    path.join(planted, '.fsck.status.js.0123456789ab.tmp'),
+    path.join(planted, '.manifest.js.gz.0123456789ab.tmp'),
+    path.join(planted, rel(net.upstream), '.grokmirror.roots.0123456789ab.tmp'),
+  ];
   for (const f of temps) writeFileSync(f, '0123');
   const mend = await fsckRun(planted, null);
   const mendProblems = [
@@ -242,8 +227,8 @@ t.test('grok-fsck killed with SIGKILL during objstore work loses nothing, and th
     ...migrated(planted, net, familyA),
   ];
   table.add(
-    'an objstore without preciousObjects, a half-written fingerprint temp file in it, a status file temp file, then a run',
-    'exit 0; preciousObjects set again (and logged), both temp files removed, nothing lost',
+    'an objstore without preciousObjects, temp files of its fingerprint file, the status file, the manifest and a roots cache, then a run',
+    'exit 0; preciousObjects set again (and logged), the temp files removed, nothing lost',
     mendProblems.length === 0 ? 'exit 0; preciousObjects back, temp files gone, nothing lost' : mendProblems.join('; '),
     mendProblems.length === 0,
   );
@@ -253,7 +238,7 @@ t.test('grok-fsck killed with SIGKILL during objstore work loses nothing, and th
   // packed-refs.new), a minute old. The next run deletes a ref there (a fork dropped a branch).
   writeFileSync(path.join(store, 'packed-refs.lock'), '');
   writeFileSync(path.join(store, 'packed-refs.new'), '');
-  ageGitLocks(planted);
+  ageGitLeftovers(planted);
   const forced = path.join(planted, rel(net.forced));
   gitDir(forced, ['update-ref', '-d', 'refs/heads/wip']);
   const refsNow = new Map([...refsA.keys()].map((r) => [r, refsOf(path.join(planted, r))]));
