@@ -12,6 +12,7 @@ import { lockPathFor, withLock } from '../../shared/lock.js';
 import type { Logger } from '../../shared/log.js';
 import { sameEntry, type ManifestEntry } from '../../shared/manifest/entry.js';
 import { isGzipName, readManifestFile } from '../../shared/manifest/io.js';
+import { removeKilledManifestWrites } from '../../shared/manifest/killed-writes.js';
 
 import { ChunkedManifest, type Rendered } from './chunked-manifest.js';
 import type { EventLog } from './event-log.js';
@@ -69,6 +70,8 @@ export class ManifestStore {
   }
 
   static async open(opts: StoreOptions, events: EventLog, deps: StoreDeps): Promise<ManifestStore> {
+    // A server or grok-manifest killed in the middle of a write left its temp file beside the manifest.
+    for (const n of await removeKilledManifestWrites(opts.file)) deps.log.warn(`removed ${n}, left by a manifest write that was cut short`);
     const parsed = await readManifestFile(opts.file, opts.maxBytes);
     for (const r of parsed?.rejected ?? []) deps.log.warn({ repo: r.key }, `${opts.file}: ignoring entry ${JSON.stringify(r.key)}: ${r.why}`);
     const store = new ManifestStore(new ChunkedManifest(parsed?.entries ?? new Map(), opts.pretty), opts, events, deps);

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { describeError } from '../../shared/errors.js';
 import { matchesAny } from '../../shared/glob.js';
 import { isLockBusy, lockPathFor, withLock } from '../../shared/lock.js';
-import { addMember, borrowFrom, createObjstore, fetchMember, objstorePath } from '../../shared/objstore/objstore.js';
+import { addMember, borrowFrom, createObjstore, fetchMember, objstorePath, removeCreateLeftovers } from '../../shared/objstore/objstore.js';
 import type { ManifestEntry } from '../../shared/manifest/entry.js';
 import { clearStaleGitLocks } from '../../shared/repo/git-locks.js';
 import { keyToPath } from '../../shared/manifest/keys.js';
@@ -82,6 +82,11 @@ async function objstoreFor(ctx: WorkContext, a: RepoAction, notes: string[]): Pr
   if (!fg) return null;
   const obst = objstorePath(ctx.objstoreDir, fg);
   if (!existsSync(obst)) {
+    // A pass killed while making it left a half-made one beside it, which would stay until grok-fsck
+    // runs (weekly, perhaps). A pass that holds the lock is making it now and cleans up after itself.
+    await withLock(lockPathFor(obst), () => removeCreateLeftovers(obst), { timeoutMs: 0 }).catch((err: unknown) => {
+      if (!isLockBusy(err)) throw err;
+    });
     const sibling = ctx.siblingOf(fg, a.key);
     if (!sibling) {
       const r = ctx.preloadBundleUrl ? await preloadObjstore(ctx.git, obst, fg, ctx.preloadBundleUrl) : null;

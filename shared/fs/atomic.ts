@@ -23,6 +23,41 @@ export function tempNameFor(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
 }
 
+const TEMP_SUFFIX_RE = /^[0-9a-f]{12}\.tmp$/;
+
+/**
+ * Removes the temp files atomicWrite left for `target` when its process was killed between creating
+ * one and renaming it (`.<name>.<12 hex>.tmp`, matched exactly). Nothing else would ever remove them.
+ * Only for a caller holding the lock every writer of `target` takes: without it, one of them may be
+ * another writer's file in the making. Returns the names removed.
+ */
+export async function removeStaleTemps(target: string): Promise<string[]> {
+  const prefix = `.${path.basename(target)}.`;
+  return removeTemps(path.dirname(target), (n) => n.startsWith(prefix) && TEMP_SUFFIX_RE.test(n.slice(prefix.length)));
+}
+
+/**
+ * removeStaleTemps for every file in `dir`, or only for the files named in `only`: for a caller
+ * holding the lock that all writers of those files take.
+ */
+export async function removeStaleTempsIn(dir: string, only?: readonly string[]): Promise<string[]> {
+  const names = only ? new Set(only) : null;
+  return removeTemps(dir, (n) => {
+    const m = /^\.(.+)\.[0-9a-f]{12}\.tmp$/.exec(n);
+    return m !== null && (names === null || names.has(m[1]!));
+  });
+}
+
+async function removeTemps(dir: string, ours: (name: string) => boolean): Promise<string[]> {
+  const gone: string[] = [];
+  for (const n of await fsp.readdir(dir).catch(() => [] as string[])) {
+    if (!ours(n)) continue;
+    await fsp.rm(path.join(dir, n), { force: true });
+    gone.push(n);
+  }
+  return gone;
+}
+
 export async function atomicWrite(target: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): Promise<void> {
   const tmp = tempNameFor(target);
   await publish(tmp, target, async () => {

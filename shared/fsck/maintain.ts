@@ -7,13 +7,14 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { FsckConfig } from '../config/schema.js';
-import { atomicWrite } from '../fs/atomic.js';
-import type { Git } from '../git/index.js';
+import { atomicWrite, removeStaleTempsIn } from '../fs/atomic.js';
+import { lookupConfigValue, type Git } from '../git/index.js';
 import { RECLONE_FILE } from '../repo/bare.js';
 import { clearStaleGitLocks } from '../repo/git-locks.js';
 import { parseCountObjects, repackLevel, type RepackLevel } from '../repo/repack-level.js';
 import { shellWords } from '../shell-words.js';
 import { classifyFsckOutput, fsckArgs } from './check.js';
+import { ROOTS_FILE } from './roots.js';
 import { mayPrune, repackArgs, type RepackPolicy, type RepoRole } from './repack.js';
 
 export const FSCK_ERR_FILE = 'grokmirror.fsck.err';
@@ -37,6 +38,10 @@ export interface MaintainRequest {
 export interface MaintainDone {
   /** git lock files left by killed git processes, removed first. */
   readonly staleLocks: readonly string[];
+  /** Temp files of our own files here whose writes a kill cut short, removed first. */
+  readonly staleTemps: readonly string[];
+  /** An objstore found without preciousObjects (a run killed during its repack) had it put back. */
+  readonly preciousRestored: boolean;
   readonly repacked: RepackLevel;
   readonly checked: boolean;
   readonly errors: readonly string[];
@@ -51,6 +56,15 @@ async function countLevel(git: Git, repo: string): Promise<RepackLevel> {
 async function setPrecious(git: Git, repo: string, on: boolean): Promise<void> {
   if (on) await git.run({ gitDir: repo, args: ['config', 'extensions.preciousObjects', 'true'] });
   else await git.run({ gitDir: repo, args: ['config', '--unset-all', 'extensions.preciousObjects'], okExit: [5] });
+}
+
+/** Sets preciousObjects unless the config file already says so (read without a process); true when set. */
+async function ensurePrecious(git: Git, repo: string): Promise<boolean> {
+  const text = await fsp.readFile(path.join(repo, 'config'), 'utf8').catch(() => '');
+  const v = lookupConfigValue(text, 'extensions', 'preciousObjects');
+  if ('found' in v && v.found && v.value?.toLowerCase() === 'true') return false;
+  await setPrecious(git, repo, true);
+  return true;
 }
 
 export async function repack(git: Git, t: MaintainTarget, level: Exclude<RepackLevel, 'none'>, cfg: FsckConfig): Promise<void> {
@@ -94,12 +108,17 @@ export async function check(git: Git, t: MaintainTarget, connectivityOnly: boole
 
 export async function maintain(git: Git, t: MaintainTarget, req: MaintainRequest, cfg: FsckConfig, now: number): Promise<MaintainDone> {
   const staleLocks = clearStaleGitLocks(t.path, now);
+  // Only grok-fsck writes these (one run at a time; here under the repository's lock too).
+  const staleTemps = await removeStaleTempsIn(t.path, [ROOTS_FILE, FSCK_ERR_FILE, RECLONE_FILE]);
+  // repack's `finally` puts preciousObjects back, but a kill -9 skips it: a run killed anywhere in an
+  // objstore's repack left it unprotected until its next repack, which may be weeks away.
+  const preciousRestored = t.role === 'objstore' && cfg.precious !== 'no' && (await ensurePrecious(git, t.path));
   let level: RepackLevel = 'none';
   if (req.repack !== null) {
     level = req.repack === 'auto' ? await countLevel(git, t.path) : req.repack;
     if (level !== 'none') await repack(git, t, level, cfg);
   }
-  if (!req.check) return { staleLocks, repacked: level, checked: false, errors: [], reclone: false };
+  if (!req.check) return { staleLocks, staleTemps, preciousRestored, repacked: level, checked: false, errors: [], reclone: false };
   const found = await check(git, t, req.connectivityOnly, cfg);
-  return { staleLocks, repacked: level, checked: true, ...found };
+  return { staleLocks, staleTemps, preciousRestored, repacked: level, checked: true, ...found };
 }

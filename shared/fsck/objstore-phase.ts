@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { describeError } from '../errors.js';
+import { removeStaleTempsIn } from '../fs/atomic.js';
 import type { Git } from '../git/index.js';
 import { matchesAny } from '../glob.js';
 import { isLockBusy, lockPathFor, withLock } from '../lock.js';
@@ -74,6 +75,8 @@ export async function runObjstorePhase(git: Git, o: ObjstorePhaseOptions, log: L
     await step(`objstore ${s.name}`, () =>
       withLock(lockPathFor(s.path), async () => {
         unlock(s.path);
+        // A write of its marker or a member's fingerprint file that a kill cut short (all under this lock).
+        for (const n of await removeStaleTempsIn(s.path)) note(`${s.name}: removed ${n}, left by a write that was cut short`);
         for (const [v, member] of s.remotes) {
           const info = byPath.get(member);
           const here = info?.store === s.name;

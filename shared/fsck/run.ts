@@ -10,11 +10,13 @@ import os from 'node:os';
 import path from 'node:path';
 import type { GrokConfig } from '../config/config.js';
 import { describeError } from '../errors.js';
+import { removeStaleTemps } from '../fs/atomic.js';
 import type { Git } from '../git/index.js';
 import { matchesAny } from '../glob.js';
 import { type HeldLock, acquireLock, isLockBusy, lockPathFor, withLock } from '../lock.js';
 import type { Logger } from '../log.js';
 import { readManifestFile } from '../manifest/io.js';
+import { removeKilledManifestWrites } from '../manifest/killed-writes.js';
 import { pathToKey } from '../manifest/keys.js';
 import { virtrefFor } from '../objstore/virtref.js';
 import { writePreloadBundle } from './bundle.js';
@@ -160,6 +162,11 @@ async function fsckPass(config: GrokConfig, opts: FsckRunOptions, deps: FsckDeps
   const replica = isReplica(config);
   const toplevel = await fsp.realpath(config.core.toplevel);
   const force = opts.force || opts.repackAll !== null;
+  // The status file is saved after every repository; a run killed in one of those writes left its
+  // temp file. Only grok-fsck writes it, and this run holds its lock. The manifest (its forkgroups)
+  // is written at the end of a run; its own lock says whether its leftovers may go.
+  for (const n of await removeStaleTemps(config.fsck.statusfile)) log.warn(`removed ${n}, left by a status file write that was cut short`);
+  for (const n of await removeKilledManifestWrites(config.core.manifest)) log.warn(`removed ${n}, left by a manifest write that was cut short`);
   const phase = await runObjstorePhase(git, {
     toplevel,
     objstoreDir: config.core.objstore,
@@ -209,6 +216,8 @@ async function fsckPass(config: GrokConfig, opts: FsckRunOptions, deps: FsckDeps
         }, { timeoutMs: 600_000 });
       const done = w.store ? await storeWork(w.store, w.target, work) : await work(w.target, []);
       for (const l of done.staleLocks) log.warn({ repo: w.key }, `removed ${l}, left by a git process that was killed`);
+      for (const n of done.staleTemps) log.warn({ repo: w.key }, `${w.target.path}: removed ${n}, left by a write that was cut short`);
+      if (done.preciousRestored) log.warn({ repo: w.key }, `${w.target.path}: extensions.preciousObjects was off (a run killed during its repack?); set again`);
       if (done.repacked !== 'none') repacked.push(w.key);
       if (done.checked) checked.push(w.key);
       if (done.errors.length > 0) {

@@ -6,7 +6,7 @@
  * at any point leaves nothing lost: the objstore is built aside and renamed into place, and a member
  * borrows from it only after the objstore holds that member's objects.
  */
-import { copyFile, mkdir, readFile, rename, rm, symlink } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rename, rm, symlink } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -28,6 +28,23 @@ export function objstorePath(objstoreDir: string, name: string): string {
 
 async function setConfig(git: Git, dir: string, pairs: [string, string][]): Promise<void> {
   for (const [k, v] of pairs) await git.run({ gitDir: dir, args: ['config', k, v] });
+}
+
+/**
+ * Removes what a createObjstore of `dir` that was killed left beside it (`.<name>.git.grok-new-<hex>`,
+ * matched exactly, so another objstore's work is never taken for this one's). Only for a caller
+ * holding the objstore's lock: without it the directory may be another process's objstore in the making.
+ */
+export async function removeCreateLeftovers(dir: string): Promise<string[]> {
+  const prefix = `.${path.basename(dir)}.grok-new-`;
+  const gone: string[] = [];
+  for (const n of await readdir(path.dirname(dir)).catch(() => [] as string[])) {
+    if (n.startsWith(prefix) && /^[0-9a-f]{8}$/.test(n.slice(prefix.length))) {
+      await rm(path.join(path.dirname(dir), n), { recursive: true, force: true });
+      gone.push(n);
+    }
+  }
+  return gone;
 }
 
 /** Creates the objstore at `dir` (built beside it, renamed into place); returns false if it existed. */

@@ -1,8 +1,11 @@
 /**
  * Finds the bare repositories under a toplevel with one readdir per directory: a directory is a repo
  * when its own listing holds objects/, refs/ and HEAD, so no extra stats are needed, and we never
- * descend into a repo. Objstore repos (marker file) are skipped. Symlinks are not followed while
- * walking; a symlink that resolves to a repo under the toplevel is reported as a symlink of that repo.
+ * descend into a repo. Objstore repos (marker file) are skipped, and so is work in progress
+ * (work-names.ts): a clone being built, or left half-made by a killed grok-pull, is no repository to
+ * list in a manifest, to purge (a replica's purge candidates come from here) or to put in an
+ * objstore. Symlinks are not followed while walking; a symlink that resolves to a repo under the
+ * toplevel is reported as a symlink of that repo.
  * readdir is synchronous: one call per directory, and the promise API's threadpool hops made the
  * walk of 1000 repos three times slower.
  */
@@ -11,6 +14,7 @@ import path from 'node:path';
 import { matchesAny } from '../glob.js';
 import { isUnder, pathToKey } from '../manifest/keys.js';
 import { EXPORT_OK_FILE, isBareRepo, isObjstoreRepo, listingIsBareRepo, OBJSTORE_MARKER } from './bare.js';
+import { isWorkInProgress } from './work-names.js';
 
 export interface FoundRepo {
   readonly path: string;
@@ -73,8 +77,9 @@ export async function discoverRepos(toplevel: string, opts: DiscoverOptions = {}
     const dirs = new Set<string>();
     const files = new Set<string>();
     for (const e of entries) {
-      if (e.isDirectory()) dirs.add(e.name);
-      else if (e.isFile()) files.add(e.name);
+      if (e.isDirectory()) {
+        if (!isWorkInProgress(e.name)) dirs.add(e.name);
+      } else if (e.isFile()) files.add(e.name);
       else if (e.isSymbolicLink()) links.push(path.join(dir, e.name));
     }
     if (dir !== toplevel && listingIsBareRepo({ dirs, files })) {

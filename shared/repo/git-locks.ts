@@ -5,6 +5,9 @@
  * our own (fcntl) lock on it, so a git lock that is older than any git operation of another writer
  * could take (a push's ref update, a `git gc --auto` on an origin) is a leftover. One minute old is
  * the line; anything younger is left alone and the work is deferred to the next run.
+ * `packed-refs.new` goes with them: git writes the new packed-refs there (created exclusively) while it
+ * holds packed-refs.lock, so a killed git leaves both, and with only the lock gone every later ref
+ * deletion fails on "packed-refs.new: File exists" for good.
  */
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -12,7 +15,7 @@ import { GitError } from '../git/index.js';
 
 export const STALE_GIT_LOCK_MS = 60_000;
 
-const FIXED = ['packed-refs.lock', 'config.lock', 'HEAD.lock', 'shallow.lock', 'FETCH_HEAD.lock', 'objects/info/commit-graph.lock', 'objects/info/commit-graphs/commit-graph-chain.lock', 'objects/info/packs.lock'];
+const FIXED = ['packed-refs.lock', 'packed-refs.new', 'config.lock', 'HEAD.lock', 'shallow.lock', 'FETCH_HEAD.lock', 'objects/info/commit-graph.lock', 'objects/info/commit-graphs/commit-graph-chain.lock', 'objects/info/packs.lock'];
 
 function refLocks(dir: string, out: string[]): void {
   let entries;
@@ -42,7 +45,14 @@ export function clearStaleGitLocks(repo: string, now: number, maxAgeMs = STALE_G
   return removed;
 }
 
-/** A git failure because one of its lock files exists (a live git elsewhere, or a young leftover). */
+/**
+ * A git failure because one of its lock files exists (a live git elsewhere, or a young leftover).
+ * `git config` words it its own way ("could not lock config file <path>: File exists"), and a young
+ * packed-refs.new stands for its lock.
+ */
 export function isGitLockBusy(err: unknown): boolean {
-  return err instanceof GitError && /Unable to create '[^']+\.lock': File exists|cannot lock ref .*File exists|Another git process seems to be running/.test(err.stderr);
+  return (
+    err instanceof GitError &&
+    /Unable to create '[^']+\.lock': File exists|cannot lock ref .*File exists|could not lock config file .*: File exists|packed-refs\.new: File exists|Another git process seems to be running/.test(err.stderr)
+  );
 }
