@@ -62,11 +62,6 @@ export class ChunkedManifest {
     return this.entries.keys();
   }
 
-  /** A copy of all entries (for diffing against a reloaded file). */
-  snapshot(): Manifest {
-    return new Map(this.entries);
-  }
-
   set(key: string, entry: ManifestEntry | null): void {
     const chunk = this.chunkOf(key);
     if (entry === null) {

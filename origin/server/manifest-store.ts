@@ -3,6 +3,8 @@
  * once and written to disk in coalesced, atomic writes under the manifest lock (so stand-alone
  * grok-manifest runs and the server never interleave), change events published after each write,
  * and external writes (a cron grok-manifest walk, grok-fsck) reloaded and published as changes.
+ * Writing and reloading take turns, and each write first takes in whatever another process wrote
+ * since: the file watcher reports such a write only later, and our copy in memory does not have it.
  */
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
@@ -54,7 +56,9 @@ export class ManifestStore {
   private timer: NodeJS.Timeout | null = null;
   private writing: Promise<void> | null = null;
   private servedSec = 0;
-  private ownWrite: { mtimeMs: number; size: number } | null = null;
+  private ownWrite: { ino: number; mtimeMs: number; size: number } | null = null;
+  /** The write or reload under way; the next one starts after it. */
+  private turn: Promise<unknown> = Promise.resolve();
   private jsonCache: { generation: number; body: Buffer } | null = null;
   lastWriteMs = 0;
   writeCount = 0;
@@ -86,7 +90,7 @@ export class ManifestStore {
   private async publishFile(generation: number): Promise<void> {
     const st = await stat(this.opts.file).catch(() => null);
     if (!st) return;
-    this.ownWrite = { mtimeMs: st.mtimeMs, size: st.size };
+    this.ownWrite = { ino: st.ino, mtimeMs: st.mtimeMs, size: st.size };
     const lastModifiedSec = Math.max(Math.floor(st.mtimeMs / 1000), generation > 0 ? this.servedSec + 1 : 0);
     if (!isGzipName(this.opts.file)) {
       const rendered = this.manifest.render();
@@ -147,11 +151,17 @@ export class ManifestStore {
     if (this.timer || this.writing) return;
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.writing = this.write().finally(() => {
+      this.writing = this.inTurn(() => this.write()).finally(() => {
         this.writing = null;
         if (this.waiters.length > 0) this.schedule();
       });
     }, delay);
+  }
+
+  private inTurn<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.turn.then(fn);
+    this.turn = run.catch(() => {});
+    return run;
   }
 
   private async write(): Promise<void> {
@@ -159,8 +169,17 @@ export class ManifestStore {
     this.waiters = [];
     const batch = this.unwritten;
     this.unwritten = new Map();
+    // What another process wrote since our last write, taken in under the lock below.
+    const external: Change[] = [];
     try {
       await withLock(lockPathFor(this.opts.file), async () => {
+        // Another process may have rewritten the file since we last wrote or read it: writing our
+        // copy as it is would undo that write (the watcher's reload comes too late to help).
+        const taken = await this.takeExternal(batch).catch((err: unknown) => {
+          this.deps.log.error(`${this.opts.file} cannot be read (${describeError(err)}); replacing it with the server's copy`);
+          return null;
+        });
+        external.push(...(taken ?? []));
         const rendered = this.manifest.render();
         const body = Buffer.concat(rendered.members, rendered.size);
         const nowSec = Math.floor(this.deps.now() / 1000);
@@ -169,14 +188,20 @@ export class ManifestStore {
         // The file keeps the format its name says; /manifest.js.gz is served gzip either way.
         await atomicWrite(this.opts.file, isGzipName(this.opts.file) ? body : this.manifest.json(), { mtime: lastModifiedSec });
         const st = await stat(this.opts.file);
-        this.ownWrite = { mtimeMs: st.mtimeMs, size: st.size };
+        this.ownWrite = { ino: st.ino, mtimeMs: st.mtimeMs, size: st.size };
         this.published = { rendered, body, lastModifiedSec, generation: this.published.generation + 1 };
       });
       this.lastWriteMs = this.deps.now();
       this.writeCount++;
+      this.announce(external, this.lastWriteMs);
       for (const [key, entry] of batch) this.events.append(key, entry, this.lastWriteMs);
       for (const w of waiters) w.resolve();
     } catch (err) {
+      // What another process wrote is on disk all the same: serve and announce it.
+      if (external.length > 0) {
+        await this.publishFile(this.published.generation + 1).catch(() => {});
+        this.announce(external, this.deps.now());
+      }
       // Keep the changes for the next attempt (newer changes to the same key win).
       for (const [k, v] of batch) if (!this.unwritten.has(k)) this.unwritten.set(k, v);
       this.deps.log.error({ err }, `cannot write ${this.opts.file}: ${describeError(err)}; will retry`);
@@ -188,35 +213,50 @@ export class ManifestStore {
   /** True when the file on disk is the one this store last wrote. */
   async isOwnWrite(): Promise<boolean> {
     const st = await stat(this.opts.file).catch(() => null);
-    return !!st && !!this.ownWrite && st.mtimeMs === this.ownWrite.mtimeMs && st.size === this.ownWrite.size;
+    const own = this.ownWrite;
+    return !!st && !!own && st.ino === own.ino && st.mtimeMs === own.mtimeMs && st.size === own.size;
   }
 
   /**
-   * Someone else rewrote the file (a cron walk, grok-fsck): load it, keep our own changes that are not
-   * written yet on top, and publish what differs as change events. Returns the number of changes.
+   * Someone else rewrote the file (a cron walk, grok-fsck): take it in (under the lock, so it cannot
+   * change again half-read), serve it, then announce what differs. Returns the number of changes.
    */
-  async reload(): Promise<number> {
-    while (this.writing) await this.writing;
-    if (await this.isOwnWrite()) return 0;
+  reload(): Promise<number> {
+    return this.inTurn(() =>
+      withLock(lockPathFor(this.opts.file), async () => {
+        const changes = await this.takeExternal(new Map());
+        if (changes === null) return 0;
+        await this.publishFile(this.published.generation + 1);
+        this.announce(changes, this.deps.now());
+        if (this.unwritten.size > 0) this.schedule();
+        return changes.length;
+      }),
+    );
+  }
+
+  /**
+   * Takes in the file when another process wrote it last: its entries replace ours, except the ones
+   * we changed and have not written yet (`pending`, being written now, and `unwritten`), which are
+   * newer. Returns what changed in memory (the caller announces it once it is served); null when the
+   * file is our own write.
+   */
+  private async takeExternal(pending: ReadonlyMap<string, ManifestEntry | null>): Promise<Change[] | null> {
+    if (await this.isOwnWrite()) return null;
     const parsed = await readManifestFile(this.opts.file, this.opts.maxBytes);
-    if (!parsed) return 0;
-    const before = this.manifest.snapshot();
-    const next = new Map(parsed.entries);
-    for (const [k, v] of this.unwritten) {
-      if (v === null) next.delete(k);
-      else next.set(k, v);
+    if (!parsed) return null;
+    const ours = (k: string) => pending.has(k) || this.unwritten.has(k);
+    const changes: Change[] = [];
+    for (const [k, e] of parsed.entries) {
+      const old = this.manifest.get(k);
+      if (!ours(k) && !(old && sameEntry(old, e))) changes.push({ key: k, entry: e });
     }
-    this.manifest = new ChunkedManifest(next, this.opts.pretty);
-    await this.publishFile(this.published.generation + 1);
-    if (this.unwritten.size > 0) this.schedule();
-    const at = this.deps.now();
-    let n = 0;
-    for (const [k, e] of next) {
-      const old = before.get(k);
-      if (!old || !sameEntry(old, e)) (this.events.append(k, e, at), n++);
-    }
-    for (const k of before.keys()) if (!next.has(k)) (this.events.append(k, null, at), n++);
-    return n;
+    for (const k of this.manifest.keys()) if (!parsed.entries.has(k) && !ours(k)) changes.push({ key: k, entry: null });
+    for (const c of changes) this.manifest.set(c.key, c.entry);
+    return changes;
+  }
+
+  private announce(changes: readonly Change[], at: number): void {
+    for (const c of changes) this.events.append(c.key, c.entry, at);
   }
 
   /** Writes whatever is pending and waits for it. */
@@ -224,7 +264,7 @@ export class ManifestStore {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = null;
-      if (this.waiters.length > 0 || this.unwritten.size > 0) this.writing = this.write().finally(() => (this.writing = null));
+      if (this.waiters.length > 0 || this.unwritten.size > 0) this.writing = this.inTurn(() => this.write()).finally(() => (this.writing = null));
     }
     while (this.writing) await this.writing;
   }

@@ -23,6 +23,9 @@ import { Semaphore } from './semaphore.js';
 import { trackConnections } from './connections.js';
 import type { OriginSettings } from './settings.js';
 
+/** How often the manifest file is looked at for rewrites the watcher did not report. */
+const RECHECK_MS = 1000;
+
 export interface OriginDeps {
   readonly git: Git;
   readonly log: Logger;
@@ -95,6 +98,19 @@ export async function startOrigin(input: OriginSettings, deps: OriginDeps): Prom
     );
   };
   watcher.on('change', onFileChange).on('add', onFileChange);
+  // The watcher can miss the last of a quick series of rewrites (chokidar throttles a file's events
+  // and re-watches the new inode after each rename), and nothing else would bring that one in until
+  // the server's own next write: a stat a second catches what it missed (each version once, so a
+  // damaged file is not reported every second).
+  let looked = '';
+  const recheck = setInterval(() => {
+    void fsp.stat(settings.manifestFile).then(async (st) => {
+      const version = `${st.ino}:${st.mtimeMs}:${st.size}`;
+      if (version !== looked && !(await store.isOwnWrite())) onFileChange();
+      looked = version;
+    }, () => {});
+  }, RECHECK_MS);
+  recheck.unref();
   const repoWatch = settings.repoWatch ? await startRepoWatch(settings.toplevel, queue, log) : null;
   log.info(`grok-origin serving ${store.size} repositories from ${settings.toplevel} on ${boundUrl}`);
 
@@ -102,6 +118,7 @@ export async function startOrigin(input: OriginSettings, deps: OriginDeps): Prom
   const close = () =>
     (closing ??= (async () => {
       await fsp.rm(handoffFile, { force: true });
+      clearInterval(recheck);
       await watcher.close();
       await repoWatch?.close();
       for (const end of [...feeds]) end();

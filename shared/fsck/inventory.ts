@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Git } from '../git/index.js';
 import { matchesAny } from '../glob.js';
 import { discoverRepos } from '../repo/discover.js';
-import { isObjstoreRepo } from '../repo/bare.js';
+import { hasExportOk, isObjstoreRepo } from '../repo/bare.js';
 import { readAlternate } from '../repo/inspect.js';
 import { storeRemotes } from './objstore-ops.js';
 
@@ -45,7 +45,19 @@ export interface Inventory {
   readonly keyOf: ReadonlyMap<string, string>;
 }
 
-export async function takeInventory(git: Git, toplevel: string, objstoreDir: string, privateGlobs: readonly string[]): Promise<Inventory> {
+/** Which repositories must keep their objects to themselves. */
+export interface Privacy {
+  /** `[core] private` globs, matched against the manifest key and the path. */
+  readonly globs: readonly string[];
+  /**
+   * `[manifest] check_export_ok` on an origin: a repository without git-daemon-export-ok is not
+   * served, so its objects may not sit in an objstore that served siblings borrow from (protocol v2
+   * upload-pack hands out any object a repository can reach, through its alternates too).
+   */
+  readonly exportedOnly: boolean;
+}
+
+export async function takeInventory(git: Git, toplevel: string, objstoreDir: string, privacy: Privacy): Promise<Inventory> {
   const realObjstoreDir = existsSync(objstoreDir) ? await fsp.realpath(objstoreDir) : path.resolve(objstoreDir);
   const found = await discoverRepos(toplevel);
   const repos: RepoInfo[] = [];
@@ -60,7 +72,7 @@ export async function takeInventory(git: Git, toplevel: string, objstoreDir: str
     repos.push({
       path: r.path,
       key: r.key,
-      isPrivate: matchesAny(r.key, privateGlobs) || matchesAny(r.path, privateGlobs),
+      isPrivate: matchesAny(r.key, privacy.globs) || matchesAny(r.path, privacy.globs) || (privacy.exportedOnly && !(await hasExportOk(r.path))),
       optOut: existsSync(path.join(r.path, OPT_OUT_FILE)),
       store,
       borrowsFrom: alt && !inStoreDir ? alt.repo : null,

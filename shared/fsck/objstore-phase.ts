@@ -15,7 +15,7 @@ import type { Logger } from '../log.js';
 import { createObjstore, objstorePath } from '../objstore/objstore.js';
 import { isBareRepo } from '../repo/bare.js';
 import { groupForks, type RepoRoots, type StoreRoots } from './group.js';
-import { takeInventory, type Inventory } from './inventory.js';
+import { takeInventory, type Inventory, type Privacy } from './inventory.js';
 import { cleanObjstoreDir, joinStore, leaveStore, mergeStore, removeStore, storeRemotes, syncMarker, trimStaleVirtrefs } from './objstore-ops.js';
 import { repoRoots } from './roots.js';
 import { clearStaleGitLocks, isGitLockBusy } from '../repo/git-locks.js';
@@ -23,7 +23,7 @@ import { clearStaleGitLocks, isGitLockBusy } from '../repo/git-locks.js';
 export interface ObjstorePhaseOptions {
   readonly toplevel: string;
   readonly objstoreDir: string;
-  readonly privateGlobs: readonly string[];
+  readonly privacy: Privacy;
   readonly baselines: readonly string[];
   readonly plumbing: boolean;
   /** Manifest forkgroups by repository key (replicas name their objstores after them). */
@@ -67,10 +67,10 @@ export async function runObjstorePhase(git: Git, o: ObjstorePhaseOptions, log: L
     for (const d of dirs) for (const l of clearStaleGitLocks(d, o.now())) note(`removed ${l}, left by a git process that was killed`);
   };
   for (const n of await cleanObjstoreDir(o.objstoreDir)) note(`removed leftover ${n} from an interrupted run`);
-  let inv = await takeInventory(git, o.toplevel, o.objstoreDir, o.privateGlobs);
+  let inv = await takeInventory(git, o.toplevel, o.objstoreDir, o.privacy);
   const byPath = new Map(inv.repos.map((r) => [r.path, r]));
 
-  // 1. Members that left (gone, borrowing elsewhere, or private now), stale refs, marker files.
+  // 1. Members that left (gone, borrowing elsewhere, or private or unexported now), stale refs, marker files.
   for (const s of inv.stores) {
     await step(`objstore ${s.name}`, () =>
       withLock(lockPathFor(s.path), async () => {
@@ -97,7 +97,7 @@ export async function runObjstorePhase(git: Git, o: ObjstorePhaseOptions, log: L
       }),
     );
   }
-  inv = await takeInventory(git, o.toplevel, o.objstoreDir, o.privateGlobs);
+  inv = await takeInventory(git, o.toplevel, o.objstoreDir, o.privacy);
 
   // 2. The plan.
   const rootsOf = new Map<string, string[]>();
@@ -192,7 +192,7 @@ export async function runObjstorePhase(git: Git, o: ObjstorePhaseOptions, log: L
   }
 
   // 5. Objstores nothing borrows from any more.
-  inv = await takeInventory(git, o.toplevel, o.objstoreDir, o.privateGlobs);
+  inv = await takeInventory(git, o.toplevel, o.objstoreDir, o.privacy);
   for (const s of inv.stores) {
     await step(`objstore ${s.name}`, () =>
       withLock(lockPathFor(s.path), async () => {
@@ -207,6 +207,6 @@ export async function runObjstorePhase(git: Git, o: ObjstorePhaseOptions, log: L
       }),
     );
   }
-  if (notes.length > 0) inv = await takeInventory(git, o.toplevel, o.objstoreDir, o.privateGlobs);
+  if (notes.length > 0) inv = await takeInventory(git, o.toplevel, o.objstoreDir, o.privacy);
   return { inventory: inv, problems, grown, notes };
 }

@@ -170,7 +170,8 @@ async function fsckPass(config: GrokConfig, opts: FsckRunOptions, deps: FsckDeps
   const phase = await runObjstorePhase(git, {
     toplevel,
     objstoreDir: config.core.objstore,
-    privateGlobs: config.core.private,
+    // A replica's repositories carry no git-daemon-export-ok files: check_export_ok is the origin's.
+    privacy: { globs: config.core.private, exportedOnly: config.manifest.check_export_ok && !replica },
     baselines: config.fsck.baselines,
     plumbing: config.core.objstore_uses_plumbing,
     forkgroups: await manifestForkgroups(config, replica),

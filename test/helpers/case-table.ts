@@ -1,6 +1,7 @@
 /**
- * Every reliability case with what was expected and what happened, written as a markdown table to
- * test-output/reliability/<stem>.md (git-ignored) so a run can be read and compared afterwards.
+ * The reliability suite's record (issue 8): every case a file runs, what was expected and what
+ * happened, as a markdown table in test-output/reliability/<stem>.md (git-ignored), so a reader can
+ * see each case and its outcome without reading tap output.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -13,39 +14,41 @@ export interface CaseRow {
   readonly ok: boolean;
 }
 
-const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+/** Markdown-safe, one line, bounded: case names carry NULs, newlines and 5000-character keys. */
+export function cell(text: string, max = 160): string {
+  const s = JSON.stringify(text).slice(1, -1).replace(/\|/g, '\\|').replace(/`/g, "'");
+  return s.length > max ? `${s.slice(0, max)}... (${s.length} chars)` : s;
+}
 
 export class CaseTable {
   readonly rows: CaseRow[] = [];
 
-  constructor(
-    readonly stem: string,
-    readonly title: string,
-  ) {}
+  constructor(readonly stem: string, readonly title: string) {}
 
-  add(name: string, expected: string, result: string, ok: boolean): void {
-    this.rows.push({ name, expected, result: ok ? result : `FAILED: ${result}`, ok });
+  /** Records a case; returns `ok` so the caller can assert on it too. */
+  add(name: string, expected: string, result: string, ok: boolean): boolean {
+    this.rows.push({ name, expected, result, ok });
+    return ok;
   }
 
   get passed(): number {
     return this.rows.filter((r) => r.ok).length;
   }
 
-  /** Writes the table; `notes` go above it (the seed, what was measured). */
-  write(notes: readonly string[] = []): string {
+  /** Writes the table (whole, so a rerun replaces the old record) and returns its path. */
+  write(notes: string | readonly string[] = []): string {
     const dir = path.join(REPO_ROOT, 'test-output', 'reliability');
     mkdirSync(dir, { recursive: true });
     const file = path.join(dir, `${this.stem}.md`);
     const lines = [
       `# ${this.title}`,
       '',
-      ...notes.map((n) => `- ${n}`),
-      ...(notes.length > 0 ? [''] : []),
-      `${this.passed} of ${this.rows.length} cases as expected.`,
+      `${this.rows.length} cases, ${this.passed} as expected, ${this.rows.length - this.passed} not.`,
       '',
-      '| case | expected | result |',
-      '| --- | --- | --- |',
-      ...this.rows.map((r) => `| ${cell(r.name)} | ${cell(r.expected)} | ${cell(r.result)} |`),
+      ...(typeof notes === 'string' ? [notes] : notes).flatMap((n) => [n, '']),
+      '| # | case | expected | result |',
+      '|---|---|---|---|',
+      ...this.rows.map((r, i) => `| ${i + 1} | ${cell(r.name)} | ${cell(r.expected, 200)} | ${r.ok ? '' : '**UNEXPECTED** '}${cell(r.result, 400)} |`),
       '',
     ];
     writeFileSync(file, lines.join('\n'));

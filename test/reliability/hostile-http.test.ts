@@ -7,17 +7,17 @@
  * defaults (a stalled body against the request timeout, a streamed body over the upload-pack limit)
  * are checked against an in-process origin started with small ones.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { symlinkSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
 import t from 'tap';
-import { BIN } from '../helpers/fixture.js';
 import { fsckOk, git, GIT_ENV, gitDir, makeRepo } from '../helpers/git.js';
 import { startTestOrigin } from '../helpers/origin.js';
-import { CaseTable } from '../helpers/reliability-table.js';
+import { CaseTable } from '../helpers/case-table.js';
+import { startOriginProcess } from '../helpers/origin-process.js';
 import { waitFor } from '../helpers/status-daemon.js';
 import { tmpDir } from '../helpers/tmp.js';
 
@@ -70,43 +70,6 @@ const post = (p: string, body: string | Buffer, headers = 'Content-Type: applica
 const pkt = (s: string) => (s.length + 4).toString(16).padStart(4, '0') + s;
 const refsUrl = (p: string) => `${p}/info/refs?service=git-upload-pack`;
 
-interface OriginProcess {
-  readonly url: string;
-  readonly port: number;
-  readonly child: ChildProcess;
-  rssKb(): number;
-  stderr(): string;
-}
-
-/** grok-origin as installed, on an ephemeral loopback port. */
-async function startOriginProcess(t: { teardown(fn: () => Promise<void>): void }, conf: string): Promise<OriginProcess> {
-  const child = spawn(process.execPath, [BIN.origin, '-c', conf, '--listen', '127.0.0.1:0'], { env: GIT_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.on('exit', (code) => reject(new Error(`grok-origin exited ${code}: ${err}`)));
-  });
-  t.teardown(async () => {
-    if (child.exitCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await exited;
-  });
-  return {
-    url,
-    port: Number(new URL(url).port),
-    child,
-    rssKb: () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0),
-    stderr: () => err,
-  };
-}
-
 /** git as a child process: the servers answer in this process or another one. */
 function gitAsync(args: string[]): Promise<{ status: number | null; stderr: string }> {
   return new Promise((resolve) => {
@@ -145,7 +108,7 @@ t.test('hostile HTTP against grok-origin', async (t) => {
   symlinkSync(repo, path.join(top, 'pub/alias.git'));
   const conf = path.join(dir, 'origin.conf');
   writeFileSync(conf, `[core]\ntoplevel = ${top}\nmanifest = ${path.join(top, 'manifest.js.gz')}\n[manifest]\ncheck_export_ok = yes\n[origin]\nnotify_max_size = 64K\n`);
-  const origin = await startOriginProcess(t, conf);
+  const origin = await startOriginProcess(conf, { t, args: ['--listen', '127.0.0.1:0'] });
   const rss: [string, number][] = [['after start', origin.rssKb()]];
   // Made after the manifest: on disk and exported, but never announced.
   makeRepo(path.join(top, 'late.git'), { commits: 1 });
@@ -278,7 +241,7 @@ t.test('hostile HTTP against grok-origin', async (t) => {
       const got = e.status === 0 && !e.closedByServer ? -1 : e.status;
       const body = e.text.split('\r\n\r\n').slice(1).join('\r\n\r\n');
       const ok = c.ok.includes(got) && (!c.body || c.body.test(body) || (got >= 400 && got < 500));
-      const alive = origin.child.exitCode === null;
+      const alive = !origin.proc.exited();
       t.ok(ok && alive, `${c.name}: expected ${c.expected}, got ${firstLine(e)}`);
       table.add(c.name, c.expected, `${firstLine(e)}${alive ? '' : '; grok-origin died'}`, ok && alive);
     }
@@ -392,7 +355,7 @@ t.test('hostile HTTP against grok-origin', async (t) => {
     rss.push(['at the end', origin.rssKb()]);
     const clone = path.join(dir, 'final.git');
     const r = await gitAsync(['clone', '-q', '--mirror', `${origin.url}/pub/r.git`, clone]);
-    const ok = r.status === 0 && refsOf(clone) === expectedRefs && fsckOk(clone).ok && origin.child.exitCode === null;
+    const ok = r.status === 0 && refsOf(clone) === expectedRefs && fsckOk(clone).ok && !origin.proc.exited();
     t.ok(ok, `a final clone is correct: ${r.stderr}`);
     table.add('a clone after everything above', 'correct refs, git fsck clean, grok-origin still running', ok ? 'correct' : `failed: ${r.stderr.trim()}`, ok);
     const peak = Math.max(...rss.map(([, kb]) => kb));
@@ -403,5 +366,5 @@ t.test('hostile HTTP against grok-origin', async (t) => {
   });
 
   const file = table.write([`Seed ${SEED}. Time: ${((performance.now() - started) / 1000).toFixed(1)} s. A status 0 means the server closed the connection without an answer.`]);
-  t.comment(`hostile HTTP: ${table.cases.length} cases, ${table.passed} handled as expected, ${table.cases.length - table.passed} not; ${file}`);
+  t.comment(`hostile HTTP: ${table.rows.length} cases, ${table.passed} handled as expected, ${table.rows.length - table.passed} not; ${file}`);
 });

@@ -24,7 +24,7 @@ import { BIN } from '../helpers/fixture.js';
 import { fsckOk, gitDir, makeRepo } from '../helpers/git.js';
 import { readM } from '../helpers/manifest.js';
 import { startTestOrigin } from '../helpers/origin.js';
-import { CaseTable } from '../helpers/reliability-table.js';
+import { CaseTable } from '../helpers/case-table.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const SEED = Number(process.env.GROK_TEST_SEED ?? 20_251_121);
@@ -501,7 +501,7 @@ t.test('hostile remote manifests fed to grok-pull', async (t) => {
   });
 
   pullSeconds = (performance.now() - started) / 1000;
-  pullCases = table.cases.length;
+  pullCases = table.rows.length;
 });
 
 t.test('hostile local manifest files fed to grok-manifest', async (t) => {
@@ -609,9 +609,9 @@ let manifestSeconds = 0;
 
 t.test('the record', async (t) => {
   const file = table.write([
-    `Seed ${SEED}. grok-pull part: ${pullCases} cases in ${pullSeconds.toFixed(1)} s (${passes} grok-pull runs taking ${(pullMs / 1000).toFixed(1)} s of it); grok-manifest part: ${table.cases.length - pullCases} cases in ${manifestSeconds.toFixed(1)} s.`,
+    `Seed ${SEED}. grok-pull part: ${pullCases} cases in ${pullSeconds.toFixed(1)} s (${passes} grok-pull runs taking ${(pullMs / 1000).toFixed(1)} s of it); grok-manifest part: ${table.rows.length - pullCases} cases in ${manifestSeconds.toFixed(1)} s.`,
     'Entry-level cases also check that a fresh good entry in the same manifest was mirrored (and passes git fsck); every case checks that nothing beside the toplevel changed, that the repositories held before keep the same refs; everything held passes git fsck at the end.',
   ]);
-  t.comment(`hostile manifests: ${table.cases.length} cases, ${table.passed} handled as expected, ${table.cases.length - table.passed} not; ${file}`);
-  t.equal(table.passed, table.cases.length, 'every case as expected');
+  t.comment(`hostile manifests: ${table.rows.length} cases, ${table.passed} handled as expected, ${table.rows.length - table.passed} not; ${file}`);
+  t.equal(table.passed, table.rows.length, 'every case as expected');
 });

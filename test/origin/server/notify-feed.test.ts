@@ -1,7 +1,11 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import t from 'tap';
 import { handoffPathFor } from '../../../origin/manifest/handoff.js';
+import { EventLog } from '../../../origin/server/event-log.js';
+import { ManifestStore } from '../../../origin/server/manifest-store.js';
+import { silentLogger } from '../../../shared/log.js';
 import { BIN } from '../../helpers/fixture.js';
 import { fsckOk, makeRepo, pushCommit } from '../../helpers/git.js';
 import { runBin } from '../../helpers/cli.js';
@@ -126,6 +130,33 @@ t.test('a stand-alone writer while the server runs: the change is reloaded and p
   const events = await feed;
   t.match(events.find((e) => e.event === 'change'), { data: { key: '/r2.git' } }, 'published after the reload');
   t.equal(origin.store.get('/r2.git')?.fingerprint, readFileSync(path.join(repos[2]!, 'grokmirror.fingerprint'), 'utf8'));
+});
+
+t.test('a server write keeps what a stand-alone writer wrote since the server last read the file', async (t) => {
+  const { top, repos } = collection(t);
+  const file = path.join(top, 'manifest.js.gz');
+  await runM(top, file);
+  // The store alone, without the server's file watcher: its write must not depend on a reload
+  // having come first (the watcher reports a rewrite only some time after it happened).
+  const events = new EventLog(100);
+  const store = await ManifestStore.open({ file, pretty: false, writeDelayMs: 60_000, maxBytes: 1 << 20 }, events, { log: silentLogger(), now: Date.now });
+  const servedWhenAnnounced: boolean[] = [];
+  events.subscribe((e) => {
+    const served = JSON.parse(gunzipSync(store.current().body).toString('utf8')) as Record<string, { fingerprint: string; description?: string }>;
+    servedWhenAnnounced.push(JSON.stringify(served[e.key]) === JSON.stringify(e.entry));
+  });
+  const mine = { ...(await readM(file))['/r0.git']!, description: 'changed by the server' };
+  const written = store.apply([{ key: '/r0.git', entry: mine }]);
+  pushCommit(repos[1]!);
+  await runM(top, file, { paths: [repos[1]!] });
+  await store.flush();
+  await written;
+  const m = await readM(file);
+  t.equal(m['/r0.git']!.description, 'changed by the server', "the server's own change is written");
+  t.equal(m['/r1.git']!.fingerprint, readFileSync(path.join(repos[1]!, 'grokmirror.fingerprint'), 'utf8'), "the stand-alone writer's change is not undone");
+  t.match(events.since(events.idOf(0)), { events: [{ key: '/r1.git' }, { key: '/r0.git' }] }, 'both published, the rewrite first');
+  t.same(servedWhenAnnounced, [true, true], 'each change is served by the time it is announced');
+  t.equal(await store.reload(), 0, 'a later reload finds nothing new');
 });
 
 t.test('stopping flushes pending writes and removes the handoff file', async (t) => {

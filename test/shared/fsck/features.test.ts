@@ -9,7 +9,7 @@ import { readManifestFile, writeManifestFile } from '../../../shared/manifest/io
 import { acquireLock, lockPathFor } from '../../../shared/lock.js';
 import { BIN } from '../../helpers/fixture.js';
 import { runBin } from '../../helpers/cli.js';
-import { fsckOk, git, gitDir, makeRepo } from '../../helpers/git.js';
+import { fsckOk, git, gitDir, makeRepo, pushCommit } from '../../helpers/git.js';
 import { makeForkNetwork, hasObject, refsOf } from '../../helpers/fork-network.js';
 import { fsck, fsckConfig } from '../../helpers/fsck.js';
 import { runM } from '../../helpers/manifest.js';
@@ -187,4 +187,32 @@ t.test('--repack-only repacks without checking; --repack-all-quick repacks every
   t.same([...quick.repacked].sort(), ['/a.git', '/b.git'], '--repack-all-quick repacks every repository');
   t.same([...quick.checked].sort(), ['/a.git', '/b.git'], 'and, implying --force, checks them');
   for (const r of [a, b]) t.ok(fsckOk(r).ok);
+});
+
+t.test('with check_export_ok, a repository without git-daemon-export-ok never brings its objects into an objstore', async (t) => {
+  const top = tmpDir(t, 'grok-fsck-export-');
+  const up = path.join(top, 'up.git');
+  makeRepo(up, { commits: 4 });
+  const [pub, hidden] = ['pub.git', 'hidden.git'].map((n) => path.join(top, n)) as [string, string];
+  const own: Record<string, string> = {};
+  for (const r of [pub, hidden]) {
+    git(['clone', '-q', '--bare', '--no-local', up, r]);
+    own[r] = pushCommit(r, { branch: 'own' });
+  }
+  for (const r of [up, pub]) writeFileSync(path.join(r, 'git-daemon-export-ok'), '');
+  const config = fsckConfig(top, '[manifest]\ncheck_export_ok = yes\n');
+  t.same((await fsck(config, { force: true })).errors, []);
+  const store = path.join(top, 'objstore', storesIn(top)[0]!);
+  t.equal(alternatesOf(hidden), path.join(store, 'objects'), 'the unexported fork borrows');
+  t.notOk(hasObject(store, own[hidden]!), 'but its own commit is not in the objstore');
+  t.notOk(refsOf(store).includes(`refs/virtual/${virtrefFor(hidden)}/`), 'nor are its refs');
+  t.ok(hasObject(store, own[pub]!), 'the exported fork shares as usual');
+
+  // Export stops: the fork leaves, and the full repack drops what only it brought.
+  unlinkSync(path.join(pub, 'git-daemon-export-ok'));
+  const res = await fsck(config, { repackAll: 'full' });
+  t.match((res.objstoreNotes ?? []).join('\n'), /pub\.git left/);
+  t.notOk(hasObject(store, own[pub]!), 'its own commit left the objstore with it');
+  for (const r of [up, pub, hidden, store]) t.ok(fsckOk(r).ok, `${path.basename(r)}: git fsck`);
+  t.ok(hasObject(pub, own[pub]!) && hasObject(hidden, own[hidden]!), 'both keep their own work');
 });
