@@ -31,6 +31,8 @@ export function redactUrl(raw: string): string {
 export function urlTarget(raw: string, opts: { allowFile?: boolean } = {}): UrlTarget {
   const bad = (why: string): UrlTarget => ({ ok: false, url: redactUrl(raw), why });
   if (raw.startsWith('-')) return bad('starts with "-"');
+  // URL parsing would quietly resolve "..": such a URL is refused instead, it is no honest upstream.
+  if (/\/\.{1,2}(?:\/|$)|%2e/i.test(raw.replace(/^[a-z+]+:\/\/[^/]*/i, ''))) return bad('has a "." or ".." path segment, or an encoded dot');
   let u: URL;
   try {
     u = new URL(raw);
