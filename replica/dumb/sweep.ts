@@ -17,6 +17,7 @@ import { lsRemote } from './ls-remote.js';
 import { MIRROR_REFSPECS, planRepo } from './plan.js';
 import { withRetries, type Attempted, type RetryPolicy } from './retry.js';
 import type { StateEntry } from './state.js';
+import type { ListedUrl } from './url-list.js';
 import { redactUrl } from './url-path.js';
 
 /** Temp clones are made beside their target and renamed into place; the manifest walk skips them. */
@@ -33,12 +34,6 @@ export interface SweepContext {
   /** Skip ls-remote and fetch every repository (the benchmark's baseline; --no-detect). */
   readonly detect: boolean;
   readonly nowSec: () => number;
-}
-
-export interface Listed {
-  readonly url: string;
-  readonly key: string;
-  readonly host: string;
 }
 
 async function cloneMirror(ctx: SweepContext, url: string, dir: string): Promise<void> {
@@ -65,7 +60,7 @@ function failed(prev: StateEntry | undefined, key: string, r: Extract<Attempted<
   };
 }
 
-export async function sweepOne(item: Listed, prev: StateEntry | undefined, ctx: SweepContext): Promise<StateEntry> {
+export async function sweepOne(item: ListedUrl, prev: StateEntry | undefined, ctx: SweepContext): Promise<StateEntry> {
   const log = ctx.log.child({ repo: item.key });
   const dir = keyToPath(ctx.toplevel, item.key);
   const now = ctx.nowSec();
