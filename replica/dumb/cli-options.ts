@@ -1,0 +1,108 @@
+/**
+ * grok-dumb-pull's command line, parsed once into frozen options with every default here.
+ * grokmirror's flags (-r, -u, -s, -l, -v, paths) keep their meaning; list mode adds the rest.
+ * Defaults: 32 jobs because ls-remote waits on the network, not the CPU; 8 per host so that one
+ * big forge is never hit by the whole pool; 3 attempts with 2 s doubling backoff for transient errors.
+ */
+import path from 'node:path';
+import type { Command } from 'commander';
+import { collect, newCommand } from '../../shared/cli.js';
+import { GrokError } from '../../shared/errors.js';
+
+export interface DumbPullFlags {
+  list?: string;
+  toplevel?: string;
+  manifest?: string;
+  state?: string;
+  jobs: string;
+  perHost: string;
+  retries: string;
+  backoffMs: string;
+  lsRemoteTimeout: string;
+  remoteNames?: string[];
+  postUpdateHook?: string;
+  svn?: boolean;
+  logfile?: string;
+  verbose?: boolean;
+  detect: boolean;
+  allowFileUrls?: boolean;
+}
+
+export interface DumbPullOptions {
+  readonly mode: 'list' | 'classic';
+  readonly paths: readonly string[];
+  readonly listFile: string;
+  readonly toplevel: string;
+  readonly manifestFile: string | null;
+  readonly stateFile: string;
+  readonly jobs: number;
+  readonly perHost: number;
+  readonly attempts: number;
+  readonly backoffMs: number;
+  readonly lsRemoteTimeoutMs: number;
+  readonly remoteNames: readonly string[];
+  readonly postUpdateHook: readonly string[];
+  readonly logfile: string | null;
+  readonly verbose: boolean;
+  readonly detect: boolean;
+  readonly allowFile: boolean;
+}
+
+export function dumbPullCommand(): Command {
+  return newCommand('grok-dumb-pull', 'Fetch remotes of bare repositories, or mirror a list of upstream URLs, fetching only where ls-remote shows a change.')
+    .argument('[paths...]', 'bare repositories (ending in .git) or directories to search for them (classic mode)')
+    .option('-r, --remote-names <glob>', 'only fetch remotes whose name matches this glob (repeatable; default all)', collect)
+    .option('-u, --post-update-hook <cmd>', 'run this with the repository path after a fetch or clone changed it')
+    .option('-s, --svn', 'git-svn remotes (not supported: grok-dumb-pull refuses it)')
+    .option('-l, --logfile <file>', 'also write a detailed log to this file')
+    .option('-v, --verbose', 'say what is being done')
+    .option('--list <file>', 'list mode: a file of upstream URLs, one per line, mirrored under --toplevel')
+    .option('--toplevel <dir>', 'list mode: where the mirrors go, as <host>/<path>.git')
+    .option('--manifest <file>', 'list mode: write a grokmirror manifest of the toplevel after the sweep')
+    .option('--state <file>', 'list mode: the per-URL record (default: <list>.state.json)')
+    .option('-j, --jobs <n>', 'repositories worked on at once', '32')
+    .option('--per-host <n>', 'list mode: at most this many at once per upstream host', '8')
+    .option('--retries <n>', 'attempts for a transient network failure, the first included', '3')
+    .option('--backoff-ms <ms>', 'first retry delay, doubled each time', '2000')
+    .option('--ls-remote-timeout <s>', 'seconds an ls-remote may take', '120')
+    .option('--no-detect', 'fetch every repository without asking ls-remote first (grokmirror 1.x behaviour)')
+    .option('--allow-file-urls', 'list mode: accept file:// URLs (local testing)');
+}
+
+function count(name: string, value: string, min: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new GrokError('GROK_ERR_USAGE', `${name} must be an integer of at least ${min}, not ${JSON.stringify(value)}`);
+  return n;
+}
+
+export function resolveDumbPullOptions(flags: DumbPullFlags, args: readonly string[]): DumbPullOptions {
+  if (flags.svn) {
+    throw new GrokError('GROK_ERR_USAGE', '-s/--svn is not supported: grok-dumb-pull mirrors git remotes only (run `git svn fetch` for git-svn repositories)');
+  }
+  const list = flags.list !== undefined;
+  if (list && args.length > 0) throw new GrokError('GROK_ERR_USAGE', '--list and repository paths are exclusive: give one or the other');
+  if (!list && args.length === 0) throw new GrokError('GROK_ERR_USAGE', 'give repository paths or directories to search, or --list FILE --toplevel DIR');
+  if (list && !flags.toplevel) throw new GrokError('GROK_ERR_USAGE', '--list needs --toplevel: where the mirrors go');
+  if (!list && (flags.toplevel || flags.manifest || flags.state)) {
+    throw new GrokError('GROK_ERR_USAGE', '--toplevel, --manifest and --state belong to list mode (--list FILE)');
+  }
+  return Object.freeze({
+    mode: list ? 'list' : 'classic',
+    paths: [...args],
+    listFile: flags.list ? path.resolve(flags.list) : '',
+    toplevel: flags.toplevel ? path.resolve(flags.toplevel) : '',
+    manifestFile: flags.manifest ? path.resolve(flags.manifest) : null,
+    stateFile: path.resolve(flags.state ?? `${flags.list ?? ''}.state.json`),
+    jobs: count('--jobs', flags.jobs, 1),
+    perHost: count('--per-host', flags.perHost, 1),
+    attempts: count('--retries', flags.retries, 1),
+    backoffMs: count('--backoff-ms', flags.backoffMs, 0),
+    lsRemoteTimeoutMs: count('--ls-remote-timeout', flags.lsRemoteTimeout, 1) * 1000,
+    remoteNames: flags.remoteNames && flags.remoteNames.length > 0 ? flags.remoteNames : ['*'],
+    postUpdateHook: flags.postUpdateHook ? [flags.postUpdateHook] : [],
+    logfile: flags.logfile ?? null,
+    verbose: Boolean(flags.verbose),
+    detect: flags.detect,
+    allowFile: Boolean(flags.allowFileUrls),
+  });
+}

@@ -1,0 +1,106 @@
+/**
+ * List mode's work on one URL: ask the remote for its refs (ls-remote), compare with the mirror
+ * (plan.ts), and clone or fetch only when they differ. Network steps go through the per-host limiter
+ * and are retried on transient failures; the result is the URL's new state entry, never a throw.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { describeError } from '../../shared/errors.js';
+import { mirrorFetch, untrusted, type Git } from '../../shared/git/index.js';
+import type { Logger } from '../../shared/log.js';
+import { keyToPath } from '../../shared/manifest/keys.js';
+import { runHooks } from '../execute/hooks.js';
+import type { HostLimiter } from './host-limiter.js';
+import { localRefs } from './local-refs.js';
+import { lsRemote } from './ls-remote.js';
+import { MIRROR_REFSPECS, planRepo } from './plan.js';
+import { withRetries, type Attempted, type RetryPolicy } from './retry.js';
+import type { StateEntry } from './state.js';
+import type { ListedUrl } from './url-list.js';
+import { redactUrl } from './url-path.js';
+
+/** Temp clones are made beside their target and renamed into place; the manifest walk skips them. */
+export const TEMP_MARK = '.dumb-pull-tmp-';
+
+export interface SweepContext {
+  readonly toplevel: string;
+  readonly git: Git;
+  readonly log: Logger;
+  readonly limiter: HostLimiter;
+  readonly retry: RetryPolicy;
+  readonly lsRemoteTimeoutMs: number;
+  readonly postUpdateHook: readonly string[];
+  /** Skip ls-remote and fetch every repository (the benchmark's baseline; --no-detect). */
+  readonly detect: boolean;
+  readonly nowSec: () => number;
+}
+
+async function cloneMirror(ctx: SweepContext, url: string, dir: string): Promise<void> {
+  await fsp.mkdir(path.dirname(dir), { recursive: true });
+  const tmp = `${dir}${TEMP_MARK}${randomBytes(4).toString('hex')}`;
+  try {
+    await ctx.git.run({ args: ['clone', '--mirror', '-q', untrusted(url), untrusted(tmp)] });
+    // A repo that appeared meanwhile (another sweep) is never replaced: rename fails on a non-empty dir.
+    await fsp.rename(tmp, dir);
+  } finally {
+    await fsp.rm(tmp, { recursive: true, force: true });
+  }
+}
+
+function failed(prev: StateEntry | undefined, key: string, r: Extract<Attempted<unknown>, { ok: false }>, attempts: number, now: number): StateEntry {
+  return {
+    ...prev,
+    key,
+    state: r.kind === 'transient' ? 'failed' : r.kind,
+    attempts,
+    failures: (prev?.failures ?? 0) + 1,
+    lastError: r.error,
+    lastChecked: now,
+  };
+}
+
+export async function sweepOne(item: ListedUrl, prev: StateEntry | undefined, ctx: SweepContext): Promise<StateEntry> {
+  const log = ctx.log.child({ repo: item.key });
+  const dir = keyToPath(ctx.toplevel, item.key);
+  const now = ctx.nowSec();
+  const net = <T>(fn: () => Promise<T>) => withRetries(ctx.retry, () => ctx.limiter.run(item.host, fn));
+  let attempts = 0;
+  let action: 'clone' | 'fetch' | 'unchanged';
+  try {
+    const local = await localRefs(ctx.git, dir);
+    if (local === null && (await fsp.stat(dir).then(() => true, () => false))) {
+      const error = `${dir} exists and is not a bare git repository; left alone`;
+      log.error({ action: 'check' }, error);
+      return { ...prev, key: item.key, state: 'failed', attempts: 0, failures: (prev?.failures ?? 0) + 1, lastError: error, lastChecked: now };
+    }
+    if (ctx.detect || local === null) {
+      const remote = await net(() => lsRemote(ctx.git, item.url, { timeoutMs: ctx.lsRemoteTimeoutMs }));
+      attempts += remote.attempts;
+      if (!remote.ok) {
+        log.warn({ action: 'ls-remote' }, `${redactUrl(item.url)}: ${remote.kind}: ${remote.error}`);
+        return failed(prev, item.key, remote, attempts, now);
+      }
+      action = planRepo(remote.value, local, MIRROR_REFSPECS);
+    } else {
+      action = 'fetch';
+    }
+  } catch (err) {
+    const error = describeError(err);
+    log.error(`${item.key}: ${error}`);
+    return { ...prev, key: item.key, state: 'failed', attempts, failures: (prev?.failures ?? 0) + 1, lastError: error, lastChecked: now };
+  }
+  if (action === 'unchanged') {
+    log.debug({ action }, `${item.key}: unchanged`);
+    return { key: item.key, state: 'unchanged', attempts, failures: 0, lastChecked: now, ...(prev?.lastChanged ? { lastChanged: prev.lastChanged } : {}) };
+  }
+  const done = await net<unknown>(() => (action === 'clone' ? cloneMirror(ctx, item.url, dir) : ctx.git.run(mirrorFetch(dir, 'origin', { forcedRefspecs: true }))));
+  attempts += done.attempts;
+  if (!done.ok) {
+    log.warn({ action }, `${redactUrl(item.url)}: ${action} ${done.kind}: ${done.error}`);
+    return failed(prev, item.key, done, attempts, now);
+  }
+  log.info({ action }, `${item.key}: ${action === 'clone' ? 'cloned' : 'fetched'}`);
+  if (ctx.postUpdateHook.length > 0) await runHooks('post_update_hook', ctx.postUpdateHook, { args: [dir] }, log);
+  return { key: item.key, state: 'fetched', attempts, failures: 0, lastChecked: now, lastChanged: now };
+}

@@ -1,0 +1,94 @@
+import t from 'tap';
+import { classifyFailure } from '../../../replica/dumb/classify.js';
+import { parseLsRemote } from '../../../replica/dumb/ls-remote.js';
+import { mapRef, MIRROR_REFSPECS, parseRefspec, planRepo, type Refspec } from '../../../replica/dumb/plan.js';
+import { parseUrlList } from '../../../replica/dumb/url-list.js';
+import { redactUrl, urlTarget } from '../../../replica/dumb/url-path.js';
+import { withRetries } from '../../../replica/dumb/retry.js';
+import { GitError } from '../../../shared/git/index.js';
+
+const A = 'a'.repeat(40);
+const B = 'b'.repeat(40);
+const m = (o: Record<string, string>) => new Map(Object.entries(o));
+
+t.test('planRepo: mirror refspecs', async (t) => {
+  const rows: [string, Record<string, string>, Record<string, string> | null, string][] = [
+    ['no mirror yet', { 'refs/heads/master': A }, null, 'clone'],
+    ['empty upstream, no mirror yet', {}, null, 'clone'],
+    ['same refs', { HEAD: A, 'refs/heads/master': A, 'refs/tags/v1': B, 'refs/tags/v1^{}': A }, { 'refs/heads/master': A, 'refs/tags/v1': B }, 'unchanged'],
+    ['moved branch', { 'refs/heads/master': B }, { 'refs/heads/master': A }, 'fetch'],
+    ['new branch', { 'refs/heads/master': A, 'refs/heads/x': A }, { 'refs/heads/master': A }, 'fetch'],
+    ['deleted branch (prune)', { 'refs/heads/master': A }, { 'refs/heads/master': A, 'refs/heads/x': A }, 'fetch'],
+  ];
+  for (const [name, remote, local, want] of rows) t.equal(planRepo(m(remote), local ? m(local) : null, MIRROR_REFSPECS), want, name);
+});
+
+t.test('planRepo: classic remote-tracking refspecs', async (t) => {
+  const specs = [parseRefspec('+refs/heads/*:refs/remotes/origin/*')!];
+  t.equal(mapRef('refs/heads/a/b', specs), 'refs/remotes/origin/a/b');
+  t.equal(mapRef('refs/tags/v1', specs), null, 'tags are not mapped by a heads refspec');
+  const local = { 'refs/heads/mine': B, 'refs/remotes/origin/master': A };
+  t.equal(planRepo(m({ 'refs/heads/master': A, 'refs/tags/v1': B }), m(local), specs), 'unchanged', 'own branches and unmapped tags do not count');
+  t.equal(planRepo(m({ 'refs/heads/master': B }), m(local), specs), 'fetch');
+  t.equal(planRepo(m({}), m(local), specs), 'fetch', 'a remote branch gone means a prune');
+  t.equal(planRepo(m({ 'refs/heads/master': A }), m({}), [] as Refspec[]), 'unchanged', 'no refspec: nothing is compared');
+  t.same(parseRefspec('refs/heads/main:refs/remotes/o/main'), { force: false, src: 'refs/heads/main', dst: 'refs/remotes/o/main' });
+  t.equal(parseRefspec('^refs/heads/x'), null);
+  t.equal(parseRefspec('refs/heads/*:refs/x'), null, 'unbalanced globs');
+});
+
+t.test('urlTarget: deterministic safe paths, hostile URLs refused', async (t) => {
+  const ok = (u: string) => {
+    const r = urlTarget(u);
+    return r.ok ? r.key : `refused: ${r.why}`;
+  };
+  t.equal(ok('https://GitHub.com/torvalds/linux'), '/github.com/torvalds/linux.git');
+  t.equal(ok('https://github.com/torvalds/linux.git'), '/github.com/torvalds/linux.git');
+  t.equal(ok('http://127.0.0.1:8080/a/b.git/'), '/127.0.0.1+8080/a/b.git');
+  t.equal(ok('https://user:secret@example.org/x.git'), '/example.org/x.git', 'credentials never reach the path');
+  t.equal(ok('ssh://git@example.org/x'), '/example.org/x.git');
+  for (const bad of ['ext::sh -c id', 'file:///etc/x.git', '--upload-pack=touch /tmp/x', 'git@github.com:a/b.git', 'https://h/a/../../b.git', 'https://h/a/%2e%2e/b.git', 'https://h/.hidden/x.git', 'https://h/', 'https://h/a.git?x=1', 'https://h/a%0ab.git', 'https://h/a%5cb.git']) {
+    t.match(ok(bad), /^refused: /, `${bad} refused`);
+  }
+  t.equal(urlTarget('file:///srv/x.git', { allowFile: true }).ok, true, 'file:// only when allowed');
+  t.equal(redactUrl('https://u:secret@h/x.git'), 'https://u:xxxxx@h/x.git');
+});
+
+t.test('parseUrlList: comments, duplicates, two URLs for one path', async (t) => {
+  const l = parseUrlList('# c\n\nhttps://h/a.git\nhttps://h/a.git\nhttp://h/a\next::x\n https://h/b \n');
+  t.same(l.items.map((i) => i.key), ['/h/a.git', '/h/b.git']);
+  t.equal(l.refused.length, 2);
+  t.match(l.refused[0]!.why, /already mirrored from https:\/\/h\/a.git/);
+});
+
+t.test('classifyFailure and parseLsRemote', async (t) => {
+  t.equal(classifyFailure("fatal: repository 'http://h/x.git/' not found", 128), 'not_found');
+  t.equal(classifyFailure('remote: Repository not found.\nfatal: ...', 128), 'not_found');
+  t.equal(classifyFailure("fatal: could not read Username for 'https://h': terminal prompts disabled", 128), 'auth_required');
+  t.equal(classifyFailure('fatal: Authentication failed for ...', 128), 'auth_required');
+  t.equal(classifyFailure('fatal: unable to access: The requested URL returned error: 403', 128), 'auth_required');
+  t.equal(classifyFailure('fatal: unable to access: The requested URL returned error: 503', 128), 'transient');
+  t.equal(classifyFailure('fatal: unable to access: Failed to connect', 128), 'transient');
+  t.equal(classifyFailure('', null), 'transient', 'killed by our timeout');
+  t.same([...parseLsRemote(`ref: refs/heads/main\tHEAD\n${A}\tHEAD\n${B}\trefs/heads/main\n`)], [['HEAD', A], ['refs/heads/main', B]]);
+});
+
+t.test('withRetries: transient failures retried with doubling backoff, others not', async (t) => {
+  const slept: number[] = [];
+  const policy = { attempts: 3, baseDelayMs: 100, sleep: async (ms: number) => void slept.push(ms) };
+  let n = 0;
+  const r = await withRetries(policy, async () => {
+    if (++n < 3) throw new GitError(['ls-remote'], 128, 'error: 503');
+    return 'ok';
+  });
+  t.same(r, { ok: true, value: 'ok', attempts: 3 });
+  t.same(slept, [100, 200]);
+  const nf = await withRetries(policy, async () => {
+    throw new GitError(['ls-remote'], 128, "fatal: repository 'x' not found");
+  });
+  t.match(nf, { ok: false, kind: 'not_found', attempts: 1 });
+  const tr = await withRetries(policy, async () => {
+    throw new GitError(['ls-remote'], 128, 'Connection refused');
+  });
+  t.match(tr, { ok: false, kind: 'transient', attempts: 3 });
+});
