@@ -6,7 +6,7 @@ import { REPO_ROOT } from './helpers/fixture.js';
 import { makeRepo } from './helpers/git.js';
 import { tmpDir } from './helpers/tmp.js';
 
-const COMMANDS = ['grok-manifest', 'grok-origin', 'grok-pull', 'grok-fsck'];
+const COMMANDS = ['grok-manifest', 'grok-origin', 'grok-pull', 'grok-fsck', 'grok-bundle'];
 const run = (cmd: string, args: string[], cwd?: string) => execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
 t.test('after npm ci, every command named in package.json "bin" is built, executable and runs', async (t) => {
@@ -21,7 +21,7 @@ t.test('after npm ci, every command named in package.json "bin" is built, execut
   }
 });
 
-t.test('npm install -g of the packed package installs all four commands', async (t) => {
+t.test('npm install -g of the packed package installs every command', async (t) => {
   const dir = tmpDir(t, 'grok-pack-');
   // --ignore-scripts: npm test has just built dist/; rebuilding it here (prepare) would pull the
   // commands from under the tests running beside this one.

@@ -12,6 +12,7 @@ export const BIN = {
   origin: path.join(REPO_ROOT, 'dist/bin/grok-origin.js'),
   pull: path.join(REPO_ROOT, 'dist/bin/grok-pull.js'),
   fsck: path.join(REPO_ROOT, 'dist/bin/grok-fsck.js'),
+  bundle: path.join(REPO_ROOT, 'dist/bin/grok-bundle.js'),
 };
 
 /** Builds grokmirror's reference collection (same shas every time) under `top`. */
