@@ -14,7 +14,7 @@ import { atomicReplace } from '../../shared/fs/atomic.js';
 import { GitError, readRefFiles, untrusted, type Git } from '../../shared/git/index.js';
 import { isLockBusy, lockPathFor, withLock } from '../../shared/lock.js';
 import { fingerprintOf, readRefStateWithGit } from '../../shared/repo/refs.js';
-import { BUNDLE_FILE } from './layout.js';
+import { BUNDLE_FILE } from '../../shared/bundle-layout.js';
 import { readRecord, writeRecord } from './record.js';
 import { repoBytes } from './repo-size.js';
 

@@ -3,11 +3,11 @@
  * and which bundles on disk no longer belong to any repository of the manifest.
  */
 import { matchesAny } from '../../shared/glob.js';
-import { bundleDirFor } from './layout.js';
+import { bundleDirFor } from '../../shared/bundle-layout.js';
 
 export interface BundleTarget {
   readonly key: string;
-  /** Relative to the outdir (layout.ts). */
+  /** Relative to the outdir (shared/bundle-layout.ts). */
   readonly dir: string;
 }
 

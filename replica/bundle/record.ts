@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { atomicWrite } from '../../shared/fs/atomic.js';
 import { DEFAULT_GITARGS, DEFAULT_REVLISTARGS, parseGitArgs, parseRevListArgs } from './args.js';
-import { RECORD_FILE } from './layout.js';
+import { RECORD_FILE } from '../../shared/bundle-layout.js';
 
 export interface BundleRecord {
   readonly fingerprint: string;

@@ -7,7 +7,7 @@
 import type { Dirent } from 'node:fs';
 import { readdir, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
-import { BUNDLE_FILE } from './layout.js';
+import { BUNDLE_FILE } from '../../shared/bundle-layout.js';
 
 /** Directories under `outdir` (relative, "/" separated) that hold a clone.bundle. */
 export async function listBundleDirs(outdir: string): Promise<string[]> {

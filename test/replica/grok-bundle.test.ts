@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import path from 'node:path';
 import t from 'tap';
 import { parseGitArgs } from '../../replica/bundle/args.js';
-import { bundleDirFor } from '../../replica/bundle/layout.js';
+import { bundleDirFor } from '../../shared/bundle-layout.js';
 import { planBundles, staleBundleDirs } from '../../replica/bundle/plan.js';
 import { acquireLock, lockPathFor } from '../../shared/lock.js';
 import { runBin } from '../helpers/cli.js';

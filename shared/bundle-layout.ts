@@ -6,7 +6,8 @@
  * the bundle was made from.
  *
  * grokmirror strips every ".git" in the key (Python's str.replace), which turns
- * `/foo.github.io.git` into `foohub.io`; only the trailing one goes here.
+ * `/foo.github.io.git` into `foohub.io`; only the trailing one goes here. Shared by grok-bundle, which
+ * writes this layout, and grok-origin, which serves it.
  */
 export const BUNDLE_FILE = 'clone.bundle';
 export const RECORD_FILE = '.fingerprint';
