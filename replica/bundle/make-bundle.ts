@@ -82,11 +82,11 @@ async function makeLocked(git: Git, repo: string, bundleDir: string, opts: MakeB
 }
 
 /**
- * Temp files of an earlier run that was killed: ours (`.clone.bundle.<hex>.tmp`, see atomicReplace)
- * and git's lock file beside one. Safe to remove: we hold the repository's lock, and only grok-bundle
- * writes into this directory.
+ * Temp files of an earlier run that was killed: ours (`.clone.bundle.<hex>.tmp` and
+ * `..fingerprint.<hex>.tmp`, see shared/fs/atomic.ts) and git's lock file beside the first. Safe to
+ * remove: we hold the repository's lock, and only grok-bundle writes into this directory.
  */
 async function removeLeftovers(bundleDir: string): Promise<void> {
-  const re = /^\.clone\.bundle\.[0-9a-f]+\.tmp(?:\.lock)?$/;
+  const re = /^(?:\.clone\.bundle\.[0-9a-f]+\.tmp(?:\.lock)?|\.\.fingerprint\.[0-9a-f]+\.tmp)$/;
   for (const f of await readdir(bundleDir)) if (re.test(f)) await rm(path.join(bundleDir, f), { force: true });
 }
