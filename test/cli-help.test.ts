@@ -17,6 +17,7 @@ const commands: { name: keyof typeof BIN; sources: string[]; spec: string[] }[] 
   { name: 'origin', sources: ['origin/bin/grok-origin.ts'], spec: ['-c', '--listen', '--version'] },
   { name: 'pull', sources: ['replica/bin/grok-pull.ts'], spec: ['-c', '-v', '-n', '--no-mtime-check', '-p', '--purge', '--force-purge', '-o', '--continuous', '--version'] },
   { name: 'fsck', sources: ['shared/bin/grok-fsck.ts'], spec: ['-c', '-v', '-f', '--force', '--repack-only', '--connectivity-only', '--repack-all-quick', '--repack-all-full', '--version'] },
+  { name: 'bundle', sources: ['replica/bin/grok-bundle.ts'], spec: ['-c', '--config', '-o', '--outdir', '-g', '--gitargs', '-r', '--revlistargs', '-s', '--maxsize', '-i', '--include', '-v', '--verbose', '--version'] },
 ];
 
 /** Flags declared in source: the first argument of every .option()/.requiredOption() call. */

@@ -6,7 +6,7 @@ import { REPO_ROOT } from './helpers/fixture.js';
 import { makeRepo } from './helpers/git.js';
 import { tmpDir } from './helpers/tmp.js';
 
-const COMMANDS = ['grok-manifest', 'grok-origin', 'grok-pull', 'grok-fsck', 'grok-dumb-pull'];
+const COMMANDS = ['grok-manifest', 'grok-origin', 'grok-pull', 'grok-fsck', 'grok-dumb-pull', 'grok-bundle'];
 const run = (cmd: string, args: string[], cwd?: string) => execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
 t.test('after npm ci, every command named in package.json "bin" is built, executable and runs', async (t) => {

@@ -1,6 +1,7 @@
 /**
  * grok-origin's HTTP application, built without listening (tests use inject() or listen on 127.0.0.1
- * themselves): the manifest, git smart HTTP, the notify endpoint, the change feed, /healthz, /metrics.
+ * themselves): the manifest, git smart HTTP, the notify endpoint, the change feed, bundles, /healthz,
+ * /metrics.
  */
 import fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Git } from '../../shared/git/index.js';
@@ -9,6 +10,7 @@ import type { EventLog } from './event-log.js';
 import type { ManifestStore } from './manifest-store.js';
 import type { OriginMetrics } from './metrics.js';
 import type { NotifyQueue } from './notify-queue.js';
+import { bundleRoutes, cloneBundleServer } from './routes/bundles.js';
 import { feedRoutes } from './routes/feed.js';
 import { gitHttpRoutes } from './routes/git-http.js';
 import { manifestRoutes } from './routes/manifest.js';
@@ -81,6 +83,14 @@ export function buildApp(settings: OriginSettings, deps: AppDeps): FastifyInstan
     store: deps.store,
   });
   feedRoutes(app, deps.events, deps.feeds);
+  const bundles = {
+    toplevel: settings.toplevel,
+    store: deps.store,
+    checkExportOk: settings.checkExportOk,
+    bundleDir: settings.bundleDir,
+    preloadDir: settings.preloadBundleDir,
+  };
+  bundleRoutes(app, bundles);
   gitHttpRoutes(app, {
     toplevel: settings.toplevel,
     store: deps.store,
@@ -88,6 +98,7 @@ export function buildApp(settings: OriginSettings, deps: AppDeps): FastifyInstan
     uploads: deps.uploads,
     checkExportOk: settings.checkExportOk,
     maxRequestBytes: settings.uploadPackMaxBytes,
+    cloneBundle: cloneBundleServer(bundles),
   });
   return app;
 }

@@ -32,6 +32,10 @@ export interface OriginSettings {
   readonly pretty: boolean;
   readonly maxManifestBytes: number;
   readonly ignorePaths: readonly string[];
+  /** grok-bundle's outdir, served for Android's repo tool; empty: off. */
+  readonly bundleDir: string;
+  /** Objstore preload bundles, served for replicas' preload_bundle_url; empty: off. */
+  readonly preloadBundleDir: string;
 }
 
 export function parseListen(text: string): Listen {
@@ -68,5 +72,7 @@ export function originSettings(config: GrokConfig, overrides: { listen?: string 
     pretty: config.manifest.pretty,
     maxManifestBytes: config.core.manifest_max_size,
     ignorePaths: config.manifest.ignore,
+    bundleDir: config.origin.bundle_dir === '' ? '' : path.resolve(config.origin.bundle_dir),
+    preloadBundleDir: config.origin.preload_bundle_dir === '' ? '' : path.resolve(config.origin.preload_bundle_dir),
   });
 }

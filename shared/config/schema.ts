@@ -99,6 +99,11 @@ export const SCHEMA = {
     shutdown_timeout: { kind: 'int', default: '30', min: 0, max: 3600 },
     // Largest notify request body.
     notify_max_size: { kind: 'size', default: '1M' },
+    // grok-bundle's -o directory, served at /<repo>/clone.bundle for Android's repo tool (empty: off).
+    bundle_dir: { kind: 'string', default: '' },
+    // Objstore preload bundles served at /_grok/preload/<name>.bundle: grok-fsck's, when it runs
+    // with this config, unless set (empty: off).
+    preload_bundle_dir: { kind: 'string', default: '${fsck:preload_bundle_outdir}' },
   },
 } as const satisfies Record<string, Record<string, KeyDef>>;
 

@@ -23,7 +23,7 @@ export type BundleResult =
 
 // An origin names objstores by UUID, a replica by the manifest's forkgroup: either way a plain name,
 // which is all that may become a file name in a directory replicas download from.
-const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}$/;
+export const PRELOAD_NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}$/;
 
 // Writing a whole fork network's history can take far longer than git's default command timeout.
 const BUNDLE_TIMEOUT_MS = 6 * 60 * 60 * 1000;
@@ -39,7 +39,7 @@ export function bundlePath(outdir: string, name: string): string {
  * new replicas download objects they will never use.
  */
 export async function writePreloadBundle(git: Git, objstore: string, name: string, outdir: string): Promise<BundleResult> {
-  if (!NAME_RE.test(name)) {
+  if (!PRELOAD_NAME_RE.test(name)) {
     throw new GrokError('GROK_ERR_BUNDLE', `${JSON.stringify(name)} is not a plain name for a preload bundle`, { name });
   }
   const target = bundlePath(outdir, name);

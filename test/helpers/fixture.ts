@@ -13,6 +13,7 @@ export const BIN = {
   pull: path.join(REPO_ROOT, 'dist/bin/grok-pull.js'),
   fsck: path.join(REPO_ROOT, 'dist/bin/grok-fsck.js'),
   dumbPull: path.join(REPO_ROOT, 'dist/bin/grok-dumb-pull.js'),
+  bundle: path.join(REPO_ROOT, 'dist/bin/grok-bundle.js'),
 };
 
 /** Builds grokmirror's reference collection (same shas every time) under `top`. */

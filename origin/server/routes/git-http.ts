@@ -15,6 +15,7 @@ import { hasExportOk } from '../../../shared/repo/bare.js';
 import { resolveRepoSymlink } from '../../../shared/repo/discover.js';
 import type { ManifestStore } from '../manifest-store.js';
 import type { Semaphore } from '../semaphore.js';
+import { CLONE_BUNDLE_SUFFIX } from './bundles.js';
 
 export interface GitHttpDeps {
   readonly toplevel: string;
@@ -24,6 +25,8 @@ export interface GitHttpDeps {
   readonly checkExportOk: boolean;
   /** Largest request body an upload-pack negotiation may send. */
   readonly maxRequestBytes: number;
+  /** Answers `<repo>/clone.bundle` (routes/bundles.ts), given the decoded path before it; null: not served. */
+  readonly cloneBundle?: ((req: FastifyRequest, reply: FastifyReply, base: string) => Promise<FastifyReply>) | null;
 }
 
 const SUFFIXES = ['/info/refs', '/git-upload-pack', '/git-receive-pack'] as const;
@@ -85,6 +88,10 @@ export function gitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): void {
         decoded = decodeURIComponent(urlPath);
       } catch {
         return reply.code(400).type('text/plain').send('Bad URL encoding\n');
+      }
+      // Android's repo tool asks for `<remote url>/clone.bundle` before it fetches.
+      if (decoded.endsWith(CLONE_BUNDLE_SUFFIX) && req.method !== 'POST') {
+        return deps.cloneBundle && !/[\0\\]/.test(decoded) ? deps.cloneBundle(req, reply, decoded.slice(0, -CLONE_BUNDLE_SUFFIX.length)) : notFound(reply);
       }
       const suffix = SUFFIXES.find((s) => decoded.endsWith(s));
       if (!suffix) return notFound(reply);
