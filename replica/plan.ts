@@ -46,6 +46,8 @@ export interface RepoAction {
   readonly fixRemotes: boolean;
   readonly fixParams: boolean;
   readonly pull: boolean;
+  /** The entry is archived and our local manifest did not say so yet: the one moment for an archive repack. */
+  readonly newlyArchived: boolean;
 }
 
 export interface PullPlan {
@@ -55,22 +57,32 @@ export interface PullPlan {
   readonly purgeRefused: { readonly count: number; readonly total: number } | null;
   /** The remote manifest after include/exclude. */
   readonly wanted: ReadonlyMap<string, ManifestEntry>;
+  /** Archived repositories we hold whose remote fingerprint moved: a fetch was due and is not done. */
+  readonly archivedNotFetched: readonly string[];
 }
 
 export function isWanted(key: string, opts: Pick<PullOptions, 'include' | 'exclude'>): boolean {
   return matchesAny(key, opts.include) && !matchesAny(key, opts.exclude);
 }
 
+/**
+ * An archived entry is cloned once when we do not have it (so its URLs answer here too), then never
+ * fetched again, whatever its fingerprint says; its local entry still changes, so that the flag
+ * reaches the next tier and projects.list, and an unarchived entry is fetched again at once.
+ */
 function repoAction(key: string, entry: ManifestEntry, local: ManifestEntry | undefined, disk: DiskRepo, opts: PullOptions): RepoAction | null {
-  if (!disk.exists) return { key, entry, op: 'init', fixRemotes: true, fixParams: true, pull: true };
-  if (disk.reclone) return { key, entry, op: 'reclone', fixRemotes: true, fixParams: true, pull: true };
+  const archived = entry.archived === true;
+  const newlyArchived = archived && local?.archived !== true;
+  if (!disk.exists) return { key, entry, op: 'init', fixRemotes: true, fixParams: true, pull: true, newlyArchived };
+  if (disk.reclone) return { key, entry, op: 'reclone', fixRemotes: true, fixParams: true, pull: true, newlyArchived };
   const stale = opts.site !== undefined && disk.remoteUrl !== undefined && disk.remoteUrl !== remoteUrl(opts.site, key);
   const fixRemotes = local === undefined || stale;
   const owner = entry.owner ?? opts.defaultOwner;
   const fixParams =
     (entry.description ?? null) !== disk.description || owner !== disk.owner || (entry.head !== null && entry.head !== disk.head) || !disk.symlinksOk;
-  const pull = fixRemotes || disk.fingerprint !== local?.fingerprint || disk.fingerprint !== entry.fingerprint;
-  return fixRemotes || fixParams || pull ? { key, entry, op: 'update', fixRemotes, fixParams, pull } : null;
+  const pull = !archived && (fixRemotes || disk.fingerprint !== local?.fingerprint || disk.fingerprint !== entry.fingerprint);
+  const flagChanged = (local?.archived === true) !== archived;
+  return fixRemotes || fixParams || pull || flagChanged ? { key, entry, op: 'update', fixRemotes, fixParams, pull, newlyArchived } : null;
 }
 
 /**
@@ -88,9 +100,12 @@ export function planPull(
   const wanted = new Map<string, ManifestEntry>();
   for (const [k, e] of remote) if (isWanted(k, opts)) wanted.set(k, e);
   const actions: RepoAction[] = [];
+  const archivedNotFetched: string[] = [];
   for (const [k, e] of wanted) {
-    const a = repoAction(k, e, local.get(k), disk(k), opts);
+    const d = disk(k);
+    const a = repoAction(k, e, local.get(k), d, opts);
     if (a) actions.push(a);
+    if (e.archived === true && d.exists && !d.reclone && d.fingerprint !== e.fingerprint) archivedNotFetched.push(k);
   }
   let purge: string[] = [];
   let purgeRefused: PullPlan['purgeRefused'] = null;
@@ -104,5 +119,5 @@ export function planPull(
       purge = [];
     }
   }
-  return { actions, purge, purgeRefused, wanted };
+  return { actions, purge, purgeRefused, wanted, archivedNotFetched };
 }

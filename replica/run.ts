@@ -22,7 +22,7 @@ import { readAlternate } from '../shared/repo/inspect.js';
 import { diskState, quickDiskState } from './execute/disk-state.js';
 
 import { runHooks } from './execute/hooks.js';
-import { writeProjectsList } from './execute/projects-list.js';
+import { projectsListOptions, writeProjectsList } from './execute/projects-list.js';
 import { localKeyProblem, localPaths, refuseUnsafe } from './execute/local-paths.js';
 import { removeLink, removeRepo } from './execute/repo-ops.js';
 import { executeActions } from './execute/execute-actions.js';
@@ -60,6 +60,8 @@ export interface PullResult {
   readonly deferred: string[];
   readonly failed: { key: string; error: string }[];
   readonly purgeRefused: { count: number; total: number } | null;
+  /** Archived repositories whose origin moved on; left as they are (no fetch). */
+  readonly archivedNotFetched: string[];
 }
 
 async function borrowedFrom(toplevel: string, keys: readonly string[]): Promise<Set<string>> {
@@ -124,7 +126,7 @@ async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, ev
     throw err;
   }
   events.onManifestChecked({ status: remote.status });
-  const empty: PullResult = { status: 'unchanged', cloned: [], updated: [], purged: [], deferred: [], failed: [], purgeRefused: null };
+  const empty: PullResult = { status: 'unchanged', cloned: [], updated: [], purged: [], deferred: [], failed: [], purgeRefused: null, archivedNotFetched: [] };
   if (remote.status === 'unchanged') {
     log.info('remote manifest unchanged');
     return { res: empty, held: null };
@@ -160,7 +162,8 @@ async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, ev
   log.info(`${plan.wanted.size} repositories wanted, ${actions.length} need work, ${plan.purge.length} to purge`);
   events.onPlan({ kind: 'full', total: actions.length, purge: plan.purge.length });
 
-  const result: PullResult = { ...empty, status: 'done', purgeRefused: plan.purgeRefused };
+  const result: PullResult = { ...empty, status: 'done', purgeRefused: plan.purgeRefused, archivedNotFetched: [...plan.archivedNotFetched] };
+  for (const k of plan.archivedNotFetched) log.info({ repo: k, action: 'skip' }, `${k} is archived; not fetched although the origin lists other refs`);
   const ctx = workContext(config, git, toplevel, local, sleep, deps.warned);
   const flush = () => withLock(lockPathFor(localFile), () => writeManifestFile(localFile, local, { pretty: config.manifest.pretty }));
   const done = await executeActions(config, ctx, actions, local, log, flush, events.onRepoDone);
@@ -194,7 +197,7 @@ async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, ev
   }
   await flush();
   if (config.pull.projectslist) {
-    await writeProjectsList(config.pull.projectslist, local, { trimtop: config.pull.projectslist_trimtop, symlinks: config.pull.projectslist_symlinks });
+    await writeProjectsList(config.pull.projectslist, local, projectsListOptions(config));
   }
   if (result.cloned.length > 0) {
     await runHooks('post_clone_complete_hook', config.pull.post_clone_complete_hook, { stdin: result.cloned.map((k) => `${keyToPath(toplevel, k)}\n`).join('') }, log);

@@ -19,7 +19,7 @@ import { localPaths, refuseUnsafe } from './execute/local-paths.js';
 import { executeActions, type ExecuteResult } from './execute/execute-actions.js';
 import { pullOptions, workContext } from './execute/context.js';
 import { runHooks } from './execute/hooks.js';
-import { writeProjectsList } from './execute/projects-list.js';
+import { projectsListOptions, writeProjectsList } from './execute/projects-list.js';
 import { guardEvents, type PullEvents } from './events.js';
 import { isWanted, planPull, type RepoAction } from './plan.js';
 
@@ -73,23 +73,26 @@ async function targeted(config: GrokConfig, items: readonly TargetItem[], deps: 
       planned.push(...planPull(local, new Map([[item.key, item.entry]]), () => disk, opts).actions);
       continue;
     }
-    // A socket notice names a repository we already mirror (grokmirror ignores anything else).
+    // A socket notice names a repository we already mirror (grokmirror ignores anything else); an
+    // archived one is not fetched (the origin's manifest un-archives it, not a notice).
     const known = local.get(item.key);
-    if (!known) {
+    if (!known || known.archived === true) {
       ignored.push(item.key);
       continue;
     }
-    planned.push({ key: item.key, entry: known, op: 'update', fixRemotes: false, fixParams: false, pull: true });
+    planned.push({ key: item.key, entry: known, op: 'update', fixRemotes: false, fixParams: false, pull: true, newlyArchived: false });
   }
   const actions = await refuseUnsafe(localPaths(config, toplevel), planned, new Set([...local.keys(), ...planned.map((a) => a.key)]), log);
   ignored.push(...planned.filter((a) => !actions.includes(a)).map((a) => a.key));
+  // An entry archived or unarchived changes what projects.list shows.
+  const flagFlips = actions.some((a) => (local.get(a.key)?.archived === true) !== (a.entry.archived === true));
   const ctx = workContext(config, git, toplevel, local, (ms) => sleepMs(ms), deps.warned);
   const flush = () => withLock(lockPathFor(localFile), () => writeManifestFile(localFile, local, { pretty: config.manifest.pretty }));
   events.onPlan({ kind: 'targeted', total: actions.length, purge: 0 });
   const done = await executeActions(config, ctx, actions, local, log, flush, events.onRepoDone);
   if (actions.length > 0) await flush();
-  if (done.cloned.length > 0 && config.pull.projectslist) {
-    await writeProjectsList(config.pull.projectslist, local, { trimtop: config.pull.projectslist_trimtop, symlinks: config.pull.projectslist_symlinks });
+  if ((done.cloned.length > 0 || flagFlips) && config.pull.projectslist) {
+    await writeProjectsList(config.pull.projectslist, local, projectsListOptions(config));
   }
   if (done.cloned.length > 0) {
     await runHooks('post_clone_complete_hook', config.pull.post_clone_complete_hook, { stdin: done.cloned.map((k) => `${toplevel}${k}\n`).join('') }, log);

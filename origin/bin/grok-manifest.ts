@@ -5,6 +5,7 @@ import { Git } from '../../shared/git/index.js';
 import { createCliLogger } from '../../shared/log.js';
 import { createProgress } from '../../shared/progress.js';
 import { manifestCommand, resolveManifestOptions, type ManifestFlags } from '../manifest/cli-options.js';
+import { setArchiveMarks } from '../manifest/archive.js';
 import { canHandOff, handOff } from '../manifest/handoff-run.js';
 import { runManifest } from '../manifest/run.js';
 
@@ -12,7 +13,7 @@ runCli('grok-manifest', async (argv) => {
   const cmd = manifestCommand().parse(argv, { from: 'user' });
   const flags = cmd.opts<ManifestFlags>();
   const config = flags.cfgfile ? loadConfig(flags.cfgfile) : null;
-  const opts = resolveManifestOptions(flags, cmd.args, config);
+  let opts = resolveManifestOptions(flags, cmd.args, config);
   const log = createCliLogger({
     name: 'grok-manifest',
     verbose: opts.verbose,
@@ -22,9 +23,19 @@ runCli('grok-manifest', async (argv) => {
   for (const w of config?.warnings ?? []) log.warn(w);
   const started = Date.now();
   const git = new Git();
+  let marksFailed = false;
+  if (opts.archive !== null) {
+    // The marker first: the manifest update below (or grok-origin's) reads it from the repository.
+    const marks = await setArchiveMarks(opts.run.toplevel, opts.run.paths, opts.archive, Math.floor(Date.now() / 1000));
+    for (const f of marks.failed) log.error({ path: f.path }, `cannot ${opts.archive ? 'archive' : 'unarchive'} ${f.path}: ${f.error}`);
+    for (const p of marks.done) log.info({ path: p, action: opts.archive ? 'archive' : 'unarchive' }, `${opts.archive ? 'archived' : 'unarchived'} ${p}`);
+    if (marks.done.length === 0) return EXIT_FAILURE;
+    marksFailed = marks.failed.length > 0;
+    opts = { ...opts, run: { ...opts.run, paths: marks.done } };
+  }
   if (!opts.standalone && canHandOff(opts.run)) {
     const handed = await handOff(opts.run, git, log);
-    if (handed.handled) return handed.ok ? EXIT_OK : EXIT_FAILURE;
+    if (handed.handled) return handed.ok && !marksFailed ? EXIT_OK : EXIT_FAILURE;
   }
   const progress = (total: number) => createProgress({ label: 'grok-manifest', total });
   const res = await runManifest(opts.run, { git, log, now: Date.now, ...(opts.verbose ? {} : { progress }) });
@@ -33,5 +44,5 @@ runCli('grok-manifest', async (argv) => {
       `${res.unchanged} unchanged, ${res.removed.length} removed, ${res.failed.length} failed ` +
       `in ${((Date.now() - started) / 1000).toFixed(2)}s`,
   );
-  return res.failed.length > 0 ? EXIT_FAILURE : EXIT_OK;
+  return res.failed.length > 0 || marksFailed ? EXIT_FAILURE : EXIT_OK;
 });

@@ -24,6 +24,8 @@ export interface ManifestFlags {
   fetchObjstore?: boolean;
   regenerate?: boolean;
   standalone?: boolean;
+  archive?: boolean;
+  unarchive?: boolean;
   verbose?: boolean;
 }
 
@@ -45,6 +47,8 @@ export function manifestCommand(): Command {
     .option('-w, --wait-for-manifest', 'with paths: wait until the manifest file exists')
     .option('-o, --fetch-objstore', 'fetch updated repositories into their objstore repository')
     .option('--regenerate', 'rebuild from a full walk when the existing manifest cannot be read')
+    .option('--archive', 'mark the given repositories archived (a grokmirror.archived file): still served, no longer fetched by replicas')
+    .option('--unarchive', 'remove the archived mark from the given repositories; replicas fetch them again')
     .option('--standalone', 'never hand the paths to a running grok-origin; update the file here')
     .option('-v, --verbose', 'say what is being done');
 }
@@ -55,6 +59,8 @@ export interface ResolvedManifestCli {
   readonly loglevel?: string;
   readonly verbose: boolean;
   readonly standalone: boolean;
+  /** --archive (true) / --unarchive (false): set the marker on `run.paths` first; null: neither. */
+  readonly archive: boolean | null;
 }
 
 export function resolveManifestOptions(flags: ManifestFlags, paths: string[], config: GrokConfig | null): ResolvedManifestCli {
@@ -64,6 +70,10 @@ export function resolveManifestOptions(flags: ManifestFlags, paths: string[], co
   if (!toplevel) throw new GrokError('GROK_ERR_USAGE', 'no toplevel: give -t/--toplevel or --cfgfile with [core] toplevel');
   if (flags.waitForManifest && paths.length === 0) throw new GrokError('GROK_ERR_USAGE', '-w/--wait-for-manifest only makes sense with paths');
   if (flags.remove && paths.length === 0) throw new GrokError('GROK_ERR_USAGE', '-x/--remove needs the paths to remove');
+  if (flags.archive && flags.unarchive) throw new GrokError('GROK_ERR_USAGE', '--archive and --unarchive cannot be given together');
+  if ((flags.archive || flags.unarchive) && (paths.length === 0 || flags.remove)) {
+    throw new GrokError('GROK_ERR_USAGE', `--${flags.archive ? 'archive' : 'unarchive'} needs the paths of the repositories (and no -x/--remove)`);
+  }
   const logfile = flags.logfile ?? (config?.core.log || undefined);
   return {
     run: {
@@ -86,5 +96,6 @@ export function resolveManifestOptions(flags: ManifestFlags, paths: string[], co
     ...(config ? { loglevel: config.core.loglevel } : {}),
     verbose: Boolean(flags.verbose),
     standalone: Boolean(flags.standalone),
+    archive: flags.archive ? true : flags.unarchive ? false : null,
   };
 }

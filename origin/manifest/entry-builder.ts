@@ -62,6 +62,7 @@ export function buildEntry(facts: RepoFacts, ctx: EntryContext): BuiltEntry {
   if (facts.description) entry.description = facts.description;
   if (forkgroup) entry.forkgroup = forkgroup;
   if (ctx.symlinks.length > 0) entry.symlinks = [...ctx.symlinks].sort();
+  if (facts.archived) entry.archived = true;
   return { entry, notes };
 }
 

@@ -1,5 +1,7 @@
 /** What a pass and a targeted update share: the planner's options and the work context, from config. */
 import type { GrokConfig } from '../../shared/config/config.js';
+import { GrokError } from '../../shared/errors.js';
+import { partialFilterProblem } from '../../shared/git/partial-filter.js';
 import type { Git } from '../../shared/git/index.js';
 import type { Manifest } from '../../shared/manifest/entry.js';
 import type { PullOptions } from '../plan.js';
@@ -21,6 +23,8 @@ export function pullOptions(config: GrokConfig, purge: { purge: boolean; forcePu
 }
 
 export function workContext(config: GrokConfig, git: Git, toplevel: string, local: Manifest, sleep: (ms: number) => Promise<void>, warned?: Set<string>): WorkContext {
+  const filterWhy = config.pull.partial.length > 0 ? partialFilterProblem(config.pull.partial_filter) : null;
+  if (filterWhy) throw new GrokError('GROK_ERR_CONFIG_VALUE', `[pull] partial_filter: ${filterWhy}`, { key: 'partial_filter' });
   return {
     ...(warned ? { warned } : {}),
     git,
@@ -30,6 +34,9 @@ export function workContext(config: GrokConfig, git: Git, toplevel: string, loca
     defaultOwner: config.pull.default_owner,
     ffonly: config.pull.ffonly,
     retries: config.pull.retries,
+    archiveRepack: config.pull.archive_repack,
+    partial: config.pull.partial,
+    partialFilter: config.pull.partial_filter,
     sleep,
     ...forkgroupContext(config, toplevel, local),
   };

@@ -1,7 +1,7 @@
 /**
  * After a fetch that changed a repository: give its new objects to its objstore (when it is a
  * member; skipped when grok-fsck holds the objstore, which will catch up), repack when count-objects
- * says it is worth it, and pack its refs. Repacks use -A: unreachable objects become loose rather
+ * says it is worth it (never for a partial clone), and pack its refs. Repacks use -A: unreachable objects become loose rather
  * than being dropped, because another repository may borrow them.
  */
 import { describeError } from '../../shared/errors.js';
@@ -9,6 +9,7 @@ import type { Git } from '../../shared/git/index.js';
 import { feedObjstore } from '../../shared/objstore/objstore.js';
 import { readAlternate } from '../../shared/repo/inspect.js';
 import { countLooseRefs, estimateObjectCounts } from '../../shared/repo/object-counts.js';
+import { isPromisorRepo } from '../../shared/repo/promisor.js';
 import { repackLevel, type RepackLevel } from '../../shared/repo/repack-level.js';
 
 /** Loose refs that make pack-refs worth a process. */
@@ -32,7 +33,8 @@ export async function housekeep(git: Git, repo: string): Promise<HousekeepingDon
     }
   }
   // Judged from the files (as git gc --auto does): two processes per fetched repository saved.
-  const level = repackLevel(estimateObjectCounts(repo));
+  // A partial clone is not repacked here (promisor.ts); its fetched packs stay as git wrote them.
+  const level = isPromisorRepo(repo) ? 'none' : repackLevel(estimateObjectCounts(repo));
   if (level !== 'none') {
     const borrows = alt !== null;
     const args = level === 'full' ? ['repack', '-q', '-A', '-d', '-l', ...(borrows ? [] : ['-b'])] : ['repack', '-q', '-d', '-l'];

@@ -34,8 +34,17 @@ export function tempCloneDir(repo: string): string {
  * A new mirror in one git process: `git clone --mirror` under our remote name, with gc.auto=0 and the
  * owner set by -c, no template (so no sample hooks), and the objstore as --reference when the
  * forkgroup has one (only the fork's own objects travel). ffonly repositories then drop the "+".
+ * With a filter it is a partial clone: git records the remote as the promisor with that filter
+ * (remote.<name>.promisor, .partialclonefilter, extensions.partialClone), later fetches keep it and
+ * missing objects are fetched from the remote when something reads them.
  */
-export async function cloneMirror(ctx: RepoOpsContext, dir: string, key: string, entry: ManifestEntry, opts: { ffonly: boolean; reference: string | null }): Promise<void> {
+export async function cloneMirror(
+  ctx: RepoOpsContext,
+  dir: string,
+  key: string,
+  entry: ManifestEntry,
+  opts: { ffonly: boolean; reference: string | null; filter?: string | null },
+): Promise<void> {
   await fsp.mkdir(path.dirname(dir), { recursive: true });
   await ctx.git.run({
     args: [
@@ -51,6 +60,8 @@ export async function cloneMirror(ctx: RepoOpsContext, dir: string, key: string,
       '-c',
       `gitweb.owner=${entry.owner ?? ctx.defaultOwner}`,
       ...(opts.reference ? ['--reference', untrusted(opts.reference)] : []),
+      // Checked against partial-filter.ts's short list when the config was read.
+      ...(opts.filter ? [`--filter=${opts.filter}`] : []),
       '--',
       untrusted(remoteUrl(ctx.site, key)),
       untrusted(dir),
@@ -60,12 +71,21 @@ export async function cloneMirror(ctx: RepoOpsContext, dir: string, key: string,
   writeDescriptionAndHead(dir, entry);
 }
 
-/** (Re)creates the remote: the origin's URL for this key and a mirror refspec (no '+' when ffonly). */
+/**
+ * (Re)creates the remote: the origin's URL for this key and a mirror refspec (no '+' when ffonly).
+ * A partial clone keeps its promisor settings: without them the next fetch would bring every blob.
+ */
 export async function fixRemotes(ctx: RepoOpsContext, dir: string, key: string, ffonly: boolean): Promise<void> {
   const name = ctx.remotename;
+  const got = await ctx.git.run({ gitDir: dir, args: ['config', '--get', untrusted(`remote.${name}.partialclonefilter`)], okExit: [1] });
+  const filter = got.exitCode === 0 ? got.stdout.toString('utf8').trim() : '';
   await ctx.git.run({ gitDir: dir, args: ['config', '--remove-section', untrusted(`remote.${name}`)], okExit: [5, 128] });
   await ctx.git.run({ gitDir: dir, args: ['config', untrusted(`remote.${name}.url`), untrusted(remoteUrl(ctx.site, key))] });
   await ctx.git.run({ gitDir: dir, args: ['config', untrusted(`remote.${name}.fetch`), ffonly ? 'refs/*:refs/*' : '+refs/*:refs/*'] });
+  if (filter !== '') {
+    await ctx.git.run({ gitDir: dir, args: ['config', untrusted(`remote.${name}.promisor`), 'true'] });
+    await ctx.git.run({ gitDir: dir, args: ['config', '--', untrusted(`remote.${name}.partialclonefilter`), untrusted(filter)] });
+  }
 }
 
 /** description (no trailing newline) and HEAD (`<head>\n`), as the entry says. */

@@ -16,6 +16,7 @@ import { keyToPath } from '../../shared/manifest/keys.js';
 import { readFingerprintFile } from '../../shared/repo/fingerprint-file.js';
 import { readAlternate } from '../../shared/repo/inspect.js';
 import { objectBytes } from '../../shared/repo/object-bytes.js';
+import { repackArchived } from './archive-repack.js';
 import { housekeep } from './housekeeping.js';
 import { preloadObjstore } from './preload-bundle.js';
 import type { RepoAction } from '../plan.js';
@@ -44,6 +45,11 @@ export interface WorkContext extends RepoOpsContext {
   readonly preloadBundleUrl?: string;
   /** Fingerprint mismatches already reported (a daemon reports each once, not every pass). */
   readonly warned?: Set<string>;
+  /** [pull] archive_repack: repack a repository aggressively when it becomes archived. */
+  readonly archiveRepack: boolean;
+  /** [pull] partial globs and partial_filter (already checked): these are cloned as partial clones. */
+  readonly partial: readonly string[];
+  readonly partialFilter: string;
 }
 
 export interface WorkDone {
@@ -111,12 +117,12 @@ async function objstoreFor(ctx: WorkContext, a: RepoAction, notes: string[]): Pr
 }
 
 /** A complete copy in a temporary directory beside `final`; the caller renames it into place. */
-async function buildAside(ctx: WorkContext, a: RepoAction, final: string, objstore: string | null): Promise<{ tmp: string; fp: string; bytes: number }> {
+async function buildAside(ctx: WorkContext, a: RepoAction, final: string, objstore: string | null, filter: string | null): Promise<{ tmp: string; fp: string; bytes: number }> {
   const tmp = tempCloneDir(final);
   try {
     for (let i = 1; ; i++) {
       try {
-        await cloneMirror(ctx, tmp, a.key, a.entry, { ffonly: matchesAny(a.key, ctx.ffonly), reference: objstore });
+        await cloneMirror(ctx, tmp, a.key, a.entry, { ffonly: matchesAny(a.key, ctx.ffonly), reference: objstore, filter });
         break;
       } catch (err) {
         await fsp.rm(tmp, { recursive: true, force: true });
@@ -134,6 +140,17 @@ async function buildAside(ctx: WorkContext, a: RepoAction, final: string, objsto
   }
 }
 
+/** [pull] archive_repack, once, when the repository is first seen archived; a failure is a note, not a failed repo. */
+async function archiveRepack(ctx: WorkContext, repo: string): Promise<string[]> {
+  if (!ctx.archiveRepack) return [];
+  try {
+    const r = await repackArchived(ctx.git, repo);
+    return r.note ? [r.note] : [];
+  } catch (err) {
+    return [`archive repack failed: ${describeError(err)}`];
+  }
+}
+
 export async function doRepoWork(ctx: WorkContext, a: RepoAction): Promise<WorkDone> {
   const final = keyToPath(ctx.toplevel, a.key);
   const notes: string[] = [];
@@ -143,10 +160,12 @@ export async function doRepoWork(ctx: WorkContext, a: RepoAction): Promise<WorkD
       // An old copy was just put back: this is an update now, not a clone.
       return doRepoWork(ctx, { ...a, op: 'update', fixRemotes: true, fixParams: true, pull: true });
     }
+    // A partial clone stands alone: it neither borrows from nor joins an objstore (promisor.ts).
+    const filter = matchesAny(a.key, ctx.partial) ? ctx.partialFilter : null;
     // A reclone keeps borrowing from what the old copy borrowed from (its alternates line).
-    const previous = a.op === 'reclone' ? await readAlternate(final) : null;
-    const objstore = (await objstoreFor(ctx, a, notes)) ?? (previous && !previous.objstoreMembers && existsSync(previous.repo) ? previous.repo : null);
-    const { tmp, fp, bytes } = await buildAside(ctx, a, final, objstore);
+    const previous = a.op === 'reclone' && !filter ? await readAlternate(final) : null;
+    const objstore = filter ? null : ((await objstoreFor(ctx, a, notes)) ?? (previous && !previous.objstoreMembers && existsSync(previous.repo) ? previous.repo : null));
+    const { tmp, fp, bytes } = await buildAside(ctx, a, final, objstore, filter);
     if (a.op === 'reclone') {
       const old = path.join(path.dirname(final), `.${path.basename(final)}.grok-old-${randomBytes(4).toString('hex')}`);
       await fsp.rename(final, old);
@@ -163,6 +182,7 @@ export async function doRepoWork(ctx: WorkContext, a: RepoAction): Promise<WorkD
         await fetchMember(ctx.git, objstore, final);
       }, { timeoutMs: 60_000 }).catch((err: unknown) => notes.push(`not added to its objstore yet (${describeError(err)}); grok-fsck will`));
     }
+    if (a.newlyArchived) notes.push(...(await archiveRepack(ctx, final)));
     return { entry: { ...a.entry, fingerprint: fp }, pulled: true, cloned: true, notes, bytes };
   }
   // Lock files of a git that was killed with a previous pass would make every git here fail.
@@ -184,5 +204,6 @@ export async function doRepoWork(ctx: WorkContext, a: RepoAction): Promise<WorkD
     recordTimestamps(final, a.entry);
     if (fp !== before) notes.push(...(await housekeep(ctx.git, final)).notes);
   }
+  if (a.newlyArchived) notes.push(...(await archiveRepack(ctx, final)));
   return { entry: { ...a.entry, fingerprint: fp }, pulled: a.pull, cloned: false, notes, bytes };
 }

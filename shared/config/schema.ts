@@ -39,6 +39,14 @@ export const SCHEMA = {
     projectslist: { kind: 'string', default: '' },
     projectslist_trimtop: { kind: 'string', default: '' },
     projectslist_symlinks: { kind: 'bool', default: 'no' },
+    // ours: list archived repositories in projects.list too
+    projectslist_archived: { kind: 'bool', default: 'no' },
+    // ours: repack a repository aggressively once, when it becomes archived (space back for a frozen repo)
+    archive_repack: { kind: 'bool', default: 'no' },
+    // ours: repositories (globs) cloned as partial clones, their file contents fetched on demand
+    partial: { kind: 'list', default: '' },
+    // ours: the filter for those: blob:none, blob:limit=<n>[kmg] or tree:<depth>
+    partial_filter: { kind: 'string', default: 'blob:none' },
     post_update_hook: { kind: 'list', default: '' },
     post_clone_complete_hook: { kind: 'list', default: '' },
     post_work_complete_hook: { kind: 'list', default: '' },

@@ -10,6 +10,7 @@ import { matchesAny } from '../glob.js';
 import { discoverRepos } from '../repo/discover.js';
 import { hasExportOk, isObjstoreRepo } from '../repo/bare.js';
 import { readAlternate } from '../repo/inspect.js';
+import { isPromisorRepo } from '../repo/promisor.js';
 import { storeRemotes } from './objstore-ops.js';
 
 export const OPT_OUT_FILE = 'grokmirror.do-not-objstore';
@@ -73,7 +74,8 @@ export async function takeInventory(git: Git, toplevel: string, objstoreDir: str
       path: r.path,
       key: r.key,
       isPrivate: matchesAny(r.key, privacy.globs) || matchesAny(r.path, privacy.globs) || (privacy.exportedOnly && !(await hasExportOk(r.path))),
-      optOut: existsSync(path.join(r.path, OPT_OUT_FILE)),
+      // A partial clone never joins an objstore (repo/promisor.ts): it opts out like a marked one.
+      optOut: existsSync(path.join(r.path, OPT_OUT_FILE)) || isPromisorRepo(r.path),
       store,
       borrowsFrom: alt && !inStoreDir ? alt.repo : null,
     });

@@ -11,6 +11,7 @@ import { atomicWrite, removeStaleTempsIn } from '../fs/atomic.js';
 import { lookupConfigValue, type Git } from '../git/index.js';
 import { RECLONE_FILE } from '../repo/bare.js';
 import { clearStaleGitLocks } from '../repo/git-locks.js';
+import { isPromisorRepo } from '../repo/promisor.js';
 import { parseCountObjects, repackLevel, type RepackLevel } from '../repo/repack-level.js';
 import { shellWords } from '../shell-words.js';
 import { classifyFsckOutput, fsckArgs } from './check.js';
@@ -114,7 +115,8 @@ export async function maintain(git: Git, t: MaintainTarget, req: MaintainRequest
   // objstore's repack left it unprotected until its next repack, which may be weeks away.
   const preciousRestored = t.role === 'objstore' && cfg.precious !== 'no' && (await ensurePrecious(git, t.path));
   let level: RepackLevel = 'none';
-  if (req.repack !== null) {
+  // A partial clone is checked (git fsck knows promised objects) but not repacked (repo/promisor.ts).
+  if (req.repack !== null && !isPromisorRepo(t.path)) {
     level = req.repack === 'auto' ? await countLevel(git, t.path) : req.repack;
     if (level !== 'none') await repack(git, t, level, cfg);
   }

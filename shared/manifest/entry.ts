@@ -14,6 +14,11 @@ export interface ManifestEntry {
   description?: string;
   forkgroup?: string;
   symlinks?: string[];
+  /**
+   * Ours: a retired repository, still served, no longer fetched by replicas. Only ever written as
+   * `true` (absent otherwise), so entries of live repositories stay byte-identical to grokmirror's.
+   */
+  archived?: true;
   /** Keys we do not know are carried along untouched. */
   [extra: string]: unknown;
 }
@@ -108,6 +113,7 @@ export function entryProblem(value: unknown): string | null {
       if (why) return `has a symlink ${JSON.stringify(s)} that ${why}`;
     }
   }
+  if (e.archived !== undefined && typeof e.archived !== 'boolean') return 'has an "archived" that is not true or false';
   return null;
 }
 
@@ -120,7 +126,8 @@ export function sortedEntry(e: ManifestEntry): Record<string, unknown> {
 
 /**
  * Normalises a checked entry in place (it is a fresh object from JSON.parse, ours to change):
- * integer `modified`, `head`/`reference` present (1.x replicas need them), no null forkgroup.
+ * integer `modified`, `head`/`reference` present (1.x replicas need them), no null forkgroup, no
+ * `archived: false`.
  */
 export function normaliseEntry(value: Record<string, unknown>): ManifestEntry {
   const e = value as ManifestEntry;
@@ -128,6 +135,8 @@ export function normaliseEntry(value: Record<string, unknown>): ManifestEntry {
   if (e.head === undefined) e.head = null;
   if (e.reference === undefined) e.reference = null;
   if (e.forkgroup === null) delete e.forkgroup;
+  // "archived": false says nothing more than its absence; dropped so the entry reads as grokmirror's.
+  if ((e.archived as unknown) === false) delete e.archived;
   return e;
 }
 

@@ -6,6 +6,12 @@ export const OBJSTORE_MARKER = 'grokmirror.objstore';
 export const EXPORT_OK_FILE = 'git-daemon-export-ok';
 /** Written by grok-fsck on a replica when git fsck found damage; grok-pull reclones the repository. */
 export const RECLONE_FILE = 'grokmirror.reclone';
+/**
+ * Present in an origin repository that is retired: it stays served but is no longer polled by replicas
+ * (its manifest entry carries `"archived": true`). The file, not the manifest, is what says so, so the
+ * flag survives a regenerated manifest and every writer (walk, hook, grok-origin's notices) agrees.
+ */
+export const ARCHIVED_MARKER = 'grokmirror.archived';
 
 export interface DirListing {
   readonly dirs: ReadonlySet<string>;

@@ -1,11 +1,11 @@
 /**
  * Everything the manifest says about one repository, read from disk and git: refs (fingerprint and
- * newest commit), HEAD, description, gitweb.owner and what it borrows objects from.
+ * newest commit), HEAD, description, gitweb.owner, what it borrows objects from and whether it is archived.
  */
-import { promises as fsp, readFileSync } from 'node:fs';
+import { existsSync, promises as fsp, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { lookupConfigValue, type Git } from '../git/index.js';
-import { OBJSTORE_MARKER } from './bare.js';
+import { ARCHIVED_MARKER, OBJSTORE_MARKER } from './bare.js';
 import type { RefState } from './refs.js';
 
 export interface Alternate {
@@ -20,6 +20,8 @@ export interface RepoMeta {
   readonly description: string | null;
   readonly owner: string | null;
   readonly alternate: Alternate | null;
+  /** A grokmirror.archived marker is present (one stat, re-read on every inspection). */
+  readonly archived: boolean;
 }
 
 export interface RepoFacts extends RepoMeta {
@@ -77,11 +79,17 @@ export async function readAlternate(gitDir: string): Promise<Alternate | null> {
   return { repo, objstoreMembers };
 }
 
-/** Everything but the refs: HEAD, description, gitweb.owner and alternates. */
+/** Everything but the refs: HEAD, description, gitweb.owner, alternates and the archived marker. */
 export async function readRepoMeta(git: Git, gitDir: string): Promise<RepoMeta> {
   const head = readText(path.join(gitDir, 'HEAD'));
   const description = readText(path.join(gitDir, 'description'));
   const [owner, alternate] = await Promise.all([readOwner(git, gitDir), readAlternate(gitDir)]);
-  return { head: head === null ? null : head.trim(), description: descriptionFrom(description), owner, alternate };
+  return {
+    head: head === null ? null : head.trim(),
+    description: descriptionFrom(description),
+    owner,
+    alternate,
+    archived: existsSync(path.join(gitDir, ARCHIVED_MARKER)),
+  };
 }
 

@@ -63,6 +63,7 @@ const facts = (over: Partial<RepoFacts> = {}): RepoFacts => ({
   description: null,
   owner: null,
   alternate: null,
+  archived: false,
   ...over,
 });
 const ctx = { toplevel: '/top', key: '/r.git', useNow: false, now: 5000, symlinks: [] as string[] };
@@ -75,6 +76,7 @@ t.test('buildEntry fields', async (t) => {
   const old = e({ owner: 'gone', description: 'gone', forkgroup: 'gone', archived: true });
   const rebuilt = buildEntry(facts(), { ...ctx, old }).entry;
   t.notOk('owner' in rebuilt || 'description' in rebuilt || 'forkgroup' in rebuilt || 'archived' in rebuilt, 'nothing merged from the old entry');
+  t.equal(buildEntry(facts({ archived: true }), ctx).entry.archived, true, 'the marker file makes the entry archived');
 });
 
 t.test('buildEntry reference rules', async (t) => {

@@ -40,6 +40,26 @@ t.test('per-repo decisions', async (t) => {
   }
 });
 
+t.test('archived entries: cloned once, never fetched, flag changes recorded', async (t) => {
+  const known: Manifest = new Map([['/r.git', e()]]);
+  const archivedHere: Manifest = new Map([['/r.git', e({ archived: true })]]);
+  const rows: [string, ReturnType<typeof one>, unknown][] = [
+    ['archived, missing on disk: cloned once', one(new Map(), e({ archived: true }), d({ exists: false })), { op: 'init', pull: true, newlyArchived: true }],
+    ['becomes archived, origin moved on: no fetch, flag recorded', one(known, e({ archived: true, fingerprint: fp('b') }), d()), { op: 'update', pull: false, newlyArchived: true }],
+    ['already archived, origin moved on: nothing', one(archivedHere, e({ archived: true, fingerprint: fp('b') }), d()), null],
+    ['already archived, description changed: params only', one(archivedHere, e({ archived: true, description: 'x' }), d()), { pull: false, fixParams: true, newlyArchived: false }],
+    ['unarchived, origin moved on: fetched again', one(archivedHere, e({ fingerprint: fp('b') }), d()), { pull: true, newlyArchived: false }],
+    ['unarchived, nothing moved: flag dropped locally', one(archivedHere, e(), d()), { op: 'update', pull: false }],
+    ['archived, reclone marker: recloned', one(archivedHere, e({ archived: true }), d({ reclone: true })), { op: 'reclone' }],
+  ];
+  for (const [name, got, want] of rows) {
+    if (want === null) t.equal(got, null, name);
+    else t.match(got, want, name);
+  }
+  const p = planPull(archivedHere, new Map([['/r.git', e({ archived: true, fingerprint: fp('b') })]]), () => d(), opts);
+  t.same(p.archivedNotFetched, ['/r.git'], 'reported as not fetched');
+});
+
 t.test('purge: only what left, never nopurge/ffonly/borrowed-from, and purgeprotect', async (t) => {
   const local: Manifest = new Map(Array.from({ length: 100 }, (_, i) => [`/r${i}.git`, e()] as [string, ManifestEntry]));
   const remote: Manifest = new Map([...local].slice(0, 96));

@@ -48,6 +48,8 @@ t.test('entry checks', async (t) => {
     [{ ...good, reference: '/../x' }, /reference/],
     [{ ...good, owner: 'a\u0007b' }, /owner/],
     [{ ...good, owner: ['x'] }, /owner/],
+    [{ ...good, archived: 'yes' }, /archived/],
+    [{ ...good, archived: 1 }, /archived/],
     [{ ...good, description: 'nul\u0000' }, /description/],
     [{ ...good, forkgroup: '../x' }, /forkgroup/],
     [{ ...good, symlinks: '/x' }, /symlinks/],

@@ -31,6 +31,17 @@ export interface GitHttpDeps {
 
 const SUFFIXES = ['/info/refs', '/git-upload-pack', '/git-receive-pack'] as const;
 
+/**
+ * Partial clones (grok-pull's [pull] partial) need filters, and their on-demand fetches ask for blobs
+ * by id. Over protocol v0 git refuses a want that is no ref tip unless allowed; we allow reachable
+ * ones, not "any": with git 2.39 a blob reachable from the repository's refs is then served, and the
+ * objects a repository merely borrows through its objstore were already obtainable over protocol v2
+ * (which does not check wants at all). Objstores hold only public members' objects (private
+ * repositories borrow but never join), so no private object becomes reachable this way.
+ * Both the advertisement (which lists the capabilities) and the upload itself need them.
+ */
+const UPLOAD_PACK_CONFIG = { 'uploadpack.allowFilter': 'true', 'uploadpack.allowReachableSHA1InWant': 'true' } as const;
+
 function pktLine(s: string): string {
   return (s.length + 4).toString(16).padStart(4, '0') + s;
 }
@@ -120,7 +131,7 @@ export function gitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): void {
     const release = await deps.uploads.acquire();
     let proc;
     try {
-      proc = deps.git.pipe({ args: ['upload-pack', '--stateless-rpc', '--advertise-refs', untrusted(dir)], ...(protocol ? { protocol } : {}) });
+      proc = deps.git.pipe({ args: ['upload-pack', '--stateless-rpc', '--advertise-refs', untrusted(dir)], config: UPLOAD_PACK_CONFIG, ...(protocol ? { protocol } : {}) });
     } catch (err) {
       release();
       return reply.code(400).type('text/plain').send(`${describeError(err)}\n`);
@@ -145,7 +156,7 @@ export function gitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): void {
     const release = await deps.uploads.acquire();
     let proc;
     try {
-      proc = deps.git.pipe({ args: ['upload-pack', '--stateless-rpc', untrusted(dir)], ...(protocol ? { protocol } : {}) });
+      proc = deps.git.pipe({ args: ['upload-pack', '--stateless-rpc', untrusted(dir)], config: UPLOAD_PACK_CONFIG, ...(protocol ? { protocol } : {}) });
     } catch (err) {
       release();
       return reply.code(400).type('text/plain').send(`${describeError(err)}\n`);
