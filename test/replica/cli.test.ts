@@ -37,11 +37,19 @@ t.test('one pass from the command line; exit status says whether anything failed
   const failed = spawnSync(process.execPath, [BIN.pull, '-c', bad], { encoding: 'utf8', env: GIT_ENV, timeout: 60_000 });
   t.equal(failed.status, 1);
   t.match(failed.stderr, /^grok-pull: error: cannot fetch the manifest: .*after 3 attempts/m);
-  const daemon = spawn(process.execPath, [BIN.pull, '-c', conf, '-o'], { env: GIT_ENV });
-  await new Promise((r) => setTimeout(r, 1500));
+  // Signalled once it is running (it says so with -v), not after a fixed wait a loaded machine overruns.
+  const daemon = spawn(process.execPath, [BIN.pull, '-c', conf, '-o', '-v'], { env: GIT_ENV });
+  let said = '';
+  await new Promise<void>((resolve) => {
+    daemon.stderr.setEncoding('utf8').on('data', (d: string) => {
+      said += d;
+      if (/following the change feed|pass: /.test(said)) resolve();
+    });
+    daemon.on('close', () => resolve());
+  });
   const code = await new Promise<number | null>((resolve) => {
     daemon.on('close', resolve);
     daemon.kill('SIGTERM');
   });
-  t.equal(code, 0, 'SIGTERM: clean exit');
+  t.equal(code, 0, 'SIGTERM: clean exit', { said });
 });
