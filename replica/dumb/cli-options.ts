@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { collect, newCommand } from '../../shared/cli.js';
 import { GrokError } from '../../shared/errors.js';
+import type { RefProbeMode } from './ref-probe.js';
 
 export interface DumbPullFlags {
   list?: string;
@@ -26,6 +27,8 @@ export interface DumbPullFlags {
   verbose?: boolean;
   detect: boolean;
   allowFileUrls?: boolean;
+  refProbe: string;
+  checkpointSecs: string;
 }
 
 export interface DumbPullOptions {
@@ -46,6 +49,8 @@ export interface DumbPullOptions {
   readonly verbose: boolean;
   readonly detect: boolean;
   readonly allowFile: boolean;
+  readonly refProbe: RefProbeMode;
+  readonly checkpointMs: number;
 }
 
 export function dumbPullCommand(): Command {
@@ -66,13 +71,20 @@ export function dumbPullCommand(): Command {
     .option('--backoff-ms <ms>', 'first retry delay, doubled each time', '2000')
     .option('--ls-remote-timeout <s>', 'seconds an ls-remote may take', '120')
     .option('--no-detect', 'fetch every repository without asking ls-remote first (grokmirror 1.x behaviour)')
-    .option('--allow-file-urls', 'list mode: accept file:// URLs (local testing)');
+    .option('--allow-file-urls', 'list mode: accept file:// URLs (local testing)')
+    .option('--ref-probe <how>', 'list mode: "auto" asks http(s) upstreams for their refs with one HTTP request and falls back to git ls-remote; "git" always runs git ls-remote', 'auto')
+    .option('--checkpoint-secs <s>', 'list mode: rewrite the state file at most this often during a sweep', '30');
 }
 
 function count(name: string, value: string, min: number): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < min) throw new GrokError('GROK_ERR_USAGE', `${name} must be an integer of at least ${min}, not ${JSON.stringify(value)}`);
   return n;
+}
+
+function refProbeMode(value: string): RefProbeMode {
+  if (value === 'auto' || value === 'git') return value;
+  throw new GrokError('GROK_ERR_USAGE', `--ref-probe must be "auto" or "git", not ${JSON.stringify(value)}`);
 }
 
 export function resolveDumbPullOptions(flags: DumbPullFlags, args: readonly string[]): DumbPullOptions {
@@ -104,5 +116,7 @@ export function resolveDumbPullOptions(flags: DumbPullFlags, args: readonly stri
     verbose: Boolean(flags.verbose),
     detect: flags.detect,
     allowFile: Boolean(flags.allowFileUrls),
+    refProbe: refProbeMode(flags.refProbe),
+    checkpointMs: count('--checkpoint-secs', flags.checkpointSecs, 1) * 1000,
   });
 }

@@ -14,6 +14,8 @@ import type { Logger } from '../../shared/log.js';
 import { mapPool } from '../../shared/pool.js';
 import { runManifest } from '../../origin/manifest/run.js';
 import { HostLimiter } from './host-limiter.js';
+import { Checkpoint } from './checkpoint.js';
+import { refProbe, type RefProbeMode } from './ref-probe.js';
 import { countStates, readState, writeState, type RepoState, type SweepState } from './state.js';
 import { sweepOne, TEMP_MARK } from './sweep.js';
 import { parseUrlList } from './url-list.js';
@@ -31,6 +33,9 @@ export interface ListRunOptions {
   readonly postUpdateHook: readonly string[];
   readonly detect: boolean;
   readonly allowFile: boolean;
+  readonly refProbe: RefProbeMode;
+  /** The state file is rewritten at most this often during a sweep, so a crash loses little. */
+  readonly checkpointMs: number;
 }
 
 export interface ListRunDeps {
@@ -43,6 +48,8 @@ export interface ListRunDeps {
 
 export interface ListRunResult {
   readonly counts: Record<RepoState, number>;
+  /** How the refs were asked for: one HTTP request, or git ls-remote. */
+  readonly probes: { readonly http: number; readonly git: number };
   readonly manifestWritten: boolean;
 }
 
@@ -72,21 +79,31 @@ export async function runList(opts: ListRunOptions, deps: ListRunDeps): Promise<
     for (const r of list.refused) state.repos[r.url] = { state: 'invalid', attempts: 0, failures: 0, lastError: r.why };
     // Pending until this sweep reaches them: a sweep cut short leaves them so.
     for (const it of list.items) state.repos[it.url] = { ...old.repos[it.url], key: it.key, state: 'pending', attempts: 0, failures: old.repos[it.url]?.failures ?? 0 };
+    const probe = await refProbe(opts.refProbe, { git, log, timeoutMs: opts.lsRemoteTimeoutMs, connectionsPerHost: opts.perHost });
     const ctx = {
       toplevel,
       git,
       log,
       limiter: new HostLimiter(opts.perHost),
       retry: { attempts: opts.attempts, baseDelayMs: opts.backoffMs, sleep: deps.sleep },
-      lsRemoteTimeoutMs: opts.lsRemoteTimeoutMs,
+      remoteRefs: probe.remoteRefs,
       postUpdateHook: opts.postUpdateHook,
       detect: opts.detect,
       nowSec: () => Math.floor(deps.now() / 1000),
     };
     log.info(`sweeping ${list.items.length} upstreams (${opts.jobs} at once, ${opts.perHost} per host)`);
-    await mapPool(list.items, opts.jobs, async (it) => {
-      state.repos[it.url] = await sweepOne(it, old.repos[it.url], ctx);
-    });
+    // The record is rewritten as the sweep goes (one write at a time, at most every checkpointMs), so
+    // a sweep killed half-way keeps what it learnt; URLs it never reached stay pending.
+    const checkpoint = new Checkpoint(() => writeState(stateFile, state), opts.checkpointMs, deps.now);
+    try {
+      await mapPool(list.items, opts.jobs, async (it) => {
+        state.repos[it.url] = await sweepOne(it, old.repos[it.url], ctx);
+        checkpoint.poke();
+      });
+    } finally {
+      await probe.close();
+      await checkpoint.settle();
+    }
     await writeState(stateFile, state);
     let manifestWritten = false;
     if (opts.manifestFile) {
@@ -110,6 +127,6 @@ export async function runList(opts: ListRunOptions, deps: ListRunDeps): Promise<
       );
       manifestWritten = res.written;
     }
-    return { counts: countStates(state), manifestWritten };
+    return { counts: countStates(state), probes: { ...probe.counts }, manifestWritten };
   });
 }

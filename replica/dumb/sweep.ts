@@ -13,7 +13,6 @@ import { keyToPath } from '../../shared/manifest/keys.js';
 import { runHooks } from '../execute/hooks.js';
 import type { HostLimiter } from './host-limiter.js';
 import { localRefs } from './local-refs.js';
-import { lsRemote } from './ls-remote.js';
 import { MIRROR_REFSPECS, planRepo } from './plan.js';
 import { withRetries, type Attempted, type RetryPolicy } from './retry.js';
 import type { StateEntry } from './state.js';
@@ -29,15 +28,31 @@ export interface SweepContext {
   readonly log: Logger;
   readonly limiter: HostLimiter;
   readonly retry: RetryPolicy;
-  readonly lsRemoteTimeoutMs: number;
   readonly postUpdateHook: readonly string[];
+  /** The remote's refs for an upstream URL (ref-probe.ts: one HTTP request, or git ls-remote). */
+  readonly remoteRefs: (url: string) => Promise<Map<string, string>>;
   /** Skip ls-remote and fetch every repository (the benchmark's baseline; --no-detect). */
   readonly detect: boolean;
   readonly nowSec: () => number;
 }
 
+/**
+ * Temp clones of `dir` that a killed sweep left beside it. Safe to remove: the state file's lock
+ * keeps sweeps of a list apart, so none of them is another sweep's clone in the making.
+ */
+async function removeLeftoverClones(dir: string): Promise<void> {
+  const parent = path.dirname(dir);
+  const re = new RegExp(`^${escapeRe(path.basename(dir))}${escapeRe(TEMP_MARK)}[0-9a-f]{8}$`);
+  for (const name of await fsp.readdir(parent).catch(() => [] as string[])) {
+    if (re.test(name)) await fsp.rm(path.join(parent, name), { recursive: true, force: true });
+  }
+}
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 async function cloneMirror(ctx: SweepContext, url: string, dir: string): Promise<void> {
   await fsp.mkdir(path.dirname(dir), { recursive: true });
+  await removeLeftoverClones(dir);
   const tmp = `${dir}${TEMP_MARK}${randomBytes(4).toString('hex')}`;
   try {
     await ctx.git.run({ args: ['clone', '--mirror', '-q', untrusted(url), untrusted(tmp)] });
@@ -75,7 +90,7 @@ export async function sweepOne(item: ListedUrl, prev: StateEntry | undefined, ct
       return { ...prev, key: item.key, state: 'failed', attempts: 0, failures: (prev?.failures ?? 0) + 1, lastError: error, lastChecked: now };
     }
     if (ctx.detect || local === null) {
-      const remote = await net(() => lsRemote(ctx.git, item.url, { timeoutMs: ctx.lsRemoteTimeoutMs }));
+      const remote = await net(() => ctx.remoteRefs(item.url));
       attempts += remote.attempts;
       if (!remote.ok) {
         log.warn({ action: 'ls-remote' }, `${redactUrl(item.url)}: ${remote.kind}: ${remote.error}`);

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import t from 'tap';
 import { readManifestFile } from '../../shared/manifest/io.js';
@@ -6,6 +7,7 @@ import { runBin } from '../helpers/cli.js';
 import { gitShim, loggedSubcommands, makeUpstreams, startFrontServer, truncate, writeUpstreamManifest } from '../helpers/dumb-upstreams.js';
 import { BIN } from '../helpers/fixture.js';
 import { fsckOk, gitDir, pushCommit } from '../helpers/git.js';
+import { spawnKillable } from '../helpers/killable.js';
 import { startTestOrigin } from '../helpers/origin.js';
 import { replicaConfig, pull } from '../helpers/replica.js';
 import { tmpDir } from '../helpers/tmp.js';
@@ -27,7 +29,6 @@ t.test('list mode: 52 upstreams over HTTP, change detection, unreachable repos r
   const host = `127.0.0.1+${new URL(front.url).port}`;
 
   const top = path.join(dir, 'mirror');
-  const { mkdirSync } = await import('node:fs');
   mkdirSync(top);
   const list = path.join(dir, 'urls.txt');
   const urls = keys.map((k) => `${front.url}${k}`);
@@ -41,7 +42,12 @@ t.test('list mode: 52 upstreams over HTTP, change detection, unreachable repos r
   const args = ['--list', list, '--toplevel', top, '--state', state, '--manifest', manifest, '-j', '16', '--per-host', '8', '--backoff-ms', '10'];
   const readState = () => JSON.parse(readFileSync(state, 'utf8')) as StateFile;
 
-  const first = await runBin(BIN.dumbPull, args, { env });
+  // A temp clone a killed sweep left beside a mirror-to-be: removed before that mirror is cloned.
+  const leftover = path.join(top, host, `${keys[5]}.dumb-pull-tmp-0badf00d`);
+  mkdirSync(path.join(leftover, 'objects'), { recursive: true });
+  // The first sweep asks with git ls-remote (the path every non-HTTP upstream takes); the second
+  // with one HTTP request per upstream, falling back to git only where HTTP was not a plain answer.
+  const first = await runBin(BIN.dumbPull, [...args, '--ref-probe', 'git'], { env });
   t.equal(first.code, 0, `first sweep exits 0 (stderr: ${first.stderr})`);
   const subs1 = loggedSubcommands(shimLog);
   t.equal(subs1.filter((s) => s === 'clone').length, COUNT + 1, 'first sweep clones every reachable upstream (the flaky one after a retry)');
@@ -57,6 +63,7 @@ t.test('list mode: 52 upstreams over HTTP, change detection, unreachable repos r
   t.equal(Object.values(s.repos).filter((e) => e.state === 'invalid').length, 2, 'and so is a URL with ".."');
   t.notOk(existsSync(path.join(dir, 'etc.git')), 'nothing is made outside the toplevel');
   t.match(first.stderr, /ext::/, 'refused URLs are warned about');
+  t.notOk(existsSync(leftover), 'the leftover temp clone is gone');
 
   const mirrorOf = (k: string) => path.join(top, host, k);
   for (const k of keys) t.equal(gitDir(mirrorOf(k), ['rev-parse', 'refs/heads/master']), gitDir(path.join(up, k), ['rev-parse', 'refs/heads/master']), `${k} mirrored`);
@@ -72,7 +79,11 @@ t.test('list mode: 52 upstreams over HTTP, change detection, unreachable repos r
   const subs2 = loggedSubcommands(shimLog);
   t.equal(subs2.filter((s) => s === 'fetch').length, 3, 'exactly 3 fetch processes for 3 changed upstreams');
   t.equal(subs2.filter((s) => s === 'clone').length, 0, 'no clones');
-  t.equal(subs2.filter((s) => s === 'ls-remote').length, COUNT + 2, 'one ls-remote per listed upstream (the vanished and the private one included)');
+  t.same(
+    subs2.filter((s) => s === 'ls-remote').length,
+    2,
+    'git ls-remote only for the two upstreams whose HTTP answer was not a ref advertisement (404 and 401); the other 52 answered one HTTP request',
+  );
   s = readState();
   changed.forEach((k, i) => {
     t.equal(s.repos[`${front.url}${k}`]?.state, 'fetched', `${k} fetched`);
@@ -112,7 +123,6 @@ t.test('list mode --no-detect fetches every repository', async (t) => {
   await writeUpstreamManifest(up);
   const origin = await startTestOrigin(t, up);
   const top = path.join(dir, 'mirror');
-  const { mkdirSync } = await import('node:fs');
   mkdirSync(top);
   const list = path.join(dir, 'urls.txt');
   writeFileSync(list, keys.map((k) => `${origin.url}${k}`).join('\n'));
@@ -170,4 +180,45 @@ t.test('classic mode: paths and walks, -r globs, -u hook only for repositories t
   t.equal(missing.code, 1, 'a missing repository fails the run');
   t.match(missing.stderr, /nope\.git does not exist/, 'and is named');
   for (const r of [one, two]) t.ok(fsckOk(r).ok, `git fsck ${r}`);
+});
+
+t.test('list mode: a sweep killed (-9) half-way keeps what it learnt; the next one finishes the job', async (t) => {
+  const dir = tmpDir(t, 'grok-dumb-');
+  const up = path.join(dir, 'up');
+  const keys = makeUpstreams(up, 60);
+  await writeUpstreamManifest(up);
+  const origin = await startTestOrigin(t, up);
+  const top = path.join(dir, 'mirror');
+  mkdirSync(top);
+  const list = path.join(dir, 'urls.txt');
+  writeFileSync(list, keys.map((k) => `${origin.url}${k}`).join('\n'));
+  const state = `${list}.state.json`;
+  const args = ['--list', list, '--toplevel', top, '-j', '2', '--per-host', '2', '--checkpoint-secs', '1'];
+  const readState = () => JSON.parse(readFileSync(state, 'utf8')) as StateFile;
+  const countOf = (s: StateFile, st: string) => Object.values(s.repos).filter((e) => e.state === st).length;
+
+  // Killed once the state file shows some repositories fetched (a checkpoint has been written).
+  const sweep = spawnKillable(BIN.dumbPull, args);
+  const until = Date.now() + 60_000;
+  while (!sweep.exited() && Date.now() < until && !(existsSync(state) && countOf(readState(), 'fetched') > 0)) await sleep(20);
+  const killedMidway = sweep.kill('group');
+  await sweep.ended;
+  t.ok(killedMidway, 'the sweep was killed before it ended');
+  const after = readState();
+  const fetched = countOf(after, 'fetched');
+  t.ok(fetched > 0 && fetched < keys.length, `the checkpointed state parses and records ${fetched} of ${keys.length} fetched`);
+  t.equal(countOf(after, 'pending') + fetched, keys.length, 'the rest are pending');
+
+  const again = await runBin(BIN.dumbPull, args);
+  t.equal(again.code, 0, `the next sweep exits 0 (stderr: ${again.stderr})`);
+  const done = readState();
+  t.equal(countOf(done, 'fetched') + countOf(done, 'unchanged'), keys.length, 'every upstream fetched or unchanged');
+  const host = `127.0.0.1+${new URL(origin.url).port}`;
+  const leftovers = readdirSync(path.join(top, host, 'g')).filter((n) => n.includes('.dumb-pull-tmp-'));
+  t.same(leftovers, [], 'no temp clone left');
+  for (const k of keys) {
+    const mirror = path.join(top, host, k);
+    t.equal(gitDir(mirror, ['rev-parse', 'refs/heads/master']), gitDir(path.join(up, k), ['rev-parse', 'refs/heads/master']), `${k} mirrored`);
+  }
+  for (const k of [keys[0]!, keys[30]!, keys[59]!]) t.ok(fsckOk(path.join(top, host, k)).ok, `git fsck ${k}`);
 });
