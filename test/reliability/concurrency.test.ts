@@ -20,22 +20,12 @@ import { BIN } from '../helpers/fixture.js';
 import { startOriginProcess } from '../helpers/origin-process.js';
 import { GIT_ENV, fsckOk } from '../helpers/git.js';
 import { stateChecker, watchFile, watchServed } from '../helpers/manifest-watch.js';
+import { rng, seedFor } from '../helpers/seeded.js';
 import { tmpDir } from '../helpers/tmp.js';
 
-const SEED = Number(process.env.GROK_TEST_SEED ?? 8_2024);
+const SEED = seedFor(8_2024);
 const table = new CaseTable('concurrency', 'Concurrency: many writers, one manifest (issue 8)');
-t.comment(`seed ${SEED} (GROK_TEST_SEED to change)`);
-
-/** mulberry32: a small seeded generator, so the sample of repositories fsck'd is reproducible. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+t.comment(`seed ${SEED} (GROK_SEED to change)`);
 
 function sample<T>(items: readonly T[], n: number, random: () => number): T[] {
   const copy = [...items];
@@ -71,7 +61,7 @@ function entriesMatch(c: ChainCollection, doc: Record<string, Entry>, disk: Read
 
 /** git fsck on a seeded sample (every repository shares one hardlinked pack; all would be slow). */
 function fsckSample(t: Test, c: ChainCollection, n: number): void {
-  const picked = sample(c.repos, n, seeded(SEED));
+  const picked = sample(c.repos, n, rng(SEED));
   const bad = picked.filter((r) => !fsckOk(r.path).ok).map((r) => r.key);
   t.same(bad, [], `git fsck clean on ${n} sampled repositories`);
 }

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
 import t from 'tap';
+import { seedFor } from '../helpers/seeded.js';
 import { fsckOk, git, GIT_ENV, gitDir, makeRepo } from '../helpers/git.js';
 import { startTestOrigin } from '../helpers/origin.js';
 import { CaseTable } from '../helpers/case-table.js';
@@ -21,7 +22,7 @@ import { startOriginProcess } from '../helpers/origin-process.js';
 import { waitFor } from '../helpers/status-daemon.js';
 import { tmpDir } from '../helpers/tmp.js';
 
-const SEED = Number(process.env.GROK_TEST_SEED ?? 20_251_121);
+const SEED = seedFor(20_251_121);
 const RSS_CEILING_KB = 300 * 1024;
 
 function prng(seed: number): () => number {
@@ -92,7 +93,7 @@ const table = new CaseTable('hostile-http', 'Hostile HTTP against grok-origin');
 t.test('hostile HTTP against grok-origin', async (t) => {
   const started = performance.now();
   const rnd = prng(SEED);
-  t.comment(`seed ${SEED} (set GROK_TEST_SEED to repeat another)`);
+  t.comment(`seed ${SEED} (set GROK_SEED to repeat another)`);
   const dir = tmpDir(t, 'grok-hostile-http-');
   const top = path.join(dir, 'top');
   const repo = path.join(top, 'pub/r.git');

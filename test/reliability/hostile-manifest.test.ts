@@ -18,6 +18,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import t from 'tap';
+import { rng, seedFor } from '../helpers/seeded.js';
 import type { ManifestEntry } from '../../shared/manifest/entry.js';
 import { runBin } from '../helpers/cli.js';
 import { BIN } from '../helpers/fixture.js';
@@ -27,19 +28,7 @@ import { startTestOrigin } from '../helpers/origin.js';
 import { CaseTable } from '../helpers/case-table.js';
 import { tmpDir } from '../helpers/tmp.js';
 
-const SEED = Number(process.env.GROK_TEST_SEED ?? 20_251_121);
-
-/** mulberry32: small, seeded, good enough for junk bytes and names. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const SEED = seedFor(20_251_121);
 
 interface Served {
   body: Buffer;
@@ -161,8 +150,8 @@ let pullCases = 0;
 
 t.test('hostile remote manifests fed to grok-pull', async (t) => {
   const started = performance.now();
-  const rnd = prng(SEED);
-  t.comment(`seed ${SEED} (set GROK_TEST_SEED to repeat another)`);
+  const rnd = rng(SEED);
+  t.comment(`seed ${SEED} (set GROK_SEED to repeat another)`);
   const dir = tmpDir(t, 'grok-hostile-');
   const top = path.join(dir, 'origin');
   makeRepo(path.join(top, 'good.git'), { commits: 3 });
