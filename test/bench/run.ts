@@ -6,6 +6,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { markedSections } from './sections.js';
 import os from 'node:os';
 import path from 'node:path';
 import { gunzipCapped } from '../../shared/manifest/inflate.js';
@@ -357,7 +358,8 @@ ${table}
 
 `;
   const out = quick ? path.join(plotDir, 'BENCHMARKS.quick.md') : path.join(REPO_ROOT, 'BENCHMARKS.md');
-  writeFileSync(out, md);
+  const kept = quick ? '' : markedSections(out);
+  writeFileSync(out, kept ? `${md}\n${kept}` : md);
   console.log(`${path.relative(REPO_ROOT, out)} written`);
 }
 
