@@ -14,6 +14,7 @@ import { Git } from '../../shared/git/index.js';
 import { silentLogger } from '../../shared/log.js';
 import { runManifest } from '../../origin/manifest/run.js';
 import { git, makeRepo } from './git.js';
+import { manifestOptions } from './manifest.js';
 
 /** `count` upstreams `<top>/g/rNNNN.git`; returns their keys. */
 export function makeUpstreams(top: string, count: number): string[] {
@@ -30,24 +31,7 @@ export function makeUpstreams(top: string, count: number): string[] {
 }
 
 export async function writeUpstreamManifest(top: string): Promise<void> {
-  await runManifest(
-    {
-      toplevel: top,
-      manifestFile: path.join(top, 'manifest.js.gz'),
-      paths: [],
-      pretty: false,
-      useNow: false,
-      checkExportOk: false,
-      purge: false,
-      remove: false,
-      wait: false,
-      fetchObjstore: false,
-      regenerate: true,
-      ignorePaths: [],
-      ignoreRefs: [],
-    },
-    { git: new Git(), log: silentLogger(), now: Date.now },
-  );
+  await runManifest(manifestOptions(top, path.join(top, 'manifest.js.gz'), { regenerate: true }), { git: new Git(), log: silentLogger(), now: Date.now });
 }
 
 export interface FrontServer {

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
 import t from 'tap';
-import { seedFor } from '../helpers/seeded.js';
+import { rng, seedFor } from '../helpers/seeded.js';
 import { fsckOk, git, GIT_ENV, gitDir, makeRepo } from '../helpers/git.js';
 import { startTestOrigin } from '../helpers/origin.js';
 import { CaseTable } from '../helpers/case-table.js';
@@ -24,17 +24,6 @@ import { tmpDir } from '../helpers/tmp.js';
 
 const SEED = seedFor(20_251_121);
 const RSS_CEILING_KB = 300 * 1024;
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Exchange {
   /** 0 when no status line came back. */
@@ -92,7 +81,7 @@ const table = new CaseTable('hostile-http', 'Hostile HTTP against grok-origin');
 
 t.test('hostile HTTP against grok-origin', async (t) => {
   const started = performance.now();
-  const rnd = prng(SEED);
+  const rnd = rng(SEED);
   t.comment(`seed ${SEED} (set GROK_SEED to repeat another)`);
   const dir = tmpDir(t, 'grok-hostile-http-');
   const top = path.join(dir, 'top');
