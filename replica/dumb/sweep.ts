@@ -37,18 +37,18 @@ export interface SweepContext {
 }
 
 /**
- * Temp clones of `dir` that a killed sweep left beside it. Safe to remove: the state file's lock
- * keeps sweeps of a list apart, so none of them is another sweep's clone in the making.
+ * Temp clones of `dir` that a killed sweep left beside it. The state file's lock keeps sweeps of a
+ * list apart, so none is a clone in the making; two lists sharing a toplevel and a URL could still
+ * meet here, and then the other sweep's clone fails and is retried at its next sweep (nothing that
+ * was mirrored is touched).
  */
 async function removeLeftoverClones(dir: string): Promise<void> {
   const parent = path.dirname(dir);
-  const re = new RegExp(`^${escapeRe(path.basename(dir))}${escapeRe(TEMP_MARK)}[0-9a-f]{8}$`);
+  const prefix = `${path.basename(dir)}${TEMP_MARK}`;
   for (const name of await fsp.readdir(parent).catch(() => [] as string[])) {
-    if (re.test(name)) await fsp.rm(path.join(parent, name), { recursive: true, force: true });
+    if (name.startsWith(prefix) && /^[0-9a-f]{8}$/.test(name.slice(prefix.length))) await fsp.rm(path.join(parent, name), { recursive: true, force: true });
   }
 }
-
-const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 async function cloneMirror(ctx: SweepContext, url: string, dir: string): Promise<void> {
   await fsp.mkdir(path.dirname(dir), { recursive: true });
