@@ -10,7 +10,7 @@ import { copyFile, mkdir, readdir, readFile, rename, rm, symlink } from 'node:fs
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { atomicWrite } from '../fs/atomic.js';
+import { atomicWrite, removeStaleTemps } from '../fs/atomic.js';
 import { isLockBusy, lockPathFor, withLock } from '../lock.js';
 import { mirrorFetch, untrusted, type Git } from '../git/index.js';
 import { OBJSTORE_MARKER } from '../repo/bare.js';
@@ -81,8 +81,13 @@ export async function readMembers(dir: string): Promise<string[]> {
   return text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
 }
 
-/** Registers a public member: a remote named by its virtref, fetching into refs/virtual/<virtref>/. */
+/**
+ * Registers a public member: a remote named by its virtref, fetching into refs/virtual/<virtref>/.
+ * The caller holds the objstore's lock, which every writer of its member list takes: so a temp file
+ * of that list found here was left by a writer that was killed, and goes.
+ */
 export async function addMember(git: Git, dir: string, member: string): Promise<string> {
+  await removeStaleTemps(path.join(dir, OBJSTORE_MARKER));
   const v = virtrefFor(member);
   const has = await git.run({ gitDir: dir, args: ['config', '--get', `remote.${v}.url`], okExit: [1] });
   if (has.exitCode !== 0) {

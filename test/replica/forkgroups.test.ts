@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { Git } from '../../shared/git/index.js';
@@ -73,4 +73,22 @@ t.test('forks clone against a shared objstore: only their own objects travel', a
   const v = virtrefFor(path.join(mirror, 'users/bob/linux.git'));
   t.equal(git([`--git-dir=${mobst}`, 'rev-parse', `refs/virtual/${v}/heads/feature`]), sha, 'the objstore has the new branch');
   t.ok(fsckOk(path.join(mirror, 'users/bob/linux.git')).ok && fsckOk(mobst).ok);
+});
+
+t.test('addMember removes the temp file of a member-list write that was killed', async (t) => {
+  const dir = tmpDir(t);
+  const store = path.join(dir, 'objstore', 'fg.git');
+  const repo = path.join(dir, 'a.git');
+  makeRepo(repo);
+  const g = new Git();
+  t.ok(await createObjstore(g, store));
+  const leftover = path.join(store, '.grokmirror.objstore.0123456789ab.tmp');
+  writeFileSync(leftover, '# half a list');
+  const other = path.join(store, '.grokmirror.objstore.notours.tmp');
+  writeFileSync(other, 'not one of ours');
+  await addMember(g, store, repo);
+  t.notOk(existsSync(leftover), 'the killed write\'s temp file is gone');
+  t.ok(existsSync(other), 'a file that does not have our temp name stays');
+  t.same(await readMembers(store), [repo], 'the member list is complete');
+  t.ok(fsckOk(store).ok);
 });

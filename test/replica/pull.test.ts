@@ -155,8 +155,9 @@ t.test('hooks get the right arguments and stdin', async (t) => {
   const origin = await startTestOrigin(t, top);
   const mirror = path.join(dir, 'mirror');
   const log = path.join(dir, 'hooks.log');
-  // "$$" is a literal "$" in grokmirror.conf (configparser interpolation)
-  const hook = (name: string) => `sh -c 'printf "%s %s|" ${name} "$$1" >> ${log}; cat >> ${log}; echo >> ${log}' hook`;
+  // "$$" is a literal "$" in grokmirror.conf (configparser interpolation). Each run appends its line
+  // in one write: post_update_hook runs for several repositories at once.
+  const hook = (name: string) => `sh -c 'l=$$(printf "%s %s|" ${name} "$$1"; cat); printf "%s\\n" "$$l" >> ${log}' hook`;
   const config = replicaConfig(mirror, origin.url, `post_update_hook = ${hook('update')}\npost_clone_complete_hook = ${hook('cloned')}\npost_work_complete_hook = ${hook('done')}\n`);
   await pull(config);
   const lines = readFileSync(log, 'utf8').trim().split('\n');
