@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { readManifestFile } from '../../shared/manifest/io.js';
 import { runBin } from '../helpers/cli.js';
 import { gitShim, loggedSubcommands, makeUpstreams, startFrontServer, truncate, writeUpstreamManifest } from '../helpers/dumb-upstreams.js';
@@ -116,16 +116,22 @@ t.test('list mode: 52 upstreams over HTTP, change detection, unreachable repos r
   }
 });
 
-t.test('list mode --no-detect fetches every repository', async (t) => {
+/** `count` upstreams served by grok-origin, an empty toplevel and a list of the upstreams' URLs. */
+async function servedUpstreams(t: Test, count: number) {
   const dir = tmpDir(t, 'grok-dumb-');
   const up = path.join(dir, 'up');
-  const keys = makeUpstreams(up, 4);
+  const keys = makeUpstreams(up, count);
   await writeUpstreamManifest(up);
   const origin = await startTestOrigin(t, up);
   const top = path.join(dir, 'mirror');
   mkdirSync(top);
   const list = path.join(dir, 'urls.txt');
   writeFileSync(list, keys.map((k) => `${origin.url}${k}`).join('\n'));
+  return { dir, up, keys, origin, top, list };
+}
+
+t.test('list mode --no-detect fetches every repository', async (t) => {
+  const { dir, top, list } = await servedUpstreams(t, 4);
   const shimLog = path.join(dir, 'git.log');
   const env = { PATH: `${gitShim(path.join(dir, 'shim'), shimLog)}:${process.env.PATH}` };
   t.equal((await runBin(BIN.dumbPull, ['--list', list, '--toplevel', top], { env })).code, 0, 'first sweep');
@@ -183,15 +189,7 @@ t.test('classic mode: paths and walks, -r globs, -u hook only for repositories t
 });
 
 t.test('list mode: a sweep killed (-9) half-way keeps what it learnt; the next one finishes the job', async (t) => {
-  const dir = tmpDir(t, 'grok-dumb-');
-  const up = path.join(dir, 'up');
-  const keys = makeUpstreams(up, 60);
-  await writeUpstreamManifest(up);
-  const origin = await startTestOrigin(t, up);
-  const top = path.join(dir, 'mirror');
-  mkdirSync(top);
-  const list = path.join(dir, 'urls.txt');
-  writeFileSync(list, keys.map((k) => `${origin.url}${k}`).join('\n'));
+  const { up, keys, origin, top, list } = await servedUpstreams(t, 60);
   const state = `${list}.state.json`;
   const args = ['--list', list, '--toplevel', top, '-j', '2', '--per-host', '2', '--checkpoint-secs', '1'];
   const readState = () => JSON.parse(readFileSync(state, 'utf8')) as StateFile;
