@@ -17,6 +17,7 @@ import type { RepoDone } from '../events.js';
 import type { RepoAction } from '../plan.js';
 import { runHooks } from './hooks.js';
 import { doRepoWork, type WorkContext } from './repo-work.js';
+import { emptyTrash, TRASH_DIR } from './trash.js';
 
 export interface ExecuteResult {
   readonly cloned: string[];
@@ -37,6 +38,7 @@ export async function executeActions(
   onRepoDone: (done: RepoDone) => void = () => {},
 ): Promise<ExecuteResult> {
   const result: ExecuteResult = { cloned: [], updated: [], deferred: [], failed: [] };
+  for (const n of await emptyTrash(ctx.toplevel)) log.info(`removed ${n} from ${TRASH_DIR}: a removal a killed pass left unfinished`);
   let sinceFlush = 0;
   const failed = (a: RepoAction, err: unknown, started: number) => {
     const error = describeError(err);

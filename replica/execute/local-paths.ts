@@ -16,6 +16,7 @@ import { isUnder, keyToPath } from '../../shared/manifest/keys.js';
 import { isBareRepo } from '../../shared/repo/bare.js';
 import type { RepoAction } from '../plan.js';
 import { remoteStatePath } from '../source/remote-manifest.js';
+import { TRASH_DIR } from './trash.js';
 
 export interface LocalPaths {
   /** The toplevel, resolved (realpath). */
@@ -38,6 +39,7 @@ export function localPaths(config: GrokConfig, toplevel: string): LocalPaths {
   add(lockPathFor(config.core.manifest), "the local manifest's lock file");
   add(remoteStatePath(config.core.manifest), 'the last-fetch state file');
   add(config.pull.projectslist, 'projects.list');
+  add(path.join(config.core.toplevel, TRASH_DIR), "grok-pull's trash directory");
   add(config.pull.socket, "grok-pull's socket");
   add(config.core.log, 'the log file');
   add(config.fsck.statusfile, "grok-fsck's status file");
@@ -48,7 +50,10 @@ export function localPaths(config: GrokConfig, toplevel: string): LocalPaths {
 function reservedProblem(lp: LocalPaths, full: string): string | null {
   const what = lp.reserved.get(full);
   if (what) return `names ${what}`;
-  for (const [p, w] of lp.reserved) if (isUnder(full, p)) return `would hold ${w}`;
+  for (const [p, w] of lp.reserved) {
+    if (isUnder(full, p)) return `would hold ${w}`;
+    if (isUnder(p, full)) return `lies in ${w}`;
+  }
   if (isUnder(lp.objstoreDir, full)) return 'lies in the objstore directory';
   if (isUnder(full, lp.objstoreDir)) return 'would hold the objstore directory';
   const base = path.basename(full);

@@ -15,6 +15,7 @@ import { isUnder, keyToPath } from '../../shared/manifest/keys.js';
 import { remoteUrl } from '../plan.js';
 import { writeFingerprintFile } from '../../shared/repo/fingerprint-file.js';
 import { fingerprintOf, readRefStateWithGit } from '../../shared/repo/refs.js';
+import { discard } from './trash.js';
 
 export interface RepoOpsContext {
   readonly git: Git;
@@ -172,6 +173,6 @@ export async function removeRepo(toplevel: string, key: string): Promise<void> {
   const st = await fsp.lstat(p).catch(() => null);
   if (!st) return;
   if (st.isSymbolicLink()) await fsp.unlink(p);
-  else await fsp.rm(p, { recursive: true, force: true });
+  else await discard(toplevel, p);
 }
 

@@ -31,6 +31,7 @@ import {
   tempCloneDir,
   type RepoOpsContext,
 } from './repo-ops.js';
+import { discard } from './trash.js';
 
 export interface WorkContext extends RepoOpsContext {
   readonly ffonly: readonly string[];
@@ -170,7 +171,7 @@ export async function doRepoWork(ctx: WorkContext, a: RepoAction): Promise<WorkD
       const old = path.join(path.dirname(final), `.${path.basename(final)}.grok-old-${randomBytes(4).toString('hex')}`);
       await fsp.rename(final, old);
       await fsp.rename(tmp, final);
-      await fsp.rm(old, { recursive: true, force: true });
+      await discard(ctx.toplevel, old);
     } else {
       await fsp.rename(tmp, final);
     }

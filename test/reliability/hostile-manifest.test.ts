@@ -268,6 +268,7 @@ t.test('hostile remote manifests fed to grok-pull', async (t) => {
     { name: 'key naming projects.list', kind: 'entry', expected: 'entry refused', hostile: { '/projects.list': good } },
     { name: "key naming a repository's lock file", kind: 'entry', expected: 'entry refused', hostile: { '/.good.git.lock': good } },
     { name: "key naming grok-pull's temporary clone of a repository", kind: 'entry', expected: 'entry refused', hostile: { '/.keep.git.grok-old-0badf00d': good } },
+    { name: "key inside grok-pull's trash directory", kind: 'entry', expected: 'entry refused', hostile: { '/.grokmirror-trash/x.git': good } },
     { name: 'key inside an existing repository', kind: 'entry', expected: 'entry refused; /good.git untouched', hostile: { '/good.git/objects/evil.git': good } },
     { name: 'key naming a directory inside an existing repository', kind: 'entry', expected: 'entry refused; /good.git untouched', hostile: { '/good.git/refs': good } },
     // --- head
