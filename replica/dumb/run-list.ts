@@ -17,7 +17,7 @@ import { HostLimiter } from './host-limiter.js';
 import { Checkpoint } from './checkpoint.js';
 import { refProbe, type RefProbeMode } from './ref-probe.js';
 import { countStates, readState, writeState, type RepoState, type SweepState } from './state.js';
-import { sweepOne, TEMP_MARK } from './sweep.js';
+import { sweepOne } from './sweep.js';
 import { parseUrlList } from './url-list.js';
 
 export interface ListRunOptions {
@@ -120,7 +120,7 @@ export async function runList(opts: ListRunOptions, deps: ListRunDeps): Promise<
           wait: false,
           fetchObjstore: false,
           regenerate: true,
-          ignorePaths: [`*${TEMP_MARK}*`],
+          ignorePaths: [],
           ignoreRefs: [],
         },
         { git, log, now: deps.now },

@@ -3,13 +3,13 @@
  * (plan.ts), and clone or fetch only when they differ. Network steps go through the per-host limiter
  * and are retried on transient failures; the result is the URL's new state entry, never a throw.
  */
-import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { describeError } from '../../shared/errors.js';
 import { mirrorFetch, untrusted, type Git } from '../../shared/git/index.js';
 import type { Logger } from '../../shared/log.js';
 import { keyToPath } from '../../shared/manifest/keys.js';
+import { removeWorkLeftovers, workPath } from '../../shared/repo/work-names.js';
 import { runHooks } from '../execute/hooks.js';
 import type { HostLimiter } from './host-limiter.js';
 import { localRefs } from './local-refs.js';
@@ -18,9 +18,6 @@ import { withRetries, type Attempted, type RetryPolicy } from './retry.js';
 import type { StateEntry } from './state.js';
 import type { ListedUrl } from './url-list.js';
 import { redactUrl } from './url-path.js';
-
-/** Temp clones are made beside their target and renamed into place; the manifest walk skips them. */
-export const TEMP_MARK = '.dumb-pull-tmp-';
 
 export interface SweepContext {
   readonly toplevel: string;
@@ -36,24 +33,13 @@ export interface SweepContext {
   readonly nowSec: () => number;
 }
 
-/**
- * Temp clones of `dir` that a killed sweep left beside it. The state file's lock keeps sweeps of a
- * list apart, so none is a clone in the making; two lists sharing a toplevel and a URL could still
- * meet here, and then the other sweep's clone fails and is retried at its next sweep (nothing that
- * was mirrored is touched).
- */
-async function removeLeftoverClones(dir: string): Promise<void> {
-  const parent = path.dirname(dir);
-  const prefix = `${path.basename(dir)}${TEMP_MARK}`;
-  for (const name of await fsp.readdir(parent).catch(() => [] as string[])) {
-    if (name.startsWith(prefix) && /^[0-9a-f]{8}$/.test(name.slice(prefix.length))) await fsp.rm(path.join(parent, name), { recursive: true, force: true });
-  }
-}
-
 async function cloneMirror(ctx: SweepContext, url: string, dir: string): Promise<void> {
   await fsp.mkdir(path.dirname(dir), { recursive: true });
-  await removeLeftoverClones(dir);
-  const tmp = `${dir}${TEMP_MARK}${randomBytes(4).toString('hex')}`;
+  // Temp clones a killed sweep left (work-names.ts: discovery and manifest walks skip them). The state
+  // file's lock keeps sweeps of a list apart, so none is a clone in the making; two lists sharing a
+  // toplevel and a URL could still meet here, and then the other sweep's clone fails and is retried.
+  await removeWorkLeftovers(dir, 'init');
+  const tmp = workPath(dir, 'init');
   try {
     await ctx.git.run({ args: ['clone', '--mirror', '-q', untrusted(url), untrusted(tmp)] });
     // A repo that appeared meanwhile (another sweep) is never replaced: rename fails on a non-empty dir.

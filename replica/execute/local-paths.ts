@@ -17,6 +17,7 @@ import { isBareRepo } from '../../shared/repo/bare.js';
 import type { RepoAction } from '../plan.js';
 import { remoteStatePath } from '../source/remote-manifest.js';
 import { TRASH_DIR } from './trash.js';
+import { isWorkInProgress } from '../../shared/repo/work-names.js';
 
 export interface LocalPaths {
   /** The toplevel, resolved (realpath). */
@@ -26,9 +27,8 @@ export interface LocalPaths {
   readonly reserved: ReadonlyMap<string, string>;
 }
 
-// grokmirror's lock files (".<name>.lock") and our temporary clones (".<name>.grok-init-*", ".grok-old-*").
+// grokmirror's lock files (".<name>.lock"); our work in progress is work-names.ts's.
 const LOCK_NAME_RE = /^\..+\.lock$/;
-const TEMP_NAME_RE = /^\..+\.grok-(?:init|old)-/;
 
 export function localPaths(config: GrokConfig, toplevel: string): LocalPaths {
   // Config paths are spelled with the configured toplevel, which may itself be a symlink.
@@ -58,7 +58,7 @@ function reservedProblem(lp: LocalPaths, full: string): string | null {
   if (isUnder(full, lp.objstoreDir)) return 'would hold the objstore directory';
   const base = path.basename(full);
   if (LOCK_NAME_RE.test(base)) return 'names a lock file';
-  if (TEMP_NAME_RE.test(base)) return "names one of grok-pull's temporary directories";
+  if (isWorkInProgress(base)) return "names one of grok-pull's temporary directories";
   return null;
 }
 

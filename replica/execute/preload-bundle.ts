@@ -14,7 +14,6 @@
  * nobody borrows from a half-filled objstore, and a preload that dies is simply tried again. Anything
  * going wrong is a result, never a failed clone: the clone then goes ahead the ordinary way.
  */
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { open, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -25,6 +24,7 @@ import { isLockBusy, lockPathFor, withLock } from '../../shared/lock.js';
 import { createObjstore } from '../../shared/objstore/objstore.js';
 import { netrcCredentials, type Credentials } from '../source/netrc.js';
 import { undiciLite } from '../source/undici-lite.js';
+import { workPath } from '../../shared/repo/work-names.js';
 
 export interface PreloadDeps {
   readonly dispatcher?: Dispatcher;
@@ -65,7 +65,7 @@ async function preloadLocked(git: Git, objstore: string, url: string, deps: Prel
   if (existsSync(objstore)) return { status: 'exists' };
   const parent = path.dirname(objstore);
   await removeLeftovers(parent, path.basename(objstore));
-  const aside = path.join(parent, `.${path.basename(objstore)}.grok-preload-${randomBytes(4).toString('hex')}`);
+  const aside = workPath(objstore, 'preload');
   const file = `${aside}.bundle`;
   try {
     const bytes = await download(url, file, deps);

@@ -4,7 +4,6 @@
  * visible at the final path), point its remote at the origin, set its parameters, fetch, record
  * what it now holds, and remove it.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { GrokError } from '../../shared/errors.js';
@@ -16,6 +15,7 @@ import { remoteUrl } from '../plan.js';
 import { writeFingerprintFile } from '../../shared/repo/fingerprint-file.js';
 import { fingerprintOf, readRefStateWithGit } from '../../shared/repo/refs.js';
 import { discard } from './trash.js';
+import { workPath } from '../../shared/repo/work-names.js';
 
 export interface RepoOpsContext {
   readonly git: Git;
@@ -27,7 +27,7 @@ export interface RepoOpsContext {
 
 /** Where a temporary clone for `repo` is built: beside it, hidden, never a valid manifest path. */
 export function tempCloneDir(repo: string): string {
-  return path.join(path.dirname(repo), `.${path.basename(repo)}.grok-init-${randomBytes(4).toString('hex')}`);
+  return workPath(repo, 'init');
 }
 
 

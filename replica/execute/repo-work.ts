@@ -5,7 +5,6 @@
  */
 import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { describeError } from '../../shared/errors.js';
 import { matchesAny } from '../../shared/glob.js';
 import { isLockBusy, lockPathFor, withLock } from '../../shared/lock.js';
@@ -32,6 +31,7 @@ import {
   type RepoOpsContext,
 } from './repo-ops.js';
 import { discard } from './trash.js';
+import { workPath } from '../../shared/repo/work-names.js';
 
 export interface WorkContext extends RepoOpsContext {
   readonly ffonly: readonly string[];
@@ -168,7 +168,7 @@ export async function doRepoWork(ctx: WorkContext, a: RepoAction): Promise<WorkD
     const objstore = filter ? null : ((await objstoreFor(ctx, a, notes)) ?? (previous && !previous.objstoreMembers && existsSync(previous.repo) ? previous.repo : null));
     const { tmp, fp, bytes } = await buildAside(ctx, a, final, objstore, filter);
     if (a.op === 'reclone') {
-      const old = path.join(path.dirname(final), `.${path.basename(final)}.grok-old-${randomBytes(4).toString('hex')}`);
+      const old = workPath(final, 'old');
       await fsp.rename(final, old);
       await fsp.rename(tmp, final);
       await discard(ctx.toplevel, old);

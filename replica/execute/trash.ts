@@ -7,15 +7,15 @@
  * discovery never takes them for repositories. Where the rename cannot be done (the repository is
  * on another filesystem than the toplevel) it is deleted in place, as before.
  */
-import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { workPath } from '../../shared/repo/work-names.js';
 
 export const TRASH_DIR = '.grokmirror-trash';
 
 export async function discard(toplevel: string, dir: string): Promise<void> {
   const trash = path.join(toplevel, TRASH_DIR);
-  const aside = path.join(trash, `.${path.basename(dir)}.grok-del-${randomBytes(4).toString('hex')}`);
+  const aside = workPath(dir, 'del', trash);
   try {
     await fsp.mkdir(trash, { recursive: true });
     await fsp.rename(dir, aside);

@@ -7,7 +7,6 @@
  */
 import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { GrokError } from '../errors.js';
 import { readRefFiles, untrusted, type Git } from '../git/index.js';
 import { addMember, borrowFrom, fetchMember, readMembers } from '../objstore/objstore.js';
@@ -18,6 +17,7 @@ import { readFingerprintFile } from '../repo/fingerprint-file.js';
 import { fingerprintOf } from '../repo/refs.js';
 import { fsckArgs } from './check.js';
 import { repackArgs } from './repack.js';
+import { workPath } from '../repo/work-names.js';
 
 /** The objstore's registered members: virtref -> member path (from `remote.<virtref>.url`). */
 export async function storeRemotes(git: Git, store: string): Promise<Map<string, string>> {
@@ -244,7 +244,7 @@ export async function dropPreloadRefs(git: Git, store: string, remotes: Readonly
 
 /** Removes an objstore nothing borrows from: renamed aside first, so a crash never leaves half of one. */
 export async function removeStore(store: string): Promise<void> {
-  const aside = path.join(path.dirname(store), `.${path.basename(store)}.grok-del-${randomBytes(4).toString('hex')}`);
+  const aside = workPath(store, 'del');
   await fsp.rename(store, aside);
   await fsp.rm(aside, { recursive: true, force: true });
 }

@@ -6,14 +6,14 @@
  * at any point leaves nothing lost: the objstore is built aside and renamed into place, and a member
  * borrows from it only after the objstore holds that member's objects.
  */
-import { copyFile, mkdir, readdir, readFile, rename, rm, symlink } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rm, symlink } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { atomicWrite, removeStaleTemps } from '../fs/atomic.js';
 import { isLockBusy, lockPathFor, withLock } from '../lock.js';
 import { mirrorFetch, untrusted, type Git } from '../git/index.js';
 import { OBJSTORE_MARKER } from '../repo/bare.js';
+import { removeWorkLeftovers, workPath } from '../repo/work-names.js';
 import { FINGERPRINT_FILE } from '../repo/fingerprint-file.js';
 import { virtrefFor } from './virtref.js';
 
@@ -31,27 +31,18 @@ async function setConfig(git: Git, dir: string, pairs: [string, string][]): Prom
 }
 
 /**
- * Removes what a createObjstore of `dir` that was killed left beside it (`.<name>.git.grok-new-<hex>`,
- * matched exactly, so another objstore's work is never taken for this one's). Only for a caller
- * holding the objstore's lock: without it the directory may be another process's objstore in the making.
+ * Removes what a createObjstore of `dir` that was killed left beside it. Only for a caller holding
+ * the objstore's lock: without it the directory may be another process's objstore in the making.
  */
-export async function removeCreateLeftovers(dir: string): Promise<string[]> {
-  const prefix = `.${path.basename(dir)}.grok-new-`;
-  const gone: string[] = [];
-  for (const n of await readdir(path.dirname(dir)).catch(() => [] as string[])) {
-    if (n.startsWith(prefix) && /^[0-9a-f]{8}$/.test(n.slice(prefix.length))) {
-      await rm(path.join(path.dirname(dir), n), { recursive: true, force: true });
-      gone.push(n);
-    }
-  }
-  return gone;
+export function removeCreateLeftovers(dir: string): Promise<string[]> {
+  return removeWorkLeftovers(dir, 'new');
 }
 
 /** Creates the objstore at `dir` (built beside it, renamed into place); returns false if it existed. */
 export async function createObjstore(git: Git, dir: string): Promise<boolean> {
   if (existsSync(dir)) return false;
   await mkdir(path.dirname(dir), { recursive: true });
-  const tmp = path.join(path.dirname(dir), `.${path.basename(dir)}.grok-new-${randomBytes(4).toString('hex')}`);
+  const tmp = workPath(dir, 'new');
   try {
     await git.run({ args: ['init', '-q', '--bare', untrusted(tmp)] });
     await rm(path.join(tmp, 'hooks'), { recursive: true, force: true });

@@ -43,7 +43,7 @@ t.test('list mode: 52 upstreams over HTTP, change detection, unreachable repos r
   const readState = () => JSON.parse(readFileSync(state, 'utf8')) as StateFile;
 
   // A temp clone a killed sweep left beside a mirror-to-be: removed before that mirror is cloned.
-  const leftover = path.join(top, host, `${keys[5]}.dumb-pull-tmp-0badf00d`);
+  const leftover = path.join(top, host, path.dirname(keys[5]!), `.${path.basename(keys[5]!)}.grok-init-0badf00d`);
   mkdirSync(path.join(leftover, 'objects'), { recursive: true });
   // The first sweep asks with git ls-remote (the path every non-HTTP upstream takes); the second
   // with one HTTP request per upstream, falling back to git only where HTTP was not a plain answer.
@@ -212,7 +212,7 @@ t.test('list mode: a sweep killed (-9) half-way keeps what it learnt; the next o
   const done = readState();
   t.equal(countOf(done, 'fetched') + countOf(done, 'unchanged'), keys.length, 'every upstream fetched or unchanged');
   const host = `127.0.0.1+${new URL(origin.url).port}`;
-  const leftovers = readdirSync(path.join(top, host, 'g')).filter((n) => n.includes('.dumb-pull-tmp-'));
+  const leftovers = readdirSync(path.join(top, host, 'g')).filter((n) => n.includes('.grok-'));
   t.same(leftovers, [], 'no temp clone left');
   for (const k of keys) {
     const mirror = path.join(top, host, k);
