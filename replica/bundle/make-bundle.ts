@@ -11,9 +11,9 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { describeError } from '../../shared/errors.js';
 import { atomicReplace } from '../../shared/fs/atomic.js';
-import { GitError, readRefFiles, untrusted, type Git } from '../../shared/git/index.js';
+import { GitError, untrusted, type Git } from '../../shared/git/index.js';
 import { isLockBusy, lockPathFor, withLock } from '../../shared/lock.js';
-import { fingerprintOf, readRefStateWithGit } from '../../shared/repo/refs.js';
+import { currentFingerprint, fingerprintOf } from '../../shared/repo/refs.js';
 import { BUNDLE_FILE } from '../../shared/bundle-layout.js';
 import { readRecord, writeRecord } from './record.js';
 import { repoBytes } from './repo-size.js';
@@ -52,9 +52,7 @@ export async function makeBundle(git: Git, repo: string, bundleDir: string, opts
 }
 
 async function fingerprint(git: Git, repo: string): Promise<string> {
-  const files = readRefFiles(repo);
-  if (files.ok) return fingerprintOf(files.refs);
-  return (await readRefStateWithGit(git, repo))?.fingerprint ?? fingerprintOf([]);
+  return (await currentFingerprint(git, repo)) ?? fingerprintOf([]);
 }
 
 async function makeLocked(git: Git, repo: string, bundleDir: string, opts: MakeBundleOptions): Promise<MakeBundleResult> {

@@ -8,12 +8,12 @@ import { mkdirSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { GrokError } from '../../shared/errors.js';
 import { atomicWriteSmallSync } from '../../shared/fs/atomic.js';
-import { mirrorFetch, readRefFiles, untrusted, type Git } from '../../shared/git/index.js';
+import { mirrorFetch, untrusted, type Git } from '../../shared/git/index.js';
 import type { ManifestEntry } from '../../shared/manifest/entry.js';
 import { isUnder, keyToPath } from '../../shared/manifest/keys.js';
 import { remoteUrl } from '../plan.js';
 import { writeFingerprintFile } from '../../shared/repo/fingerprint-file.js';
-import { fingerprintOf, readRefStateWithGit } from '../../shared/repo/refs.js';
+import { currentFingerprint } from '../../shared/repo/refs.js';
 import { discard } from './trash.js';
 import { workPath } from '../../shared/repo/work-names.js';
 
@@ -133,8 +133,7 @@ export async function fetchRemote(ctx: RepoOpsContext, dir: string, ffonly: bool
 
 /** The repository's own fingerprint (from its ref files, or git), cached in grokmirror.fingerprint. */
 export async function recordFingerprint(ctx: RepoOpsContext, dir: string): Promise<string> {
-  const files = readRefFiles(dir);
-  const fp = files.ok ? fingerprintOf(files.refs) : (await readRefStateWithGit(ctx.git, dir))?.fingerprint;
+  const fp = await currentFingerprint(ctx.git, dir);
   if (!fp) throw new GrokError('GROK_ERR_GIT_FAILED', `${dir} has no refs after fetching`, { dir });
   writeFingerprintFile(dir, fp);
   return fp;

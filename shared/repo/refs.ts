@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { matchesAny } from '../glob.js';
-import type { FileRef, Git } from '../git/index.js';
+import { readRefFiles, type FileRef, type Git } from '../git/index.js';
 
 export interface RefState {
   readonly fingerprint: string;
@@ -44,4 +44,14 @@ export async function readRefStateWithGit(git: Git, gitDir: string, ignoreRefs: 
   }
   if (refs.length === 0) return null;
   return { fingerprint: fingerprintOf(refs, ignoreRefs), newest, refCount: refs.length };
+}
+
+/**
+ * A repository's fingerprint now: from its ref files without a process when they are plain, else
+ * from git (null when git finds no refs).
+ */
+export async function currentFingerprint(git: Git, gitDir: string): Promise<string | null> {
+  const files = readRefFiles(gitDir);
+  if (files.ok) return fingerprintOf(files.refs);
+  return (await readRefStateWithGit(git, gitDir))?.fingerprint ?? null;
 }
