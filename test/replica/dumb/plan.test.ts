@@ -92,3 +92,25 @@ t.test('withRetries: transient failures retried with doubling backoff, others no
   });
   t.match(tr, { ok: false, kind: 'transient', attempts: 3 });
 });
+
+t.test('command line: bad values are refused by name', async (t) => {
+  const { dumbPullCommand, resolveDumbPullOptions } = await import('../../../replica/dumb/cli-options.js');
+  const resolve = (args: string[]) => {
+    const cmd = dumbPullCommand().exitOverride().parse(args, { from: 'user' });
+    return resolveDumbPullOptions(cmd.opts(), cmd.args);
+  };
+  const base = ['--list', '/tmp/urls.txt', '--toplevel', '/tmp/top'];
+  const ok = resolve(base);
+  t.equal(ok.refProbe, 'auto', 'HTTP probe by default');
+  t.equal(ok.checkpointMs, 30_000, 'checkpoint every 30 s by default');
+  t.equal(resolve([...base, '--ref-probe', 'git', '--checkpoint-secs', '5']).checkpointMs, 5000);
+  const cases: [string[], RegExp][] = [
+    [['--ref-probe', 'curl'], /--ref-probe must be "auto" or "git", not "curl"/],
+    [['--checkpoint-secs', '0'], /--checkpoint-secs must be an integer of at least 1, not "0"/],
+    [['--jobs', 'lots'], /--jobs must be an integer of at least 1, not "lots"/],
+    [['--per-host', '-1'], /--per-host must be an integer of at least 1/],
+  ];
+  for (const [extra, re] of cases) t.throws(() => resolve([...base, ...extra]), { code: 'GROK_ERR_USAGE', message: re }, extra.join(' '));
+  t.throws(() => resolve(['--list', '/tmp/urls.txt']), { message: /--list needs --toplevel/ });
+  t.throws(() => resolve(['-s', '/tmp/r.git']), { message: /--svn is not supported/ });
+});
