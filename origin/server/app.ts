@@ -84,7 +84,7 @@ export function buildApp(settings: OriginSettings, deps: AppDeps): FastifyInstan
     queue: deps.queue,
     store: deps.store,
   });
-  feedRoutes(app, deps.events, deps.feeds);
+  feedRoutes(app, deps.events, deps.feeds, { maxClients: settings.maxFeedClients });
   const bundles = {
     toplevel: settings.toplevel,
     store: deps.store,
@@ -100,6 +100,7 @@ export function buildApp(settings: OriginSettings, deps: AppDeps): FastifyInstan
     uploads: deps.uploads,
     checkExportOk: settings.checkExportOk,
     maxRequestBytes: settings.uploadPackMaxBytes,
+    maxBufferedBytes: settings.uploadPackBufferedBytes,
     cloneBundle: cloneBundleServer(bundles),
   });
   return app;

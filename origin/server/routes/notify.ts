@@ -15,6 +15,7 @@ import { keyProblem, isUnder, keyToPath } from '../../../shared/manifest/keys.js
 import { isIgnored } from '../../../shared/repo/discover.js';
 import type { Target } from '../../manifest/plan.js';
 import { resolveGivenPath } from '../../manifest/resolve-paths.js';
+import { isLoopback } from '../client-address.js';
 import type { ManifestStore } from '../manifest-store.js';
 import type { NotifyQueue } from '../notify-queue.js';
 
@@ -38,10 +39,6 @@ interface Notice {
 const MAX_PATHS = 10_000;
 /** Rejected paths logged one by one; the rest are counted in one line. */
 const MAX_REJECT_LINES = 20;
-
-function isLoopback(addr: string | undefined): boolean {
-  return !!addr && (addr === '::1' || addr.startsWith('127.') || addr.startsWith('::ffff:127.'));
-}
 
 function secretMatches(given: string, secrets: readonly string[]): boolean {
   const g = Buffer.from(given);
