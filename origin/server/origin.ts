@@ -11,7 +11,7 @@ import { describeError } from '../../shared/errors.js';
 import { atomicWrite } from '../../shared/fs/atomic.js';
 import type { Git } from '../../shared/git/index.js';
 import type { Logger } from '../../shared/log.js';
-import { handoffPathFor, type Handoff } from '../manifest/handoff.js';
+import { checkHandoffDir, handoffPathFor, type Handoff } from '../manifest/handoff.js';
 import { runManifest, type ManifestRunOptions } from '../manifest/run.js';
 import { buildApp } from './app.js';
 import { EventLog } from './event-log.js';
@@ -65,6 +65,8 @@ function fullWalk(settings: OriginSettings): ManifestRunOptions {
 export async function startOrigin(input: OriginSettings, deps: OriginDeps): Promise<RunningOrigin> {
   const { log } = deps;
   const settings = { ...input, toplevel: await fsp.realpath(input.toplevel) };
+  const dirCheck = await checkHandoffDir(settings.manifestFile);
+  if (dirCheck.warning) log.warn(dirCheck.warning);
   if (!existsSync(settings.manifestFile)) {
     log.info(`${settings.manifestFile} does not exist yet: building it from a full walk`);
     await runManifest(fullWalk(settings), deps);
