@@ -4,10 +4,12 @@
  * is no server, or it cannot be reached, say so and let the caller update the file itself.
  */
 import { statSync } from 'node:fs';
+import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { describeError } from '../../shared/errors.js';
 import type { Git } from '../../shared/git/index.js';
 import type { Logger } from '../../shared/log.js';
+import { isUnder, pathToKey } from '../../shared/manifest/keys.js';
 import { readAlternate } from '../../shared/repo/inspect.js';
 import { lookupHandoff, sendNotice } from './handoff.js';
 import { fetchIntoObjstore } from './objstore-fetch.js';
@@ -68,7 +70,13 @@ export async function handOff(opts: ManifestRunOptions, git: Git, log: Logger): 
   }
   log.info(`grok-origin took the notice: ${JSON.stringify({ added: reply.body.added, updated: reply.body.updated, removed: reply.body.removed })}`);
   if (opts.fetchObjstore) {
+    // Only repositories the server lists: one it left out (ignored, not exported) is not served, and
+    // its objects must not reach an objstore whose siblings are.
+    const listed = new Set((['added', 'updated', 'unchanged'] as const).flatMap((k) => (Array.isArray(reply.body[k]) ? (reply.body[k] as string[]) : [])));
+    const top = await realpath(opts.toplevel).catch(() => opts.toplevel);
     for (const p of paths) {
+      const key = await realpath(p).then((r) => (isUnder(top, r) && r !== top ? pathToKey(top, r) : null), () => null);
+      if (key === null || !listed.has(key)) continue;
       const alt = await readAlternate(p);
       if (alt?.objstoreMembers) await fetchIntoObjstore(git, log, p, alt.repo).catch((err: unknown) => log.warn(`objstore fetch for ${p}: ${describeError(err)}`));
     }
