@@ -26,6 +26,7 @@ import { saveMemberships, type Membership } from './manifest-members.js';
 import { currentFingerprint, dropPreloadRefs, makeSelfSufficient, refreshMember } from './objstore-ops.js';
 import { runObjstorePhase } from './objstore-phase.js';
 import { clearPurge, purgePending } from './purge-mark.js';
+import { publishedKeys } from './published.js';
 import { checkDue, isoDay, readStatusFile, writeStatusFile, type StatusFile } from './status.js';
 import { reportMailer } from './report.js';
 import type { RepackLevel } from '../repo/repack-level.js';
@@ -140,22 +141,6 @@ async function manifestForkgroups(config: GrokConfig, replica: boolean): Promise
   const parsed = await readManifestFile(config.core.manifest, config.core.manifest_max_size).catch(() => null);
   for (const [k, e] of parsed?.entries ?? []) if (e.forkgroup) m.set(k, e.forkgroup);
   return m;
-}
-
-/**
- * On an origin, what it publishes: the manifest's keys (grok-origin serves nothing else). With no
- * manifest yet, what the first walk will list (every repository not ignored, exported when
- * check_export_ok says so: the other privacy rules), as grok-origin builds it on its first start.
- * When the manifest cannot be read, no repository may join an objstore this run (it might be one
- * the origin keeps to itself); members stay as they are.
- */
-async function publishedKeys(config: GrokConfig): Promise<{ keys: ReadonlySet<string> | null } | { unknown: string }> {
-  try {
-    const parsed = await readManifestFile(config.core.manifest, config.core.manifest_max_size);
-    return { keys: parsed ? new Set(parsed.entries.keys()) : null };
-  } catch (err) {
-    return { unknown: `${config.core.manifest} cannot be read (${describeError(err)})` };
-  }
 }
 
 export async function runFsck(config: GrokConfig, opts: FsckRunOptions, deps: FsckDeps): Promise<FsckResult> {

@@ -7,7 +7,6 @@
  * One client (one address, or one X-Forwarded-For behind a local proxy) gets at most its share of the
  * slots, waits in line for more, and is refused (429, logged) beyond a bounded number waiting.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -18,24 +17,17 @@ import { pino } from 'pino';
 import t from 'tap';
 import { startOrigin } from '../../origin/server/origin.js';
 import { Git } from '../../shared/git/index.js';
-import { fsckOk, git, GIT_ENV, gitDir, makeRepo } from '../helpers/git.js';
+import { runFor } from '../helpers/cli.js';
+import { fsckOk, git, gitDir, makeRepo } from '../helpers/git.js';
 import { testSettings } from '../helpers/origin.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const pkt = (s: string) => (s.length + 4).toString(16).padStart(4, '0') + s;
 
-function gitAsync(args: string[], timeoutMs: number): Promise<{ status: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn('git', args, { env: GIT_ENV, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    p.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      stderr += `\n(killed after ${timeoutMs} ms)`;
-      p.kill('SIGKILL');
-    }, timeoutMs);
-    p.on('close', (status) => (clearTimeout(timer), resolve({ status, stderr })));
-  });
-}
+const gitAsync = async (args: string[], timeoutMs: number) => {
+  const r = await runFor(['git', ...args], timeoutMs);
+  return { status: r.code, stderr: r.stderr };
+};
 
 /** A raw client from `from` (any 127.x address is this host) that sends `request` and never reads. */
 function stalled(port: number, from: string, request: string | Buffer): Promise<Socket> {
