@@ -33,14 +33,27 @@ async function main() {
   const server = findServer(fs, path);
   if (server) {
     try {
+      const version = () => {
+        try {
+          const st = fs.statSync(MANIFEST);
+          return `${st.ino}:${st.mtimeMs}:${st.size}`;
+        } catch {
+          return null;
+        }
+      };
+      const before = version();
       const reply = await notify(server, { paths: [repo], use_now: true });
-      if (reply.status === 200) {
+      const changed = ['added', 'updated', 'removed'].some((k) => Array.isArray(reply.body[k]) && reply.body[k].length > 0);
+      // The server answers once its write is on disk: a change reported while the file is as it was
+      // came from something that does not write this manifest.
+      if (reply.status === 200 && changed && version() === before) {
+        process.stderr.write(`grok-origin reported changes but ${MANIFEST} was not rewritten\n`);
+      } else if (reply.status === 200) {
         // The server answers once the manifest write is on disk; a path it could not use is named.
         const problems = [...(reply.body.rejected || []), ...(reply.body.failed || [])];
         for (const p of problems) process.stderr.write(`grok-origin: ${p.path || p.key}: ${p.error}\n`);
         return problems.length === 0 ? 0 : 1;
-      }
-      process.stderr.write(`grok-origin answered ${reply.status} (${reply.body.error || 'no reason given'})\n`);
+      } else process.stderr.write(`grok-origin answered ${reply.status} (${reply.body.error || 'no reason given'})\n`);
     } catch (err) {
       process.stderr.write(`grok-origin did not answer (${err.message})\n`);
     }
@@ -49,28 +62,56 @@ async function main() {
   return fallback(repo);
 }
 
-/** The configured server, else the one named by the handoff file, else null. */
+/**
+ * The configured server, else the one named by the handoff file, else null. The file is believed
+ * only as grok-origin writes it: a regular file (opened without following a symlink), owned by this
+ * user or the manifest's owner, writable by nobody else; anyone else who can write the manifest's
+ * directory could otherwise plant one naming a server of their own and take every push.
+ */
 function findServer(fs, path) {
   if (process.env.GROK_ORIGIN_URL) return { url: process.env.GROK_ORIGIN_URL, token: process.env.GROK_NOTIFY_SECRET || '' };
   const abs = path.resolve(MANIFEST);
-  let h;
+  const file = path.join(path.dirname(abs), `.${path.basename(abs)}.origin`);
+  let fd;
   try {
-    h = JSON.parse(fs.readFileSync(path.join(path.dirname(abs), `.${path.basename(abs)}.origin`), 'utf8'));
-  } catch {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  } catch (err) {
+    if (err.code === 'ELOOP') process.stderr.write(`ignoring ${file}: a symlink\n`);
     return null; // no server running (or not readable by this user): the fallback does the work
   }
-  if (typeof h.token !== 'string' || (!h.url && !h.socketPath)) return null;
+  let h;
+  let mine;
+  try {
+    const st = fs.fstatSync(fd);
+    const me = process.geteuid();
+    let manifestOwner = me;
+    try {
+      manifestOwner = fs.statSync(abs).uid;
+    } catch {}
+    if (!st.isFile() || (st.uid !== me && st.uid !== manifestOwner) || (st.mode & 0o022) !== 0) {
+      process.stderr.write(`ignoring ${file}: not a file grok-origin wrote (another user's, or writable by others)\n`);
+      return null;
+    }
+    mine = st.uid === me;
+    h = JSON.parse(fs.readFileSync(fd, 'utf8'));
+  } catch {
+    return null;
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (!h || typeof h.token !== 'string' || (!h.url && !h.socketPath)) return null;
   // A file left by a server that was killed: do not wait on whatever holds its address now.
-  if (typeof h.pid === 'number' && !alive(h.pid)) return null;
+  if (typeof h.pid === 'number' && !alive(h.pid, mine)) return null;
   return h;
 }
 
-function alive(pid) {
+/** EPERM: a process of another user, which can be the server only when the file is another user's. */
+function alive(pid, mine) {
   try {
     process.kill(pid, 0);
     return true;
   } catch (err) {
-    return err.code === 'EPERM';
+    return err.code === 'EPERM' && !mine;
   }
 }
 

@@ -26,7 +26,24 @@ handoff="$(dirname "$MANIFEST")/.$(basename "$MANIFEST").origin"
 url=${GROK_ORIGIN_URL:-}
 token=${GROK_NOTIFY_SECRET:-}
 socket=
-if [ -z "$url" ] && [ -r "$handoff" ]; then
+
+# The handoff file is believed only as grok-origin writes it: a regular file, not a symlink, owned
+# by this user or the manifest's owner, writable by nobody else. Anyone else who can write the
+# manifest's directory could otherwise plant one and take every push.
+trusted() {
+  [ -f "$1" ] && [ ! -L "$1" ] || return 1
+  # ls -ln: the mode (group write is its 6th character, other write its 9th), then links, then uid
+  set -- $(ls -ln "$1")
+  case $1 in ?????w* | ????????w*) return 1 ;; esac
+  [ "$3" = "$(id -u)" ] && return 0
+  owner=$3
+  set -- $(ls -lnd "$MANIFEST" 2>/dev/null)
+  [ "$owner" = "${3:-}" ]
+}
+
+if [ -z "$url" ] && [ -r "$handoff" ] && ! trusted "$handoff"; then
+  echo "ignoring $handoff: not a file grok-origin wrote (a symlink, another user's, or writable by others)" >&2
+elif [ -z "$url" ] && [ -r "$handoff" ]; then
   # The file is one line of JSON written by grok-origin: {"url":"...","token":"...","pid":N}
   # or {"socketPath":"...","token":"...","pid":N}.
   field() { sed -n "s/.*\"$1\":\"\\([^\"]*\\)\".*/\\1/p" "$handoff"; }

@@ -172,14 +172,21 @@ async function applyOutcomes(
   return res;
 }
 
-async function feedObjstores(git: Git, log: Logger, outcomes: Map<string, Outcome>): Promise<void> {
-  for (const o of outcomes.values()) {
-    if (!o || 'failed' in o || !o.alternate?.objstoreMembers) continue;
+/**
+ * -o: new objects of the repositories just listed go to their objstores. Only of those the manifest
+ * now lists: one it leaves out (ignored, not exported) is not served, and its objects must not reach
+ * an objstore whose siblings are (grok-fsck takes such a member out at its next run).
+ */
+async function feedObjstores(git: Git, log: Logger, outcomes: Map<string, Outcome>, listed: ReadonlySet<string>): Promise<void> {
+  for (const [key, o] of outcomes) {
+    if (!o || 'failed' in o || !o.alternate?.objstoreMembers || !listed.has(key)) continue;
     await fetchIntoObjstore(git, log, o.path, o.alternate.repo).catch((err: unknown) =>
       log.warn({ repo: o.path }, `objstore fetch for ${o.path} failed: ${describeError(err)}`),
     );
   }
 }
+
+const isListed = (o: Outcome | undefined): boolean => !!o && !('failed' in o);
 
 /** The hook case on an existing manifest: splice the named entries in (fast-update.ts), when it applies. */
 function hookFastPath(
@@ -220,6 +227,7 @@ export async function runManifest(opts: ManifestRunOptions, deps: ManifestDeps):
   const inspectOpts = { ignoreRefs: opts.ignoreRefs, concurrency: opts.concurrency ?? Math.max(4, os.availableParallelism() * 2) };
 
   let outcomes = new Map<string, Outcome>();
+  const listed = new Set<string>();
   const result = await withLock(lockPathFor(manifestFile), async () => {
     // Path mode (the hook): inspect before the manifest is in memory. Starting git from a small
     // process is cheap; forking one that holds a 100k-entry manifest costs hundreds of ms.
@@ -228,7 +236,11 @@ export async function runManifest(opts: ManifestRunOptions, deps: ManifestDeps):
       const targets = givenTargets(given);
       outcomes = await inspectTargets(git, log, targets, { ...inspectOpts, old: new Map(), useNow: opts.useNow });
       const fast = await hookFastPath(given, targets, outcomes, { opts, manifestFile, toplevel, nowSec: Math.floor(deps.now() / 1000), log });
-      if (fast) return { ...fast, removed: [], failed: [...failed, ...fast.failed] };
+      if (fast) {
+        // The fast path lists every target it inspected (not ignored, exportable), as it lists them.
+        for (const t of targets) if (isListed(outcomes.get(t.key))) listed.add(t.key);
+        return { ...fast, removed: [], failed: [...failed, ...fast.failed] };
+      }
     }
     const { existing, fresh } = await readExisting(manifestFile, opts, log);
     const useNow = opts.useNow && existing.size > 0;
@@ -254,9 +266,10 @@ export async function runManifest(opts: ManifestRunOptions, deps: ManifestDeps):
     if (written) await writeManifestFile(manifestFile, manifest, { pretty: opts.pretty });
     else log.info(`${manifestFile} unchanged; not rewritten`);
     const { changed: _changed, ...counts } = applied;
+    for (const k of outcomes.keys()) if (manifest.has(k)) listed.add(k);
     return { ...counts, failed, written, total: manifest.size };
   });
-  if (opts.fetchObjstore) await feedObjstores(git, log, outcomes);
+  if (opts.fetchObjstore) await feedObjstores(git, log, outcomes, listed);
   return result;
 }
 

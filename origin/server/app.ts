@@ -54,10 +54,12 @@ export function buildApp(settings: OriginSettings, deps: AppDeps): FastifyInstan
   // limit or broken JSON, would otherwise be logged below the level we keep).
   app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
-    const line = `${req.method} ${req.url.slice(0, 200)} from ${req.socket.remoteAddress}: ${status} ${err.message}`;
+    // fastify's own words name no limit; the route's does.
+    const message = (err as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? `${err.message} (over ${req.routeOptions.bodyLimit ?? settings.notifyMaxBytes} bytes)` : err.message;
+    const line = `${req.method} ${req.url.slice(0, 200)} from ${req.socket.remoteAddress}: ${status} ${message}`;
     if (status < 500) req.log.warn(line);
     else req.log.error({ err }, line);
-    return reply.code(status).send({ error: status < 500 ? err.message : 'internal error' });
+    return reply.code(status).send({ error: status < 500 ? message : 'internal error' });
   });
   app.addHook('onResponse', async (req, reply) => {
     deps.metrics.requests.inc({ route: req.routeOptions.url ?? 'unknown', method: req.method, status: String(reply.statusCode) });
@@ -82,7 +84,7 @@ export function buildApp(settings: OriginSettings, deps: AppDeps): FastifyInstan
     queue: deps.queue,
     store: deps.store,
   });
-  feedRoutes(app, deps.events, deps.feeds);
+  feedRoutes(app, deps.events, deps.feeds, { maxClients: settings.maxFeedClients });
   const bundles = {
     toplevel: settings.toplevel,
     store: deps.store,
@@ -98,6 +100,7 @@ export function buildApp(settings: OriginSettings, deps: AppDeps): FastifyInstan
     uploads: deps.uploads,
     checkExportOk: settings.checkExportOk,
     maxRequestBytes: settings.uploadPackMaxBytes,
+    maxBufferedBytes: settings.uploadPackBufferedBytes,
     cloneBundle: cloneBundleServer(bundles),
   });
   return app;

@@ -43,15 +43,29 @@ export class EventLog {
     return e;
   }
 
+  /**
+   * The sequence number an id stands for, when everything after it is still here; null when the id
+   * is foreign, malformed or too old (the client must re-read the manifest).
+   */
+  resumeSeq(id: string | null | undefined): number | null {
+    if (id === null || id === undefined || id === '') return null;
+    const m = /^([0-9a-f]+)-(\d+)$/.exec(id);
+    if (!m || m[1] !== this.boot) return null;
+    const seq = Number(m[2]);
+    if (seq > this.last) return null;
+    return this.at(seq + 1) !== null || seq === this.last ? seq : null;
+  }
+
+  /** The event with this sequence number while the backlog still holds it, else null. */
+  at(seq: number): ChangeEvent | null {
+    if (!Number.isSafeInteger(seq) || seq < 1 || seq >= this.next || seq < this.next - this.capacity) return null;
+    return this.ring[seq % this.capacity] ?? null;
+  }
+
   /** Events after the given id; a reset when the id is foreign, malformed or too old. */
   since(id: string | null | undefined): Since {
-    if (id === null || id === undefined || id === '') return { reset: true };
-    const m = /^([0-9a-f]+)-(\d+)$/.exec(id);
-    if (!m || m[1] !== this.boot) return { reset: true };
-    const seq = Number(m[2]);
-    if (seq > this.last) return { reset: true };
-    const oldest = Math.max(1, this.next - this.capacity);
-    if (seq + 1 < oldest) return { reset: true };
+    const seq = this.resumeSeq(id);
+    if (seq === null) return { reset: true };
     const events: ChangeEvent[] = [];
     for (let s = seq + 1; s < this.next; s++) events.push(this.ring[s % this.capacity]!);
     return { events };

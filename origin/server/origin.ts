@@ -11,7 +11,7 @@ import { describeError } from '../../shared/errors.js';
 import { atomicWrite } from '../../shared/fs/atomic.js';
 import type { Git } from '../../shared/git/index.js';
 import type { Logger } from '../../shared/log.js';
-import { handoffPathFor, type Handoff } from '../manifest/handoff.js';
+import { checkHandoffDir, handoffPathFor, type Handoff } from '../manifest/handoff.js';
 import { runManifest, type ManifestRunOptions } from '../manifest/run.js';
 import { buildApp } from './app.js';
 import { EventLog } from './event-log.js';
@@ -21,6 +21,7 @@ import { NotifyQueue } from './notify-queue.js';
 import { startRepoWatch } from './repo-watch.js';
 import { Semaphore } from './semaphore.js';
 import { trackConnections } from './connections.js';
+import { watchStalls } from './stall-watch.js';
 import type { OriginSettings } from './settings.js';
 
 /** How often the manifest file is looked at for rewrites the watcher did not report. */
@@ -64,6 +65,8 @@ function fullWalk(settings: OriginSettings): ManifestRunOptions {
 export async function startOrigin(input: OriginSettings, deps: OriginDeps): Promise<RunningOrigin> {
   const { log } = deps;
   const settings = { ...input, toplevel: await fsp.realpath(input.toplevel) };
+  const dirCheck = await checkHandoffDir(settings.manifestFile);
+  if (dirCheck.warning) log.warn(dirCheck.warning);
   if (!existsSync(settings.manifestFile)) {
     log.info(`${settings.manifestFile} does not exist yet: building it from a full walk`);
     await runManifest(fullWalk(settings), deps);
@@ -75,13 +78,14 @@ export async function startOrigin(input: OriginSettings, deps: OriginDeps): Prom
     deps,
   );
   const queue = new NotifyQueue(store, deps.git, log, settings.toplevel, deps.now);
-  const uploads = new Semaphore(settings.maxUploadPacks);
+  const uploads = new Semaphore(settings.maxUploadPacks, settings.maxUploadPacksPerClient, settings.uploadPackWaitingPerClient);
   const metrics = originMetrics({ store, events, queue, uploads });
   const token = randomBytes(24).toString('hex');
   const feeds = new Set<() => void>();
   const app = buildApp(settings, { store, events, queue, git: deps.git, log, uploads, metrics, secrets: [token, settings.notifySecret], feeds });
 
   const connections = trackConnections(app.server);
+  const stalls = watchStalls(app.server, { timeoutMs: settings.sendTimeoutMs, log, now: deps.now });
   const l = settings.listen;
   const url = l.socket ? await app.listen({ path: l.socket }) : await app.listen({ host: l.host!, port: l.port! });
   const boundUrl = l.socket ? `unix:${l.socket}` : url;
@@ -119,6 +123,7 @@ export async function startOrigin(input: OriginSettings, deps: OriginDeps): Prom
     (closing ??= (async () => {
       await fsp.rm(handoffFile, { force: true });
       clearInterval(recheck);
+      stalls.stop();
       await watcher.close();
       await repoWatch?.close();
       for (const end of [...feeds]) end();

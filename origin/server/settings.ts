@@ -22,10 +22,19 @@ export interface OriginSettings {
   readonly eventsBacklog: number;
   readonly repoWatch: boolean;
   readonly maxUploadPacks: number;
+  /** upload-pack slots one client (client-address.ts) may hold at once; its further requests wait. */
+  readonly maxUploadPacksPerClient: number;
+  /** Requests of one client waiting for a slot; more are refused (429). */
+  readonly uploadPackWaitingPerClient: number;
+  /** A connection whose client takes no byte of a reply for this long is closed (stall-watch.ts). */
+  readonly sendTimeoutMs: number;
+  readonly maxFeedClients: number;
   readonly shutdownTimeoutMs: number;
   readonly notifyMaxBytes: number;
   /** Largest request body an upload-pack negotiation may send (after gunzip). */
   readonly uploadPackMaxBytes: number;
+  /** Upload-pack request bodies held in memory at once while they wait for a slot, all together. */
+  readonly uploadPackBufferedBytes: number;
   /** A client must have sent its whole request (headers and body) within this. */
   readonly requestTimeoutMs: number;
   readonly checkExportOk: boolean;
@@ -51,6 +60,7 @@ export function parseListen(text: string): Listen {
 export function originSettings(config: GrokConfig, overrides: { listen?: string } = {}): OriginSettings {
   const base = path.basename(config.core.manifest);
   const plain = base.replace(/\.gz$/, '');
+  const maxUploadPacks = config.origin.max_upload_packs || 4 * os.availableParallelism();
   return Object.freeze({
     toplevel: config.core.toplevel,
     manifestFile: config.core.manifest,
@@ -61,10 +71,15 @@ export function originSettings(config: GrokConfig, overrides: { listen?: string 
     writeDelayMs: config.origin.write_delay_ms,
     eventsBacklog: config.origin.events_backlog,
     repoWatch: config.origin.repo_watch,
-    maxUploadPacks: config.origin.max_upload_packs || 4 * os.availableParallelism(),
+    maxUploadPacks,
+    maxUploadPacksPerClient: config.origin.max_upload_packs_per_client || Math.max(1, Math.floor(maxUploadPacks / 2)),
+    uploadPackWaitingPerClient: 64,
+    sendTimeoutMs: config.origin.send_timeout * 1000,
+    maxFeedClients: config.origin.max_feed_clients,
     shutdownTimeoutMs: config.origin.shutdown_timeout * 1000,
     notifyMaxBytes: config.origin.notify_max_size,
     uploadPackMaxBytes: 256 * 1024 * 1024,
+    uploadPackBufferedBytes: 1024 * 1024 * 1024,
     // Node's own default (fastify's is none): without it a client that sends its headers and then
     // stalls its body holds the connection for ever.
     requestTimeoutMs: 300_000,

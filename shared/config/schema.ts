@@ -103,6 +103,12 @@ export const SCHEMA = {
     repo_watch: { kind: 'bool', default: 'no' },
     // git upload-pack processes run at once; more clones wait. 0: four per CPU.
     max_upload_packs: { kind: 'int', default: '0', min: 0, max: 4096 },
+    // upload-pack slots one client address (IPv6: its /64) may hold; its other clones wait. 0: half of max_upload_packs.
+    max_upload_packs_per_client: { kind: 'int', default: '0', min: 0, max: 4096 },
+    // Seconds a client may leave a reply's bytes untaken before its connection is closed.
+    send_timeout: { kind: 'int', default: '60', min: 1, max: 86400 },
+    // Change-feed (/_grok/events) subscribers at once.
+    max_feed_clients: { kind: 'int', default: '1000', min: 1, max: 1000000 },
     // Seconds that running clones get to finish when the server stops.
     shutdown_timeout: { kind: 'int', default: '30', min: 0, max: 3600 },
     // Largest notify request body.

@@ -7,7 +7,7 @@ import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Git } from '../git/index.js';
 import { matchesAny } from '../glob.js';
-import { discoverRepos } from '../repo/discover.js';
+import { discoverRepos, isIgnored } from '../repo/discover.js';
 import { hasExportOk, isObjstoreRepo } from '../repo/bare.js';
 import { readAlternate } from '../repo/inspect.js';
 import { isPromisorRepo } from '../repo/promisor.js';
@@ -18,7 +18,9 @@ export const OPT_OUT_FILE = 'grokmirror.do-not-objstore';
 export interface RepoInfo {
   readonly path: string;
   readonly key: string;
+  /** May borrow from an objstore, never give to one; why, when so (privacyOf). */
   readonly isPrivate: boolean;
+  readonly privateWhy: string | null;
   readonly optOut: boolean;
   /** Name of the objstore its alternates point at, or null. */
   readonly store: string | null;
@@ -46,16 +48,30 @@ export interface Inventory {
   readonly keyOf: ReadonlyMap<string, string>;
 }
 
-/** Which repositories must keep their objects to themselves. */
+/**
+ * Which repositories must keep their objects to themselves. Unpublished means private: a repository
+ * the origin does not serve may borrow from an objstore but never bring its objects into one, since
+ * protocol v2 upload-pack hands out any object a served sibling can reach through its alternates,
+ * advertised or not.
+ */
 export interface Privacy {
   /** `[core] private` globs, matched against the manifest key and the path. */
   readonly globs: readonly string[];
-  /**
-   * `[manifest] check_export_ok` on an origin: a repository without git-daemon-export-ok is not
-   * served, so its objects may not sit in an objstore that served siblings borrow from (protocol v2
-   * upload-pack hands out any object a repository can reach, through its alternates too).
-   */
+  /** `[manifest] check_export_ok` on an origin: a repository without git-daemon-export-ok is not served. */
   readonly exportedOnly: boolean;
+  /** `[manifest] ignore` globs on an origin: grok-manifest never lists those. */
+  readonly ignore?: readonly string[];
+  /** On an origin, the manifest's keys: a repository not listed is not served. Null: not applied (replicas). */
+  readonly published?: ReadonlySet<string> | null;
+}
+
+/** Why a repository may not give objects to an objstore, or null when it may. */
+export async function privacyOf(repo: { path: string; key: string }, p: Privacy): Promise<string | null> {
+  if (matchesAny(repo.key, p.globs) || matchesAny(repo.path, p.globs)) return '[core] private';
+  if (p.ignore && isIgnored(repo.path, repo.key, p.ignore)) return 'matches [manifest] ignore';
+  if (p.published && !p.published.has(repo.key)) return 'not in the manifest';
+  if (p.exportedOnly && !(await hasExportOk(repo.path))) return 'not exported (check_export_ok)';
+  return null;
 }
 
 export async function takeInventory(git: Git, toplevel: string, objstoreDir: string, privacy: Privacy): Promise<Inventory> {
@@ -70,10 +86,12 @@ export async function takeInventory(git: Git, toplevel: string, objstoreDir: str
     const store = inStoreDir ? path.basename(alt.repo).replace(/\.git$/, '') : null;
     if (store) usersOf.set(store, [...(usersOf.get(store) ?? []), r.path]);
     if (alt && !inStoreDir) lenders.add(alt.repo);
+    const privateWhy = await privacyOf(r, privacy);
     repos.push({
       path: r.path,
       key: r.key,
-      isPrivate: matchesAny(r.key, privacy.globs) || matchesAny(r.path, privacy.globs) || (privacy.exportedOnly && !(await hasExportOk(r.path))),
+      isPrivate: privateWhy !== null,
+      privateWhy,
       // A partial clone never joins an objstore (repo/promisor.ts): it opts out like a marked one.
       optOut: existsSync(path.join(r.path, OPT_OUT_FILE)) || isPromisorRepo(r.path),
       store,

@@ -34,6 +34,12 @@ export interface MaintainRequest {
   readonly repack: Exclude<RepackLevel, 'none'> | 'auto' | null;
   readonly check: boolean;
   readonly connectivityOnly: boolean;
+  /**
+   * An objstore holding objects that may not be served (purge-mark.ts): every object no ref reaches
+   * goes now, whatever `[fsck] prune` and `precious` say (the caller made its users self-sufficient
+   * and holds their locks).
+   */
+  readonly purge?: boolean;
 }
 
 export interface MaintainDone {
@@ -68,10 +74,10 @@ async function ensurePrecious(git: Git, repo: string): Promise<boolean> {
   return true;
 }
 
-export async function repack(git: Git, t: MaintainTarget, level: Exclude<RepackLevel, 'none'>, cfg: FsckConfig): Promise<void> {
+export async function repack(git: Git, t: MaintainTarget, level: Exclude<RepackLevel, 'none'>, cfg: FsckConfig, purge = false): Promise<void> {
   const policy: RepackPolicy = {
-    pruneSafe: t.pruneSafe && cfg.prune,
-    precious: cfg.precious as RepackPolicy['precious'],
+    pruneSafe: t.pruneSafe && (cfg.prune || purge),
+    precious: purge && cfg.precious === 'always' ? 'yes' : (cfg.precious as RepackPolicy['precious']),
     extra: shellWords(cfg.extra_repack_flags),
     extraFull: shellWords(cfg.extra_repack_flags_full),
   };
@@ -83,7 +89,7 @@ export async function repack(git: Git, t: MaintainTarget, level: Exclude<RepackL
     await git.run({ gitDir: t.path, args: repackArgs(t.role, level, policy) });
     if (cfg.commitgraph) await git.run({ gitDir: t.path, args: ['commit-graph', 'write', '--reachable'] });
     await git.run({ gitDir: t.path, args: ['pack-refs', ...(level === 'full' ? ['--all'] : [])] });
-    if (mayPrune(t.role, policy)) await git.run({ gitDir: t.path, args: ['prune', '--expire=yesterday'] });
+    if (mayPrune(t.role, policy)) await git.run({ gitDir: t.path, args: ['prune', purge ? '--expire=now' : '--expire=yesterday'] });
   } finally {
     if (store && policy.precious === 'yes') await setPrecious(git, t.path, true);
   }
@@ -116,9 +122,11 @@ export async function maintain(git: Git, t: MaintainTarget, req: MaintainRequest
   const preciousRestored = t.role === 'objstore' && cfg.precious !== 'no' && (await ensurePrecious(git, t.path));
   let level: RepackLevel = 'none';
   // A partial clone is checked (git fsck knows promised objects) but not repacked (repo/promisor.ts).
-  if (req.repack !== null && !isPromisorRepo(t.path)) {
-    level = req.repack === 'auto' ? await countLevel(git, t.path) : req.repack;
-    if (level !== 'none') await repack(git, t, level, cfg);
+  if ((req.repack !== null || req.purge) && !isPromisorRepo(t.path)) {
+    level = req.repack === 'auto' ? await countLevel(git, t.path) : (req.repack ?? 'none');
+    // A purge repacks whatever the counts say: the objects to drop may be few.
+    if (req.purge && level === 'none') level = 'quick';
+    if (level !== 'none') await repack(git, t, level, cfg, req.purge === true);
   }
   if (!req.check) return { staleLocks, staleTemps, preciousRestored, repacked: level, checked: false, errors: [], reclone: false };
   const found = await check(git, t, req.connectivityOnly, cfg);

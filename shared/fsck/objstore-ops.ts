@@ -18,6 +18,7 @@ import { fingerprintOf } from '../repo/refs.js';
 import { fsckArgs } from './check.js';
 import { repackArgs } from './repack.js';
 import { workPath } from '../repo/work-names.js';
+import { carryPurge } from './purge-mark.js';
 
 /** The objstore's registered members: virtref -> member path (from `remote.<virtref>.url`). */
 export async function storeRemotes(git: Git, store: string): Promise<Map<string, string>> {
@@ -154,16 +155,21 @@ async function writeMembers(store: string, members: readonly string[]): Promise<
 }
 
 /**
+ * A repository stops borrowing: it first takes back every object it needs (`repack -a` without `-l`
+ * copies borrowed objects in), then its alternates go, then its connectivity is checked.
+ */
+export async function takeBack(git: Git, repo: string): Promise<void> {
+  await git.run({ gitDir: repo, args: ['repack', '-q', '-a', '-d'] });
+  await fsp.rm(path.join(repo, 'objects', 'info', 'alternates'), { force: true });
+  await assertConnected(git, repo);
+}
+
+/**
  * A member leaves: if it still borrows from here it first takes back every object it needs
- * (`repack -a` without `-l` copies borrowed objects in), then its alternates go, and only then the
- * objstore forgets it (its refs/virtual/<v>/, remote and fingerprint).
+ * (takeBack), and only then the objstore forgets it (its refs/virtual/<v>/, remote and fingerprint).
  */
 export async function leaveStore(git: Git, store: string, v: string, member: string | null, stillBorrows: boolean): Promise<void> {
-  if (member && stillBorrows) {
-    await git.run({ gitDir: member, args: ['repack', '-q', '-a', '-d'] });
-    await fsp.rm(path.join(member, 'objects', 'info', 'alternates'), { force: true });
-    await assertConnected(git, member);
-  }
+  if (member && stillBorrows) await takeBack(git, member);
   await deleteRefsUnder(git, store, `refs/virtual/${v}/`);
   await git.run({ gitDir: store, args: ['config', '--remove-section', untrusted(`remote.${v}`)], okExit: [128] });
   await fsp.rm(storeFingerprintFile(store, v), { force: true });
@@ -198,6 +204,8 @@ export async function trimStaleVirtrefs(git: Git, store: string, remotes: Readon
  * alternates are pointed at `into`. `from` itself is removed by the caller once nothing uses it.
  */
 export async function mergeStore(git: Git, from: string, into: string, users: readonly string[]): Promise<void> {
+  // What `from` still has to purge comes along with its objects.
+  await carryPurge(from, into);
   await linkObjects(from, into);
   const refs = await git.run({ gitDir: from, args: ['for-each-ref', '--format=%(objectname) %(refname)', 'refs/virtual/'] });
   const cmds = refs.stdout.toString('latin1').split('\n').filter((l) => l !== '').map((l) => `update ${l.slice(l.indexOf(' ') + 1)} ${l.slice(0, l.indexOf(' '))}\n`);
@@ -260,4 +268,3 @@ export async function cleanObjstoreDir(dir: string): Promise<string[]> {
   }
   return gone;
 }
-

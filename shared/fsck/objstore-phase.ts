@@ -5,7 +5,7 @@
  * Repositories busy with grok-pull are skipped this time (their lock is shared with it).
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, promises as fsp } from 'node:fs';
 import { describeError } from '../errors.js';
 import { removeStaleTempsIn } from '../fs/atomic.js';
 import type { Git } from '../git/index.js';
@@ -15,8 +15,10 @@ import type { Logger } from '../log.js';
 import { createObjstore, objstorePath } from '../objstore/objstore.js';
 import { isBareRepo } from '../repo/bare.js';
 import { groupForks, type RepoRoots, type StoreRoots } from './group.js';
-import { takeInventory, type Inventory, type Privacy } from './inventory.js';
-import { cleanObjstoreDir, joinStore, leaveStore, mergeStore, removeStore, storeRemotes, syncMarker, trimStaleVirtrefs } from './objstore-ops.js';
+import { bundlePath } from './bundle.js';
+import { takeInventory, type Inventory, type Privacy, type StoreInfo } from './inventory.js';
+import { cleanObjstoreDir, joinStore, leaveStore, mergeStore, removeStore, storeRemotes, syncMarker, takeBack, trimStaleVirtrefs } from './objstore-ops.js';
+import { markPurge } from './purge-mark.js';
 import { repoRoots } from './roots.js';
 import { clearStaleGitLocks, isGitLockBusy } from '../repo/git-locks.js';
 
@@ -30,6 +32,12 @@ export interface ObjstorePhaseOptions {
   readonly forkgroups: ReadonlyMap<string, string>;
   readonly random?: () => string;
   readonly now: () => number;
+  /** `[fsck] preload_bundle_outdir` ('' : none): a bundle holding what must not be served goes at once. */
+  readonly preloadBundleDir?: string;
+  /** Why no repository may join an objstore this run (what is published cannot be told), or null. */
+  readonly noJoins?: string | null;
+  /** The toplevel is an origin's, served as it is (replicas repair their own borrowing elsewhere). */
+  readonly origin?: boolean;
 }
 
 export interface ObjstorePhaseResult {
@@ -66,6 +74,12 @@ export async function runObjstorePhase(git: Git, o: ObjstorePhaseOptions, log: L
   const unlock = (...dirs: string[]) => {
     for (const d of dirs) for (const l of clearStaleGitLocks(d, o.now())) note(`removed ${l}, left by a git process that was killed`);
   };
+  const removeBundle = async (name: string): Promise<boolean> =>
+    o.preloadBundleDir ? fsp.rm(bundlePath(o.preloadBundleDir, name)).then(() => true, () => false) : false;
+  const forgetObjectsOf = async (s: StoreInfo, member: string, why: string) => {
+    await markPurge(s.path, member, o.now());
+    if (await removeBundle(s.name)) note(`${s.name}: removed its preload bundle, which held objects of ${member} (${why})`);
+  };
   for (const n of await cleanObjstoreDir(o.objstoreDir)) note(`removed leftover ${n} from an interrupted run`);
   let inv = await takeInventory(git, o.toplevel, o.objstoreDir, o.privacy);
   const byPath = new Map(inv.repos.map((r) => [r.path, r]));
@@ -89,13 +103,31 @@ export async function runObjstorePhase(git: Git, o: ObjstorePhaseOptions, log: L
             if (takeBack) unlock(member);
             await leaveStore(git, s.path, v, exists ? member : null, takeBack);
           };
+          // What it brought must not stay readable by the served siblings: the objstore is marked for a
+          // purge (run.ts) and its preload bundle goes, before its refs do.
+          if (exists && info?.isPrivate) await forgetObjectsOf(s, member, info.privateWhy ?? 'private');
           const left = await step(`${s.name}: ${member} leaving`, () => (takeBack ? withLock(lockPathFor(member), leave, { timeoutMs: 0 }) : leave()));
-          if (left) note(`${s.name}: ${member} left (${!exists ? 'gone' : info?.isPrivate ? 'private now' : info?.optOut ? 'opted out' : 'borrows elsewhere'})`);
+          if (left) note(`${s.name}: ${member} left (${!exists ? 'gone' : info?.isPrivate ? `private now: ${info.privateWhy}` : info?.optOut ? 'opted out' : 'borrows elsewhere'})`);
         }
         const stale = await trimStaleVirtrefs(git, s.path, await storeRemotes(git, s.path));
         if (stale.length > 0) note(`${s.name}: trimmed refs of ${stale.length} unknown member(s)`);
       }),
     );
+  }
+  // On an origin, a served repository borrowing straight from one that may not give (outside any
+  // objstore) takes its objects back: through its alternates, upload-pack would serve the lender's.
+  for (const r of o.origin ? inv.repos : []) {
+    if (r.isPrivate || r.borrowsFrom === null) continue;
+    const lender = byPath.get(r.borrowsFrom);
+    if (lender && !lender.isPrivate) continue;
+    const why = lender ? lender.privateWhy : 'outside the toplevel';
+    const done = await step(`${r.key}: taking back what it borrows from ${r.borrowsFrom}`, () =>
+      withLock(lockPathFor(r.path), async () => {
+        unlock(r.path);
+        await takeBack(git, r.path);
+      }, { timeoutMs: 0 }),
+    );
+    if (done) note(`${r.key} took back the objects it borrowed from ${r.borrowsFrom} (${why}: it may not give objects to a served repository)`);
   }
   inv = await takeInventory(git, o.toplevel, o.objstoreDir, o.privacy);
 
@@ -129,7 +161,9 @@ export async function runObjstorePhase(git: Git, o: ObjstorePhaseOptions, log: L
       fixedName: fixed.has(s.name),
     };
   });
-  const plan = groupForks(repoRootsList, storeRoots);
+  const planned = groupForks(repoRootsList, storeRoots);
+  const plan = o.noJoins ? { ...planned, joins: [], newStores: [] } : planned;
+  if (o.noJoins && planned.joins.length + planned.newStores.length > 0) note(`no repository joins an objstore this run: ${o.noJoins}`);
   const grown = new Set<string>();
   const storeByName = new Map(inv.stores.map((s) => [s.name, s]));
 
@@ -201,6 +235,7 @@ export async function runObjstorePhase(git: Git, o: ObjstorePhaseOptions, log: L
           unlock(s.path);
           for (const [v, member] of s.remotes) await leaveStore(git, s.path, v, (await isBareRepo(member)) ? member : null, false);
           await removeStore(s.path);
+          await removeBundle(s.name);
           grown.delete(s.name);
           note(`removed objstore ${s.name}: nothing borrows from it`);
         }

@@ -25,6 +25,8 @@ import { maintain, type MaintainTarget } from './maintain.js';
 import { saveMemberships, type Membership } from './manifest-members.js';
 import { currentFingerprint, dropPreloadRefs, makeSelfSufficient, refreshMember } from './objstore-ops.js';
 import { runObjstorePhase } from './objstore-phase.js';
+import { clearPurge, purgePending } from './purge-mark.js';
+import { publishedKeys } from './published.js';
 import { checkDue, isoDay, readStatusFile, writeStatusFile, type StatusFile } from './status.js';
 import { reportMailer } from './report.js';
 import type { RepackLevel } from '../repo/repack-level.js';
@@ -167,11 +169,22 @@ async function fsckPass(config: GrokConfig, opts: FsckRunOptions, deps: FsckDeps
   // is written at the end of a run; its own lock says whether its leftovers may go.
   for (const n of await removeStaleTemps(config.fsck.statusfile)) log.warn(`removed ${n}, left by a status file write that was cut short`);
   for (const n of await removeKilledManifestWrites(config.core.manifest)) log.warn(`removed ${n}, left by a manifest write that was cut short`);
+  const published = replica ? null : await publishedKeys(config);
+  if (published && 'unknown' in published) log.warn(`cannot tell which repositories this origin publishes: ${published.unknown}; no repository joins an objstore this run`);
   const phase = await runObjstorePhase(git, {
     toplevel,
     objstoreDir: config.core.objstore,
-    // A replica's repositories carry no git-daemon-export-ok files: check_export_ok is the origin's.
-    privacy: { globs: config.core.private, exportedOnly: config.manifest.check_export_ok && !replica },
+    // A replica's repositories carry no git-daemon-export-ok files: check_export_ok, like what the
+    // manifest lists or leaves out, is the origin's.
+    privacy: {
+      globs: config.core.private,
+      exportedOnly: config.manifest.check_export_ok && !replica,
+      ...(replica ? {} : { ignore: config.manifest.ignore }),
+      published: published && 'keys' in published ? published.keys : null,
+    },
+    noJoins: published && 'unknown' in published ? published.unknown : null,
+    origin: !replica,
+    preloadBundleDir: config.fsck.preload_bundle_outdir,
     baselines: config.fsck.baselines,
     plumbing: config.core.objstore_uses_plumbing,
     forkgroups: await manifestForkgroups(config, replica),
@@ -197,6 +210,8 @@ async function fsckPass(config: GrokConfig, opts: FsckRunOptions, deps: FsckDeps
       const sched = checkDue(prev, today, config.fsck.frequency, force, random);
       const changed = !prev || (fp !== null && prev.fingerprint !== fp);
       const check = sched.due && !opts.repackOnly;
+      // Objects of a repository that may not give any are still in this objstore (purge-mark.ts).
+      const purge = w.store ? purgePending(w.target.path) : null;
       const work = async (target: MaintainTarget, outsiders: readonly string[]) =>
         withLock(lockPathFor(target.path), async () => {
           let forceFull = w.forceFull;
@@ -213,9 +228,15 @@ async function fsckPass(config: GrokConfig, opts: FsckRunOptions, deps: FsckDeps
           }
           const level: Exclude<RepackLevel, 'none'> | 'auto' | null =
             opts.repackAll ?? (forceFull ? 'full' : config.fsck.repack && (changed || sched.due || w.store) ? 'auto' : null);
-          return maintain(git, target, { repack: level, check, connectivityOnly: opts.connectivityOnly }, config.fsck, deps.now());
+          const purging = purge !== null && target.pruneSafe;
+          if (purge !== null && !purging) log.warn({ repo: w.key }, `${w.target.path}: objects of ${purge.join(', ')} are still in it; a user of it is busy, so they are purged next run`);
+          return { purging, ...(await maintain(git, target, { repack: level, check, connectivityOnly: opts.connectivityOnly, purge: purging }, config.fsck, deps.now())) };
         }, { timeoutMs: 600_000 });
       const done = w.store ? await storeWork(w.store, w.target, work) : await work(w.target, []);
+      if (done.purging && done.repacked !== 'none') {
+        await clearPurge(w.target.path);
+        log.warn({ repo: w.key }, `${w.target.path}: purged the objects of ${purge!.join(', ')}, which may not be served`);
+      }
       for (const l of done.staleLocks) log.warn({ repo: w.key }, `removed ${l}, left by a git process that was killed`);
       for (const n of done.staleTemps) log.warn({ repo: w.key }, `${w.target.path}: removed ${n}, left by a write that was cut short`);
       if (done.preciousRestored) log.warn({ repo: w.key }, `${w.target.path}: extensions.preciousObjects was off (a run killed during its repack?); set again`);
@@ -225,7 +246,8 @@ async function fsckPass(config: GrokConfig, opts: FsckRunOptions, deps: FsckDeps
         errors.push({ repo: w.target.path, lines: [...done.errors] });
         log.error({ repo: w.key }, `${w.target.path}: git fsck found problems:\n${done.errors.join('\n')}${done.reclone ? '\n(marked for reclone)' : ''}`);
       }
-      if (w.store && done.repacked === 'full' && config.fsck.preload_bundle_outdir) {
+      // After a full repack, and after a purge (its bundle went when the purge was marked).
+      if (w.store && (done.repacked === 'full' || (done.purging && done.repacked !== 'none')) && config.fsck.preload_bundle_outdir) {
         await fsp.mkdir(config.fsck.preload_bundle_outdir, { recursive: true });
         const b = await writePreloadBundle(git, w.target.path, w.store.name, config.fsck.preload_bundle_outdir);
         log.info(b.status === 'written' ? `wrote preload bundle ${b.path}` : `${w.store.name}: no refs, no preload bundle`);

@@ -29,3 +29,20 @@ export function runBin(bin: string, args: string[], opts: { env?: NodeJS.Process
     child.stdin.end(opts.input ?? '');
   });
 }
+
+/**
+ * Any command as a child process, asynchronously (a server it talks to may run in this process),
+ * killed after `timeoutMs`: for commands that must end but, on broken code, would hang.
+ */
+export function runFor(argv: readonly string[], timeoutMs: number, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(argv[0]!, argv.slice(1), { env: { ...GIT_ENV, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => {
+      stderr += `\n(killed after ${timeoutMs} ms)`;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.on('close', (code) => (clearTimeout(timer), resolve({ code, stderr })));
+  });
+}

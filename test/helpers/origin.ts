@@ -29,6 +29,7 @@ export async function readEvents(url: string, opts: { lastEventId?: string; coun
   const timer = setTimeout(() => ac.abort(), opts.timeoutMs ?? 10_000);
   const res = await fetch(url, { headers: opts.lastEventId ? { 'last-event-id': opts.lastEventId } : {}, signal: ac.signal });
   const out: { id: string; event: string; data: unknown }[] = [];
+  let counted = 0;
   const decoder = new TextDecoder();
   let buf = '';
   opts.onOpen?.();
@@ -41,7 +42,8 @@ export async function readEvents(url: string, opts: { lastEventId?: string; coun
         buf = buf.slice(at + 2);
         const fields = Object.fromEntries(block.split('\n').filter((l) => !l.startsWith(':') && l.includes(': ')).map((l) => [l.slice(0, l.indexOf(': ')), l.slice(l.indexOf(': ') + 2)]));
         if (fields.event) out.push({ id: fields.id ?? '', event: fields.event, data: JSON.parse(fields.data ?? 'null') });
-        if (out.filter((e) => e.event === 'change' || e.event === 'reset').length >= opts.count) return out;
+        if (fields.event === 'change' || fields.event === 'reset') counted++;
+        if (counted >= opts.count) return out;
       }
     }
   } catch (err) {

@@ -5,7 +5,7 @@
  * repositories in the manifest (or symlinks to them) are served; receive-pack and dumb HTTP never.
  * The path on disk always comes from a manifest key, so no URL can name anything else.
  */
-import { PassThrough, Transform, pipeline } from 'node:stream';
+import { PassThrough, Writable, finished, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { describeError } from '../../../shared/errors.js';
@@ -13,6 +13,7 @@ import { untrusted, type Git } from '../../../shared/git/index.js';
 import { keyProblem, keyToPath, pathToKey } from '../../../shared/manifest/keys.js';
 import { hasExportOk } from '../../../shared/repo/bare.js';
 import { resolveRepoSymlink } from '../../../shared/repo/discover.js';
+import { clientAddress } from '../client-address.js';
 import type { ManifestStore } from '../manifest-store.js';
 import type { Semaphore } from '../semaphore.js';
 import { CLONE_BUNDLE_SUFFIX } from './bundles.js';
@@ -21,10 +22,13 @@ export interface GitHttpDeps {
   readonly toplevel: string;
   readonly store: ManifestStore;
   readonly git: Git;
+  /** upload-pack slots, shared fairly between client addresses (client-address.ts). */
   readonly uploads: Semaphore;
   readonly checkExportOk: boolean;
   /** Largest request body an upload-pack negotiation may send. */
   readonly maxRequestBytes: number;
+  /** Request bodies held in memory at once, all clients together, while they wait for a slot. */
+  readonly maxBufferedBytes: number;
   /** Answers `<repo>/clone.bundle` (routes/bundles.ts), given the decoded path before it; null: not served. */
   readonly cloneBundle?: ((req: FastifyRequest, reply: FastifyReply, base: string) => Promise<FastifyReply>) | null;
 }
@@ -68,16 +72,7 @@ function protocolOf(req: FastifyRequest): string | undefined {
 }
 
 class BodyTooLarge extends Error {}
-
-function limitBytes(max: number): Transform {
-  let seen = 0;
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      seen += chunk.length;
-      cb(seen > max ? new BodyTooLarge(`Request body larger than ${max} bytes`) : null, chunk);
-    },
-  });
-}
+class BodyBudgetSpent extends Error {}
 
 export function gitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): void {
   app.addContentTypeParser('application/x-git-upload-pack-request', (_req, payload, done) => done(null, payload));
@@ -126,9 +121,30 @@ export function gitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): void {
     },
   });
 
+  /**
+   * An upload-pack slot for this request's client, or null when the request was answered instead
+   * (429: the client has too many waiting already) or its client went away while it waited.
+   */
+  async function slotFor(req: FastifyRequest, reply: FastifyReply, dir: string): Promise<(() => void) | null> {
+    const client = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for']);
+    const gone = new AbortController();
+    reply.raw.once('close', () => gone.abort());
+    const got = await deps.uploads.enter(client, gone.signal);
+    if ('release' in got) return got.release;
+    if (got.refused === 'aborted') {
+      req.log.info({ repo: dir, from: client, action: 'upload-pack' }, `${req.method} ${req.url.slice(0, 200)} from ${client}: the client went away while waiting for a slot`);
+      return null;
+    }
+    const waiting = deps.uploads.maxWaitingPerKey;
+    req.log.warn({ repo: dir, from: client, action: 'client-limit' }, `${req.method} ${req.url.slice(0, 200)} from ${client} refused (429): ${deps.uploads.heldBy(client)} running and ${waiting} waiting already`);
+    void reply.code(429).header('retry-after', '10').type('text/plain').send(`Too many requests from ${client} at once: ${waiting} are waiting already\n`);
+    return null;
+  }
+
   async function advertise(req: FastifyRequest, reply: FastifyReply, dir: string) {
     const protocol = protocolOf(req);
-    const release = await deps.uploads.acquire();
+    const release = await slotFor(req, reply, dir);
+    if (!release) return reply;
     let proc;
     try {
       proc = deps.git.pipe({ args: ['upload-pack', '--stateless-rpc', '--advertise-refs', untrusted(dir)], config: UPLOAD_PACK_CONFIG, ...(protocol ? { protocol } : {}) });
@@ -138,6 +154,9 @@ export function gitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): void {
     }
     proc.stdin.end();
     void proc.done.finally(release);
+    reply.raw.on('close', () => {
+      if (!reply.raw.writableFinished) proc.kill();
+    });
     const out = new PassThrough();
     if (!protocol?.split(':').includes('version=2')) out.write(pktLine('# service=git-upload-pack\n') + '0000');
     pipeline(proc.stdout, out, () => {});
@@ -145,15 +164,76 @@ export function gitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): void {
     return reply.send(out);
   }
 
+  // Bytes of request bodies held in memory now (readBody), against deps.maxBufferedBytes.
+  let buffered = 0;
+
+  /**
+   * The whole request body, gunzipped and bounded, read before an upload-pack slot is taken: a
+   * client that sends its headers and then its body slowly (or never) holds a connection, not a
+   * slot. Node's requestTimeout bounds how long that may take. The request stream itself is never
+   * destroyed here (the reply still needs its socket): on a refusal it is only unpiped.
+   */
+  function readBody(req: FastifyRequest): Promise<Buffer> {
+    const src = req.body as NodeJS.ReadableStream & { unpipe(dst?: NodeJS.WritableStream): void };
+    const chunks: Buffer[] = [];
+    let mine = 0;
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        if (mine + chunk.length > deps.maxRequestBytes) return cb(new BodyTooLarge(`Request body larger than ${deps.maxRequestBytes} bytes`));
+        if (buffered + chunk.length > deps.maxBufferedBytes) return cb(new BodyBudgetSpent('too many request bodies waiting for a slot'));
+        buffered += chunk.length;
+        mine += chunk.length;
+        chunks.push(chunk);
+        cb();
+      },
+    });
+    const first: NodeJS.WritableStream = req.headers['content-encoding'] === 'gzip' ? createGunzip() : sink;
+    return new Promise<Buffer>((resolve, reject) => {
+      let settled = false;
+      const settle = (err: Error | null | undefined) => {
+        if (settled) return;
+        settled = true;
+        // A body that was read stays counted until the caller has handed it on (uploadPack).
+        if (!err) return resolve(Buffer.concat(chunks));
+        buffered -= mine;
+        src.unpipe(first);
+        reject(err);
+      };
+      if (first !== sink) pipeline(first as NodeJS.ReadWriteStream, sink, settle);
+      else finished(sink, settle);
+      finished(src, (err) => err && settle(err));
+      src.pipe(first);
+    });
+  }
+
   async function uploadPack(req: FastifyRequest, reply: FastifyReply, dir: string) {
     const protocol = protocolOf(req);
-    const body = req.body as NodeJS.ReadableStream;
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > deps.maxRequestBytes) {
       req.log.warn({ repo: dir }, `upload-pack request of ${declared} bytes refused (over ${deps.maxRequestBytes})`);
       return reply.code(413).type('text/plain').send(`Request body larger than ${deps.maxRequestBytes} bytes\n`);
     }
-    const release = await deps.uploads.acquire();
+    let body: Buffer;
+    try {
+      body = await readBody(req);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (req.socket.destroyed || e.code === 'ERR_STREAM_PREMATURE_CLOSE' || e.code === 'ECONNRESET' || e.code === 'ECONNABORTED') {
+        req.log.warn({ repo: dir, action: 'upload-pack' }, `upload-pack request from ${req.socket.remoteAddress}: the client went away before sending its whole request`);
+        return reply;
+      }
+      req.log.warn({ repo: dir, action: 'upload-pack' }, `upload-pack request from ${req.socket.remoteAddress}: ${e.message}`);
+      if (e instanceof BodyTooLarge) return reply.code(413).type('text/plain').send(`${e.message}\n`);
+      if (e instanceof BodyBudgetSpent) return reply.code(503).header('retry-after', '10').type('text/plain').send('Server busy: too many requests waiting; try again\n');
+      return reply.code(400).type('text/plain').send(`bad request body (${e.message})\n`);
+    }
+    let release: (() => void) | null;
+    try {
+      release = await slotFor(req, reply, dir);
+    } finally {
+      buffered -= body.length;
+    }
+    if (!release) return reply;
     let proc;
     try {
       proc = deps.git.pipe({ args: ['upload-pack', '--stateless-rpc', untrusted(dir)], config: UPLOAD_PACK_CONFIG, ...(protocol ? { protocol } : {}) });
@@ -165,16 +245,10 @@ export function gitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): void {
       release();
       if (exitCode !== 0) req.log.warn({ repo: dir, exitCode }, `upload-pack failed: ${stderr.trim().split('\n').pop() ?? ''}`);
     });
-    const input: NodeJS.ReadableStream[] = [body];
-    if (req.headers['content-encoding'] === 'gzip') input.push(createGunzip());
-    let inputError: NodeJS.ErrnoException | null = null;
-    pipeline([...input, limitBytes(deps.maxRequestBytes), proc.stdin] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream], (err) => {
-      if (err) {
-        inputError = err;
-        req.log.warn({ repo: dir }, `upload-pack request: ${err.message}`);
-        proc.kill();
-      }
-    });
+    // EPIPE here means upload-pack stopped reading because it refused what it had read; its exit
+    // status and message say why (below).
+    proc.stdin.on('error', () => {});
+    proc.stdin.end(body);
     // A client that goes away stops its upload-pack.
     reply.raw.on('close', () => {
       if (!reply.raw.writableFinished) proc.kill();
@@ -183,17 +257,10 @@ export function gitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): void {
     // after refusing the request (a malformed pkt-line, an unknown v2 command, a body that is not
     // gzip or over the limit) gets a 4xx saying why, not an empty 200.
     const first = await firstOutput(proc.stdout, proc.done);
-    if (first !== 'output') {
-      const failed = inputError as NodeJS.ErrnoException | null;
-      if (failed instanceof BodyTooLarge) return reply.code(413).type('text/plain').send(`${failed.message}\n`);
-      // EPIPE: upload-pack stopped reading because it refused what it had read; its message says why.
-      const badBody = failed && failed.code !== 'EPIPE' ? failed : null;
-      if (badBody || first.exitCode !== 0) {
-        // git's message quotes the request, which may carry control characters: one plain line.
-        const said = first.stderr.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, 300);
-        const why = badBody ? `bad request body (${badBody.message})` : said || `upload-pack exited with ${first.exitCode}`;
-        return reply.code(400).type('text/plain').send(`${why}\n`);
-      }
+    if (first !== 'output' && first.exitCode !== 0) {
+      // git's message quotes the request, which may carry control characters: one plain line.
+      const said = first.stderr.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, 300);
+      return reply.code(400).type('text/plain').send(`${said || `upload-pack exited with ${first.exitCode}`}\n`);
     }
     reply.header('cache-control', 'no-cache').type('application/x-git-upload-pack-result');
     return reply.send(proc.stdout);

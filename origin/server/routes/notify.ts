@@ -7,12 +7,15 @@
  * The reply comes once the manifest write carrying the change is on disk.
  */
 import { timingSafeEqual } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { describeError } from '../../../shared/errors.js';
+import { describeError, GrokError } from '../../../shared/errors.js';
 import { keyProblem, isUnder, keyToPath } from '../../../shared/manifest/keys.js';
 import { isIgnored } from '../../../shared/repo/discover.js';
 import type { Target } from '../../manifest/plan.js';
 import { resolveGivenPath } from '../../manifest/resolve-paths.js';
+import { isLoopback } from '../client-address.js';
 import type { ManifestStore } from '../manifest-store.js';
 import type { NotifyQueue } from '../notify-queue.js';
 
@@ -34,10 +37,8 @@ interface Notice {
 }
 
 const MAX_PATHS = 10_000;
-
-function isLoopback(addr: string | undefined): boolean {
-  return !!addr && (addr === '::1' || addr.startsWith('127.') || addr.startsWith('::ffff:127.'));
-}
+/** Rejected paths logged one by one; the rest are counted in one line. */
+const MAX_REJECT_LINES = 20;
 
 function secretMatches(given: string, secrets: readonly string[]): boolean {
   const g = Buffer.from(given);
@@ -59,15 +60,67 @@ export function parseNotice(body: unknown): Notice | string {
   return { paths: b.paths as string[], useNow: b.use_now === true, ignoreRefs: (b.ignore_refs as string[] | undefined) ?? [] };
 }
 
-async function resolveNotice(p: string, deps: NotifyDeps): Promise<Target> {
-  if (p.length > 4096 || /[\0\n\r]/.test(p)) throw new Error('not a usable path');
-  const abs = isUnder(deps.toplevel, p) && p.startsWith('/') && p !== deps.toplevel ? p : null;
-  if (!abs) {
-    const why = keyProblem(p);
-    if (why) throw new Error(`neither a path under the toplevel nor a valid manifest key (it ${why})`);
+/**
+ * The absolute path a notice names: as given when it lies under the toplevel; else a manifest key
+ * when one names a repository; else the path with its directories resolved (a hook run through a
+ * symlinked toplevel passes the symlinked path). Anything else lies outside the toplevel.
+ */
+async function absoluteOf(p: string, deps: NotifyDeps): Promise<string> {
+  const under = (x: string) => isUnder(deps.toplevel, x) && x !== deps.toplevel;
+  if (p.startsWith('/') && under(p)) return p;
+  const why = keyProblem(p);
+  if (why === null) {
+    const asKey = keyToPath(deps.toplevel, p);
+    if (await fsp.lstat(asKey).then(() => true, () => false)) return asKey;
   }
-  const g = await resolveGivenPath(deps.toplevel, abs ?? keyToPath(deps.toplevel, p));
+  if (p.startsWith('/')) {
+    const dir = await fsp.realpath(path.dirname(p)).catch(() => null);
+    const phys = dir === null ? null : path.join(dir, path.basename(p));
+    if (phys !== null && under(phys)) return phys;
+    throw new GrokError('GROK_ERR_OUTSIDE_TOPLEVEL', `outside the toplevel ${deps.toplevel}${why === null ? ', and no repository has that manifest key' : ''}`, { path: p });
+  }
+  throw new GrokError('GROK_ERR_NOT_A_REPO', `neither a path under the toplevel nor a valid manifest key (it ${why})`, { path: p });
+}
+
+async function resolveNotice(p: string, deps: NotifyDeps): Promise<Target> {
+  const g = await resolveGivenPath(deps.toplevel, await absoluteOf(p, deps));
   return g.kind === 'repo' ? g : g.target;
+}
+
+/**
+ * One spelling per path. A path under the toplevel is resolved textually anyway (".." included), so
+ * it is normalised whole; elsewhere only doubled and trailing slashes and "." segments are folded
+ * ("..", which decides whether a key is valid, is kept).
+ */
+function spelling(p: string, toplevel: string): string {
+  if (!p.startsWith('/')) return p;
+  if (isUnder(toplevel, p)) return path.posix.normalize(p).replace(/(.)\/+$/, '$1');
+  return `/${p.split('/').filter((s) => s !== '' && s !== '.').join('/')}`;
+}
+
+/**
+ * The notice's paths, each spelling once, then each resolved once; targets naming the same repository
+ * are kept once (with the first spelling that named it). A notice of 10,000 copies of one path costs
+ * one inspection, and its answer names that repository once.
+ */
+async function resolveAll(paths: readonly string[], deps: NotifyDeps): Promise<{ targets: { target: Target; given: string }[]; rejected: { path: string; error: string }[] }> {
+  const spellings = new Set<string>();
+  const rejected: { path: string; error: string }[] = [];
+  for (const p of paths) {
+    if (p.length > 4096 || /[\0\n\r]/.test(p)) rejected.push({ path: p.slice(0, 200), error: 'not a usable path' });
+    else spellings.add(spelling(p, deps.toplevel));
+  }
+  const byKey = new Map<string, { target: Target; given: string }>();
+  for (const p of spellings) {
+    try {
+      const target = await resolveNotice(p, deps);
+      if (!byKey.has(target.key)) byKey.set(target.key, { target, given: p });
+    } catch (err) {
+      rejected.push({ path: p, error: describeError(err) });
+    }
+  }
+  const seen = new Set<string>();
+  return { targets: [...byKey.values()], rejected: rejected.filter((r) => !seen.has(r.path) && seen.add(r.path)) };
 }
 
 export function notifyRoutes(app: FastifyInstance, deps: NotifyDeps): void {
@@ -90,20 +143,17 @@ export function notifyRoutes(app: FastifyInstance, deps: NotifyDeps): void {
     if (typeof notice === 'string') return refuse(400, notice);
     if (notice.paths.length === 0) return refuse(400, 'no paths given');
     if (notice.paths.length > MAX_PATHS) return refuse(413, `more than ${MAX_PATHS} paths in one notice`);
+    const resolved = await resolveAll(notice.paths, deps);
+    const rejected = resolved.rejected;
     const targets: Target[] = [];
-    const rejected: { path: string; error: string }[] = [];
     const removals: string[] = [];
-    for (const p of notice.paths) {
-      try {
-        const t = await resolveNotice(p, deps);
-        if (isIgnored(t.path, t.key, deps.ignorePaths)) rejected.push({ path: p, error: 'matches an ignore glob' });
-        else if (deps.checkExportOk && !t.exportOk) removals.push(t.key);
-        else targets.push(t);
-      } catch (err) {
-        rejected.push({ path: p, error: describeError(err) });
-      }
+    for (const { target: t, given } of resolved.targets) {
+      if (isIgnored(t.path, t.key, deps.ignorePaths)) rejected.push({ path: given, error: 'matches an ignore glob' });
+      else if (deps.checkExportOk && !t.exportOk) removals.push(t.key);
+      else targets.push(t);
     }
-    for (const r of rejected) req.log.warn({ path: r.path }, `notify: ${r.path}: ${r.error}`);
+    for (const r of rejected.slice(0, MAX_REJECT_LINES)) req.log.warn({ path: r.path }, `notify: ${r.path}: ${r.error}`);
+    if (rejected.length > MAX_REJECT_LINES) req.log.warn(`notify: ${rejected.length - MAX_REJECT_LINES} more paths rejected`);
     if (targets.length === 0 && removals.length === 0) {
       req.log.warn(`notify refused (404): no repository among ${notice.paths.length} path(s)`);
       return reply.code(404).send({ error: 'no repository among the paths', rejected });

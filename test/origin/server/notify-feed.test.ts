@@ -74,7 +74,7 @@ t.test('bad notices are refused with a clear status; the manifest is never harme
     ['bad use_now', await post({ paths: ['/r0.git'], use_now: 'yes' }), 400, /use_now/],
     ['no paths', await post({ paths: [] }), 400, /no paths/],
     ['unknown repos', await post({ paths: ['/nosuch.git', path.join(dir, 'elsewhere.git')] }), 404, /no repository among the paths/],
-    ['traversal', await post({ paths: ['/../../etc'] }), 404, /neither a path under the toplevel nor a valid manifest key/],
+    ['traversal', await post({ paths: ['/../../etc'] }), 404, /outside the toplevel/],
     ['oversized body', await post({ paths: ['x'.repeat(4096)] }), 413, /.*/],
     ['not local, no secret', await post({ paths: ['/r0.git'] }, {}, '203.0.113.9'), 403, /loopback caller or a valid secret/],
     ['not local, wrong secret', await post({ paths: ['/r0.git'] }, { authorization: 'Bearer nope' }, '203.0.113.9'), 403, /secret/],
