@@ -4,6 +4,7 @@
  */
 import { matchesAny } from '../shared/glob.js';
 import type { Manifest, ManifestEntry } from '../shared/manifest/entry.js';
+import { keyToUrlPath } from '../shared/manifest/keys.js';
 
 export interface DiskRepo {
   readonly exists: boolean;
@@ -20,9 +21,14 @@ export interface DiskRepo {
   readonly remoteUrl?: string | null;
 }
 
-/** Where a repository is fetched from: the origin's site plus its manifest key. */
+/**
+ * Where a repository is fetched from: the origin's site plus its manifest key, percent-encoded when
+ * the site is a URL (git decodes http(s)://, git://, ssh:// and file:// paths; a bare `%41` in a
+ * key would otherwise make it fetch another repository), as it is when the site is a local path.
+ */
 export function remoteUrl(site: string, key: string): string {
-  return `${site.replace(/\/+$/, '')}${key}`;
+  const base = site.replace(/\/+$/, '');
+  return `${base}${/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(base) ? keyToUrlPath(key) : key}`;
 }
 
 export interface PullOptions {
