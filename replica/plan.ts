@@ -56,8 +56,18 @@ export interface RepoAction {
   readonly newlyArchived: boolean;
 }
 
+export interface Refusal {
+  readonly key: string;
+  readonly why: string;
+}
+
 export interface PullPlan {
   readonly actions: readonly RepoAction[];
+  /**
+   * Wanted entries whose place clashes with the rest of the manifest (layoutProblems): held back like
+   * entries refused on reading, neither worked on nor purged.
+   */
+  readonly refused: readonly Refusal[];
   readonly purge: readonly string[];
   /** Set when purgeprotect held the purge back. */
   readonly purgeRefused: { readonly count: number; readonly total: number } | null;
@@ -91,9 +101,71 @@ function repoAction(key: string, entry: ManifestEntry, local: ManifestEntry | un
   return fixRemotes || fixParams || pull || flagChanged ? { key, entry, op: 'update', fixRemotes, fixParams, pull, newlyArchived } : null;
 }
 
+/** The directories above a key, outermost first: "/a/b/c.git" gives "/a", "/a/b". */
+function parentsOf(key: string): string[] {
+  const out: string[] = [];
+  for (let i = key.indexOf('/', 1); i > 0; i = key.indexOf('/', i + 1)) out.push(key.slice(0, i));
+  return out;
+}
+
+/**
+ * Why entries' places clash with each other, keyed by the entry to hold back. The disk is checked
+ * too (local-paths.ts), but only as it is before the pass: a symlink one entry creates during the
+ * pass must not become a way into another repository for an entry worked on after it. So, over the
+ * whole manifest: an entry whose symlink names a repository, lies inside one or under another
+ * symlink, has repositories below it, or is listed by two entries is held back (its symlink is never
+ * made); then a key inside another repository, or under a symlink of an entry that is not held back.
+ * `only`: judge just these entries (a targeted pass), against all of them.
+ */
+export function layoutProblems(entries: ReadonlyMap<string, ManifestEntry>, only?: Iterable<string>): Map<string, string> {
+  const links = new Map<string, string[]>();
+  const dirs = new Set<string>();
+  for (const [k, e] of entries) {
+    for (const s of e.symlinks ?? []) links.set(s, [...(links.get(s) ?? []), k]);
+    for (const p of parentsOf(k)) dirs.add(p);
+  }
+  const linkProblem = (k: string): string | null => {
+    for (const s of entries.get(k)?.symlinks ?? []) {
+      const q = JSON.stringify(s);
+      if (entries.has(s)) return `lists a symlink ${q} that is a repository in the manifest`;
+      if (dirs.has(s)) return `lists a symlink ${q} where the manifest has repositories below`;
+      const others = links.get(s)!.filter((o) => o !== k);
+      if (others.length > 0) return `lists a symlink ${q} that ${others[0]} lists too`;
+      for (const p of parentsOf(s)) {
+        if (entries.has(p)) return `lists a symlink ${q} inside ${p}, a repository in the manifest`;
+        const by = links.get(p);
+        if (by) return `lists a symlink ${q} under ${p}, which ${by[0]} lists as its symlink`;
+      }
+    }
+    return null;
+  };
+  const judged = [...(only ?? entries.keys())];
+  const out = new Map<string, string>();
+  for (const k of judged) {
+    const why = linkProblem(k);
+    if (why) out.set(k, why);
+  }
+  for (const k of judged) {
+    if (out.has(k)) continue;
+    for (const p of parentsOf(k)) {
+      if (entries.has(p)) {
+        out.set(k, `lies inside ${p}, another repository in the manifest`);
+        break;
+      }
+      const by = links.get(p)?.filter((o) => !out.has(o));
+      if (by?.length) {
+        out.set(k, `lies under ${p}, which ${by[0]} lists as its symlink`);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 /**
  * `localRepos`: the repositories on disk (a walk) when purging; `borrowedFrom`: repositories others
- * use as alternates, which are never purged.
+ * use as alternates, which are never purged; `held`: keys of entries refused before planning (on
+ * reading the manifest), which are never purged either: a refusal must not cost the mirror.
  */
 export function planPull(
   local: Manifest,
@@ -102,12 +174,16 @@ export function planPull(
   opts: PullOptions,
   localRepos: readonly string[] = [],
   borrowedFrom: ReadonlySet<string> = new Set(),
+  held: ReadonlySet<string> = new Set(),
 ): PullPlan {
   const wanted = new Map<string, ManifestEntry>();
   for (const [k, e] of remote) if (isWanted(k, opts)) wanted.set(k, e);
+  const layout = layoutProblems(wanted);
+  const refused = [...layout].map(([key, why]) => ({ key, why }));
   const actions: RepoAction[] = [];
   const archivedNotFetched: string[] = [];
   for (const [k, e] of wanted) {
+    if (layout.has(k)) continue;
     const d = disk(k);
     const a = repoAction(k, e, local.get(k), d, opts);
     if (a) actions.push(a);
@@ -117,7 +193,7 @@ export function planPull(
   let purgeRefused: PullPlan['purgeRefused'] = null;
   if (opts.purge) {
     const have = new Set([...local.keys(), ...localRepos]);
-    purge = [...have].filter((k) => !wanted.has(k) && !matchesAny(k, opts.nopurge) && !matchesAny(k, opts.ffonly) && !borrowedFrom.has(k)).sort();
+    purge = [...have].filter((k) => !wanted.has(k) && !held.has(k) && !matchesAny(k, opts.nopurge) && !matchesAny(k, opts.ffonly) && !borrowedFrom.has(k)).sort();
     // Refuse a purge of purgeprotect percent or more of what we hold: a broken or truncated
     // remote manifest must not empty the mirror.
     if (purge.length > 0 && !opts.forcePurge && (purge.length * 100) / have.size >= opts.purgeprotect) {
@@ -125,5 +201,5 @@ export function planPull(
       purge = [];
     }
   }
-  return { actions, purge, purgeRefused, wanted, archivedNotFetched };
+  return { actions, refused, purge, purgeRefused, wanted, archivedNotFetched };
 }

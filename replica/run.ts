@@ -23,12 +23,12 @@ import { diskState, quickDiskState } from './execute/disk-state.js';
 
 import { runHooks } from './execute/hooks.js';
 import { projectsListOptions, writeProjectsList } from './execute/projects-list.js';
-import { localKeyProblem, localPaths, refuseUnsafe } from './execute/local-paths.js';
+import { localKeyProblem, localPaths, refusalMessage, refuseUnsafe } from './execute/local-paths.js';
 import { removeLink, removeRepo } from './execute/repo-ops.js';
 import { executeActions } from './execute/execute-actions.js';
 import { pullOptions, workContext } from './execute/context.js';
 import { guardEvents, type PullEvents } from './events.js';
-import { planPull, type DiskRepo } from './plan.js';
+import { isWanted, planPull, type DiskRepo, type Refusal } from './plan.js';
 import type { HttpSourceDeps } from './source/http-source.js';
 import { fetchRemoteManifest, readRemoteState, remoteStatePath, writeRemoteState } from './source/remote-manifest.js';
 
@@ -80,6 +80,15 @@ async function borrowedFrom(toplevel: string, keys: readonly string[]): Promise<
 }
 
 type Events = ReturnType<typeof guardEvents>;
+
+/** Held-back entries count as failed repositories (the pass exits 1 naming them), their mirrors untouched. */
+export function reportRefused(refused: readonly Refusal[], failed: PullResult['failed'], events: Events): void {
+  for (const r of refused) {
+    const error = `refused: ${r.why}`;
+    failed.push({ key: r.key, error });
+    events.onRepoDone({ key: r.key, op: 'update', result: 'failed', ok: false, error, ms: 0 });
+  }
+}
 
 export async function runPull(config: GrokConfig, opts: PullRunOptions, deps: PullDeps): Promise<PullResult> {
   const events = guardEvents(deps.events, deps.log);
@@ -143,26 +152,33 @@ async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, ev
   const changed: [string, ManifestEntry][] = [];
   for (const [k, e] of remoteEntries) {
     const held = local.get(k);
-    if (held && sameEntry(held, e)) disk.set(k, quickDiskState(toplevel, k, e, config.pull.default_owner));
+    if (held && sameEntry(held, e)) disk.set(k, quickDiskState(toplevel, k, e, config.pull.default_owner, config.pull.remotename));
     else changed.push([k, e]);
   }
   await mapPool(changed, 8, async ([k, e]) => {
     disk.set(k, await diskState(git, toplevel, k, e, config.pull.remotename));
   });
+  const pullOpts = pullOptions(config, { purge: purging, forcePurge: opts.forcePurge });
+  // Entries refused on reading are held back: whatever we hold of them stays, and is never purged.
+  const rejected = remote.parsed.rejected;
   const plan = planPull(
     local,
     remoteEntries,
     (k) => disk.get(k)!,
-    pullOptions(config, { purge: purging, forcePurge: opts.forcePurge }),
+    pullOpts,
     localRepos,
     purging ? await borrowedFrom(toplevel, localRepos) : new Set(),
+    new Set(rejected.map((r) => r.key)),
   );
+  for (const r of plan.refused) log.error({ repo: r.key, action: 'refuse' }, refusalMessage(r.key, r.why));
   const paths = localPaths(config, toplevel);
-  const actions = await refuseUnsafe(paths, plan.actions, new Set(plan.wanted.keys()), log);
-  log.info(`${plan.wanted.size} repositories wanted, ${actions.length} need work, ${plan.purge.length} to purge`);
-  events.onPlan({ kind: 'full', total: actions.length, purge: plan.purge.length });
+  const { ok: actions, refused: unsafe } = await refuseUnsafe(paths, plan.actions, log);
+  const refused: Refusal[] = [...rejected.filter((r) => isWanted(r.key, pullOpts)), ...plan.refused, ...unsafe];
+  log.info(`${plan.wanted.size} repositories wanted, ${actions.length} need work, ${refused.length} refused, ${plan.purge.length} to purge`);
+  events.onPlan({ kind: 'full', total: actions.length + refused.length, purge: plan.purge.length });
 
   const result: PullResult = { ...empty, status: 'done', purgeRefused: plan.purgeRefused, archivedNotFetched: [...plan.archivedNotFetched] };
+  reportRefused(refused, result.failed, events);
   for (const k of plan.archivedNotFetched) log.info({ repo: k, action: 'skip' }, `${k} is archived; not fetched although the origin lists other refs`);
   const ctx = workContext(config, git, toplevel, local, sleep, deps.warned);
   const flush = () => withLock(lockPathFor(localFile), () => writeManifestFile(localFile, local, { pretty: config.manifest.pretty }));
