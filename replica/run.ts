@@ -11,7 +11,7 @@ import { setTimeout as sleepMs } from 'node:timers/promises';
 import type { GrokConfig } from '../shared/config/config.js';
 import { describeError, GrokError } from '../shared/errors.js';
 import type { Git } from '../shared/git/index.js';
-import { lockPathFor, withLock } from '../shared/lock.js';
+import { lockPathFor, removeLockIfGone, removeOrphanLocks, withLock } from '../shared/lock.js';
 import type { Logger } from '../shared/log.js';
 import { sameEntry, type Manifest, type ManifestEntry } from '../shared/manifest/entry.js';
 import { readManifestFile, writeManifestFile } from '../shared/manifest/io.js';
@@ -145,7 +145,8 @@ async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, ev
     throw new GrokError('GROK_ERR_MANIFEST_SHAPE', `${remote.source}: the remote manifest is empty while we hold ${local.size} repositories; refusing it (use --force-purge if this is right)`);
   }
   const purging = opts.purge || config.pull.purge;
-  const localRepos = purging ? (await discoverRepos(toplevel)).repos.map((r) => r.key) : [];
+  const walk = purging ? await discoverRepos(toplevel) : null;
+  const localRepos = walk ? walk.repos.map((r) => r.key) : [];
   const remoteEntries = remote.parsed.entries;
   const disk = new Map<string, DiskRepo>();
   // Entries we hold unchanged get the quick look in one synchronous sweep; only changed ones the full one.
@@ -204,6 +205,8 @@ async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, ev
         }
         await removeRepo(toplevel, k);
       }, { timeoutMs: 5_000 });
+      // Its lock file would stay for ever: gone with it, unless someone holds it this very moment.
+      await removeLockIfGone(repo);
       local.delete(k);
       result.purged.push(k);
       log.info({ repo: k, action: 'purge' }, `purged ${k}`);
@@ -211,6 +214,7 @@ async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, ev
       result.failed.push({ key: k, error: `purge: ${describeError(err)}` });
     }
   }
+  for (const f of await removeOrphanLocks(walk?.orphanLocks ?? [])) log.info(`removed ${f}: the lock file of a repository that is gone`);
   await flush();
   if (config.pull.projectslist) {
     await writeProjectsList(config.pull.projectslist, local, projectsListOptions(config));
