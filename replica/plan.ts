@@ -101,11 +101,13 @@ function repoAction(key: string, entry: ManifestEntry, local: ManifestEntry | un
   return fixRemotes || fixParams || pull || flagChanged ? { key, entry, op: 'update', fixRemotes, fixParams, pull, newlyArchived } : null;
 }
 
-/** The directories above a key, outermost first: "/a/b/c.git" gives "/a", "/a/b". */
-function parentsOf(key: string): string[] {
-  const out: string[] = [];
-  for (let i = key.indexOf('/', 1); i > 0; i = key.indexOf('/', i + 1)) out.push(key.slice(0, i));
-  return out;
+/** Calls `fn` with each directory above a key, outermost first ("/a/b/c.git": "/a", "/a/b") until it answers. */
+function someParent<T>(key: string, fn: (dir: string) => T | null): T | null {
+  for (let i = key.indexOf('/', 1); i > 0; i = key.indexOf('/', i + 1)) {
+    const r = fn(key.slice(0, i));
+    if (r !== null) return r;
+  }
+  return null;
 }
 
 /**
@@ -115,27 +117,45 @@ function parentsOf(key: string): string[] {
  * whole manifest: an entry whose symlink names a repository, lies inside one or under another
  * symlink, has repositories below it, or is listed by two entries is held back (its symlink is never
  * made); then a key inside another repository, or under a symlink of an entry that is not held back.
- * `only`: judge just these entries (a targeted pass), against all of them.
+ * `only`: judge just these entries (the ones a pass works on), against all of them.
  */
 export function layoutProblems(entries: ReadonlyMap<string, ManifestEntry>, only?: Iterable<string>): Map<string, string> {
   const links = new Map<string, string[]>();
-  const dirs = new Set<string>();
-  for (const [k, e] of entries) {
-    for (const s of e.symlinks ?? []) links.set(s, [...(links.get(s) ?? []), k]);
-    for (const p of parentsOf(k)) dirs.add(p);
-  }
+  for (const [k, e] of entries) for (const s of e.symlinks ?? []) links.set(s, [...(links.get(s) ?? []), k]);
+  // Whether a path has repositories of the manifest below it. Symlinks of entries worked on are few:
+  // a scan each for the first ones, a set of every key's directories only when there are many.
+  let dirs: Set<string> | null = null;
+  let scans = 0;
+  const hasBelow = (s: string): boolean => {
+    if (!dirs && ++scans <= 16) {
+      const prefix = `${s}/`;
+      for (const k of entries.keys()) if (k.startsWith(prefix)) return true;
+      return false;
+    }
+    if (!dirs) {
+      dirs = new Set();
+      for (const k of entries.keys()) {
+        someParent(k, (p) => {
+          dirs!.add(p);
+          return null;
+        });
+      }
+    }
+    return dirs.has(s);
+  };
   const linkProblem = (k: string): string | null => {
     for (const s of entries.get(k)?.symlinks ?? []) {
       const q = JSON.stringify(s);
       if (entries.has(s)) return `lists a symlink ${q} that is a repository in the manifest`;
-      if (dirs.has(s)) return `lists a symlink ${q} where the manifest has repositories below`;
+      if (hasBelow(s)) return `lists a symlink ${q} where the manifest has repositories below`;
       const others = links.get(s)!.filter((o) => o !== k);
       if (others.length > 0) return `lists a symlink ${q} that ${others[0]} lists too`;
-      for (const p of parentsOf(s)) {
+      const why = someParent(s, (p) => {
         if (entries.has(p)) return `lists a symlink ${q} inside ${p}, a repository in the manifest`;
         const by = links.get(p);
-        if (by) return `lists a symlink ${q} under ${p}, which ${by[0]} lists as its symlink`;
-      }
+        return by ? `lists a symlink ${q} under ${p}, which ${by[0]} lists as its symlink` : null;
+      });
+      if (why) return why;
     }
     return null;
   };
@@ -147,17 +167,12 @@ export function layoutProblems(entries: ReadonlyMap<string, ManifestEntry>, only
   }
   for (const k of judged) {
     if (out.has(k)) continue;
-    for (const p of parentsOf(k)) {
-      if (entries.has(p)) {
-        out.set(k, `lies inside ${p}, another repository in the manifest`);
-        break;
-      }
-      const by = links.get(p)?.filter((o) => !out.has(o));
-      if (by?.length) {
-        out.set(k, `lies under ${p}, which ${by[0]} lists as its symlink`);
-        break;
-      }
-    }
+    const why = someParent(k, (p) => {
+      if (entries.has(p)) return `lies inside ${p}, another repository in the manifest`;
+      const by = links.size > 0 ? links.get(p)?.filter((o) => !out.has(o)) : undefined;
+      return by?.length ? `lies under ${p}, which ${by[0]} lists as its symlink` : null;
+    });
+    if (why) out.set(k, why);
   }
   return out;
 }
@@ -178,17 +193,18 @@ export function planPull(
 ): PullPlan {
   const wanted = new Map<string, ManifestEntry>();
   for (const [k, e] of remote) if (isWanted(k, opts)) wanted.set(k, e);
-  const layout = layoutProblems(wanted);
-  const refused = [...layout].map(([key, why]) => ({ key, why }));
-  const actions: RepoAction[] = [];
+  const planned: RepoAction[] = [];
   const archivedNotFetched: string[] = [];
   for (const [k, e] of wanted) {
-    if (layout.has(k)) continue;
     const d = disk(k);
     const a = repoAction(k, e, local.get(k), d, opts);
-    if (a) actions.push(a);
+    if (a) planned.push(a);
     if (e.archived === true && d.exists && !d.reclone && d.fingerprint !== e.fingerprint) archivedNotFetched.push(k);
   }
+  // Only entries worked on can clash anew: the others are as they were when last judged.
+  const layout = layoutProblems(wanted, planned.map((a) => a.key));
+  const refused = [...layout].map(([key, why]) => ({ key, why }));
+  const actions = layout.size > 0 ? planned.filter((a) => !layout.has(a.key)) : planned;
   let purge: string[] = [];
   let purgeRefused: PullPlan['purgeRefused'] = null;
   if (opts.purge) {
