@@ -23,7 +23,7 @@ import { diskState, quickDiskState } from './execute/disk-state.js';
 
 import { runHooks } from './execute/hooks.js';
 import { projectsListOptions, writeProjectsList } from './execute/projects-list.js';
-import { localKeyProblem, localPaths, refusalMessage, refuseUnsafe } from './execute/local-paths.js';
+import { localKeyProblem, localPaths, REFUSED, refusalMessage, refuseUnsafe } from './execute/local-paths.js';
 import { removeLink, removeRepo } from './execute/repo-ops.js';
 import { executeActions } from './execute/execute-actions.js';
 import { pullOptions, workContext } from './execute/context.js';
@@ -84,7 +84,7 @@ type Events = ReturnType<typeof guardEvents>;
 /** Held-back entries count as failed repositories (the pass exits 1 naming them), their mirrors untouched. */
 export function reportRefused(refused: readonly Refusal[], failed: PullResult['failed'], events: Events): void {
   for (const r of refused) {
-    const error = `refused: ${r.why}`;
+    const error = `${REFUSED}${r.why}`;
     failed.push({ key: r.key, error });
     events.onRepoDone({ key: r.key, op: 'update', result: 'failed', ok: false, error, ms: 0 });
   }
@@ -206,7 +206,7 @@ async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, ev
         await removeRepo(toplevel, k);
       }, { timeoutMs: 5_000 });
       // Its lock file would stay for ever: gone with it, unless someone holds it this very moment.
-      await removeLockIfGone(repo);
+      await removeLockIfGone(repo).catch(() => false);
       local.delete(k);
       result.purged.push(k);
       log.info({ repo: k, action: 'purge' }, `purged ${k}`);
@@ -223,8 +223,10 @@ async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, ev
     await runHooks('post_clone_complete_hook', config.pull.post_clone_complete_hook, { stdin: result.cloned.map((k) => `${keyToPath(toplevel, k)}\n`).join('') }, log);
   }
   await runHooks('post_work_complete_hook', config.pull.post_work_complete_hook, {}, log);
-  // Recorded last, and only when everything was done: otherwise the next pass fetches and retries.
-  if (result.failed.length === 0 && result.deferred.length === 0) {
+  // Recorded last, and only when everything was done: otherwise the next pass fetches and retries. A
+  // refusal is no reason to: the same manifest would be refused the same way, and a large one would be
+  // fetched whole on every pass for nothing; a changed manifest (or -n) is read again.
+  if (result.failed.every((f) => f.error.startsWith(REFUSED)) && result.deferred.length === 0) {
     await writeRemoteState(stateFile, {
       source: remote.source,
       'last-fetched': Math.floor(deps.now() / 1000),

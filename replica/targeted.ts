@@ -80,7 +80,12 @@ async function targeted(config: GrokConfig, items: readonly TargetItem[], deps: 
     else if (item.entry) fresh.set(item.key, normaliseEntry({ ...item.entry }));
     if (why || !isWanted(item.key, opts)) skip.add(item.key);
   }
-  const layout = fresh.size > 0 ? layoutProblems(new Map([...local, ...fresh]), fresh.keys()) : new Map<string, string>();
+  let layout = new Map<string, string>();
+  if (fresh.size > 0) {
+    const all = new Map(local);
+    for (const [k, e] of fresh) all.set(k, e);
+    layout = layoutProblems(all, fresh.keys());
+  }
   for (const item of items) {
     if (skip.has(item.key)) continue;
     const entry = fresh.get(item.key);

@@ -16,7 +16,7 @@ import { mapPool } from '../../shared/pool.js';
 import type { RepoDone } from '../events.js';
 import type { RepoAction } from '../plan.js';
 import { runHooks } from './hooks.js';
-import { actionProblem, localPaths, refusalMessage } from './local-paths.js';
+import { actionProblem, localPaths, REFUSED, refusalMessage } from './local-paths.js';
 import { doRepoWork, type WorkContext, type WorkDone } from './repo-work.js';
 import { emptyTrash, TRASH_DIR } from './trash.js';
 
@@ -78,7 +78,7 @@ export async function executeActions(
     const why = await actionProblem(paths, a).catch((err: unknown) => describeError(err));
     if (why) {
       log.error({ repo: a.key, action: 'refuse' }, refusalMessage(a.key, why));
-      failed(a, `refused: ${why}`, started, true);
+      failed(a, `${REFUSED}${why}`, started, true);
       return true;
     }
     try {

@@ -124,6 +124,9 @@ export async function actionProblem(lp: LocalPaths, a: RepoAction, plainDirs?: S
   return null;
 }
 
+/** How the error of a refused (held-back) entry starts, among a pass's failed repositories. */
+export const REFUSED = 'refused: ';
+
 /** The message of a refused entry, the same wherever it was refused. */
 export function refusalMessage(key: string, why: string): string {
   return `refusing ${JSON.stringify(key)} on this replica: it ${why}; whatever this replica holds of it stays as it is`;
