@@ -117,6 +117,15 @@ t.test('owner and description values survive every step from the walk to the rep
   // A second pass finds nothing to change: what was written reads back the same.
   const again = await runBin(BIN.pull, ['-c', rconf, '-n', '-v']);
   if (again.code !== 0 || /updated|fixed|cloned \//.test(again.stderr.replace(/0 cloned, 0 updated/, ''))) problems.push(`the next pass changed something: ${again.stderr.slice(0, 300)}`);
+  // A clone that fails for such an entry: git's command line in the error carries the owner, escaped.
+  const m2 = path.join(dir, 'missing.js');
+  writeFileSync(m2, JSON.stringify({ '/missing.git': { ...(await readM(file))['/ansi.git'] } }));
+  const conf2 = path.join(dir, 'replica2.conf');
+  writeFileSync(conf2, `[core]\ntoplevel = ${path.join(dir, 'mirror2')}\nmanifest = ${path.join(dir, 'mirror2', 'manifest.js.gz')}\n[remote]\nsite = ${origin.url}\nmanifest = file://${m2}\n[pull]\nretries = 1\n`);
+  const failing = await runBin(BIN.pull, ['-c', conf2, '-n']);
+  if (failing.code !== 1) problems.push(`a failing clone exited ${failing.code}`);
+  if (RAW_CONTROL.test(failing.stderr)) problems.push(`a failing clone printed a raw control character: ${JSON.stringify(failing.stderr.slice(0, 400))}`);
+  if (!failing.stderr.includes('gitweb.owner=evil \\u001b[2J')) problems.push(`the failing command line does not show the owner escaped: ${failing.stderr.slice(0, 400)}`);
   t.same(problems, [], 'grok-pull stores each value exactly, runs nothing, prints nothing raw, and is stable');
   table.add('grok-pull over HTTP from grok-origin, then a second pass', 'gitweb.owner and description stored exactly; no [core] section; nothing raw on stderr or in the logs; the second pass changes nothing', problems.length ? problems.join('; ') : 'stored exactly; second pass: nothing to do', problems.length === 0);
 });
