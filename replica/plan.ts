@@ -4,6 +4,7 @@
  */
 import { matchesAny } from '../shared/glob.js';
 import type { Manifest, ManifestEntry } from '../shared/manifest/entry.js';
+import { keyToUrlPath } from '../shared/manifest/keys.js';
 
 export interface DiskRepo {
   readonly exists: boolean;
@@ -20,9 +21,14 @@ export interface DiskRepo {
   readonly remoteUrl?: string | null;
 }
 
-/** Where a repository is fetched from: the origin's site plus its manifest key. */
+/**
+ * Where a repository is fetched from: the origin's site plus its manifest key, percent-encoded when
+ * the site is a URL (git decodes http(s)://, git://, ssh:// and file:// paths; a bare `%41` in a
+ * key would otherwise make it fetch another repository), as it is when the site is a local path.
+ */
 export function remoteUrl(site: string, key: string): string {
-  return `${site.replace(/\/+$/, '')}${key}`;
+  const base = site.replace(/\/+$/, '');
+  return `${base}${/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(base) ? keyToUrlPath(key) : key}`;
 }
 
 export interface PullOptions {
@@ -50,8 +56,18 @@ export interface RepoAction {
   readonly newlyArchived: boolean;
 }
 
+export interface Refusal {
+  readonly key: string;
+  readonly why: string;
+}
+
 export interface PullPlan {
   readonly actions: readonly RepoAction[];
+  /**
+   * Wanted entries whose place clashes with the rest of the manifest (layoutProblems): held back like
+   * entries refused on reading, neither worked on nor purged.
+   */
+  readonly refused: readonly Refusal[];
   readonly purge: readonly string[];
   /** Set when purgeprotect held the purge back. */
   readonly purgeRefused: { readonly count: number; readonly total: number } | null;
@@ -85,9 +101,86 @@ function repoAction(key: string, entry: ManifestEntry, local: ManifestEntry | un
   return fixRemotes || fixParams || pull || flagChanged ? { key, entry, op: 'update', fixRemotes, fixParams, pull, newlyArchived } : null;
 }
 
+/** Calls `fn` with each directory above a key, outermost first ("/a/b/c.git": "/a", "/a/b") until it answers. */
+function someParent<T>(key: string, fn: (dir: string) => T | null): T | null {
+  for (let i = key.indexOf('/', 1); i > 0; i = key.indexOf('/', i + 1)) {
+    const r = fn(key.slice(0, i));
+    if (r !== null) return r;
+  }
+  return null;
+}
+
+/**
+ * Why entries' places clash with each other, keyed by the entry to hold back. The disk is checked
+ * too (local-paths.ts), but only as it is before the pass: a symlink one entry creates during the
+ * pass must not become a way into another repository for an entry worked on after it. So, over the
+ * whole manifest: an entry whose symlink names a repository, lies inside one or under another
+ * symlink, has repositories below it, or is listed by two entries is held back (its symlink is never
+ * made); then a key inside another repository, or under a symlink of an entry that is not held back.
+ * `only`: judge just these entries (the ones a pass works on), against all of them.
+ */
+export function layoutProblems(entries: ReadonlyMap<string, ManifestEntry>, only?: Iterable<string>): Map<string, string> {
+  const links = new Map<string, string[]>();
+  for (const [k, e] of entries) for (const s of e.symlinks ?? []) links.set(s, [...(links.get(s) ?? []), k]);
+  // Whether a path has repositories of the manifest below it. Symlinks of entries worked on are few:
+  // a scan each for the first ones, a set of every key's directories only when there are many.
+  let dirs: Set<string> | null = null;
+  let scans = 0;
+  const hasBelow = (s: string): boolean => {
+    if (!dirs && ++scans <= 16) {
+      const prefix = `${s}/`;
+      for (const k of entries.keys()) if (k.startsWith(prefix)) return true;
+      return false;
+    }
+    if (!dirs) {
+      dirs = new Set();
+      for (const k of entries.keys()) {
+        someParent(k, (p) => {
+          dirs!.add(p);
+          return null;
+        });
+      }
+    }
+    return dirs.has(s);
+  };
+  const linkProblem = (k: string): string | null => {
+    for (const s of entries.get(k)?.symlinks ?? []) {
+      const q = JSON.stringify(s);
+      if (entries.has(s)) return `lists a symlink ${q} that is a repository in the manifest`;
+      if (hasBelow(s)) return `lists a symlink ${q} where the manifest has repositories below`;
+      const others = links.get(s)!.filter((o) => o !== k);
+      if (others.length > 0) return `lists a symlink ${q} that ${others[0]} lists too`;
+      const why = someParent(s, (p) => {
+        if (entries.has(p)) return `lists a symlink ${q} inside ${p}, a repository in the manifest`;
+        const by = links.get(p);
+        return by ? `lists a symlink ${q} under ${p}, which ${by[0]} lists as its symlink` : null;
+      });
+      if (why) return why;
+    }
+    return null;
+  };
+  const judged = [...(only ?? entries.keys())];
+  const out = new Map<string, string>();
+  for (const k of judged) {
+    const why = linkProblem(k);
+    if (why) out.set(k, why);
+  }
+  for (const k of judged) {
+    if (out.has(k)) continue;
+    const why = someParent(k, (p) => {
+      if (entries.has(p)) return `lies inside ${p}, another repository in the manifest`;
+      const by = links.size > 0 ? links.get(p)?.filter((o) => !out.has(o)) : undefined;
+      return by?.length ? `lies under ${p}, which ${by[0]} lists as its symlink` : null;
+    });
+    if (why) out.set(k, why);
+  }
+  return out;
+}
+
 /**
  * `localRepos`: the repositories on disk (a walk) when purging; `borrowedFrom`: repositories others
- * use as alternates, which are never purged.
+ * use as alternates, which are never purged; `held`: keys of entries refused before planning (on
+ * reading the manifest), which are never purged either: a refusal must not cost the mirror.
  */
 export function planPull(
   local: Manifest,
@@ -96,22 +189,27 @@ export function planPull(
   opts: PullOptions,
   localRepos: readonly string[] = [],
   borrowedFrom: ReadonlySet<string> = new Set(),
+  held: ReadonlySet<string> = new Set(),
 ): PullPlan {
   const wanted = new Map<string, ManifestEntry>();
   for (const [k, e] of remote) if (isWanted(k, opts)) wanted.set(k, e);
-  const actions: RepoAction[] = [];
+  const planned: RepoAction[] = [];
   const archivedNotFetched: string[] = [];
   for (const [k, e] of wanted) {
     const d = disk(k);
     const a = repoAction(k, e, local.get(k), d, opts);
-    if (a) actions.push(a);
+    if (a) planned.push(a);
     if (e.archived === true && d.exists && !d.reclone && d.fingerprint !== e.fingerprint) archivedNotFetched.push(k);
   }
+  // Only entries worked on can clash anew: the others are as they were when last judged.
+  const layout = layoutProblems(wanted, planned.map((a) => a.key));
+  const refused = [...layout].map(([key, why]) => ({ key, why }));
+  const actions = layout.size > 0 ? planned.filter((a) => !layout.has(a.key)) : planned;
   let purge: string[] = [];
   let purgeRefused: PullPlan['purgeRefused'] = null;
   if (opts.purge) {
     const have = new Set([...local.keys(), ...localRepos]);
-    purge = [...have].filter((k) => !wanted.has(k) && !matchesAny(k, opts.nopurge) && !matchesAny(k, opts.ffonly) && !borrowedFrom.has(k)).sort();
+    purge = [...have].filter((k) => !wanted.has(k) && !held.has(k) && !matchesAny(k, opts.nopurge) && !matchesAny(k, opts.ffonly) && !borrowedFrom.has(k)).sort();
     // Refuse a purge of purgeprotect percent or more of what we hold: a broken or truncated
     // remote manifest must not empty the mirror.
     if (purge.length > 0 && !opts.forcePurge && (purge.length * 100) / have.size >= opts.purgeprotect) {
@@ -119,5 +217,5 @@ export function planPull(
       purge = [];
     }
   }
-  return { actions, purge, purgeRefused, wanted, archivedNotFetched };
+  return { actions, refused, purge, purgeRefused, wanted, archivedNotFetched };
 }

@@ -11,7 +11,7 @@ import { setTimeout as sleepMs } from 'node:timers/promises';
 import type { GrokConfig } from '../shared/config/config.js';
 import { describeError, GrokError } from '../shared/errors.js';
 import type { Git } from '../shared/git/index.js';
-import { lockPathFor, withLock } from '../shared/lock.js';
+import { lockPathFor, removeLockIfGone, removeOrphanLocks, withLock } from '../shared/lock.js';
 import type { Logger } from '../shared/log.js';
 import { sameEntry, type Manifest, type ManifestEntry } from '../shared/manifest/entry.js';
 import { readManifestFile, writeManifestFile } from '../shared/manifest/io.js';
@@ -23,12 +23,12 @@ import { diskState, quickDiskState } from './execute/disk-state.js';
 
 import { runHooks } from './execute/hooks.js';
 import { projectsListOptions, writeProjectsList } from './execute/projects-list.js';
-import { localKeyProblem, localPaths, refuseUnsafe } from './execute/local-paths.js';
+import { localKeyProblem, localPaths, REFUSED, refusalMessage, refuseUnsafe } from './execute/local-paths.js';
 import { removeLink, removeRepo } from './execute/repo-ops.js';
 import { executeActions } from './execute/execute-actions.js';
 import { pullOptions, workContext } from './execute/context.js';
 import { guardEvents, type PullEvents } from './events.js';
-import { planPull, type DiskRepo } from './plan.js';
+import { isWanted, planPull, type DiskRepo, type Refusal } from './plan.js';
 import type { HttpSourceDeps } from './source/http-source.js';
 import { fetchRemoteManifest, readRemoteState, remoteStatePath, writeRemoteState } from './source/remote-manifest.js';
 
@@ -80,6 +80,15 @@ async function borrowedFrom(toplevel: string, keys: readonly string[]): Promise<
 }
 
 type Events = ReturnType<typeof guardEvents>;
+
+/** Held-back entries count as failed repositories (the pass exits 1 naming them), their mirrors untouched. */
+export function reportRefused(refused: readonly Refusal[], failed: PullResult['failed'], events: Events): void {
+  for (const r of refused) {
+    const error = `${REFUSED}${r.why}`;
+    failed.push({ key: r.key, error });
+    events.onRepoDone({ key: r.key, op: 'update', result: 'failed', ok: false, error, ms: 0 });
+  }
+}
 
 export async function runPull(config: GrokConfig, opts: PullRunOptions, deps: PullDeps): Promise<PullResult> {
   const events = guardEvents(deps.events, deps.log);
@@ -136,33 +145,41 @@ async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, ev
     throw new GrokError('GROK_ERR_MANIFEST_SHAPE', `${remote.source}: the remote manifest is empty while we hold ${local.size} repositories; refusing it (use --force-purge if this is right)`);
   }
   const purging = opts.purge || config.pull.purge;
-  const localRepos = purging ? (await discoverRepos(toplevel)).repos.map((r) => r.key) : [];
+  const walk = purging ? await discoverRepos(toplevel) : null;
+  const localRepos = walk ? walk.repos.map((r) => r.key) : [];
   const remoteEntries = remote.parsed.entries;
   const disk = new Map<string, DiskRepo>();
   // Entries we hold unchanged get the quick look in one synchronous sweep; only changed ones the full one.
   const changed: [string, ManifestEntry][] = [];
   for (const [k, e] of remoteEntries) {
     const held = local.get(k);
-    if (held && sameEntry(held, e)) disk.set(k, quickDiskState(toplevel, k, e, config.pull.default_owner));
+    if (held && sameEntry(held, e)) disk.set(k, quickDiskState(toplevel, k, e, config.pull.default_owner, config.pull.remotename));
     else changed.push([k, e]);
   }
   await mapPool(changed, 8, async ([k, e]) => {
     disk.set(k, await diskState(git, toplevel, k, e, config.pull.remotename));
   });
+  const pullOpts = pullOptions(config, { purge: purging, forcePurge: opts.forcePurge });
+  // Entries refused on reading are held back: whatever we hold of them stays, and is never purged.
+  const rejected = remote.parsed.rejected;
   const plan = planPull(
     local,
     remoteEntries,
     (k) => disk.get(k)!,
-    pullOptions(config, { purge: purging, forcePurge: opts.forcePurge }),
+    pullOpts,
     localRepos,
     purging ? await borrowedFrom(toplevel, localRepos) : new Set(),
+    new Set(rejected.map((r) => r.key)),
   );
+  for (const r of plan.refused) log.error({ repo: r.key, action: 'refuse' }, refusalMessage(r.key, r.why));
   const paths = localPaths(config, toplevel);
-  const actions = await refuseUnsafe(paths, plan.actions, new Set(plan.wanted.keys()), log);
-  log.info(`${plan.wanted.size} repositories wanted, ${actions.length} need work, ${plan.purge.length} to purge`);
-  events.onPlan({ kind: 'full', total: actions.length, purge: plan.purge.length });
+  const { ok: actions, refused: unsafe } = await refuseUnsafe(paths, plan.actions, log);
+  const refused: Refusal[] = [...rejected.filter((r) => isWanted(r.key, pullOpts)), ...plan.refused, ...unsafe];
+  log.info(`${plan.wanted.size} repositories wanted, ${actions.length} need work, ${refused.length} refused, ${plan.purge.length} to purge`);
+  events.onPlan({ kind: 'full', total: actions.length + refused.length, purge: plan.purge.length });
 
   const result: PullResult = { ...empty, status: 'done', purgeRefused: plan.purgeRefused, archivedNotFetched: [...plan.archivedNotFetched] };
+  reportRefused(refused, result.failed, events);
   for (const k of plan.archivedNotFetched) log.info({ repo: k, action: 'skip' }, `${k} is archived; not fetched although the origin lists other refs`);
   const ctx = workContext(config, git, toplevel, local, sleep, deps.warned);
   const flush = () => withLock(lockPathFor(localFile), () => writeManifestFile(localFile, local, { pretty: config.manifest.pretty }));
@@ -188,6 +205,8 @@ async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, ev
         }
         await removeRepo(toplevel, k);
       }, { timeoutMs: 5_000 });
+      // Its lock file would stay for ever: gone with it, unless someone holds it this very moment.
+      await removeLockIfGone(repo).catch(() => false);
       local.delete(k);
       result.purged.push(k);
       log.info({ repo: k, action: 'purge' }, `purged ${k}`);
@@ -195,6 +214,7 @@ async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, ev
       result.failed.push({ key: k, error: `purge: ${describeError(err)}` });
     }
   }
+  for (const f of await removeOrphanLocks(walk?.orphanLocks ?? [])) log.info(`removed ${f}: the lock file of a repository that is gone`);
   await flush();
   if (config.pull.projectslist) {
     await writeProjectsList(config.pull.projectslist, local, projectsListOptions(config));
@@ -203,8 +223,10 @@ async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, ev
     await runHooks('post_clone_complete_hook', config.pull.post_clone_complete_hook, { stdin: result.cloned.map((k) => `${keyToPath(toplevel, k)}\n`).join('') }, log);
   }
   await runHooks('post_work_complete_hook', config.pull.post_work_complete_hook, {}, log);
-  // Recorded last, and only when everything was done: otherwise the next pass fetches and retries.
-  if (result.failed.length === 0 && result.deferred.length === 0) {
+  // Recorded last, and only when everything was done: otherwise the next pass fetches and retries. A
+  // refusal is no reason to: the same manifest would be refused the same way, and a large one would be
+  // fetched whole on every pass for nothing; a changed manifest (or -n) is read again.
+  if (result.failed.every((f) => f.error.startsWith(REFUSED)) && result.deferred.length === 0) {
     await writeRemoteState(stateFile, {
       source: remote.source,
       'last-fetched': Math.floor(deps.now() / 1000),

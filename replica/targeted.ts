@@ -11,17 +11,18 @@ import { describeError } from '../shared/errors.js';
 import type { Git } from '../shared/git/index.js';
 import { lockPathFor, withLock } from '../shared/lock.js';
 import type { Logger } from '../shared/log.js';
-import { entryProblem, type Manifest, type ManifestEntry } from '../shared/manifest/entry.js';
+import { entryProblem, normaliseEntry, type Manifest, type ManifestEntry } from '../shared/manifest/entry.js';
 import { readManifestFile, writeManifestFile } from '../shared/manifest/io.js';
 import { keyProblem } from '../shared/manifest/keys.js';
 import { diskState } from './execute/disk-state.js';
-import { localPaths, refuseUnsafe } from './execute/local-paths.js';
+import { localPaths, refusalMessage, refuseUnsafe } from './execute/local-paths.js';
 import { executeActions, type ExecuteResult } from './execute/execute-actions.js';
 import { pullOptions, workContext } from './execute/context.js';
 import { runHooks } from './execute/hooks.js';
 import { projectsListOptions, writeProjectsList } from './execute/projects-list.js';
 import { guardEvents, type PullEvents } from './events.js';
-import { isWanted, planPull, type RepoAction } from './plan.js';
+import { isWanted, layoutProblems, planPull, type Refusal, type RepoAction } from './plan.js';
+import { reportRefused } from './run.js';
 
 export interface TargetItem {
   readonly key: string;
@@ -59,18 +60,43 @@ async function targeted(config: GrokConfig, items: readonly TargetItem[], deps: 
   const localFile = config.core.manifest;
   const local: Manifest = (await readManifestFile(localFile, config.core.manifest_max_size))?.entries ?? new Map();
   const ignored: string[] = [];
+  const refused: Refusal[] = [];
   const planned: RepoAction[] = [];
   const opts = pullOptions(config, { purge: false, forcePurge: false });
+  const refuse = (key: string, why: string) => {
+    log.error({ repo: key, action: 'refuse' }, refusalMessage(key, why));
+    refused.push({ key, why });
+  };
+  // Entries from feed events: checked as a manifest's are, then judged in place among what we hold.
+  // A socket notice carries only a path: one we do not mirror is ignored, as grokmirror does.
+  const fresh = new Map<string, ManifestEntry>();
+  const skip = new Set<string>();
   for (const item of items) {
     const why = keyProblem(item.key) ?? (item.entry ? entryProblem(item.entry) : null);
-    if (why || !isWanted(item.key, opts)) {
+    if (!isWanted(item.key, opts) || (why && !item.entry)) {
       if (why) log.warn({ repo: item.key }, `ignoring a notice for ${JSON.stringify(item.key)}: ${why}`);
       ignored.push(item.key);
-      continue;
-    }
-    if (item.entry) {
-      const disk = await diskState(git, toplevel, item.key, item.entry, config.pull.remotename);
-      planned.push(...planPull(local, new Map([[item.key, item.entry]]), () => disk, opts).actions);
+    } else if (why) refuse(item.key, why);
+    else if (item.entry) fresh.set(item.key, normaliseEntry({ ...item.entry }));
+    if (why || !isWanted(item.key, opts)) skip.add(item.key);
+  }
+  let layout = new Map<string, string>();
+  if (fresh.size > 0) {
+    const all = new Map(local);
+    for (const [k, e] of fresh) all.set(k, e);
+    layout = layoutProblems(all, fresh.keys());
+  }
+  for (const item of items) {
+    if (skip.has(item.key)) continue;
+    const entry = fresh.get(item.key);
+    if (entry) {
+      const why = layout.get(item.key);
+      if (why) {
+        refuse(item.key, why);
+        continue;
+      }
+      const disk = await diskState(git, toplevel, item.key, entry, config.pull.remotename);
+      planned.push(...planPull(local, new Map([[item.key, entry]]), () => disk, opts).actions);
       continue;
     }
     // A socket notice names a repository we already mirror (grokmirror ignores anything else); an
@@ -82,14 +108,15 @@ async function targeted(config: GrokConfig, items: readonly TargetItem[], deps: 
     }
     planned.push({ key: item.key, entry: known, op: 'update', fixRemotes: false, fixParams: false, pull: true, newlyArchived: false });
   }
-  const actions = await refuseUnsafe(localPaths(config, toplevel), planned, new Set([...local.keys(), ...planned.map((a) => a.key)]), log);
-  ignored.push(...planned.filter((a) => !actions.includes(a)).map((a) => a.key));
+  const { ok: actions, refused: unsafe } = await refuseUnsafe(localPaths(config, toplevel), planned, log);
+  refused.push(...unsafe);
   // An entry archived or unarchived changes what projects.list shows.
   const flagFlips = actions.some((a) => (local.get(a.key)?.archived === true) !== (a.entry.archived === true));
   const ctx = workContext(config, git, toplevel, local, (ms) => sleepMs(ms), deps.warned);
   const flush = () => withLock(lockPathFor(localFile), () => writeManifestFile(localFile, local, { pretty: config.manifest.pretty }));
-  events.onPlan({ kind: 'targeted', total: actions.length, purge: 0 });
+  events.onPlan({ kind: 'targeted', total: actions.length + refused.length, purge: 0 });
   const done = await executeActions(config, ctx, actions, local, log, flush, events.onRepoDone);
+  reportRefused(refused, done.failed, events);
   if (actions.length > 0) await flush();
   if ((done.cloned.length > 0 || flagFlips) && config.pull.projectslist) {
     await writeProjectsList(config.pull.projectslist, local, projectsListOptions(config));

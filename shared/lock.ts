@@ -5,8 +5,13 @@
  * when its holder dies, however it dies. fcntl locks belong to a process, not a descriptor, so an
  * in-process queue serialises holders inside one process first. Waiting polls with `immediate` locks:
  * a blocking fcntl would pin one of libuv's four threadpool threads per waiter.
+ *
+ * The lock file of something that is gone is removed by whoever holds it (removeLockIfGone). A
+ * process that was waiting on that file then holds a lock on a file no longer at the path, and
+ * another could lock a new one there: so a lock counts as taken only when the file locked is still
+ * the one at the path; otherwise it is tried again on the file now there.
  */
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { setTimeout as sleepMs } from 'node:timers/promises';
 import path from 'node:path';
 import { lock as osLock } from 'os-lock';
@@ -71,13 +76,19 @@ export async function acquireLock(lockFile: string, opts: LockOptions = {}): Pro
     // cloned, a first objstore); grokmirror creates it too. mkdir, open and close are synchronous:
     // microseconds each, where the promise API's threadpool hops cost a pass over hundreds of
     // repositories milliseconds per lock.
-    mkdirSync(path.dirname(file), { recursive: true });
-    fd = openSync(file, 'a', 0o666);
     let delay = 5;
     for (;;) {
+      if (fd === undefined) {
+        mkdirSync(path.dirname(file), { recursive: true });
+        fd = openSync(file, 'a', 0o666);
+      }
       try {
         await osLock(fd, { exclusive: true, immediate: true });
-        break;
+        if (isStillAt(fd, file)) break;
+        // Removed (or replaced) while we waited: what we locked is no longer the lock. Try the file there now.
+        closeQuietly(fd);
+        fd = undefined;
+        continue;
       } catch (err) {
         if (!isBusy(err)) throw err;
         if (Date.now() >= deadline) throw busyError(file);
@@ -91,7 +102,7 @@ export async function acquireLock(lockFile: string, opts: LockOptions = {}): Pro
     if (err instanceof GrokError) throw err;
     throw new GrokError('GROK_ERR_LOCK', `cannot lock ${file}: ${(err as Error).message}`, { path: file }, { cause: err });
   }
-  const held = fd;
+  const held = fd!;
   let released = false;
   return {
     path: file,
@@ -104,6 +115,59 @@ export async function acquireLock(lockFile: string, opts: LockOptions = {}): Pro
       cleanupLocal();
     },
   };
+}
+
+/** Whether the open file `fd` is still the file at `file` (not unlinked, not replaced). */
+function isStillAt(fd: number, file: string): boolean {
+  try {
+    const open = fstatSync(fd);
+    const now = statSync(file);
+    return open.nlink > 0 && open.ino === now.ino && open.dev === now.dev;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes the lock file of `target` once `target` is gone, if the lock can be taken now (never one
+ * another process holds): a repository's `.<name>.lock` would otherwise stay for ever after it was
+ * deleted. The file is unlinked while we hold its lock; a waiter on it then sees it gone (above).
+ * Returns whether it was removed.
+ */
+export async function removeLockIfGone(target: string): Promise<boolean> {
+  const file = lockPathFor(target);
+  let held: HeldLock;
+  try {
+    held = await acquireLock(file, { timeoutMs: 0 });
+  } catch (err) {
+    if (isLockBusy(err)) return false;
+    throw err;
+  }
+  try {
+    if (lstatSync(target, { throwIfNoEntry: false })) return false;
+    unlinkSync(file);
+    return true;
+  } finally {
+    await held.release();
+  }
+}
+
+/** removeLockIfGone for each of these lock files (a walk's orphan locks); returns the ones removed. */
+export async function removeOrphanLocks(lockFiles: readonly string[]): Promise<string[]> {
+  const removed: string[] = [];
+  for (const f of lockFiles) {
+    const name = lockTargetName(path.basename(f));
+    if (name === null) continue;
+    // One that cannot be removed now (a permission, a race) is tried again at the next walk.
+    if (await removeLockIfGone(path.join(path.dirname(f), name)).catch(() => false)) removed.push(f);
+  }
+  return removed;
+}
+
+/** `.<name>.lock` -> `<name>`, or null for a name that is no lock file's. */
+export function lockTargetName(lockName: string): string | null {
+  const m = /^\.(.+)\.lock$/.exec(lockName);
+  return m ? m[1]! : null;
 }
 
 function closeQuietly(fd: number): void {

@@ -3,7 +3,7 @@
  * entries consistent with each other (symlinks, references). No I/O here; tests use plain tables.
  */
 import path from 'node:path';
-import type { Manifest, ManifestEntry } from '../../shared/manifest/entry.js';
+import { clampModified, cutUtf8, MAX_TEXT_BYTES, type Manifest, type ManifestEntry } from '../../shared/manifest/entry.js';
 import { isUnder, pathToKey } from '../../shared/manifest/keys.js';
 import type { RepoFacts } from '../../shared/repo/inspect.js';
 
@@ -52,18 +52,25 @@ export function buildEntry(facts: RepoFacts, ctx: EntryContext): BuiltEntry {
     reference = keyIfUnder(ctx.toplevel, alt.repo);
     if (reference === null) notes.push(`borrows objects from ${alt.repo}, outside the toplevel; reference left empty`);
   }
-  const entry: ManifestEntry = {
-    modified: ctx.useNow || facts.refs.newest === null ? ctx.now : facts.refs.newest,
-    fingerprint: facts.refs.fingerprint,
-    head: facts.head,
-    reference,
-  };
-  if (facts.owner) entry.owner = facts.owner;
-  if (facts.description) entry.description = facts.description;
+  const newest = ctx.useNow || facts.refs.newest === null ? ctx.now : facts.refs.newest;
+  const modified = clampModified(newest);
+  if (modified !== newest) notes.push(`its newest commit is dated ${newest}, past the year 9999; "modified" says ${modified} (9999-12-31 23:59:59 UTC)`);
+  const entry: ManifestEntry = { modified, fingerprint: facts.refs.fingerprint, head: facts.head, reference };
+  // What we list, every reader takes: both are data of any text, cut at the size readers accept.
+  const owner = facts.owner?.replaceAll('\u0000', '');
+  const description = facts.description;
+  if (owner) entry.owner = fitText(owner, 'gitweb.owner', notes);
+  if (description) entry.description = fitText(description, 'description', notes);
   if (forkgroup) entry.forkgroup = forkgroup;
   if (ctx.symlinks.length > 0) entry.symlinks = [...ctx.symlinks].sort();
   if (facts.archived) entry.archived = true;
   return { entry, notes };
+}
+
+function fitText(text: string, what: string, notes: string[]): string {
+  const cut = cutUtf8(text, MAX_TEXT_BYTES);
+  if (cut !== text) notes.push(`its ${what} is longer than ${MAX_TEXT_BYTES} bytes; listed cut to that`);
+  return cut;
 }
 
 /** A reference that names a symlink is rewritten to the symlink's target. */

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describeError, GrokError } from '../../shared/errors.js';
 import type { Git } from '../../shared/git/index.js';
-import { withLock, lockPathFor } from '../../shared/lock.js';
+import { withLock, lockPathFor, removeOrphanLocks } from '../../shared/lock.js';
 import type { Logger } from '../../shared/log.js';
 import type { Manifest } from '../../shared/manifest/entry.js';
 import { readManifestFile, writeManifestFile, DEFAULT_MAX_MANIFEST_BYTES } from '../../shared/manifest/io.js';
@@ -248,6 +248,7 @@ export async function runManifest(opts: ManifestRunOptions, deps: ManifestDeps):
     if (needsWalk(existing, given, planOpts)) {
       walk = await discoverRepos(toplevel, { ignore: opts.ignorePaths });
       for (const w of walk.warnings) log.warn(w);
+      for (const f of await removeOrphanLocks(walk.orphanLocks)) log.info(`removed ${f}: the lock file of a repository that is gone`);
       log.info(`found ${walk.repos.length} repositories under ${toplevel}`);
     }
     const plan = planManifest(existing, given, walk, planOpts);

@@ -22,6 +22,12 @@ export function pullOptions(config: GrokConfig, purge: { purge: boolean; forcePu
   };
 }
 
+function listedSymlinks(local: Manifest): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [k, e] of local) for (const s of e.symlinks ?? []) out.set(s, [...(out.get(s) ?? []), k]);
+  return out;
+}
+
 export function workContext(config: GrokConfig, git: Git, toplevel: string, local: Manifest, sleep: (ms: number) => Promise<void>, warned?: Set<string>): WorkContext {
   const filterWhy = config.pull.partial.length > 0 ? partialFilterProblem(config.pull.partial_filter) : null;
   if (filterWhy) throw new GrokError('GROK_ERR_CONFIG_VALUE', `[pull] partial_filter: ${filterWhy}`, { key: 'partial_filter' });
@@ -38,6 +44,7 @@ export function workContext(config: GrokConfig, git: Git, toplevel: string, loca
     partial: config.pull.partial,
     partialFilter: config.pull.partial_filter,
     sleep,
+    listedSymlinks: listedSymlinks(local),
     ...forkgroupContext(config, toplevel, local),
   };
 }

@@ -3,7 +3,7 @@ import { existsSync, promises as fsp, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { lookupConfigValue, type Git } from '../../shared/git/index.js';
 import type { ManifestEntry } from '../../shared/manifest/entry.js';
-import { keyToPath } from '../../shared/manifest/keys.js';
+import { keyToPath, keyToUrlPath } from '../../shared/manifest/keys.js';
 import { isBareRepo, RECLONE_FILE } from '../../shared/repo/bare.js';
 import { readFingerprintFile } from '../../shared/repo/fingerprint-file.js';
 import { readRepoMeta } from '../../shared/repo/inspect.js';
@@ -34,9 +34,10 @@ function readRemoteUrl(repo: string, remotename: string): string | null | undefi
  * For a repository whose remote entry is exactly what the local manifest says we hold: is it still
  * there, what does its cached fingerprint say, does fsck want it recloned. Its parameters are taken
  * as in sync (they were when we recorded the entry), which spares reading a thousand config files
- * per pass; a changed entry gets the full look (diskState).
+ * per pass; a changed entry gets the full look (diskState). The remote URL is read only for a key a
+ * URL spells differently (a space, "%", non-ASCII...): an older grok-pull wrote those unencoded.
  */
-export function quickDiskState(toplevel: string, key: string, entry: ManifestEntry, defaultOwner: string): DiskRepo {
+export function quickDiskState(toplevel: string, key: string, entry: ManifestEntry, defaultOwner: string, remotename = '_grokmirror'): DiskRepo {
   const repo = keyToPath(toplevel, key);
   // The fingerprint file is only ever written into a complete repository: when it reads, the
   // repository is there, and two stats per repository are saved on every pass.
@@ -50,6 +51,7 @@ export function quickDiskState(toplevel: string, key: string, entry: ManifestEnt
     description: entry.description ?? null,
     owner: entry.owner ?? defaultOwner,
     symlinksOk: true,
+    ...(exists && keyToUrlPath(key) !== key ? { remoteUrl: readRemoteUrl(repo, remotename) } : {}),
   };
 }
 

@@ -16,7 +16,8 @@ import { mapPool } from '../../shared/pool.js';
 import type { RepoDone } from '../events.js';
 import type { RepoAction } from '../plan.js';
 import { runHooks } from './hooks.js';
-import { doRepoWork, type WorkContext } from './repo-work.js';
+import { actionProblem, localPaths, REFUSED, refusalMessage } from './local-paths.js';
+import { doRepoWork, type WorkContext, type WorkDone } from './repo-work.js';
 import { emptyTrash, TRASH_DIR } from './trash.js';
 
 export interface ExecuteResult {
@@ -27,6 +28,27 @@ export interface ExecuteResult {
 }
 
 const FLUSH_EVERY = 100;
+
+/**
+ * A fetch that did not end at the fingerprint the origin lists. When it brought new refs, the
+ * repository changed again after its entry was written (two updates close together, the second
+ * entry not read yet): normal, and the next entry lists what we hold. When it brought nothing new,
+ * the origin serves what it served before while listing something else: its manifest was not
+ * updated after a change (a push whose hook did not run, a manifest writer that failed). Only that
+ * one is a warning, once per daemon.
+ */
+function reportMismatch(a: RepoAction, done: WorkDone, log: Logger, warned?: Set<string>): void {
+  const held = done.entry.fingerprint.slice(0, 12);
+  const listed = a.entry.fingerprint.slice(0, 12);
+  if (done.fingerprintBefore !== done.entry.fingerprint) {
+    log.info({ repo: a.key }, `${a.key}: fetched ${held}, not the ${listed} the origin's manifest lists: the repository changed after that entry was written (the next entry lists it)`);
+    return;
+  }
+  const mismatch = `${a.key} ${a.entry.fingerprint}`;
+  if (warned?.has(mismatch)) return;
+  warned?.add(mismatch);
+  log.warn({ repo: a.key }, `${a.key}: the origin lists ${listed} but still serves ${held}, as at the last fetch: its manifest entry was not updated after the repository changed (a push whose hook did not run?)`);
+}
 
 export async function executeActions(
   config: GrokConfig,
@@ -40,16 +62,25 @@ export async function executeActions(
   const result: ExecuteResult = { cloned: [], updated: [], deferred: [], failed: [] };
   for (const n of await emptyTrash(ctx.toplevel)) log.info(`removed ${n} from ${TRASH_DIR}: a removal a killed pass left unfinished`);
   let sinceFlush = 0;
-  const failed = (a: RepoAction, err: unknown, started: number) => {
+  const paths = localPaths(config, ctx.toplevel);
+  const failed = (a: RepoAction, err: unknown, started: number, logged = false) => {
     const error = describeError(err);
     result.failed.push({ key: a.key, error });
-    log.error({ repo: a.key }, `${a.key}: ${error}`);
+    if (!logged) log.error({ repo: a.key }, `${a.key}: ${error}`);
     onRepoDone({ key: a.key, op: a.op, result: 'failed', ok: false, error, ms: performance.now() - started });
   };
   const work = async (a: RepoAction, waitMs: number): Promise<boolean> => {
     let held;
     const started = performance.now();
     const repo = keyToPath(ctx.toplevel, a.key);
+    // Checked again now, before even the lock file is written: what this pass did since it was planned
+    // (a symlink made for another entry) or anyone else did may have put the key where it must not go.
+    const why = await actionProblem(paths, a).catch((err: unknown) => describeError(err));
+    if (why) {
+      log.error({ repo: a.key, action: 'refuse' }, refusalMessage(a.key, why));
+      failed(a, `${REFUSED}${why}`, started, true);
+      return true;
+    }
     try {
       held = await acquireLock(lockPathFor(repo), { timeoutMs: waitMs });
     } catch (err) {
@@ -63,11 +94,7 @@ export async function executeActions(
       local.set(a.key, done.entry);
       if (done.cloned) result.cloned.push(a.key);
       else if (done.pulled) result.updated.push(a.key);
-      const mismatch = `${a.key} ${a.entry.fingerprint}`;
-      if (done.pulled && done.entry.fingerprint !== a.entry.fingerprint && !ctx.warned?.has(mismatch)) {
-        ctx.warned?.add(mismatch);
-        log.warn({ repo: a.key }, `${a.key}: fetched, but holds ${done.entry.fingerprint.slice(0, 12)} where the origin lists ${a.entry.fingerprint.slice(0, 12)}`);
-      }
+      if (done.pulled && done.entry.fingerprint !== a.entry.fingerprint) reportMismatch(a, done, log, ctx.warned);
       if (done.pulled) await runHooks('post_update_hook', config.pull.post_update_hook, { args: [repo] }, log);
       log.info({ repo: a.key, action: a.op }, `${a.op === 'update' ? 'updated' : a.op === 'init' ? 'cloned' : 'recloned'} ${a.key}`);
       const outcome = done.cloned ? 'cloned' : done.pulled ? 'updated' : 'fixed';

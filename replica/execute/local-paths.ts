@@ -14,7 +14,7 @@ import { lockPathFor } from '../../shared/lock.js';
 import type { Logger } from '../../shared/log.js';
 import { isUnder, keyToPath } from '../../shared/manifest/keys.js';
 import { isBareRepo } from '../../shared/repo/bare.js';
-import type { RepoAction } from '../plan.js';
+import type { Refusal, RepoAction } from '../plan.js';
 import { remoteStatePath } from '../source/remote-manifest.js';
 import { TRASH_DIR } from './trash.js';
 import { isWorkInProgress } from '../../shared/repo/work-names.js';
@@ -109,13 +109,12 @@ export async function localKeyProblem(lp: LocalPaths, key: string, opts: KeyChec
   return null;
 }
 
-/** Why an action must not be carried out on this replica: its key, its symlinks, or a wanted key it lies in. */
-export async function actionProblem(lp: LocalPaths, a: RepoAction, wanted: ReadonlySet<string>, plainDirs?: Set<string>): Promise<string | null> {
-  const segs = a.key.split('/');
-  for (let n = 2; n < segs.length; n++) {
-    const outer = segs.slice(0, n).join('/');
-    if (wanted.has(outer)) return `lies inside ${outer}, another repository in the manifest`;
-  }
+/**
+ * Why an action must not be carried out on this replica: its key or its symlinks. Asked when the pass
+ * is planned and again just before the action runs, under the repository's lock: the disk may have
+ * changed in between (the pass itself makes symlinks).
+ */
+export async function actionProblem(lp: LocalPaths, a: RepoAction, plainDirs?: Set<string>): Promise<string | null> {
   const why = await localKeyProblem(lp, a.key, { ...(plainDirs ? { plainDirs } : {}) });
   if (why) return why;
   for (const s of a.entry.symlinks ?? []) {
@@ -125,14 +124,25 @@ export async function actionProblem(lp: LocalPaths, a: RepoAction, wanted: Reado
   return null;
 }
 
-/** The actions that may go ahead; the others are logged as refused (like entries refused on reading). */
-export async function refuseUnsafe(lp: LocalPaths, actions: readonly RepoAction[], wanted: ReadonlySet<string>, log: Logger): Promise<RepoAction[]> {
+/** How the error of a refused (held-back) entry starts, among a pass's failed repositories. */
+export const REFUSED = 'refused: ';
+
+/** The message of a refused entry, the same wherever it was refused. */
+export function refusalMessage(key: string, why: string): string {
+  return `refusing ${JSON.stringify(key)} on this replica: it ${why}; whatever this replica holds of it stays as it is`;
+}
+
+/** The actions that may go ahead, and the others (logged as refused, like entries refused on reading). */
+export async function refuseUnsafe(lp: LocalPaths, actions: readonly RepoAction[], log: Logger): Promise<{ ok: RepoAction[]; refused: Refusal[] }> {
   const ok: RepoAction[] = [];
+  const refused: Refusal[] = [];
   const plainDirs = new Set<string>();
   for (const a of actions) {
-    const why = await actionProblem(lp, a, wanted, plainDirs);
-    if (why) log.error({ repo: a.key, action: 'refuse' }, `refusing ${JSON.stringify(a.key)} on this replica: it ${why}`);
-    else ok.push(a);
+    const why = await actionProblem(lp, a, plainDirs);
+    if (why) {
+      log.error({ repo: a.key, action: 'refuse' }, refusalMessage(a.key, why));
+      refused.push({ key: a.key, why });
+    } else ok.push(a);
   }
-  return ok;
+  return { ok, refused };
 }

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { GrokError } from '../../shared/errors.js';
 import { atomicWriteSmallSync } from '../../shared/fs/atomic.js';
 import { mirrorFetch, untrusted, type Git } from '../../shared/git/index.js';
-import type { ManifestEntry } from '../../shared/manifest/entry.js';
+import { clampModified, type ManifestEntry } from '../../shared/manifest/entry.js';
 import { isUnder, keyToPath } from '../../shared/manifest/keys.js';
 import { remoteUrl } from '../plan.js';
 import { writeFingerprintFile } from '../../shared/repo/fingerprint-file.js';
@@ -23,6 +23,8 @@ export interface RepoOpsContext {
   readonly site: string;
   readonly remotename: string;
   readonly defaultOwner: string;
+  /** Symlink key -> the keys whose entries listed it in the local manifest when the pass began. */
+  readonly listedSymlinks?: ReadonlyMap<string, readonly string[]>;
 }
 
 /** Where a temporary clone for `repo` is built: beside it, hidden, never a valid manifest path. */
@@ -97,12 +99,17 @@ function writeDescriptionAndHead(dir: string, entry: ManifestEntry): void {
 
 /** description, gitweb.owner, HEAD. */
 export async function fixParams(ctx: RepoOpsContext, dir: string, entry: ManifestEntry): Promise<void> {
-  // After "--" the owner is a value even if it starts with "-" (it has no control characters: checked).
+  // After "--" the owner is a value even if it starts with "-"; git config escapes tabs and newlines in it
+  // (an argument cannot hold a NUL: entry.ts refuses those).
   await ctx.git.run({ gitDir: dir, args: ['config', '--', 'gitweb.owner', entry.owner ?? ctx.defaultOwner] });
   writeDescriptionAndHead(dir, entry);
 }
 
-/** Creates or repairs the entry's symlinks; never replaces anything but a symlink. */
+/**
+ * Creates or repairs the entry's symlinks. Never replaces anything but a symlink, and re-points only
+ * one of ours: one the local manifest lists for a repository, pointing at that repository the way we
+ * make them (its absolute path). A symlink the operator made stays, with a note.
+ */
 export async function fixSymlinks(ctx: RepoOpsContext, repo: string, entry: ManifestEntry): Promise<string[]> {
   const notes: string[] = [];
   for (const s of entry.symlinks ?? []) {
@@ -112,7 +119,16 @@ export async function fixSymlinks(ctx: RepoOpsContext, repo: string, entry: Mani
       notes.push(`${s} exists and is not a symlink; left alone`);
       continue;
     }
-    if (st) await fsp.rm(link);
+    if (st) {
+      if ((await fsp.realpath(link).catch(() => null)) === repo) continue;
+      const target = await fsp.readlink(link).catch(() => '?');
+      const ours = (ctx.listedSymlinks?.get(s) ?? []).some((k) => target === keyToPath(ctx.toplevel, k));
+      if (!ours) {
+        notes.push(`${s} is a symlink to ${JSON.stringify(target)} that grok-pull did not make; left alone (remove it to have it point here)`);
+        continue;
+      }
+      await fsp.rm(link);
+    }
     await fsp.mkdir(path.dirname(link), { recursive: true });
     await fsp.symlink(repo, link);
   }
@@ -143,11 +159,16 @@ function cgitDate(epochSec: number): string {
   return new Date(epochSec * 1000).toISOString().replace('T', ' ').slice(0, 19);
 }
 
-/** grokmirror.timestamp and info/web/last-modified (for cgit) from the entry's `modified`. */
-export function recordTimestamps(dir: string, entry: ManifestEntry): void {
-  atomicWriteSmallSync(path.join(dir, 'grokmirror.timestamp'), String(entry.modified));
+/**
+ * grokmirror.timestamp and info/web/last-modified (for cgit) from the entry's `modified`, clamped to
+ * the end of the year 9999 (a commit dated 99999999999999 is possible); returns a note then.
+ */
+export function recordTimestamps(dir: string, entry: ManifestEntry): string[] {
+  const sec = clampModified(entry.modified);
+  atomicWriteSmallSync(path.join(dir, 'grokmirror.timestamp'), String(sec));
   mkdirSync(path.join(dir, 'info', 'web'), { recursive: true });
-  atomicWriteSmallSync(path.join(dir, 'info', 'web', 'last-modified'), `${cgitDate(entry.modified)}\n`);
+  atomicWriteSmallSync(path.join(dir, 'info', 'web', 'last-modified'), `${cgitDate(sec)}\n`);
+  return sec === entry.modified ? [] : [`"modified" ${entry.modified} lies past the year 9999; recorded as ${cgitDate(sec)}`];
 }
 
 /**

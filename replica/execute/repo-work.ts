@@ -56,6 +56,8 @@ export interface WorkContext extends RepoOpsContext {
 export interface WorkDone {
   /** The local manifest's new entry: the remote one with the fingerprint we actually hold. */
   readonly entry: ManifestEntry;
+  /** What the repository held before the fetch (null: it was cloned now). */
+  readonly fingerprintBefore: string | null;
   readonly pulled: boolean;
   readonly cloned: boolean;
   readonly notes: readonly string[];
@@ -118,7 +120,7 @@ async function objstoreFor(ctx: WorkContext, a: RepoAction, notes: string[]): Pr
 }
 
 /** A complete copy in a temporary directory beside `final`; the caller renames it into place. */
-async function buildAside(ctx: WorkContext, a: RepoAction, final: string, objstore: string | null, filter: string | null): Promise<{ tmp: string; fp: string; bytes: number }> {
+async function buildAside(ctx: WorkContext, a: RepoAction, final: string, objstore: string | null, filter: string | null, notes: string[]): Promise<{ tmp: string; fp: string; bytes: number }> {
   const tmp = tempCloneDir(final);
   try {
     for (let i = 1; ; i++) {
@@ -133,7 +135,7 @@ async function buildAside(ctx: WorkContext, a: RepoAction, final: string, objsto
     }
     const bytes = objectBytes(tmp);
     const fp = await recordFingerprint(ctx, tmp);
-    recordTimestamps(tmp, a.entry);
+    notes.push(...recordTimestamps(tmp, a.entry));
     return { tmp, fp, bytes };
   } catch (err) {
     await fsp.rm(tmp, { recursive: true, force: true });
@@ -166,7 +168,7 @@ export async function doRepoWork(ctx: WorkContext, a: RepoAction): Promise<WorkD
     // A reclone keeps borrowing from what the old copy borrowed from (its alternates line).
     const previous = a.op === 'reclone' && !filter ? await readAlternate(final) : null;
     const objstore = filter ? null : ((await objstoreFor(ctx, a, notes)) ?? (previous && !previous.objstoreMembers && existsSync(previous.repo) ? previous.repo : null));
-    const { tmp, fp, bytes } = await buildAside(ctx, a, final, objstore, filter);
+    const { tmp, fp, bytes } = await buildAside(ctx, a, final, objstore, filter, notes);
     if (a.op === 'reclone') {
       const old = workPath(final, 'old');
       await fsp.rename(final, old);
@@ -184,7 +186,7 @@ export async function doRepoWork(ctx: WorkContext, a: RepoAction): Promise<WorkD
       }, { timeoutMs: 60_000 }).catch((err: unknown) => notes.push(`not added to its objstore yet (${describeError(err)}); grok-fsck will`));
     }
     if (a.newlyArchived) notes.push(...(await archiveRepack(ctx, final)));
-    return { entry: { ...a.entry, fingerprint: fp }, pulled: true, cloned: true, notes, bytes };
+    return { entry: { ...a.entry, fingerprint: fp }, fingerprintBefore: null, pulled: true, cloned: true, notes, bytes };
   }
   // Lock files of a git that was killed with a previous pass would make every git here fail.
   for (const l of clearStaleGitLocks(final, Date.now())) notes.push(`removed ${path.relative(final, l)}, left by a git process that was killed`);
@@ -202,9 +204,9 @@ export async function doRepoWork(ctx: WorkContext, a: RepoAction): Promise<WorkD
     // Measured before housekeeping, whose repack could shrink what the fetch added.
     bytes = Math.max(0, objectBytes(final) - sizeBefore);
     fp = await recordFingerprint(ctx, final);
-    recordTimestamps(final, a.entry);
+    notes.push(...recordTimestamps(final, a.entry));
     if (fp !== before) notes.push(...(await housekeep(ctx.git, final)).notes);
   }
   if (a.newlyArchived) notes.push(...(await archiveRepack(ctx, final)));
-  return { entry: { ...a.entry, fingerprint: fp }, pulled: a.pull, cloned: false, notes, bytes };
+  return { entry: { ...a.entry, fingerprint: fp }, fingerprintBefore: before, pulled: a.pull, cloned: false, notes, bytes };
 }

@@ -74,6 +74,6 @@ export async function fetchRemoteManifest(remote: RemoteConfig, opts: FetchOptio
   else throw new GrokError('GROK_ERR_CONFIG_VALUE', `[remote] manifest ${JSON.stringify(source)} is not http(s):// or file://`, { source });
   if (res.status === 'unchanged') return res;
   const parsed = parseManifestText(res.json.toString('utf8'), source);
-  for (const r of parsed.rejected) deps.log.error({ repo: r.key }, `${source}: refusing ${JSON.stringify(r.key)}: ${r.why}`);
+  for (const r of parsed.rejected) deps.log.error({ repo: r.key, action: 'refuse' }, `${source}: refusing ${JSON.stringify(r.key)}: ${r.why}; whatever this replica holds of it stays as it is`);
   return { status: 'fetched', parsed, validators: res.validators, source };
 }

@@ -7,6 +7,7 @@ import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Git } from '../git/index.js';
 import { matchesAny } from '../glob.js';
+import { lockTargetName } from '../lock.js';
 import { discoverRepos, isIgnored } from '../repo/discover.js';
 import { hasExportOk, isObjstoreRepo } from '../repo/bare.js';
 import { readAlternate } from '../repo/inspect.js';
@@ -46,6 +47,8 @@ export interface Inventory {
   readonly lenders: ReadonlySet<string>;
   /** Manifest key of each repository path. */
   readonly keyOf: ReadonlyMap<string, string>;
+  /** Lock files (under the toplevel and in the objstore directory) of repositories that are gone. */
+  readonly orphanLocks: readonly string[];
 }
 
 /**
@@ -99,11 +102,17 @@ export async function takeInventory(git: Git, toplevel: string, objstoreDir: str
     });
   }
   const stores: StoreInfo[] = [];
-  for (const n of (await fsp.readdir(realObjstoreDir).catch(() => [] as string[])).sort()) {
+  const orphanLocks = new Set(found.orphanLocks);
+  const storeNames = (await fsp.readdir(realObjstoreDir).catch(() => [] as string[])).sort();
+  for (const n of storeNames) {
+    const target = lockTargetName(n);
+    if (target !== null && !storeNames.includes(target)) orphanLocks.add(path.join(realObjstoreDir, n));
+  }
+  for (const n of storeNames) {
     const p = path.join(realObjstoreDir, n);
     if (!n.endsWith('.git') || n.startsWith('.') || !(await isObjstoreRepo(p))) continue;
     const name = n.slice(0, -'.git'.length);
     stores.push({ name, path: p, remotes: await storeRemotes(git, p), users: usersOf.get(name) ?? [] });
   }
-  return { toplevel, objstoreDir: realObjstoreDir, repos, stores, lenders, keyOf: new Map(repos.map((r) => [r.path, r.key])) };
+  return { toplevel, objstoreDir: realObjstoreDir, repos, stores, lenders, keyOf: new Map(repos.map((r) => [r.path, r.key])), orphanLocks: [...orphanLocks].sort() };
 }

@@ -13,7 +13,7 @@ import { describeError } from '../errors.js';
 import { removeStaleTemps } from '../fs/atomic.js';
 import type { Git } from '../git/index.js';
 import { matchesAny } from '../glob.js';
-import { type HeldLock, acquireLock, isLockBusy, lockPathFor, withLock } from '../lock.js';
+import { type HeldLock, acquireLock, isLockBusy, lockPathFor, removeOrphanLocks, withLock } from '../lock.js';
 import type { Logger } from '../log.js';
 import { readManifestFile } from '../manifest/io.js';
 import { removeKilledManifestWrites } from '../manifest/killed-writes.js';
@@ -192,6 +192,9 @@ async function fsckPass(config: GrokConfig, opts: FsckRunOptions, deps: FsckDeps
     now: deps.now,
   }, log);
   const inv = phase.inventory;
+  // `.<repo>.lock` files of repositories that were deleted (on an origin, by hand) stay otherwise.
+  const orphans = await removeOrphanLocks(inv.orphanLocks);
+  if (orphans.length > 0) log.info(`removed ${orphans.length} lock files of repositories that are gone: ${orphans.map((f) => path.basename(f)).join(', ')}`);
 
   const status: StatusFile = readStatusFile(config.fsck.statusfile);
   const today = isoDay(deps.now());

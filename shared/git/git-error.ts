@@ -1,5 +1,10 @@
 import { GrokError } from '../errors.js';
 
+/** An argument as the message shows it: quoted and escaped when it holds a control character (an owner may). */
+function shown(arg: string): string {
+  return /[\u0000-\u001f\u007f-\u009f]/.test(arg) ? JSON.stringify(arg) : arg;
+}
+
 /** A git command that exited with a status the caller did not accept; carries stderr. */
 export class GitError extends GrokError {
   constructor(
@@ -10,7 +15,7 @@ export class GitError extends GrokError {
   ) {
     const where = gitDir ? ` in ${gitDir}` : '';
     const first = stderr.trim().split('\n').slice(-3).join(' / ');
-    super('GROK_ERR_GIT_FAILED', `git ${args.join(' ')}${where} failed (exit ${exitCode}): ${first || 'no output'}`, {
+    super('GROK_ERR_GIT_FAILED', `git ${args.map(shown).join(' ')}${where} failed (exit ${exitCode}): ${first || 'no output'}`, {
       args,
       exitCode,
       stderr,

@@ -51,6 +51,15 @@ export function keyToPath(toplevel: string, key: string): string {
   return full;
 }
 
+/**
+ * A key as the path of a URL: each segment percent-encoded (UTF-8), so that a space, "#", "?", "%",
+ * ";" or any non-ASCII character reaches the server as part of the name. Only A-Z a-z 0-9 and
+ * - _ . ! ~ * ' ( ) stay as they are: they mean nothing special in a URL path.
+ */
+export function keyToUrlPath(key: string): string {
+  return key.split('/').map(encodeURIComponent).join('/');
+}
+
 /** Manifest key of an absolute path under the toplevel. */
 export function pathToKey(toplevel: string, fullpath: string): string {
   const rel = path.relative(toplevel, fullpath);

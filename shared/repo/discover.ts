@@ -12,6 +12,7 @@
 import { promises as fsp, readdirSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { matchesAny } from '../glob.js';
+import { lockTargetName } from '../lock.js';
 import { isUnder, pathToKey } from '../manifest/keys.js';
 import { EXPORT_OK_FILE, isBareRepo, isObjstoreRepo, listingIsBareRepo, OBJSTORE_MARKER } from './bare.js';
 import { isWorkInProgress } from './work-names.js';
@@ -35,6 +36,8 @@ export interface Discovery {
   readonly repos: FoundRepo[];
   readonly symlinks: FoundSymlink[];
   readonly warnings: string[];
+  /** `.<name>.lock` files (absolute paths) with nothing named `<name>` beside them: locks of what is gone. */
+  readonly orphanLocks: string[];
 }
 
 export interface DiscoverOptions {
@@ -65,6 +68,7 @@ export async function discoverRepos(toplevel: string, opts: DiscoverOptions = {}
   const repos: FoundRepo[] = [];
   const links: string[] = [];
   const warnings: string[] = [];
+  const orphanLocks: string[] = [];
   const stack: string[] = [toplevel];
   for (let dir = stack.pop(); dir !== undefined; dir = stack.pop()) {
     let entries: Dirent[];
@@ -81,6 +85,10 @@ export async function discoverRepos(toplevel: string, opts: DiscoverOptions = {}
         if (!isWorkInProgress(e.name)) dirs.add(e.name);
       } else if (e.isFile()) files.add(e.name);
       else if (e.isSymbolicLink()) links.push(path.join(dir, e.name));
+    }
+    for (const f of files) {
+      const target = f.endsWith('.lock') ? lockTargetName(f) : null;
+      if (target !== null && !entries.some((e) => e.name === target)) orphanLocks.push(path.join(dir, f));
     }
     if (dir !== toplevel && listingIsBareRepo({ dirs, files })) {
       if (files.has(OBJSTORE_MARKER)) continue;
@@ -105,5 +113,5 @@ export async function discoverRepos(toplevel: string, opts: DiscoverOptions = {}
     symlinks.push({ path: link, key, target: res.target, targetKey: pathToKey(toplevel, res.target) });
   }
   repos.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  return { repos, symlinks, warnings };
+  return { repos, symlinks, warnings, orphanLocks: orphanLocks.sort() };
 }

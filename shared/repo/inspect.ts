@@ -2,7 +2,7 @@
  * Everything the manifest says about one repository, read from disk and git: refs (fingerprint and
  * newest commit), HEAD, description, gitweb.owner, what it borrows objects from and whether it is archived.
  */
-import { existsSync, promises as fsp, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, promises as fsp, readFileSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { lookupConfigValue, type Git } from '../git/index.js';
 import { ARCHIVED_MARKER, OBJSTORE_MARKER } from './bare.js';
@@ -41,6 +41,32 @@ function readText(file: string): string | null {
     return null;
   }
 }
+
+/**
+ * The start of a file that may be large (a description is anyone's text): what fits in `max` bytes;
+ * the manifest cuts it further (MAX_TEXT_BYTES), this only keeps a huge file out of memory.
+ */
+function readHead(file: string, max: number): string | null {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const buf = Buffer.allocUnsafe(max);
+    let n = 0;
+    for (let got = -1; got !== 0 && n < max; n += got) got = readSync(fd, buf, n, max - n, null);
+    return buf.toString('utf8', 0, n);
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Read of a description: MAX_TEXT_BYTES plus room for the whitespace trimmed off around it. */
+const DESCRIPTION_READ_BYTES = 80 * 1024;
 
 /** git's default description text says "Unnamed repository; edit this file ..." */
 export function descriptionFrom(raw: string | null): string | null {
@@ -82,7 +108,7 @@ export async function readAlternate(gitDir: string): Promise<Alternate | null> {
 /** Everything but the refs: HEAD, description, gitweb.owner, alternates and the archived marker. */
 export async function readRepoMeta(git: Git, gitDir: string): Promise<RepoMeta> {
   const head = readText(path.join(gitDir, 'HEAD'));
-  const description = readText(path.join(gitDir, 'description'));
+  const description = readHead(path.join(gitDir, 'description'), DESCRIPTION_READ_BYTES);
   const [owner, alternate] = await Promise.all([readOwner(git, gitDir), readAlternate(gitDir)]);
   return {
     head: head === null ? null : head.trim(),

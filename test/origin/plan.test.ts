@@ -13,6 +13,7 @@ const walk = (keys: string[], links: [string, string][] = []): Discovery => ({
   repos: keys.map((k) => repo(k)),
   symlinks: links.map(([l, tk]) => ({ path: `/top${l}`, key: l, target: `/top${tk}`, targetKey: tk })),
   warnings: [],
+  orphanLocks: [],
 });
 const opts = { remove: false, purge: false, checkExportOk: false };
 
@@ -51,7 +52,7 @@ t.test('planManifest decisions', async (t) => {
   t.same([...p.remove.keys()], ['/a.git', '/x.git']);
   t.same(p.inspect, []);
 
-  p = planManifest(existing, [], { repos: [repo('/a.git', false), repo('/b.git')], symlinks: [], warnings: [] }, { ...opts, checkExportOk: true });
+  p = planManifest(existing, [], { repos: [repo('/a.git', false), repo('/b.git')], symlinks: [], warnings: [], orphanLocks: [] }, { ...opts, checkExportOk: true });
   t.same(p.inspect.map((x) => x.key), ['/b.git']);
   t.same([...p.remove.keys()].sort(), ['/a.git', '/gone.git'], 'unexported repos leave the manifest');
 });

@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { Manifest, ManifestEntry } from '../../shared/manifest/entry.js';
-import { planPull, type DiskRepo, type PullOptions } from '../../replica/plan.js';
+import { layoutProblems, planPull, type DiskRepo, type PullOptions } from '../../replica/plan.js';
 
 const fp = (c: string) => c.repeat(40);
 const e = (over: Partial<ManifestEntry> = {}): ManifestEntry => ({ modified: 1, fingerprint: fp('a'), head: 'ref: refs/heads/main', reference: null, ...over });
@@ -87,4 +87,55 @@ t.test('a remote pointing somewhere other than site + key is fixed (a moved orig
   t.equal(one(known, e(), d({ remoteUrl: 'http://new:8080/r.git' }), { site: 'http://new:8080' }), null);
   t.match(one(known, e(), d({ remoteUrl: 'http://old:8080/r.git' }), { site: 'http://new:8080/' }), { op: 'update', fixRemotes: true, pull: true });
   t.equal(one(known, e(), d({ remoteUrl: undefined }), { site: 'http://new:8080' }), null, 'unknown (config includes): left alone');
+});
+
+t.test('entries refused on reading are held back: never purged, and purgeprotect counts them as held', async (t) => {
+  const local: Manifest = new Map(Array.from({ length: 20 }, (_, i) => [`/r${i}.git`, e()] as [string, ManifestEntry]));
+  // The remote lists all but /r0.git (refused on reading: it is in `held`) and /r1.git (gone).
+  const remote: Manifest = new Map([...local].slice(2));
+  const disk = () => d();
+  let p = planPull(local, remote, disk, { ...opts, purge: true, purgeprotect: 50 }, [], new Set(), new Set(['/r0.git']));
+  t.same(p.purge, ['/r1.git'], 'the refused entry is no purge candidate; the one that left is');
+  p = planPull(local, remote, disk, { ...opts, purge: true, purgeprotect: 50 }, ['/r0.git', '/stray.git'], new Set(), new Set(['/r0.git', '/stray.git']));
+  t.same(p.purge, ['/r1.git'], 'held keys found on disk (a walk) stay too');
+  p = planPull(local, remote, disk, { ...opts, purge: true, forcePurge: true }, [], new Set(), new Set(['/r0.git']));
+  t.same(p.purge, ['/r1.git'], '--force-purge does not purge a refused entry either');
+  // Boundary: 1 purge of 20 held is exactly 5%, refused at purgeprotect 5; the held entry does not change that.
+  p = planPull(local, remote, disk, { ...opts, purge: true, purgeprotect: 5 }, [], new Set(), new Set(['/r0.git']));
+  t.same(p.purgeRefused, { count: 1, total: 20 }, '1 of 20 = 5% >= purgeprotect 5: refused');
+  p = planPull(local, remote, disk, { ...opts, purge: true, purgeprotect: 6 }, [], new Set(), new Set(['/r0.git']));
+  t.same(p.purge, ['/r1.git'], '5% < purgeprotect 6: purged');
+  t.same(p.actions, [], 'nothing to do for the others');
+});
+
+t.test('layout: keys against the symlinks of the whole manifest (a symlink made in a pass is no way into a repository)', async (t) => {
+  const m = (o: Record<string, Partial<ManifestEntry>>) => new Map(Object.entries(o).map(([k, v]) => [k, e(v)]));
+  const rows: [string, Manifest, Record<string, RegExp>, string[]?][] = [
+    ['no symlinks: nothing', m({ '/a.git': {}, '/b/c.git': {} }), {}],
+    ['a plain symlink: fine', m({ '/a.git': { symlinks: ['/alias.git', '/x/y.git'] }, '/b.git': {} }), {}],
+    ['a symlink "/d" with keys under /d: the lister is held back, the keys are not', m({ '/a.git': { symlinks: ['/d'] }, '/d/x.git': {} }), { '/a.git': /lists a symlink "\/d" where the manifest has repositories below/ }],
+    ['the same, deeper: "/d" with /d/e/x.git', m({ '/a.git': { symlinks: ['/d'] }, '/d/e/x.git': {} }), { '/a.git': /repositories below/ }],
+    ['a sibling "/dd" is no parent of /d/x.git', m({ '/a.git': { symlinks: ['/dd'] }, '/d/x.git': {} }), {}],
+    ['a symlink naming another repository', m({ '/a.git': { symlinks: ['/keep.git'] }, '/keep.git': {} }), { '/a.git': /lists a symlink "\/keep.git" that is a repository/ }],
+    ['a symlink inside another repository', m({ '/a.git': { symlinks: ['/b.git/objects'] }, '/b.git': {} }), { '/a.git': /inside \/b.git, a repository/ }],
+    ['a symlink inside its own repository', m({ '/a.git': { symlinks: ['/a.git/refs/x'] } }), { '/a.git': /inside \/a.git, a repository/ }],
+    ['a symlink under another entry\'s symlink', m({ '/a.git': { symlinks: ['/d'] }, '/b.git': { symlinks: ['/d/e.git'] } }), { '/b.git': /under \/d, which \/a.git lists as its symlink/ }],
+    ['one symlink listed by two entries: both held back', m({ '/a.git': { symlinks: ['/s.git'] }, '/b.git': { symlinks: ['/s.git'] } }), { '/a.git': /\/b.git lists too/, '/b.git': /\/a.git lists too/ }],
+    ['a key inside another repository', m({ '/a.git': {}, '/a.git/x.git': {} }), { '/a.git/x.git': /lies inside \/a.git, another repository/ }],
+    // A targeted pass judges only the new entries: a key under a symlink a held entry lists is held back.
+    ['targeted: a new key under a symlink of an entry we hold', m({ '/a.git': { symlinks: ['/d'] }, '/d/x.git': {} }), { '/d/x.git': /lies under \/d, which \/a.git lists as its symlink/ }, ['/d/x.git']],
+    ['targeted: a new entry listing a symlink over keys we hold', m({ '/a.git': { symlinks: ['/d'] }, '/d/x.git': {} }), { '/a.git': /repositories below/ }, ['/a.git']],
+  ];
+  for (const [name, entries, want, only] of rows) {
+    const got = layoutProblems(entries, only);
+    t.same([...got.keys()].sort(), Object.keys(want).sort(), `${name}: held back`);
+    for (const [k, re] of Object.entries(want)) t.match(got.get(k), re, `${name}: ${k} says why`);
+  }
+  // planPull holds them back: no action, reported, not purged.
+  const local: Manifest = new Map([['/a.git', e()], ['/d/x.git', e()]]);
+  const remote = m({ '/a.git': { symlinks: ['/d'], fingerprint: fp('b') }, '/d/x.git': { fingerprint: fp('b') } });
+  const p = planPull(local, remote, () => d(), { ...opts, purge: true, purgeprotect: 100 });
+  t.same(p.actions.map((a) => a.key), ['/d/x.git'], 'only /d/x.git is worked on');
+  t.same(p.refused.map((r) => r.key), ['/a.git'], '/a.git is refused');
+  t.same(p.purge, [], 'and not purged');
 });

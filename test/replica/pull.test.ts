@@ -127,14 +127,18 @@ t.test('hostile remote manifests: refused entries, nothing written outside the t
     '/nofp.git': { modified: 1, head: null },
     '/badhead.git': { ...good, head: 'ref: ../../../etc/passwd' },
     '/dashhead.git': { ...good, head: '--upload-pack=touch /tmp/x' },
-    '/owner.git': { ...good, owner: 'evil\nowner' },
+    '/owner.git': { ...good, owner: ['evil'] },
     '/types.git': { ...good, modified: 'yesterday' },
     '/sym.git': { ...good, symlinks: ['/../../outside-link'] },
   };
   writeFileSync(remoteFile, JSON.stringify(hostile));
   const res = await pull(config, { force: true });
-  t.same(res.failed, [], 'refused entries are not failures of the pass');
+  // Refused entries are held back and named as failed (the pass exits 1).
+  const refused = Object.keys(hostile).filter((k) => k !== '/good.git').sort();
+  t.same(res.failed.map((f) => f.key).sort(), refused, 'each refused entry is a failed repository of the pass');
+  t.ok(res.failed.every((f) => f.error.startsWith('refused: ')), 'saying it was refused');
   t.same(res.cloned, [], 'nothing made from refused entries');
+  t.equal((await pull(config)).status, 'unchanged', 'the fetch was recorded all the same: the same manifest is refused the same way, so it is read again once it changes');
   t.same(readdirSync(dir).sort(), ['mirror', 'origin', 'remote.js'], 'nothing written outside the toplevel');
   t.ok(fsckOk(path.join(mirror, 'good.git')).ok, 'the existing repository is untouched');
   for (const [name, text] of [['invalid JSON', '{"/good.git": '], ['not an object', '[1]'], ['gzip bomb', null]] as const) {

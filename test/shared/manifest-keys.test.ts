@@ -46,17 +46,32 @@ t.test('entry checks', async (t) => {
     [{ ...good, head: 'ref: refs/heads/a\nb' }, /head/],
     [{ ...good, head: 7 }, /head/],
     [{ ...good, reference: '/../x' }, /reference/],
-    [{ ...good, owner: 'a\u0007b' }, /owner/],
+    [{ ...good, owner: 'a\u0000b' }, /owner.*NUL/],
     [{ ...good, owner: ['x'] }, /owner/],
+    [{ ...good, owner: 'x'.repeat(64 * 1024 + 1) }, /owner.*longer than 65536 bytes/],
+    [{ ...good, description: 'é'.repeat(32 * 1024) + 'x' }, /description.*longer than 65536 bytes/],
+    [{ ...good, description: 7 }, /description/],
+    [{ ...good, extra: 'x'.repeat(64 * 1024 - 20), more: null }, /unknown keys taking more than 65536 characters/],
+    [{ ...good, deep: JSON.parse('{"a":'.repeat(33) + '1' + '}'.repeat(33)) }, /nested more than 32 levels/],
     [{ ...good, archived: 'yes' }, /archived/],
     [{ ...good, archived: 1 }, /archived/],
-    [{ ...good, description: 'nul\u0000' }, /description/],
     [{ ...good, forkgroup: '../x' }, /forkgroup/],
     [{ ...good, symlinks: '/x' }, /symlinks/],
     [{ ...good, symlinks: ['/../x'] }, /symlink/],
   ];
   for (const [e, why] of bad) t.match(entryProblem(e), why, JSON.stringify(e).slice(0, 60));
   t.match(entryProblem([]), /not an object/);
+  // owner and description are data: any text up to 64 KiB of UTF-8 (grokmirror takes any string).
+  const data: Record<string, unknown>[] = [
+    { ...good, owner: 'tab\there', description: 'two\nlines\r\n' },
+    { ...good, owner: 'esc \u001b[31mred\u001b[0m bel\u0007', description: 'nul\u0000 del\u007f c1\u009b' },
+    { ...good, owner: 'x'.repeat(64 * 1024), description: 'é'.repeat(32 * 1024) },
+    // "extra":"x...x" and "more":null: exactly 65536 characters of JSON
+    { ...good, extra: 'x'.repeat(64 * 1024 - 21), more: null },
+    { ...good, deep: JSON.parse('{"a":'.repeat(32) + '1' + '}'.repeat(32)) },
+    { ...good, modified: 99_999_999_999_999 },
+  ];
+  for (const e of data) t.equal(entryProblem(e), null, `accepted: ${JSON.stringify(e).slice(80, 160)}`);
   t.equal(headProblem('0123456789abcdef0123456789abcdef01234567'), null, 'detached HEAD');
   t.equal(headProblem(null), null);
 });

@@ -89,6 +89,9 @@ export function gitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): void {
     url: '/*',
     handler: async (req, reply) => {
       const urlPath = req.url.split('?')[0] ?? '';
+      // Every %XX is decoded, as httpd does before git-http-backend sees the path, except an encoded
+      // "/" or NUL, which httpd answers with 404 (AllowEncodedSlashes off): a path names a key as typed.
+      if (/%(?:2f|00)/i.test(urlPath)) return notFound(reply);
       let decoded: string;
       try {
         decoded = decodeURIComponent(urlPath);
