@@ -26,7 +26,9 @@ export async function startTestOrigin(t: Teardown, top: string, opts: { extra?: 
 /** Reads an SSE stream until `count` change events have arrived (or the timeout passes). */
 export async function readEvents(url: string, opts: { lastEventId?: string; count: number; timeoutMs?: number; onOpen?: () => void }): Promise<{ id: string; event: string; data: unknown }[]> {
   const ac = new AbortController();
-  const timer = setTimeout(() => ac.abort(), opts.timeoutMs ?? 10_000);
+  // A guard against a feed that never answers, not a timing assertion: generous, since the events
+  // awaited may follow a whole grok-manifest run on a loaded machine.
+  const timer = setTimeout(() => ac.abort(), opts.timeoutMs ?? 60_000);
   const res = await fetch(url, { headers: opts.lastEventId ? { 'last-event-id': opts.lastEventId } : {}, signal: ac.signal });
   const out: { id: string; event: string; data: unknown }[] = [];
   let counted = 0;
