@@ -5,6 +5,7 @@
  */
 import fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Git } from '../../shared/git/index.js';
+import { accessLog, urlPath } from './access-log.js';
 import type { Logger } from '../../shared/log.js';
 import type { EventLog } from './event-log.js';
 import type { ManifestStore } from './manifest-store.js';
@@ -54,11 +55,12 @@ export function buildApp(settings: OriginSettings, deps: AppDeps): FastifyInstan
   // limit or broken JSON, would otherwise be logged below the level we keep).
   app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
-    const line = `${req.method} ${req.url.slice(0, 200)} from ${req.socket.remoteAddress}: ${status} ${err.message}`;
+    const line = `${req.method} ${urlPath(req.url).slice(0, 200)} from ${req.socket.remoteAddress}: ${status} ${err.message}`;
     if (status < 500) req.log.warn(line);
     else req.log.error({ err }, line);
     return reply.code(status).send({ error: status < 500 ? err.message : 'internal error' });
   });
+  accessLog(app, deps.log, { manifestUrls: [settings.gzUrl, settings.jsonUrl] });
   app.addHook('onResponse', async (req, reply) => {
     deps.metrics.requests.inc({ route: req.routeOptions.url ?? 'unknown', method: req.method, status: String(reply.statusCode) });
   });
