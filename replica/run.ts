@@ -20,6 +20,8 @@ import { mapPool } from '../shared/pool.js';
 import { discoverRepos } from '../shared/repo/discover.js';
 import { readAlternate } from '../shared/repo/inspect.js';
 import { diskState, quickDiskState } from './execute/disk-state.js';
+import { objstoresHeld } from './execute/forkgroups.js';
+import { mapLegacyReferences, referencedRoots } from './legacy-reference.js';
 
 import { runHooks } from './execute/hooks.js';
 import { projectsListOptions, writeProjectsList } from './execute/projects-list.js';
@@ -137,7 +139,10 @@ async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, ev
   }
   const purging = opts.purge || config.pull.purge;
   const localRepos = purging ? (await discoverRepos(toplevel)).repos.map((r) => r.key) : [];
-  const remoteEntries = remote.parsed.entries;
+  // grokmirror 1.x entries (a reference, no forkgroup) join a forkgroup, as grokmirror maps them
+  const remoteEntries = mapLegacyReferences(remote.parsed.entries, local, await objstoresHeld(config, toplevel, referencedRoots(remote.parsed.entries, local)));
+  const mapped = [...remoteEntries].filter(([k, e]) => e.forkgroup !== remote.parsed.entries.get(k)!.forkgroup).length;
+  if (mapped > 0) log.info(`${mapped} entries with a reference and no forkgroup (grokmirror 1.x style) put into forkgroups, as grokmirror does`);
   const disk = new Map<string, DiskRepo>();
   // Entries we hold unchanged get the quick look in one synchronous sweep; only changed ones the full one.
   const changed: [string, ManifestEntry][] = [];

@@ -21,6 +21,7 @@ import { pullOptions, workContext } from './execute/context.js';
 import { runHooks } from './execute/hooks.js';
 import { projectsListOptions, writeProjectsList } from './execute/projects-list.js';
 import { guardEvents, type PullEvents } from './events.js';
+import { mapLegacyReferences } from './legacy-reference.js';
 import { isWanted, planPull, type RepoAction } from './plan.js';
 
 export interface TargetItem {
@@ -69,8 +70,10 @@ async function targeted(config: GrokConfig, items: readonly TargetItem[], deps: 
       continue;
     }
     if (item.entry) {
-      const disk = await diskState(git, toplevel, item.key, item.entry, config.pull.remotename);
-      planned.push(...planPull(local, new Map([[item.key, item.entry]]), () => disk, opts).actions);
+      // a 1.x style entry (reference, no forkgroup) joins the forkgroup a full pass gives it
+      const entries = mapLegacyReferences(new Map([[item.key, item.entry]]), local);
+      const disk = await diskState(git, toplevel, item.key, entries.get(item.key)!, config.pull.remotename);
+      planned.push(...planPull(local, entries, () => disk, opts).actions);
       continue;
     }
     // A socket notice names a repository we already mirror (grokmirror ignores anything else); an
