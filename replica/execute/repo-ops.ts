@@ -22,7 +22,6 @@ export interface RepoOpsContext {
   readonly toplevel: string;
   readonly site: string;
   readonly remotename: string;
-  readonly defaultOwner: string;
 }
 
 /** Where a temporary clone for `repo` is built: beside it, hidden, never a valid manifest path. */
@@ -33,7 +32,7 @@ export function tempCloneDir(repo: string): string {
 
 /**
  * A new mirror in one git process: `git clone --mirror` under our remote name, with gc.auto=0 and the
- * owner set by -c, no template (so no sample hooks), and the objstore as --reference when the
+ * entry's owner (if it has one: default_owner is never written, as in grokmirror) set by -c, no template (so no sample hooks), and the objstore as --reference when the
  * forkgroup has one (only the fork's own objects travel). ffonly repositories then drop the "+".
  * With a filter it is a partial clone: git records the remote as the promisor with that filter
  * (remote.<name>.promisor, .partialclonefilter, extensions.partialClone), later fetches keep it and
@@ -58,8 +57,7 @@ export async function cloneMirror(
       '-c',
       'gc.auto=0',
       // "-c key=value" is one argument: a value starting with "-" cannot be taken for an option.
-      '-c',
-      `gitweb.owner=${entry.owner ?? ctx.defaultOwner}`,
+      ...(entry.owner !== undefined ? ['-c', `gitweb.owner=${entry.owner}`] : []),
       ...(opts.reference ? ['--reference', untrusted(opts.reference)] : []),
       // Checked against partial-filter.ts's short list when the config was read.
       ...(opts.filter ? [`--filter=${opts.filter}`] : []),
@@ -95,10 +93,10 @@ function writeDescriptionAndHead(dir: string, entry: ManifestEntry): void {
   if (entry.head !== null) atomicWriteSmallSync(path.join(dir, 'HEAD'), `${entry.head}\n`);
 }
 
-/** description, gitweb.owner, HEAD. */
+/** description, gitweb.owner (when the entry has one), HEAD. */
 export async function fixParams(ctx: RepoOpsContext, dir: string, entry: ManifestEntry): Promise<void> {
   // After "--" the owner is a value even if it starts with "-" (it has no control characters: checked).
-  await ctx.git.run({ gitDir: dir, args: ['config', '--', 'gitweb.owner', entry.owner ?? ctx.defaultOwner] });
+  if (entry.owner !== undefined) await ctx.git.run({ gitDir: dir, args: ['config', '--', 'gitweb.owner', entry.owner] });
   writeDescriptionAndHead(dir, entry);
 }
 
