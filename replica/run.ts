@@ -58,6 +58,8 @@ export interface PullResult {
   readonly status: 'unchanged' | 'done';
   readonly cloned: string[];
   readonly updated: string[];
+  /** Settings-only work: description, owner, HEAD, symlinks, remote or archived flag put right, nothing fetched. */
+  readonly fixed: string[];
   readonly purged: string[];
   readonly deferred: string[];
   readonly failed: { key: string; error: string }[];
@@ -95,6 +97,7 @@ export async function runPull(config: GrokConfig, opts: PullRunOptions, deps: Pu
       ms: performance.now() - started,
       cloned: res.cloned.length,
       updated: res.updated.length,
+      fixed: res.fixed.length,
       purged: res.purged.length,
       deferred: res.deferred.length,
       failed: res.failed.length,
@@ -128,7 +131,7 @@ async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, ev
     throw err;
   }
   events.onManifestChecked({ status: remote.status });
-  const empty: PullResult = { status: 'unchanged', cloned: [], updated: [], purged: [], deferred: [], failed: [], purgeRefused: null, archivedNotFetched: [] };
+  const empty: PullResult = { status: 'unchanged', cloned: [], updated: [], fixed: [], purged: [], deferred: [], failed: [], purgeRefused: null, archivedNotFetched: [] };
   if (remote.status === 'unchanged') {
     log.info('remote manifest unchanged');
     return { res: empty, held: null };
@@ -174,6 +177,7 @@ async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, ev
   const done = await executeActions(config, ctx, actions, local, log, flush, events.onRepoDone);
   result.cloned.push(...done.cloned);
   result.updated.push(...done.updated);
+  result.fixed.push(...done.fixed);
   result.deferred.push(...done.deferred);
   result.failed.push(...done.failed);
 

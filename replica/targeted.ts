@@ -45,7 +45,7 @@ export async function pullTargets(config: GrokConfig, items: readonly TargetItem
   events.onPassStart({ kind: 'targeted' });
   try {
     const { res, held } = await targeted(config, items, deps, events);
-    const counts = { cloned: res.cloned.length, updated: res.updated.length, purged: 0, deferred: res.deferred.length, failed: res.failed.length };
+    const counts = { cloned: res.cloned.length, updated: res.updated.length, fixed: res.fixed.length, purged: 0, deferred: res.deferred.length, failed: res.failed.length };
     events.onPassDone({ kind: 'targeted', status: 'done', ms: performance.now() - started, ...counts, held });
     return res;
   } catch (err) {

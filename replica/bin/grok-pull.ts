@@ -54,7 +54,7 @@ runCli('grok-pull', async (argv) => {
   const summary =
     res.status === 'unchanged'
       ? `remote manifest unchanged (${secs}s)`
-      : `${res.cloned.length} cloned, ${res.updated.length} updated, ${res.purged.length} purged, ${res.deferred.length} deferred, ${res.failed.length} failed in ${secs}s`;
+      : `${res.cloned.length} cloned, ${res.updated.length} updated, ${res.fixed.length} fixed, ${res.purged.length} purged, ${res.deferred.length} deferred, ${res.failed.length} failed in ${secs}s`;
   log.info(summary);
   if (!flags.verbose) process.stderr.write(res.failed.length > 0 || res.purgeRefused ? `grok-pull: ${summary}\n` : '');
   return res.failed.length > 0 || res.purgeRefused ? EXIT_FAILURE : EXIT_OK;

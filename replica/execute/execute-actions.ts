@@ -22,6 +22,8 @@ import { emptyTrash, TRASH_DIR } from './trash.js';
 export interface ExecuteResult {
   readonly cloned: string[];
   readonly updated: string[];
+  /** Worked on without a fetch: its settings (description, owner, HEAD, symlinks), remote or archived flag put right. */
+  readonly fixed: string[];
   readonly deferred: string[];
   readonly failed: { key: string; error: string }[];
 }
@@ -37,7 +39,7 @@ export async function executeActions(
   flush: () => Promise<void>,
   onRepoDone: (done: RepoDone) => void = () => {},
 ): Promise<ExecuteResult> {
-  const result: ExecuteResult = { cloned: [], updated: [], deferred: [], failed: [] };
+  const result: ExecuteResult = { cloned: [], updated: [], fixed: [], deferred: [], failed: [] };
   for (const n of await emptyTrash(ctx.toplevel)) log.info(`removed ${n} from ${TRASH_DIR}: a removal a killed pass left unfinished`);
   let sinceFlush = 0;
   const failed = (a: RepoAction, err: unknown, started: number) => {
@@ -63,14 +65,16 @@ export async function executeActions(
       local.set(a.key, done.entry);
       if (done.cloned) result.cloned.push(a.key);
       else if (done.pulled) result.updated.push(a.key);
+      else result.fixed.push(a.key);
       const mismatch = `${a.key} ${a.entry.fingerprint}`;
       if (done.pulled && done.entry.fingerprint !== a.entry.fingerprint && !ctx.warned?.has(mismatch)) {
         ctx.warned?.add(mismatch);
         log.warn({ repo: a.key }, `${a.key}: fetched, but holds ${done.entry.fingerprint.slice(0, 12)} where the origin lists ${a.entry.fingerprint.slice(0, 12)}`);
       }
       if (done.pulled) await runHooks('post_update_hook', config.pull.post_update_hook, { args: [repo] }, log);
-      log.info({ repo: a.key, action: a.op }, `${a.op === 'update' ? 'updated' : a.op === 'init' ? 'cloned' : 'recloned'} ${a.key}`);
       const outcome = done.cloned ? 'cloned' : done.pulled ? 'updated' : 'fixed';
+      // the same word as the pass summary counts it under
+      log.info({ repo: a.key, action: a.op }, `${a.op === 'reclone' ? 'recloned' : outcome} ${a.key}${outcome === 'fixed' ? ' (settings only, nothing fetched)' : ''}`);
       onRepoDone({ key: a.key, op: a.op, result: outcome, ok: true, ms: performance.now() - started, ...(done.pulled ? { bytes: done.bytes } : {}) });
     } catch (err) {
       failed(a, err, started);
