@@ -32,7 +32,7 @@ import { pullOptions, workContext } from './execute/context.js';
 import { guardEvents, type PullEvents } from './events.js';
 import { planPull, type DiskRepo } from './plan.js';
 import type { HttpSourceDeps } from './source/http-source.js';
-import { fetchRemoteManifest, readRemoteState, remoteStatePath, writeRemoteState } from './source/remote-manifest.js';
+import { fetchRemoteManifest, readRemoteState, remoteStateAfter, remoteStatePath, writeRemoteState } from './source/remote-manifest.js';
 
 export interface PullRunOptions {
   /** -n: fetch the manifest even if unchanged. */
@@ -214,13 +214,7 @@ async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, ev
   await runHooks('post_work_complete_hook', config.pull.post_work_complete_hook, {}, log);
   // Recorded last, and only when everything was done: otherwise the next pass fetches and retries.
   if (result.failed.length === 0 && result.deferred.length === 0) {
-    await writeRemoteState(stateFile, {
-      source: remote.source,
-      'last-fetched': Math.floor(deps.now() / 1000),
-      'config-last-modified': config.lastModified,
-      ...(remote.validators.lastModified ? { 'last-modified': remote.validators.lastModified } : {}),
-      ...(remote.validators.etag ? { etag: remote.validators.etag } : {}),
-    });
+    await writeRemoteState(stateFile, remoteStateAfter(remote.source, remote.validators, config.lastModified, deps.now()));
   }
   return { res: result, held: local.size };
 }
