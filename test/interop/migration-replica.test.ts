@@ -31,11 +31,14 @@ if (missing) {
   const conf = writeConf(path.join(dir, 'mirror.conf'), {
     core: { toplevel: mirror, manifest: path.join(mirror, 'manifest.js.gz'), log },
     remote: { site: `file://${c.top}`, manifest: `file://${originManifest}` },
-    // the control-character owner is left out: our reader refuses it until issue 16.2 is merged
-    pull: { pull_threads: '2', exclude: c.controlOwner },
+    // Left out: the control-character owner (our reader refuses it until issue 16.2 is merged), and
+    // the path with a space, which grokmirror's grok-fsck cannot keep in an objstore (it splits `git
+    // remote -v` on whitespace and, depending on the order it meets repositories in, makes a second,
+    // empty objstore for it) nor leave out of one (it crashes on grokmirror.do-not-objstore).
+    pull: { pull_threads: '2', exclude: `${c.controlOwner}\n${c.space}` },
     fsck: { statusfile: statusFile },
   });
-  const keys = c.keys.filter((k) => k !== c.controlOwner);
+  const keys = c.keys.filter((k) => k !== c.controlOwner && k !== c.space);
   const full = (k: string) => path.join(c.top, k);
   const store = path.join(mirror, 'objstore');
   const watched = () => [...keys.map((k) => path.join(mirror, k)), ...objstores(store).map((n) => path.join(store, n))];
