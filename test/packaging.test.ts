@@ -30,6 +30,10 @@ t.test('npm install -g of the packed package installs every command', async (t) 
   // Offline: everything comes from the cache `npm ci` just filled; the native modules build here.
   run('npm', ['install', '-g', '--prefix', prefix, '--offline', '--no-audit', '--no-fund', '--allow-scripts=os-lock', path.join(dir, tgz)]);
   for (const c of COMMANDS) t.match(run(path.join(prefix, 'bin', c), ['--version']), new RegExp(`^${c} \\(grokmirror-ts\\)`), c);
+  for (const c of COMMANDS) {
+    const page = path.join(prefix, 'share', 'man', 'man1', `${c}.1`);
+    t.equal(readFileSync(page, 'utf8'), readFileSync(path.join(REPO_ROOT, 'man', `${c}.1`), 'utf8'), `man ${c} is installed`);
+  }
   const top = path.join(dir, 'top');
   makeRepo(path.join(top, 'r.git'));
   run(path.join(prefix, 'bin', 'grok-manifest'), ['-m', path.join(dir, 'm.js'), '-t', top]);
