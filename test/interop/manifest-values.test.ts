@@ -7,28 +7,22 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { runBin } from '../helpers/cli.js';
 import { BIN } from '../helpers/fixture.js';
 import { pushCommit } from '../helpers/git.js';
-import { tmpDir } from '../helpers/tmp.js';
-import { makeOddCollection } from './collection.js';
 import { readRawManifest } from './mirror-check.js';
-import { peerMissing, peerOk } from './peer.js';
+import { interopSuite, peerOk, runOurs } from './peer.js';
 
 const readRaw = readRawManifest;
 
-const missing = peerMissing();
-if (missing) {
-  t.plan(0, `skipped: ${missing}`);
-} else {
-  const dir = tmpDir(t);
-  const c = makeOddCollection(path.join(dir, 'top'));
+const suite = interopSuite(t);
+if (suite) {
+  const { dir, c } = suite;
   const theirs = path.join(dir, 'grokmirror.js.gz');
   const ours = path.join(dir, 'ours.js.gz');
   const both = async (args: readonly string[], paths: readonly string[] = []) => {
     const started = Math.floor(Date.now() / 1000);
     await peerOk('manifest', ['-m', theirs, '-t', c.top, ...args, ...paths]);
-    const r = await runBin(BIN.manifest, ['-m', ours, '-t', c.top, ...args, ...paths]);
+    const r = await runOurs(BIN.manifest, ['-m', ours, '-t', c.top, ...args, ...paths]);
     if (r.code !== 0) throw new Error(`our grok-manifest ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
     return { started, ended: Math.ceil(Date.now() / 1000) };
   };

@@ -8,19 +8,14 @@
 import { copyFileSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { runBin } from '../helpers/cli.js';
 import { BIN } from '../helpers/fixture.js';
-import { tmpDir } from '../helpers/tmp.js';
-import { makeOddCollection, strictFsckProblem } from './collection.js';
+import { strictFsckProblem } from './collection.js';
 import { inodes, objstoreProblems, objstores, readRawManifest } from './mirror-check.js';
-import { peerMissing, peerOk, writeConf } from './peer.js';
+import { interopSuite, peerOk, runOurs, writeConf } from './peer.js';
 
-const missing = peerMissing();
-if (missing) {
-  t.plan(0, `skipped: ${missing}`);
-} else {
-  const dir = tmpDir(t);
-  const c = makeOddCollection(path.join(dir, 'origin'));
+const suite = interopSuite(t);
+if (suite) {
+  const { dir, c } = suite;
   const manifest = path.join(c.top, 'manifest.js.gz');
   const log = path.join(dir, 'shared.log');
   const statusFile = path.join(dir, 'fsck.status.js');
@@ -38,7 +33,7 @@ if (missing) {
     const theirs = path.join(dir, 'their-walk.js.gz');
     copyFileSync(manifest, theirs);
     await peerOk('manifest', ['-m', theirs, '-t', c.top]);
-    const r = await runBin(BIN.manifest, ['--cfgfile', conf]);
+    const r = await runOurs(BIN.manifest, ['--cfgfile', conf]);
     if (r.code !== 0) return [`our grok-manifest exited ${r.code}: ${r.stderr}`];
     const [a, b] = [readRawManifest(theirs), readRawManifest(manifest)];
     const out: string[] = [];
@@ -75,7 +70,7 @@ if (missing) {
     const diffs = await walksDiffer();
     t.same(diffs.filter((d) => !d.startsWith(c.controlOwner)), [], 'our walk of the manifest grokmirror left equals its own');
     t.same(diffs.filter((d) => d.startsWith(c.controlOwner)), [], { todo: 'issue 16.2: our reader drops an entry whose owner has control characters' });
-    const fsck = await runBin(BIN.fsck, ['-c', conf, '-v']);
+    const fsck = await runOurs(BIN.fsck, ['-c', conf, '-v']);
     t.equal(fsck.code, 0, fsck.stderr);
     t.notMatch(fsck.stderr, /(warning|error): /, "grokmirror's status file and objstore accepted");
     t.same(objstores(store), stores, 'objstores kept');

@@ -7,14 +7,12 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { runBin, type CliResult } from '../helpers/cli.js';
+import type { CliResult } from '../helpers/cli.js';
 import { BIN } from '../helpers/fixture.js';
 import { pushCommit } from '../helpers/git.js';
 import { startTestOrigin } from '../helpers/origin.js';
-import { tmpDir } from '../helpers/tmp.js';
-import { makeOddCollection } from './collection.js';
 import { alternateOf, mirrorProblems, objstoreProblems, objstores, ownerOf, readRawManifest } from './mirror-check.js';
-import { peerMissing, peerOk, writeConf } from './peer.js';
+import { interopSuite, peerOk, replicaConf, runOurs } from './peer.js';
 import { serveFiles } from './static-server.js';
 
 const ITEM_1 = 'issue 17 item 1: clone URLs built from manifest keys are not percent-encoded yet (branch safety-replica)';
@@ -26,18 +24,12 @@ function summary(r: CliResult): Record<string, number> {
   return Object.fromEntries([...line.matchAll(/(\d+) ([a-z]+)/g)].map((m) => [m[2]!, Number(m[1])]));
 }
 
-const missing = peerMissing();
-if (missing) {
-  t.plan(0, `skipped: ${missing}`);
-} else {
-  const dir = tmpDir(t);
-  const c = makeOddCollection(path.join(dir, 'origin'));
+const suite = interopSuite(t);
+if (suite) {
+  const { dir, c } = suite;
   const manifest = path.join(c.top, 'manifest.js.gz');
-  const replicas = {
-    file: { top: path.join(dir, 'over-file'), conf: path.join(dir, 'over-file.conf') },
-    http: { top: path.join(dir, 'over-http'), conf: path.join(dir, 'over-http.conf') },
-  };
-  const pull = (which: keyof typeof replicas) => runBin(BIN.pull, ['-c', replicas[which].conf, '-v']);
+  const replicas: Record<'file' | 'http', { top: string; conf: string }> = { file: { top: '', conf: '' }, http: { top: '', conf: '' } };
+  const pull = (which: keyof typeof replicas) => runOurs(BIN.pull, ['-c', replicas[which].conf, '-v']);
   const full = (k: string) => path.join(c.top, k);
   /** Problems of a replica, with those of the repositories another branch fixes set apart. */
   const problems = (which: keyof typeof replicas) => {
@@ -50,19 +42,11 @@ if (missing) {
     await peerOk('manifest', ['-m', manifest, '-t', c.top]);
     const m = readRawManifest(manifest);
     if (m[c.forks[0]!]?.reference !== c.upstream || 'forkgroup' in m[c.forks[0]!]!) throw new Error('expected a 1.x style entry for the clone -s fork');
-    writeConf(replicas.file.conf, {
-      core: { toplevel: replicas.file.top, manifest: path.join(replicas.file.top, 'manifest.js.gz') },
-      remote: { site: `file://${c.top}`, manifest: `file://${manifest}` },
-      pull: { pull_threads: '2' },
-    });
+    replicas.file = replicaConf(dir, 'over-file', { site: `file://${c.top}`, manifest: `file://${manifest}` }, { pull: { pull_threads: '2' } });
     // git from our grok-origin (its own manifest file, so grokmirror's stays as grokmirror wrote it)
     const origin = await startTestOrigin(t, c.top, { settings: { manifestFile: path.join(dir, 'served-by-grok-origin.js.gz') } });
     const statics = await serveFiles(t, { '/manifest.js.gz': manifest });
-    writeConf(replicas.http.conf, {
-      core: { toplevel: replicas.http.top, manifest: path.join(replicas.http.top, 'manifest.js.gz') },
-      remote: { site: origin.url, manifest: `${statics}/manifest.js.gz` },
-      pull: { pull_threads: '2' },
-    });
+    replicas.http = replicaConf(dir, 'over-http', { site: origin.url, manifest: `${statics}/manifest.js.gz` }, { pull: { pull_threads: '2' } });
   });
 
   for (const which of ['file', 'http'] as const) {

@@ -3,11 +3,15 @@
  * relative to the project root), why it cannot run here (no python3, no folder), and its commands as
  * processes (`python3 -m grokmirror.<module>`), with its config files written the way its operators write them.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { runBin, runProcess, type CliResult } from '../helpers/cli.js';
 import { REPO_ROOT } from '../helpers/fixture.js';
+import { tmpDir } from '../helpers/tmp.js';
+import { makeOddCollection, type OddCollection } from './collection.js';
 import { GIT_ENV } from '../helpers/git.js';
+import { BARE_NODE_ENV } from '../helpers/killable.js';
 
 export const PEER_DIR = path.resolve(REPO_ROOT, process.env.GROKMIRROR_PEER ?? '../shared/peers/grokmirror');
 
@@ -22,11 +26,7 @@ export function peerMissing(): string | null {
   return null;
 }
 
-export interface PeerResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+export type PeerResult = CliResult;
 
 export type PeerModule = 'manifest' | 'pull' | 'fsck';
 
@@ -35,18 +35,7 @@ export type PeerModule = 'manifest' | 'pull' | 'fsck';
  * that git instead of /usr/bin/git (grokmirror's own switch, used to slow it down with a shim).
  */
 export function runPeer(module: PeerModule, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<PeerResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('python3', ['-m', `grokmirror.${module}`, ...args], {
-      env: { ...GIT_ENV, PYTHONPATH: PEER_DIR, PYTHONDONTWRITEBYTECODE: '1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runProcess('python3', ['-m', `grokmirror.${module}`, ...args], { env: { ...GIT_ENV, PYTHONPATH: PEER_DIR, PYTHONDONTWRITEBYTECODE: '1', ...env } });
 }
 
 /** runPeer that must succeed; grokmirror exits 0 even when repositories failed, so its log is returned for checks. */
@@ -75,4 +64,42 @@ export function writeConf(file: string, sections: ConfSections): string {
   }
   writeFileSync(file, `${lines.join('\n')}\n`);
   return file;
+}
+
+/** One of our commands as a process, without tap's loaders (the suite starts dozens of them). */
+export function runOurs(bin: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return runBin(bin, [...args], { env: { ...BARE_NODE_ENV, ...env } });
+}
+
+interface Plan {
+  plan(n: number, reason: string): void;
+  teardown(fn: () => void | Promise<void>): void;
+}
+
+/**
+ * How every interop file starts: when the peer cannot run here, the file is skipped with a message
+ * naming what is missing (null); otherwise a temp directory with the collection built in <dir>/origin.
+ */
+export function interopSuite(t: Plan): { readonly dir: string; readonly c: OddCollection } | null {
+  const missing = peerMissing();
+  if (missing) {
+    t.plan(0, `skipped: ${missing}`);
+    return null;
+  }
+  const dir = tmpDir(t);
+  return { dir, c: makeOddCollection(path.join(dir, 'origin')) };
+}
+
+/**
+ * A replica's toplevel `<dir>/<name>` and its config `<dir>/<name>.conf` (read by both tools), mirroring
+ * `site` from `manifest`; `more` adds sections and keys ([core] keys beside toplevel and manifest).
+ */
+export function replicaConf(dir: string, name: string, remote: { site: string; manifest: string }, more: ConfSections = {}): { top: string; conf: string } {
+  const top = path.join(dir, name);
+  const conf = writeConf(path.join(dir, `${name}.conf`), {
+    ...more,
+    core: { toplevel: top, manifest: path.join(top, 'manifest.js.gz'), ...more.core },
+    remote,
+  });
+  return { top, conf };
 }
