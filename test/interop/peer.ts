@@ -6,12 +6,11 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { runBin, runProcess, type CliResult } from '../helpers/cli.js';
+import { runProcess, type CliResult } from '../helpers/cli.js';
 import { REPO_ROOT } from '../helpers/fixture.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { makeOddCollection, type OddCollection } from './collection.js';
 import { GIT_ENV } from '../helpers/git.js';
-import { BARE_NODE_ENV } from '../helpers/killable.js';
 
 export const PEER_DIR = path.resolve(REPO_ROOT, process.env.GROKMIRROR_PEER ?? '../shared/peers/grokmirror');
 
@@ -66,9 +65,12 @@ export function writeConf(file: string, sections: ConfSections): string {
   return file;
 }
 
-/** One of our commands as a process, without tap's loaders (the suite starts dozens of them). */
+/**
+ * One of our commands as a process, without tap's loaders (the suite starts dozens of them): tap puts
+ * its --import back into NODE_OPTIONS on every spawn, so `env -u` drops it in between.
+ */
 export function runOurs(bin: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  return runBin(bin, [...args], { env: { ...BARE_NODE_ENV, ...env } });
+  return runProcess('env', ['-u', 'NODE_OPTIONS', process.execPath, bin, ...args], { env: { ...GIT_ENV, ...env } });
 }
 
 interface Plan {
