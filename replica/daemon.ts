@@ -154,7 +154,7 @@ async function follow(config: GrokConfig, opts: DaemonOptions, baseDeps: DaemonD
         full = null;
         try {
           const res = await runPull(config, { force, purge: opts.purge, forcePurge: opts.forcePurge }, deps);
-          if (res.status === 'done') log.info(`pass: ${res.cloned.length} cloned, ${res.updated.length} updated, ${res.purged.length} purged, ${res.failed.length} failed`);
+          if (res.status === 'done') log.info(`pass: ${res.cloned.length} cloned, ${res.updated.length} updated, ${res.fixed.length} fixed, ${res.purged.length} purged, ${res.failed.length} failed`);
         } catch (err) {
           log.error(`pass failed: ${describeError(err)}; trying again at the next refresh`);
         }
@@ -175,7 +175,7 @@ async function follow(config: GrokConfig, opts: DaemonOptions, baseDeps: DaemonD
         tracker?.setQueueDepth(0);
         try {
           const res = await pullTargets(config, batch, deps);
-          if (res.updated.length + res.cloned.length > 0) log.info(`notices: ${res.cloned.length} cloned, ${res.updated.length} updated, ${res.failed.length} failed`);
+          if (res.updated.length + res.cloned.length + res.fixed.length > 0) log.info(`notices: ${res.cloned.length} cloned, ${res.updated.length} updated, ${res.fixed.length} fixed, ${res.failed.length} failed`);
         } catch (err) {
           log.error(`notices failed: ${describeError(err)}`);
         }

@@ -49,6 +49,8 @@ export interface PassSummary {
   readonly ms: number;
   readonly cloned: number;
   readonly updated: number;
+  /** Worked on without a fetch (settings, remote or archived flag put right). */
+  readonly fixed?: number;
   readonly purged: number;
   readonly deferred: number;
   readonly failed: number;

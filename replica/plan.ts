@@ -93,9 +93,10 @@ function repoAction(key: string, entry: ManifestEntry, local: ManifestEntry | un
   if (disk.reclone) return { key, entry, op: 'reclone', fixRemotes: true, fixParams: true, pull: true, newlyArchived };
   const stale = opts.site !== undefined && disk.remoteUrl !== undefined && disk.remoteUrl !== remoteUrl(opts.site, key);
   const fixRemotes = local === undefined || stale;
-  const owner = entry.owner ?? opts.defaultOwner;
+  // As grokmirror: default_owner stands in for a missing owner when comparing; only an entry's own owner is ever written.
+  const ownerDiffers = entry.owner !== undefined && entry.owner !== (disk.owner ?? opts.defaultOwner);
   const fixParams =
-    (entry.description ?? null) !== disk.description || owner !== disk.owner || (entry.head !== null && entry.head !== disk.head) || !disk.symlinksOk;
+    (entry.description ?? null) !== disk.description || ownerDiffers || (entry.head !== null && entry.head !== disk.head) || !disk.symlinksOk;
   const pull = !archived && (fixRemotes || disk.fingerprint !== local?.fingerprint || disk.fingerprint !== entry.fingerprint);
   const flagChanged = (local?.archived === true) !== archived;
   return fixRemotes || fixParams || pull || flagChanged ? { key, entry, op: 'update', fixRemotes, fixParams, pull, newlyArchived } : null;

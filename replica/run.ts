@@ -20,6 +20,8 @@ import { mapPool } from '../shared/pool.js';
 import { discoverRepos } from '../shared/repo/discover.js';
 import { readAlternate } from '../shared/repo/inspect.js';
 import { diskState, quickDiskState } from './execute/disk-state.js';
+import { objstoresHeld } from './execute/forkgroups.js';
+import { mapLegacyReferences, referencedRoots } from './legacy-reference.js';
 
 import { runHooks } from './execute/hooks.js';
 import { projectsListOptions, writeProjectsList } from './execute/projects-list.js';
@@ -30,7 +32,7 @@ import { pullOptions, workContext } from './execute/context.js';
 import { guardEvents, type PullEvents } from './events.js';
 import { isWanted, planPull, type DiskRepo, type Refusal } from './plan.js';
 import type { HttpSourceDeps } from './source/http-source.js';
-import { fetchRemoteManifest, readRemoteState, remoteStatePath, writeRemoteState } from './source/remote-manifest.js';
+import { fetchRemoteManifest, readRemoteState, remoteStateAfter, remoteStatePath, writeRemoteState } from './source/remote-manifest.js';
 
 export interface PullRunOptions {
   /** -n: fetch the manifest even if unchanged. */
@@ -56,6 +58,8 @@ export interface PullResult {
   readonly status: 'unchanged' | 'done';
   readonly cloned: string[];
   readonly updated: string[];
+  /** Settings-only work: description, owner, HEAD, symlinks, remote or archived flag put right, nothing fetched. */
+  readonly fixed: string[];
   readonly purged: string[];
   readonly deferred: string[];
   readonly failed: { key: string; error: string }[];
@@ -102,6 +106,7 @@ export async function runPull(config: GrokConfig, opts: PullRunOptions, deps: Pu
       ms: performance.now() - started,
       cloned: res.cloned.length,
       updated: res.updated.length,
+      fixed: res.fixed.length,
       purged: res.purged.length,
       deferred: res.deferred.length,
       failed: res.failed.length,
@@ -135,7 +140,7 @@ async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, ev
     throw err;
   }
   events.onManifestChecked({ status: remote.status });
-  const empty: PullResult = { status: 'unchanged', cloned: [], updated: [], purged: [], deferred: [], failed: [], purgeRefused: null, archivedNotFetched: [] };
+  const empty: PullResult = { status: 'unchanged', cloned: [], updated: [], fixed: [], purged: [], deferred: [], failed: [], purgeRefused: null, archivedNotFetched: [] };
   if (remote.status === 'unchanged') {
     log.info('remote manifest unchanged');
     return { res: empty, held: null };
@@ -147,7 +152,10 @@ async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, ev
   const purging = opts.purge || config.pull.purge;
   const walk = purging ? await discoverRepos(toplevel) : null;
   const localRepos = walk ? walk.repos.map((r) => r.key) : [];
-  const remoteEntries = remote.parsed.entries;
+  // grokmirror 1.x entries (a reference, no forkgroup) join a forkgroup, as grokmirror maps them
+  const remoteEntries = mapLegacyReferences(remote.parsed.entries, local, await objstoresHeld(config, toplevel, referencedRoots(remote.parsed.entries, local)));
+  const mapped = [...remoteEntries].filter(([k, e]) => e.forkgroup !== remote.parsed.entries.get(k)!.forkgroup).length;
+  if (mapped > 0) log.info(`${mapped} entries with a reference and no forkgroup (grokmirror 1.x style) put into forkgroups, as grokmirror does`);
   const disk = new Map<string, DiskRepo>();
   // Entries we hold unchanged get the quick look in one synchronous sweep; only changed ones the full one.
   const changed: [string, ManifestEntry][] = [];
@@ -186,6 +194,7 @@ async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, ev
   const done = await executeActions(config, ctx, actions, local, log, flush, events.onRepoDone);
   result.cloned.push(...done.cloned);
   result.updated.push(...done.updated);
+  result.fixed.push(...done.fixed);
   result.deferred.push(...done.deferred);
   result.failed.push(...done.failed);
 
@@ -227,13 +236,7 @@ async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, ev
   // refusal is no reason to: the same manifest would be refused the same way, and a large one would be
   // fetched whole on every pass for nothing; a changed manifest (or -n) is read again.
   if (result.failed.every((f) => f.error.startsWith(REFUSED)) && result.deferred.length === 0) {
-    await writeRemoteState(stateFile, {
-      source: remote.source,
-      'last-fetched': Math.floor(deps.now() / 1000),
-      'config-last-modified': config.lastModified,
-      ...(remote.validators.lastModified ? { 'last-modified': remote.validators.lastModified } : {}),
-      ...(remote.validators.etag ? { etag: remote.validators.etag } : {}),
-    });
+    await writeRemoteState(stateFile, remoteStateAfter(remote.source, remote.validators, config.lastModified, deps.now()));
   }
   return { res: result, held: local.size };
 }

@@ -21,6 +21,7 @@ import { pullOptions, workContext } from './execute/context.js';
 import { runHooks } from './execute/hooks.js';
 import { projectsListOptions, writeProjectsList } from './execute/projects-list.js';
 import { guardEvents, type PullEvents } from './events.js';
+import { mapLegacyReferences } from './legacy-reference.js';
 import { isWanted, layoutProblems, planPull, type Refusal, type RepoAction } from './plan.js';
 import { reportRefused } from './run.js';
 
@@ -45,7 +46,7 @@ export async function pullTargets(config: GrokConfig, items: readonly TargetItem
   events.onPassStart({ kind: 'targeted' });
   try {
     const { res, held } = await targeted(config, items, deps, events);
-    const counts = { cloned: res.cloned.length, updated: res.updated.length, purged: 0, deferred: res.deferred.length, failed: res.failed.length };
+    const counts = { cloned: res.cloned.length, updated: res.updated.length, fixed: res.fixed.length, purged: 0, deferred: res.deferred.length, failed: res.failed.length };
     events.onPassDone({ kind: 'targeted', status: 'done', ms: performance.now() - started, ...counts, held });
     return res;
   } catch (err) {
@@ -88,7 +89,9 @@ async function targeted(config: GrokConfig, items: readonly TargetItem[], deps: 
   }
   for (const item of items) {
     if (skip.has(item.key)) continue;
-    const entry = fresh.get(item.key);
+    const fromFeed = fresh.get(item.key);
+    // a 1.x style entry (reference, no forkgroup) joins the forkgroup a full pass gives it
+    const entry = fromFeed && mapLegacyReferences(new Map([[item.key, fromFeed]]), local).get(item.key);
     if (entry) {
       const why = layout.get(item.key);
       if (why) {

@@ -19,6 +19,22 @@ export function newCommand(name: string, summary: string): Command {
     .configureOutput({ outputError: (str, write) => write(str) });
 }
 
+/**
+ * The hand-written parts of a command's manual page; its name, synopsis and options come from the
+ * same commander definition as its --help (test/man renders them into man/<command>.1).
+ */
+export interface Manual {
+  /** Paragraphs. */
+  readonly description: readonly string[];
+  readonly exitStatus: readonly string[];
+  /** [path, what it is]. */
+  readonly files?: readonly (readonly [string, string])[];
+  /** [what it does, the command line]. */
+  readonly examples: readonly (readonly [string, string])[];
+  /** Other pages, as `name(section)`. */
+  readonly seeAlso: readonly string[];
+}
+
 /** Collects a repeatable option's values. */
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];

@@ -14,10 +14,10 @@ const commands: { name: keyof typeof BIN; sources: string[]; spec: string[] }[] 
     sources: ['origin/manifest/cli-options.ts'],
     spec: ['--cfgfile', '-m', '--manifest', '-t', '--toplevel', '-l', '--logfile', '-n', '--use-now', '-c', '--check-export-ok', '-p', '--purge', '-x', '--remove', '-y', '--pretty', '-i', '--ignore-paths', '-r', '--ignore-refs', '-w', '--wait-for-manifest', '-o', '--fetch-objstore', '-v', '--verbose', '--version'],
   },
-  { name: 'origin', sources: ['origin/bin/grok-origin.ts'], spec: ['-c', '--listen', '--version'] },
-  { name: 'pull', sources: ['replica/bin/grok-pull.ts'], spec: ['-c', '-v', '-n', '--no-mtime-check', '-p', '--purge', '--force-purge', '-o', '--continuous', '--version'] },
-  { name: 'fsck', sources: ['shared/bin/grok-fsck.ts'], spec: ['-c', '-v', '-f', '--force', '--repack-only', '--connectivity-only', '--repack-all-quick', '--repack-all-full', '--version'] },
-  { name: 'bundle', sources: ['replica/bin/grok-bundle.ts'], spec: ['-c', '--config', '-o', '--outdir', '-g', '--gitargs', '-r', '--revlistargs', '-s', '--maxsize', '-i', '--include', '-v', '--verbose', '--version'] },
+  { name: 'origin', sources: ['origin/server/cli-options.ts'], spec: ['-c', '--listen', '--version'] },
+  { name: 'pull', sources: ['replica/cli-options.ts'], spec: ['-c', '-v', '-n', '--no-mtime-check', '-p', '--purge', '--force-purge', '-o', '--continuous', '--version'] },
+  { name: 'fsck', sources: ['shared/fsck/cli-options.ts'], spec: ['-c', '-v', '-f', '--force', '--repack-only', '--connectivity-only', '--repack-all-quick', '--repack-all-full', '--version'] },
+  { name: 'bundle', sources: ['replica/bundle/cli-options.ts'], spec: ['-c', '--config', '-o', '--outdir', '-g', '--gitargs', '-r', '--revlistargs', '-s', '--maxsize', '-i', '--include', '-v', '--verbose', '--version'] },
 ];
 
 /** Flags declared in source: the first argument of every .option()/.requiredOption() call. */

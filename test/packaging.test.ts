@@ -60,6 +60,10 @@ t.test('npm install -g of the packed package installs every command', async (t) 
   }
   t.ok(seen > 20, `${seen} dependencies installed`);
   t.same(differ, [], 'the installed dependency tree is the locked one');
+  for (const c of COMMANDS) {
+    const page = path.join(prefix, 'share', 'man', 'man1', `${c}.1`);
+    t.equal(readFileSync(page, 'utf8'), readFileSync(path.join(REPO_ROOT, 'man', `${c}.1`), 'utf8'), `man ${c} is installed`);
+  }
   const top = path.join(dir, 'top');
   makeRepo(path.join(top, 'r.git'));
   run(path.join(prefix, 'bin', 'grok-manifest'), ['-m', path.join(dir, 'm.js'), '-t', top]);

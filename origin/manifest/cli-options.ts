@@ -3,7 +3,7 @@
  * `--cfgfile`: flags win, config fills in what flags leave unset, ignore globs from both apply.
  */
 import type { Command } from 'commander';
-import { collect, newCommand } from '../../shared/cli.js';
+import { collect, newCommand, type Manual } from '../../shared/cli.js';
 import type { GrokConfig } from '../../shared/config/config.js';
 import { GrokError } from '../../shared/errors.js';
 import type { ManifestRunOptions } from './run.js';
@@ -52,6 +52,26 @@ export function manifestCommand(): Command {
     .option('--standalone', 'never hand the paths to a running grok-origin; update the file here')
     .option('-v, --verbose', 'say what is being done');
 }
+
+export const manifestManual: Manual = {
+  description: [
+    'grok-manifest writes the manifest of the bare repositories under a toplevel: a JSON object (gzip when the file name ends in .gz) keyed by repository path, each entry with modified, fingerprint, head, reference and, when they apply, owner, description, forkgroup and symlinks. It is a drop-in for grokmirror 2.x: the same flags, the same keys and values, the same lock file (.<manifest>.lock).',
+    'Without paths, or with -p, it walks the toplevel (symlinks to repositories are listed in their target\'s symlinks; objstores and -i globs are skipped). With paths it updates just those entries: the hook form, grok-manifest -n -m M -t T $GIT_DIR. When a grok-origin serves the manifest the paths are handed to it, and it writes the file; --standalone updates the file here regardless.',
+    'Unlike grokmirror it never rebuilds an unreadable manifest silently (--regenerate does it on purpose), recomputes every field of an updated entry, rewrites the file only when something changed, and -p works.',
+  ],
+  exitStatus: ['0 when every path was processed; 1 when one failed (each is named on stderr, the others are still processed); 2 for usage errors.'],
+  files: [
+    ['<manifest dir>/.<manifest>.lock', 'the lock every writer of the manifest takes (grokmirror\'s too)'],
+    ['<repo>/grokmirror.fingerprint', 'the fingerprint of the repository\'s refs, as the manifest lists it'],
+    ['<repo>/grokmirror.archived', 'written by --archive: the repository is still served, replicas stop fetching it'],
+  ],
+  examples: [
+    ['A full walk', 'grok-manifest -m /srv/git/manifest.js.gz -t /srv/git'],
+    ['From a post-receive hook', 'grok-manifest -n -m /srv/git/manifest.js.gz -t /srv/git "$GIT_DIR"'],
+    ['Settings from the config, a nightly walk that drops what is gone', 'grok-manifest --cfgfile /etc/grokmirror/origin.conf -p'],
+  ],
+  seeAlso: ['grok-origin(1)', 'grok-pull(1)', 'grok-fsck(1)', 'githooks(5)'],
+};
 
 export interface ResolvedManifestCli {
   readonly run: ManifestRunOptions;

@@ -5,6 +5,7 @@
  */
 import fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Git } from '../../shared/git/index.js';
+import { accessLog, urlPath } from './access-log.js';
 import type { Logger } from '../../shared/log.js';
 import type { EventLog } from './event-log.js';
 import type { ManifestStore } from './manifest-store.js';
@@ -56,11 +57,12 @@ export function buildApp(settings: OriginSettings, deps: AppDeps): FastifyInstan
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
     // fastify's own words name no limit; the route's does.
     const message = (err as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? `${err.message} (over ${req.routeOptions.bodyLimit ?? settings.notifyMaxBytes} bytes)` : err.message;
-    const line = `${req.method} ${req.url.slice(0, 200)} from ${req.socket.remoteAddress}: ${status} ${message}`;
+    const line = `${req.method} ${urlPath(req.url).slice(0, 200)} from ${req.socket.remoteAddress}: ${status} ${message}`;
     if (status < 500) req.log.warn(line);
     else req.log.error({ err }, line);
     return reply.code(status).send({ error: status < 500 ? message : 'internal error' });
   });
+  accessLog(app, deps.log, { manifestUrls: [settings.gzUrl, settings.jsonUrl] });
   app.addHook('onResponse', async (req, reply) => {
     deps.metrics.requests.inc({ route: req.routeOptions.url ?? 'unknown', method: req.method, status: String(reply.statusCode) });
   });

@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { collect, newCommand } from '../../shared/cli.js';
+import { collect, newCommand, type Manual } from '../../shared/cli.js';
 import { GrokError } from '../../shared/errors.js';
 import type { RefProbeMode } from './ref-probe.js';
 
@@ -75,6 +75,20 @@ export function dumbPullCommand(): Command {
     .option('--ref-probe <how>', 'list mode: "auto" asks http(s) upstreams for their refs with one HTTP request and falls back to git ls-remote; "git" always runs git ls-remote', 'auto')
     .option('--checkpoint-secs <s>', 'list mode: rewrite the state file at most this often during a sweep', '30');
 }
+
+export const dumbPullManual: Manual = {
+  description: [
+    "Classic mode is grokmirror's grok-dumb-pull: it fetches the remotes of the bare repositories given as paths (or found under directories given), only those whose refs moved (asked with git ls-remote first), runs -u with the path of each repository that changed, and updates grokmirror.fingerprint. -s (git-svn) is refused.",
+    'List mode mirrors a file of upstream URLs (one per line, # comments) as bare mirrors under --toplevel, at <toplevel>/<host>/<path>.git; before any fetch the upstream is asked for its refs (one HTTP request for http(s) upstreams, git ls-remote otherwise) and only a repository whose refs changed is fetched. Each URL\'s outcome is kept in the state file, rewritten atomically during the sweep; --manifest writes a grokmirror manifest of the toplevel afterwards.',
+  ],
+  exitStatus: ['0 when every repository ended fetched, unchanged, not found or needing credentials; 1 when one failed after its retries; 2 for usage errors.'],
+  files: [['<list>.state.json', "list mode: each URL's last outcome (--state)"]],
+  examples: [
+    ['Classic mode, every bare repository under a directory', 'grok-dumb-pull -v /srv/mirrors'],
+    ['List mode, with a manifest for grok-origin', 'grok-dumb-pull --list upstreams.txt --toplevel /srv/mirror --manifest /srv/mirror/manifest.js.gz'],
+  ],
+  seeAlso: ['grok-pull(1)', 'grok-manifest(1)', 'git-ls-remote(1)', 'git-fetch(1)'],
+};
 
 function count(name: string, value: string, min: number): number {
   const n = Number(value);

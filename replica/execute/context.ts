@@ -37,7 +37,6 @@ export function workContext(config: GrokConfig, git: Git, toplevel: string, loca
     toplevel,
     site: config.remote.site,
     remotename: config.pull.remotename,
-    defaultOwner: config.pull.default_owner,
     ffonly: config.pull.ffonly,
     retries: config.pull.retries,
     archiveRepack: config.pull.archive_repack,

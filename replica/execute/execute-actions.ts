@@ -23,6 +23,8 @@ import { emptyTrash, TRASH_DIR } from './trash.js';
 export interface ExecuteResult {
   readonly cloned: string[];
   readonly updated: string[];
+  /** Worked on without a fetch: its settings (description, owner, HEAD, symlinks), remote or archived flag put right. */
+  readonly fixed: string[];
   readonly deferred: string[];
   readonly failed: { key: string; error: string }[];
 }
@@ -59,7 +61,7 @@ export async function executeActions(
   flush: () => Promise<void>,
   onRepoDone: (done: RepoDone) => void = () => {},
 ): Promise<ExecuteResult> {
-  const result: ExecuteResult = { cloned: [], updated: [], deferred: [], failed: [] };
+  const result: ExecuteResult = { cloned: [], updated: [], fixed: [], deferred: [], failed: [] };
   for (const n of await emptyTrash(ctx.toplevel)) log.info(`removed ${n} from ${TRASH_DIR}: a removal a killed pass left unfinished`);
   let sinceFlush = 0;
   const paths = localPaths(config, ctx.toplevel);
@@ -94,10 +96,12 @@ export async function executeActions(
       local.set(a.key, done.entry);
       if (done.cloned) result.cloned.push(a.key);
       else if (done.pulled) result.updated.push(a.key);
+      else result.fixed.push(a.key);
       if (done.pulled && done.entry.fingerprint !== a.entry.fingerprint) reportMismatch(a, done, log, ctx.warned);
       if (done.pulled) await runHooks('post_update_hook', config.pull.post_update_hook, { args: [repo] }, log);
-      log.info({ repo: a.key, action: a.op }, `${a.op === 'update' ? 'updated' : a.op === 'init' ? 'cloned' : 'recloned'} ${a.key}`);
       const outcome = done.cloned ? 'cloned' : done.pulled ? 'updated' : 'fixed';
+      // the same word as the pass summary counts it under
+      log.info({ repo: a.key, action: a.op }, `${a.op === 'reclone' ? 'recloned' : outcome} ${a.key}${outcome === 'fixed' ? ' (settings only, nothing fetched)' : ''}`);
       onRepoDone({ key: a.key, op: a.op, result: outcome, ok: true, ms: performance.now() - started, ...(done.pulled ? { bytes: done.bytes } : {}) });
     } catch (err) {
       failed(a, err, started);

@@ -22,7 +22,6 @@ export interface RepoOpsContext {
   readonly toplevel: string;
   readonly site: string;
   readonly remotename: string;
-  readonly defaultOwner: string;
   /** Symlink key -> the keys whose entries listed it in the local manifest when the pass began. */
   readonly listedSymlinks?: ReadonlyMap<string, readonly string[]>;
 }
@@ -35,7 +34,7 @@ export function tempCloneDir(repo: string): string {
 
 /**
  * A new mirror in one git process: `git clone --mirror` under our remote name, with gc.auto=0 and the
- * owner set by -c, no template (so no sample hooks), and the objstore as --reference when the
+ * entry's owner (if it has one: default_owner is never written, as in grokmirror) set by -c, no template (so no sample hooks), and the objstore as --reference when the
  * forkgroup has one (only the fork's own objects travel). ffonly repositories then drop the "+".
  * With a filter it is a partial clone: git records the remote as the promisor with that filter
  * (remote.<name>.promisor, .partialclonefilter, extensions.partialClone), later fetches keep it and
@@ -60,8 +59,7 @@ export async function cloneMirror(
       '-c',
       'gc.auto=0',
       // "-c key=value" is one argument: a value starting with "-" cannot be taken for an option.
-      '-c',
-      `gitweb.owner=${entry.owner ?? ctx.defaultOwner}`,
+      ...(entry.owner !== undefined ? ['-c', `gitweb.owner=${entry.owner}`] : []),
       ...(opts.reference ? ['--reference', untrusted(opts.reference)] : []),
       // Checked against partial-filter.ts's short list when the config was read.
       ...(opts.filter ? [`--filter=${opts.filter}`] : []),
@@ -97,11 +95,11 @@ function writeDescriptionAndHead(dir: string, entry: ManifestEntry): void {
   if (entry.head !== null) atomicWriteSmallSync(path.join(dir, 'HEAD'), `${entry.head}\n`);
 }
 
-/** description, gitweb.owner, HEAD. */
+/** description, gitweb.owner (when the entry has one), HEAD. */
 export async function fixParams(ctx: RepoOpsContext, dir: string, entry: ManifestEntry): Promise<void> {
   // After "--" the owner is a value even if it starts with "-"; git config escapes tabs and newlines in it
   // (an argument cannot hold a NUL: entry.ts refuses those).
-  await ctx.git.run({ gitDir: dir, args: ['config', '--', 'gitweb.owner', entry.owner ?? ctx.defaultOwner] });
+  if (entry.owner !== undefined) await ctx.git.run({ gitDir: dir, args: ['config', '--', 'gitweb.owner', entry.owner] });
   writeDescriptionAndHead(dir, entry);
 }
 

@@ -16,9 +16,16 @@ import { fetchFileManifest } from './file-source.js';
 import { fetchHttpManifest, type HttpSourceDeps } from './http-source.js';
 import type { SourceResult, Validators } from './types.js';
 
+/**
+ * grokmirror's three keys in grokmirror's units, so that either tool takes the other's record: `source`,
+ * `last-fetched` (the manifest's own modification time, whole seconds: grokmirror's If-Modified-Since
+ * and file:// mtime test use it) and `config-last-modified` (the config file's mtime, whole seconds).
+ * Ours besides: the validators of the last fetch, which grokmirror ignores.
+ */
 export interface RemoteState {
   readonly source: string;
   readonly 'last-fetched': number;
+  /** Whole seconds; files written before whole seconds were used hold milliseconds, also accepted. */
   readonly 'config-last-modified': number;
   readonly 'last-modified'?: string;
   readonly etag?: string;
@@ -41,6 +48,31 @@ export async function writeRemoteState(file: string, state: RemoteState): Promis
   await atomicWrite(file, JSON.stringify(state, null, 2));
 }
 
+/** The state to record after a pass: grokmirror's keys in its units, and our validators. */
+export function remoteStateAfter(source: string, validators: Validators, configMtimeMs: number, nowMs: number): RemoteState {
+  const lm = validators.lastModified;
+  // file:// validators are the mtime in ms; http ones the Last-Modified header
+  const sourceMs = lm === undefined ? NaN : /^\d+(?:\.\d+)?$/.test(lm) ? Number(lm) : Date.parse(lm);
+  return {
+    source,
+    'last-fetched': Math.floor((Number.isFinite(sourceMs) ? sourceMs : nowMs) / 1000),
+    'config-last-modified': Math.floor(configMtimeMs / 1000),
+    ...(lm ? { 'last-modified': lm } : {}),
+    ...(validators.etag ? { etag: validators.etag } : {}),
+  };
+}
+
+/** Whether a recorded fetch was made with this config: grokmirror's whole seconds, or our former milliseconds. */
+function sameConfig(recorded: number, configMtimeMs: number): boolean {
+  return recorded === Math.floor(configMtimeMs / 1000) || recorded === configMtimeMs;
+}
+
+/** grokmirror records a file:// source as the bare path. */
+function sameSource(recorded: string, source: string): boolean {
+  const bare = (s: string) => (s.startsWith('file://') ? s.slice('file://'.length) : s);
+  return bare(recorded) === bare(source);
+}
+
 export function sourceOf(remote: RemoteConfig): string {
   if (remote.manifest_command) return `command:${remote.manifest_command}`;
   if (remote.manifest) return remote.manifest;
@@ -61,7 +93,7 @@ export interface FetchOptions {
 export async function fetchRemoteManifest(remote: RemoteConfig, opts: FetchOptions, deps: { log: Logger; http?: HttpSourceDeps }): Promise<RemoteManifest> {
   const source = sourceOf(remote);
   // A different source or an edited config means a full re-read (grokmirror does the same).
-  const force = opts.force || !opts.state || opts.state.source !== source || opts.state['config-last-modified'] !== opts.configLastModified;
+  const force = opts.force || !opts.state || !sameSource(opts.state.source, source) || !sameConfig(opts.state['config-last-modified'], opts.configLastModified);
   const previous: Validators = {
     ...(opts.state?.['last-modified'] ? { lastModified: opts.state['last-modified'] } : {}),
     ...(opts.state?.etag ? { etag: opts.state.etag } : {}),

@@ -209,7 +209,7 @@ export class StatusTracker {
       if (s.status === 'done') for (const key of this.failing.keys()) if (!touched.has(key)) this.failing.delete(key);
     }
     if (s.status === 'done') {
-      const parts = Object.entries({ cloned: s.cloned, updated: s.updated, purged: s.purged, deferred: s.deferred, failed: s.failed }).filter(([, n]) => n > 0);
+      const parts = Object.entries({ cloned: s.cloned, updated: s.updated, fixed: s.fixed ?? 0, purged: s.purged, deferred: s.deferred, failed: s.failed }).filter(([, n]) => n > 0);
       this.record({
         at: sec(at),
         what: s.kind === 'full' ? 'full pass' : 'notice pass',

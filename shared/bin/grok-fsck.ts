@@ -1,23 +1,16 @@
 #!/usr/bin/env node
-import { EXIT_FAILURE, EXIT_OK, newCommand, runCli } from '../cli.js';
+import { EXIT_FAILURE, EXIT_OK, runCli } from '../cli.js';
 import { loadConfig } from '../config/config.js';
 import { GrokError } from '../errors.js';
+import { fsckCommand, type FsckFlags } from '../fsck/cli-options.js';
 import { runFsck } from '../fsck/run.js';
 import { Git } from '../git/index.js';
 import { configLogger } from '../log.js';
 import { createProgress } from '../progress.js';
 
 runCli('grok-fsck', async (argv) => {
-  const cmd = newCommand('grok-fsck', 'Group forks into objstores, repack and check the repositories of a mirror.')
-    .requiredOption('-c, --config <file>', 'grokmirror.conf ([core] and [fsck] sections)')
-    .option('-v, --verbose', 'say what is being done')
-    .option('-f, --force', 'check every repository now, whatever the schedule says')
-    .option('--repack-only', 'objstore work and repacks only, no git fsck')
-    .option('--connectivity-only', 'git fsck --connectivity-only (much faster; no object checks)')
-    .option('--repack-all-quick', 'quick-repack every repository (implies --force)')
-    .option('--repack-all-full', 'fully repack every repository (implies --force)')
-    .parse(argv, { from: 'user' });
-  const flags = cmd.opts<{ config: string; verbose?: boolean; force?: boolean; repackOnly?: boolean; connectivityOnly?: boolean; repackAllQuick?: boolean; repackAllFull?: boolean }>();
+  const cmd = fsckCommand().parse(argv, { from: 'user' });
+  const flags = cmd.opts<FsckFlags>();
   const exclusive = [flags.repackOnly && '--repack-only', flags.connectivityOnly && '--connectivity-only', flags.repackAllQuick && '--repack-all-quick', flags.repackAllFull && '--repack-all-full'].filter(Boolean);
   if (exclusive.length > 1) throw new GrokError('GROK_ERR_USAGE', `${exclusive.join(' and ')} cannot be used together`);
   const config = loadConfig(flags.config);

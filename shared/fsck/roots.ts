@@ -3,6 +3,11 @@
  * one per line as grokmirror does. The cache is trusted while it is newer than the fingerprint file
  * (grok-pull and grok-manifest rewrite that file whenever the refs change); otherwise, or without a
  * fingerprint file, the roots are computed again.
+ *
+ * Written byte for byte as grokmirror writes it, with no newline after the last root: grokmirror
+ * reads the file as `set(text.split('\n'))`, so a final newline adds an empty "root" that every such
+ * repository shares, and its grok-fsck then groups unrelated repositories into one objstore. A cache
+ * with that newline (written by earlier versions) is computed and written again.
  */
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -25,7 +30,9 @@ function cached(repo: string): string[] | null {
   const fpAt = mtimeMs(path.join(repo, FINGERPRINT_FILE));
   if (rootsAt === null || fpAt === null || rootsAt < fpAt) return null;
   try {
-    return readFileSync(path.join(repo, ROOTS_FILE), 'utf8').split('\n').filter((l) => /^[0-9a-f]{40,64}$/.test(l));
+    const text = readFileSync(path.join(repo, ROOTS_FILE), 'utf8');
+    if (text.endsWith('\n')) return null;
+    return text.split('\n').filter((l) => /^[0-9a-f]{40,64}$/.test(l));
   } catch {
     return null;
   }
@@ -36,6 +43,6 @@ export async function repoRoots(git: Git, repo: string): Promise<string[]> {
   if (hit) return hit;
   const out = await git.run({ gitDir: repo, args: ['rev-list', '--max-parents=0', '--all'] });
   const roots = [...new Set(out.stdout.toString('utf8').split('\n').filter((l) => l !== ''))].sort();
-  await atomicWrite(path.join(repo, ROOTS_FILE), roots.map((r) => `${r}\n`).join(''), { noSync: true }).catch(() => {});
+  await atomicWrite(path.join(repo, ROOTS_FILE), roots.join('\n'), { noSync: true }).catch(() => {});
   return roots;
 }

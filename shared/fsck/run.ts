@@ -15,6 +15,7 @@ import type { Git } from '../git/index.js';
 import { matchesAny } from '../glob.js';
 import { type HeldLock, acquireLock, isLockBusy, lockPathFor, removeOrphanLocks, withLock } from '../lock.js';
 import type { Logger } from '../log.js';
+import { EMPTY_FINGERPRINT } from '../manifest/entry.js';
 import { readManifestFile } from '../manifest/io.js';
 import { removeKilledManifestWrites } from '../manifest/killed-writes.js';
 import { pathToKey } from '../manifest/keys.js';
@@ -133,6 +134,11 @@ async function storeWork<T>(store: StoreInfo, target: MaintainTarget, work: (t: 
   } finally {
     for (const h of held) await h.release();
   }
+}
+
+function storeFingerprint(store: string): string | null {
+  const fp = currentFingerprint(store);
+  return fp === EMPTY_FINGERPRINT ? null : fp;
 }
 
 async function manifestForkgroups(config: GrokConfig, replica: boolean): Promise<Map<string, string>> {
@@ -259,7 +265,8 @@ async function fsckPass(config: GrokConfig, opts: FsckRunOptions, deps: FsckDeps
       status[w.target.path] = {
         ...base,
         ...(done.checked ? { lastcheck: today, nextcheck: isoDay(deps.now() + config.fsck.frequency * 86_400_000) } : {}),
-        fingerprint: fp,
+        // An objstore's too, as grokmirror records it: its own refs' show-ref digest (null with no refs).
+        fingerprint: w.store ? storeFingerprint(w.target.path) : fp,
         ...(done.repacked !== 'none' ? { lastrepack: today } : {}),
         ...(done.repacked === 'full' ? { lastfullrepack: today } : {}),
         s_elapsed: Math.round((deps.now() - t0) / 1000),

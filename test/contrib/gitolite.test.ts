@@ -64,7 +64,7 @@ t.test('manifest_command reading the origin\'s file: mirrors, 127 when unchanged
   await pastMtime(originManifest);
   const first = await pull();
   t.equal(first.code, 0, first.stderr);
-  t.match(first.stderr, /2 cloned, 0 updated, 0 purged, 0 deferred, 0 failed/);
+  t.match(first.stderr, /2 cloned, 0 updated, 0 fixed, 0 purged, 0 deferred, 0 failed/);
   t.ok(existsSync(path.join(mirror, '.manifest.js.gz.command')), 'the fetch time is kept beside the local manifest');
 
   const same = await pull();
@@ -84,7 +84,7 @@ t.test('manifest_command reading the origin\'s file: mirrors, 127 when unchanged
   await notify(origin.url, [path.join(top, 'pub/c.git')]);
   const lock = await acquireLock(lockPathFor(path.join(mirror, 'pub/c.git')));
   const deferred = await pull();
-  t.match(deferred.stderr, /0 cloned, 0 updated, 0 purged, 1 deferred/);
+  t.match(deferred.stderr, /0 cloned, 0 updated, 0 fixed, 0 purged, 1 deferred/);
   await lock.release();
   await pastMtime(originManifest);
   const resumed = await pull();

@@ -5,7 +5,8 @@ import { Git } from '../../shared/git/index.js';
 import { silentLogger } from '../../shared/log.js';
 import { runPull, type PullResult, type PullRunOptions } from '../../replica/run.js';
 
-let generation = 1;
+// a config file's mtime in ms; grok-pull compares it in whole seconds, as grokmirror does
+let generation = 1_600_000_000_000;
 
 /** A replica's config; `extra` adds lines to [pull] (and may open further sections). */
 export function replicaConfig(mirror: string, site: string, extra = '', manifestUrl?: string): GrokConfig {
@@ -15,7 +16,7 @@ export function replicaConfig(mirror: string, site: string, extra = '', manifest
 }
 
 export function bumpConfig(): void {
-  generation++;
+  generation += 1000;
 }
 
 export function pull(config: GrokConfig, opts: Partial<PullRunOptions> = {}): Promise<PullResult> {

@@ -6,14 +6,13 @@
  * change feed must tell a follower about every repository. (c) the same server while hooks hand
  * their paths over and stand-alone writers rewrite the file behind its back.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import t, { type Test } from 'tap';
 import { handoffPathFor } from '../../origin/manifest/handoff.js';
 import { CaseTable } from '../helpers/case-table.js';
-import { runBin, type CliResult } from '../helpers/cli.js';
+import { runBin, runProcess, type CliResult } from '../helpers/cli.js';
 import { makeChainCollection, pool, pushState, showRefFingerprint, type ChainCollection, type ChainRepo } from '../helpers/commit-chains.js';
 import { followFeed } from '../helpers/feed-follower.js';
 import { BIN } from '../helpers/fixture.js';
@@ -86,15 +85,7 @@ function laps(): { lap(name: string): void; toString(): string } {
  * start-up and exit work, times 200 on two cores, more than doubled the run.
  */
 function runHook(args: string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('env', ['-u', 'NODE_OPTIONS', process.execPath, BIN.manifest, ...args], { env: GIT_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runProcess('env', ['-u', 'NODE_OPTIONS', process.execPath, BIN.manifest, ...args], { env: GIT_ENV });
 }
 
 const leftovers = (top: string) => readdirSync(top).filter((n) => n.endsWith('.tmp'));

@@ -29,7 +29,7 @@ t.test('one pass from the command line; exit status says whether anything failed
     });
   const one = await run(['-v']);
   t.equal(one.code, 0, one.stderr);
-  t.match(one.stderr, /1 cloned, 0 updated, 0 purged, 0 deferred, 0 failed/);
+  t.match(one.stderr, /1 cloned, 0 updated, 0 fixed, 0 purged, 0 deferred, 0 failed/);
   const again = await run([]);
   t.equal(again.code, 0);
   const bad = path.join(dir, 'bad.conf');

@@ -29,6 +29,11 @@ t.test('per-repo decisions', async (t) => {
     ['cache disagrees with the local manifest: pull', one(new Map([['/r.git', e({ fingerprint: fp('c') })]]), e(), d()), { pull: true }],
     ['description changed', one(known, e({ description: 'new' }), d()), { fixParams: true, pull: false }],
     ['owner changed', one(known, e({ owner: 'Ann' }), d()), { fixParams: true }],
+    // default_owner: compared with as grokmirror does, never written
+    ['no owner in the entry, none on disk: nothing', one(known, e(), d({ owner: null })), null],
+    ['no owner in the entry, another one on disk: left alone', one(known, e(), d({ owner: 'Local Admin' })), null],
+    ['an owner in the entry, none on disk: written', one(known, e({ owner: 'Ann' }), d({ owner: null })), { fixParams: true }],
+    ['the entry names default_owner, none on disk: the same to grokmirror', one(known, e({ owner: 'Grokmirror User' }), d({ owner: null })), null],
     ['head changed', one(known, e({ head: 'ref: refs/heads/dev' }), d()), { fixParams: true }],
     ['symlink missing', one(known, e(), d({ symlinksOk: false })), { fixParams: true }],
     ['excluded: nothing', one(known, e({ fingerprint: fp('b') }), d(), { exclude: ['/r.*'] }), null],

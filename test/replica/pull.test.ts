@@ -26,6 +26,7 @@ t.test('initial mirror, then incremental updates, from our origin over HTTP', as
     t.ok(fsckOk(path.join(mirror, r)).ok, `${r}: git fsck`);
   }
   t.equal(gitDir(path.join(mirror, 'pub/described.git'), ['config', 'gitweb.owner']), 'Ann Owner');
+  t.throws(() => gitDir(path.join(mirror, 'plain.git'), ['config', 'gitweb.owner']), 'no owner at the origin: none here (default_owner is never written)');
   t.equal(readFileSync(path.join(mirror, 'pub/described.git/description'), 'utf8'), 'Described repo', 'description without a newline');
   t.equal(readFileSync(path.join(mirror, 'pub/detached.git/HEAD'), 'utf8'), '299e476abb5b5cab4dfd37a5b13de9ecc15317a3\n');
   t.equal(readlinkSync(path.join(mirror, 'alias.git')), path.join(mirror, 'pub/described.git'), 'symlink made');
@@ -44,6 +45,7 @@ t.test('initial mirror, then incremental updates, from our origin over HTTP', as
   await origin.app.inject({ method: 'POST', url: '/_grok/notify', payload: { paths: ['/plain.git', '/pub/described.git'] } });
   const third = await pull(config);
   t.same(third.updated, ['/plain.git'], 'only the pushed repo was fetched');
+  t.same(third.fixed, ['/pub/described.git'], 'the settings-only change is counted as such');
   t.equal(gitDir(path.join(mirror, 'plain.git'), ['rev-parse', 'refs/heads/feature']), sha);
   t.equal(readFileSync(path.join(mirror, 'pub/described.git/description'), 'utf8'), 'Described anew', 'description fixed without a fetch');
   t.ok(fsckOk(path.join(mirror, 'plain.git')).ok);

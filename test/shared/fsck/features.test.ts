@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import t from 'tap';
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
@@ -83,6 +85,11 @@ t.test('a replica names objstores after the manifest forkgroup and leaves its ma
   for (const r of [net.upstream, ...net.forks]) t.equal(alternatesOf(r), path.join(top, 'objstore/linux-fg.git/objects'));
   t.same(readFileSync(mfile), bytes, 'the local manifest mirrors the origin: not rewritten');
   for (const r of net.all) t.ok(fsckOk(r).ok);
+  // an objstore's status entry carries its refs' fingerprint, as grokmirror writes it (not null)
+  const store = path.join(top, 'objstore/linux-fg.git');
+  const status = JSON.parse(readFileSync(path.join(top, 'fsck.status.js'), 'utf8')) as Record<string, { fingerprint: string | null }>;
+  const showRef = execFileSync('git', [`--git-dir=${store}`, 'show-ref'], { encoding: 'utf8' });
+  t.equal(status[store]?.fingerprint, createHash('sha1').update(showRef).digest('hex'), "the objstore's fingerprint in the status file");
 });
 
 t.test('plumbing joins, merging sibling objstores, opting out, baselines and island cores, preload bundles', async (t) => {
