@@ -81,8 +81,8 @@ if (suite) {
     // the -n entry keeps its "now" in both files until a walk without -n recomputes it
     const [control, rest] = split(differences([c.nonAscii], hookWindow));
     t.same(rest, []);
-    // Our reader refuses an owner with control characters, so rewriting the file drops that entry.
-    t.same(control, [], { todo: 'issue 16.2: owners with control characters refused by our manifest reader' });
+    // An owner with control characters is data (issue 16.2): rewriting the file keeps that entry.
+    t.same(control, [], 'the entry whose owner holds control characters is kept as grokmirror keeps it');
     const m = readRaw(ours);
     t.notOk(c.manyRefs in m);
     t.notOk('symlinks' in m[c.deep]!, 'the symlink left its target entry');

@@ -22,11 +22,10 @@ if (suite) {
   const log = path.join(dir, 'shared.log');
   const { top: mirror, conf } = replicaConf(dir, 'mirror', { site: `file://${c.top}`, manifest: `file://${originManifest}` }, {
     core: { log },
-    // Left out: the control-character owner (our reader refuses it until issue 16.2 is merged), and
-    // the path with a space, which grokmirror's grok-fsck cannot keep in an objstore (it splits `git
+    // Left out: the path with a space, which grokmirror's grok-fsck cannot keep in an objstore (it splits `git
     // remote -v` on whitespace and, depending on the order it meets repositories in, makes a second,
     // empty objstore for it) nor leave out of one (it crashes on grokmirror.do-not-objstore).
-    pull: { pull_threads: '2', exclude: `${c.controlOwner}\n${c.space}` },
+    pull: { pull_threads: '2', exclude: c.space },
     fsck: { statusfile: path.join(dir, 'mirror', 'fsck.status.js') },
   });
   const statusFile = path.join(mirror, 'fsck.status.js');
@@ -66,7 +65,7 @@ if (suite) {
     t.match(pull.stderr, /0 cloned, 1 updated/, 'only the pushed repository was fetched');
     const complaints = pull.stderr.split('\n').filter((l) => /(warning|error): /.test(l));
     t.same(complaints.filter((l) => !l.includes(c.controlOwner)), [], 'no complaint');
-    t.same(complaints, [], { todo: 'issue 16.2: our reader refuses the control-character owner (excluded by the config, refused before that)' });
+    t.same(complaints, [], 'the control-character owner is data, not a complaint');
     const fsck = await runOurs(BIN.fsck, ['-c', conf, '-v']);
     t.equal(fsck.code, 0, fsck.stderr);
     t.notMatch(fsck.stderr, /(warning|error): /, "grokmirror's status file and objstores accepted");

@@ -15,8 +15,6 @@ import { alternateOf, mirrorProblems, objstoreProblems, objstores, ownerOf, read
 import { interopSuite, peerOk, replicaConf, runOurs } from './peer.js';
 import { serveFiles } from './static-server.js';
 
-const ITEM_1 = 'issue 17 item 1: clone URLs built from manifest keys are not percent-encoded yet (branch safety-replica)';
-const ISSUE_16_2 = 'issue 16.2: our readers refuse an owner with control characters';
 
 /** The counts of our grok-pull's summary line ("N cloned, N updated, ..."). */
 function summary(r: CliResult): Record<string, number> {
@@ -54,8 +52,8 @@ if (suite) {
       const r = await pull(which);
       const p = problems(which);
       t.same(p.rest, [], r.stderr);
-      t.same(p.control, [], { todo: ISSUE_16_2 });
-      if (which === 'http') t.same(p.space, [], { todo: ITEM_1 });
+      t.same(p.control, [], 'the owner with control characters is mirrored as it is (issue 16.2)');
+      t.same(p.space, [], 'the path with a space is mirrored (its clone URL percent-encoded, issue 17 item 1)');
       const mirror = replicas[which].top;
       // issue 17 item 2: grokmirror maps a reference without forkgroup to a forkgroup; the forks and
       // the repository they reference share its objstore, so only the forks' own objects travel
