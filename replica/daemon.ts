@@ -45,7 +45,7 @@ const FSCK_OPTIONS: FsckRunOptions = { force: false, repackOnly: false, connecti
 function checkCron(config: GrokConfig, key: 'recheck_cron' | 'fsck_cron'): void {
   const expr = config.pull[key];
   if (expr && !validate(expr)) {
-    throw new GrokError('GROK_ERR_CONFIG_VALUE', `${config.file}: [pull] ${key}: ${JSON.stringify(expr)} is not a cron expression`);
+    throw new GrokError('GROK_ERR_CONFIG_VALUE', `${configWhere(config, 'pull', key)}: ${JSON.stringify(expr)} is not a cron expression`);
   }
 }
 

@@ -28,6 +28,11 @@ interface Case {
   readonly args?: readonly string[];
   /** What the one error line must say after "<conf>:". */
   readonly want: RegExp;
+  /** A refusal of command-line values rather than of the config: the whole line instead, and its exit status. */
+  readonly line?: RegExp;
+  readonly code?: number;
+  /** The option that names the config (grok-manifest's is --cfgfile). */
+  readonly configFlag?: string;
   /** Made before the run. */
   readonly setup?: (d: string) => void;
   /** Must hold after the run (nothing touched); returns a problem or null. */
@@ -95,6 +100,18 @@ const cases: Case[] = [
   { name: 'a NUL in a path', conf: '[core]\ntoplevel = ${D}/top\nlog = ${D}/a\0b.log\n[remote]\nmanifest = http://127.0.0.1:9/m.js\n', want: /:3: \[core\] log: holds a NUL character/ },
   { name: 'a NUL in a string', conf: '[core]\ntoplevel = ${D}/top\n[remote]\nmanifest = http://127.0.0.1:9/m.js\n[pull]\ndefault_owner = a\0b\n', want: /:6: \[pull\] default_owner: holds a NUL character/ },
   { name: 'an interpolation that grows to 12^9 characters', conf: `[core]\ntoplevel = \${D}/top\n[remote]\nmanifest = http://127.0.0.1:9/m.js\n[pull]\n${bomb()}\ndefault_owner = \${l9}\n`, want: /:16: \[pull\] default_owner: the value grows past 1048576 characters when interpolated/ },
+  {
+    name: 'grok-manifest: -l naming the manifest',
+    bin: 'manifest',
+    configFlag: '--cfgfile',
+    code: 2,
+    args: ['-l', '${D}/top/m.js'],
+    conf: '[core]\ntoplevel = ${D}/top\nmanifest = ${D}/top/m.js\n',
+    want: /./,
+    line: /^grok-manifest: error: the log file and the manifest are the same file \(.*\/top\/m\.js\); give each its own path \[GROK_ERR_USAGE\]$/,
+    setup: (d) => (mkdirSync(path.join(d, 'top'), { recursive: true }), writeFileSync(path.join(d, 'top/m.js'), MANIFEST_TEXT)),
+    after: (d) => unchanged(path.join(d, 'top/m.js'), MANIFEST_TEXT)(),
+  },
   { name: 'grok-origin: a relative [origin] bundle_dir', bin: 'origin', args: ['--listen', '127.0.0.1:0'], conf: '[core]\ntoplevel = ${D}/top\n[origin]\nbundle_dir = bundles\n', want: /:4: \[origin\] bundle_dir: must be an absolute path/ },
 ];
 
@@ -107,14 +124,14 @@ t.test('configs that must be refused: one line naming file, line and key; nothin
     const conf = path.join(d, 'grok.conf');
     writeFileSync(conf, c.conf.replaceAll('${D}', d));
     const bin = BIN[c.bin ?? 'pull'];
-    const r = await runBounded(bin, ['-c', conf, ...(c.args ?? [])], HANG_MS, {}, d);
+    const r = await runBounded(bin, [c.configFlag ?? '-c', conf, ...(c.args ?? []).map((a) => a.replaceAll('${D}', d))], HANG_MS, {}, d);
     const lines = r.stderr.trim().split('\n').filter((l) => l !== '');
     const line = lines[lines.length - 1] ?? '';
-    const named = line.startsWith(`${path.basename(bin, '.js')}: error: ${conf}`) && c.want.test(line) && /\[GROK_ERR_CONFIG_(VALUE|INTERPOLATION)\]$/.test(line);
+    const named = c.line ? c.line.test(line) : line.startsWith(`${path.basename(bin, '.js')}: error: ${conf}`) && c.want.test(line) && /\[GROK_ERR_CONFIG_(VALUE|INTERPOLATION)\]$/.test(line);
     const touched = c.after?.(d) ?? null;
-    const ok = !r.overran && r.code === 1 && lines.length === 1 && named && touched === null;
+    const ok = !r.overran && r.code === (c.code ?? 1) && lines.length === 1 && named && touched === null;
     const result = r.overran ? `accepted: still running after ${HANG_MS / 1000} s${touched ? `; ${touched}` : ''}` : `exit ${r.code}: ${line.replace(root, '<dir>')}${lines.length > 1 ? ` (+${lines.length - 1} lines)` : ''}${touched ? `; ${touched}` : ''}`;
-    t.ok(table.add(c.name, 'exit 1, one line naming file:line and the key; nothing touched', result, ok), c.name);
+    t.ok(table.add(c.name, c.line ? `exit ${c.code ?? 1}, one line naming both; nothing touched` : 'exit 1, one line naming file:line and the key; nothing touched', result, ok), c.name);
   }
 });
 
