@@ -10,7 +10,7 @@
  */
 import type { Server } from 'node:net';
 import { schedule as cronSchedule, validate } from 'node-cron';
-import type { GrokConfig } from '../shared/config/config.js';
+import { configWhere, type GrokConfig } from '../shared/config/config.js';
 import { describeError, GrokError } from '../shared/errors.js';
 import type { FsckDeps, FsckResult, FsckRunOptions } from '../shared/fsck/run.js';
 import type { Git } from '../shared/git/index.js';
@@ -45,7 +45,7 @@ const FSCK_OPTIONS: FsckRunOptions = { force: false, repackOnly: false, connecti
 function checkCron(config: GrokConfig, key: 'recheck_cron' | 'fsck_cron'): void {
   const expr = config.pull[key];
   if (expr && !validate(expr)) {
-    throw new GrokError('GROK_ERR_CONFIG_VALUE', `${config.file}: [pull] ${key}: ${JSON.stringify(expr)} is not a cron expression`);
+    throw new GrokError('GROK_ERR_CONFIG_VALUE', `${configWhere(config, 'pull', key)}: ${JSON.stringify(expr)} is not a cron expression`);
   }
 }
 
@@ -75,7 +75,7 @@ async function startStatus(config: GrokConfig, deps: DaemonDeps): Promise<{ trac
   // Loaded only here: fastify and prom-client are start-up cost a daemon without a status page need not pay.
   const { parseStatusListen, startStatusServer } = await import('./status/server.js');
   const listen = parseStatusListen(config.pull.status_listen, config.file);
-  const tracker = new StatusTracker({ now: deps.now });
+  const tracker = new StatusTracker({ now: deps.now, refreshSeconds: config.pull.refresh, feed: feedUrl(config) !== null });
   try {
     tracker.setHeld((await readManifestFile(config.core.manifest, config.core.manifest_max_size))?.entries.size ?? 0);
   } catch (err) {
@@ -132,7 +132,7 @@ async function follow(config: GrokConfig, opts: DaemonOptions, baseDeps: DaemonD
 
   // The socket first: if it cannot listen, nothing else has been started that would keep us alive.
   let socket: Server | null = null;
-  if (config.pull.socket) socket = await listenSocket(config.pull.socket, (p) => wantTarget(p), log);
+  if (config.pull.socket) socket = await listenSocket(config.pull.socket, (p) => wantTarget(p), log, configWhere(config, 'pull', 'socket'));
   const timer = setInterval(() => wantFull(false), config.pull.refresh * 1000);
   const crons: CronJob[] = [];
   if (config.pull.recheck_cron) crons.push(schedule(config.pull.recheck_cron, () => wantFull(true)));
@@ -142,7 +142,12 @@ async function follow(config: GrokConfig, opts: DaemonOptions, baseDeps: DaemonD
     ? followFeed({ url: feed, log, signal }, {
         onChange: (key, entry) => (entry ? wantTarget(key, entry) : wantManifest()),
         onReset: wantManifest,
-        onConnected: (up) => log.info(up ? `following the change feed at ${feed}` : `change feed ${feed} disconnected`),
+        // The loss itself is logged (as a warning) by the feed client, with its cause.
+        onConnected: (up, lastHeard) => {
+          tracker?.feedConnected(up, lastHeard);
+          if (up) log.info(`following the change feed at ${feed}`);
+        },
+        onMissing: () => tracker?.feedMissing(),
       })
     : Promise.resolve();
   signal.addEventListener('abort', poke, { once: true });

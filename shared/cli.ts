@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { describeError, isGrokError } from './errors.js';
+import { safeText } from './safe-text.js';
 import { packageVersion } from './version.js';
 
 export const EXIT_OK = 0;
@@ -57,8 +58,9 @@ export function runCli(name: string, main: (argv: string[]) => Promise<number>):
     (err: unknown) => {
       const code = exitCodeFor(err);
       // The stable code too: the README's troubleshooting table is keyed by it.
-      if (!(err instanceof CommanderError)) process.stderr.write(`${name}: error: ${describeError(err)}${isGrokError(err) ? ` [${err.code}]` : ''}\n`);
-      if (process.env.GROK_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+      // Made safe: the message may quote an origin's reply or a URL with credentials (safe-text.ts).
+      if (!(err instanceof CommanderError)) process.stderr.write(`${name}: error: ${safeText(describeError(err))}${isGrokError(err) ? ` [${err.code}]` : ''}\n`);
+      if (process.env.GROK_DEBUG && err instanceof Error) process.stderr.write(`${(err.stack ?? '').split('\n').map((l) => safeText(l)).join('\n')}\n`);
       process.exit(code);
     },
   );

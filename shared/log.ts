@@ -5,6 +5,7 @@
 import { Writable } from 'node:stream';
 import { pino, type Logger, type DestinationStream, type Level } from 'pino';
 import { followRotation, openLogFile } from './log-file.js';
+import { redactUrls, safeText } from './safe-text.js';
 
 export type { Logger };
 
@@ -46,9 +47,9 @@ export function humanStream(name: string, out: NodeJS.WritableStream): Destinati
         const rec = JSON.parse(chunk.toString('utf8')) as { level: number; msg?: string; err?: { message?: string } };
         const level = LEVEL_NAMES[rec.level] ?? 'info';
         const prefix = level === 'info' || level === 'debug' ? '' : `${level}: `;
-        out.write(`${name}: ${prefix}${rec.msg ?? rec.err?.message ?? ''}\n`);
+        out.write(`${name}: ${prefix}${safeText(rec.msg ?? rec.err?.message ?? '')}\n`);
       } catch {
-        out.write(chunk);
+        out.write(`${safeText(chunk.toString('utf8').replace(/\n$/, ''))}\n`);
       }
       cb();
     },
@@ -64,8 +65,34 @@ export function createCliLogger(opts: CliLogOptions): Logger {
     if (opts.followRotation !== false) followRotation(file);
     streams.push({ level: pinoLevel(opts.fileLevel), stream: file.stream });
   }
-  return pino({ name: opts.name, level: 'debug', base: { pid: process.pid } }, pino.multistream(streams));
+  return pino({ name: opts.name, level: 'debug', base: { pid: process.pid }, hooks: SAFE_HOOKS, formatters: SAFE_FORMATTERS }, pino.multistream(streams));
 }
+
+/** Fields (`repo` holds a manifest key, which may hold a C1 control) made safe as messages are. */
+function safeFields(obj: Record<string, unknown>): Record<string, unknown> {
+  let out: Record<string, unknown> | null = null;
+  for (const [k, v] of Object.entries(obj)) {
+    if (typeof v !== 'string') continue;
+    const safe = safeText(v);
+    if (safe !== v) (out ??= { ...obj })[k] = safe;
+  }
+  return out ?? obj;
+}
+
+export const SAFE_FORMATTERS = { log: safeFields, bindings: safeFields };
+
+/**
+ * Every message is made safe where it is logged (safe-text.ts): messages quote what origins, remotes
+ * and URL lists said, and a log line is read on a terminal (`jq -r` prints what JSON escaped). Fields
+ * get the same (SAFE_FORMATTERS); the whole JSON line has URL credentials redacted once more, for
+ * nested fields and serialised errors (a GrokError's data may hold a URL).
+ */
+export const SAFE_HOOKS = {
+  logMethod(this: Logger, args: unknown[], method: (...a: unknown[]) => void): void {
+    method.apply(this, args.map((a) => (typeof a === 'string' ? safeText(a) : a)));
+  },
+  streamWrite: redactUrls,
+};
 
 /** The logger of a command run with a config: its [core] log file and level, and the config's warnings logged. */
 export function configLogger(name: string, config: { readonly core: { readonly log: string; readonly loglevel: string }; readonly warnings: readonly string[] }, verbose: boolean): Logger {

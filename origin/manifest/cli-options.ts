@@ -2,6 +2,7 @@
  * grok-manifest's command line (grokmirror 2.x flags, plus --regenerate) and how it combines with
  * `--cfgfile`: flags win, config fills in what flags leave unset, ignore globs from both apply.
  */
+import path from 'node:path';
 import type { Command } from 'commander';
 import { collect, newCommand, type Manual } from '../../shared/cli.js';
 import type { GrokConfig } from '../../shared/config/config.js';
@@ -95,6 +96,10 @@ export function resolveManifestOptions(flags: ManifestFlags, paths: string[], co
     throw new GrokError('GROK_ERR_USAGE', `--${flags.archive ? 'archive' : 'unarchive'} needs the paths of the repositories (and no -x/--remove)`);
   }
   const logfile = flags.logfile ?? (config?.core.log || undefined);
+  // The log written over the manifest would corrupt it (a config is checked for this when read).
+  if (logfile && path.resolve(logfile) === path.resolve(manifestFile)) {
+    throw new GrokError('GROK_ERR_USAGE', `the log file and the manifest are the same file (${path.resolve(manifestFile)}); give each its own path`);
+  }
   return {
     run: {
       toplevel,

@@ -19,6 +19,7 @@ import { refProbe, type RefProbeMode } from './ref-probe.js';
 import { countStates, readState, writeState, type RepoState, type SweepState } from './state.js';
 import { sweepOne } from './sweep.js';
 import { parseUrlList } from './url-list.js';
+import { redactUrls } from '../../shared/safe-text.js';
 
 export interface ListRunOptions {
   readonly listFile: string;
@@ -77,8 +78,10 @@ export async function runList(opts: ListRunOptions, deps: ListRunDeps): Promise<
     const old = await readState(stateFile);
     const state: SweepState = { version: 1, repos: Object.create(null) as SweepState['repos'] };
     for (const r of list.refused) state.repos[r.url] = { state: 'invalid', attempts: 0, failures: 0, lastError: r.why };
+    // The record is keyed by the URL as it may be shown: credentials in a listed URL never reach it.
+    const shown = (it: { url: string }) => redactUrls(it.url);
     // Pending until this sweep reaches them: a sweep cut short leaves them so.
-    for (const it of list.items) state.repos[it.url] = { ...old.repos[it.url], key: it.key, state: 'pending', attempts: 0, failures: old.repos[it.url]?.failures ?? 0 };
+    for (const it of list.items) state.repos[shown(it)] = { ...old.repos[shown(it)], key: it.key, state: 'pending', attempts: 0, failures: old.repos[shown(it)]?.failures ?? 0 };
     const probe = await refProbe(opts.refProbe, { git, log, timeoutMs: opts.lsRemoteTimeoutMs, connectionsPerHost: opts.perHost });
     const ctx = {
       toplevel,
@@ -97,7 +100,7 @@ export async function runList(opts: ListRunOptions, deps: ListRunDeps): Promise<
     const checkpoint = new Checkpoint(() => writeState(stateFile, state), opts.checkpointMs, deps.now);
     try {
       await mapPool(list.items, opts.jobs, async (it) => {
-        state.repos[it.url] = await sweepOne(it, old.repos[it.url], ctx);
+        state.repos[shown(it)] = await sweepOne(it, old.repos[shown(it)], ctx);
         checkpoint.poke();
       });
     } finally {

@@ -6,6 +6,7 @@
 import { promises as fsp } from 'node:fs';
 import { GrokError } from '../../shared/errors.js';
 import { atomicWrite } from '../../shared/fs/atomic.js';
+import { redactUrls, safeText } from '../../shared/safe-text.js';
 
 export type RepoState = 'pending' | 'fetched' | 'unchanged' | 'not_found' | 'auth_required' | 'failed' | 'invalid';
 
@@ -53,8 +54,14 @@ export async function readState(file: string): Promise<SweepState> {
   return { version: 1, repos: Object.assign(Object.create(null), d.repos) as Record<string, StateEntry> };
 }
 
+/**
+ * Written 0600: the record names every upstream, and errors quote git, which quotes URLs. Keys and
+ * errors are redacted on the way out too (safe-text.ts), whatever put them in.
+ */
 export async function writeState(file: string, state: SweepState): Promise<void> {
-  await atomicWrite(file, `${JSON.stringify(state, null, 1)}\n`);
+  const repos: Record<string, StateEntry> = {};
+  for (const [url, e] of Object.entries(state.repos)) repos[redactUrls(url)] = e.lastError === undefined ? e : { ...e, lastError: safeText(e.lastError) };
+  await atomicWrite(file, `${JSON.stringify({ ...state, repos }, null, 1)}\n`, { mode: 0o600 });
 }
 
 /** How many URLs are in each state, for the summary line. */

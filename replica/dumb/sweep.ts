@@ -17,7 +17,7 @@ import { MIRROR_REFSPECS, planRepo } from './plan.js';
 import { withRetries, type Attempted, type RetryPolicy } from './retry.js';
 import type { StateEntry } from './state.js';
 import type { ListedUrl } from './url-list.js';
-import { redactUrl } from './url-path.js';
+import { redactUrls } from '../../shared/safe-text.js';
 
 export interface SweepContext {
   readonly toplevel: string;
@@ -79,7 +79,7 @@ export async function sweepOne(item: ListedUrl, prev: StateEntry | undefined, ct
       const remote = await net(() => ctx.remoteRefs(item.url));
       attempts += remote.attempts;
       if (!remote.ok) {
-        log.warn({ action: 'ls-remote' }, `${redactUrl(item.url)}: ${remote.kind}: ${remote.error}`);
+        log.warn({ action: 'ls-remote' }, `${redactUrls(item.url)}: ${remote.kind}: ${remote.error}`);
         return failed(prev, item.key, remote, attempts, now);
       }
       action = planRepo(remote.value, local, MIRROR_REFSPECS);
@@ -98,7 +98,7 @@ export async function sweepOne(item: ListedUrl, prev: StateEntry | undefined, ct
   const done = await net<unknown>(() => (action === 'clone' ? cloneMirror(ctx, item.url, dir) : ctx.git.run(mirrorFetch(dir, 'origin', { forcedRefspecs: true }))));
   attempts += done.attempts;
   if (!done.ok) {
-    log.warn({ action }, `${redactUrl(item.url)}: ${action} ${done.kind}: ${done.error}`);
+    log.warn({ action }, `${redactUrls(item.url)}: ${action} ${done.kind}: ${done.error}`);
     return failed(prev, item.key, done, attempts, now);
   }
   log.info({ action }, `${item.key}: ${action === 'clone' ? 'cloned' : 'fetched'}`);

@@ -3,6 +3,7 @@
  * through the path rules (url-path.ts); two URLs that land on the same mirror path (http and https
  * of one repository) are one mirror: the first listed wins, the other is reported. Pure.
  */
+import { redactUrls } from '../../shared/safe-text.js';
 import { urlTarget } from './url-path.js';
 
 export interface ListedUrl {
@@ -13,6 +14,7 @@ export interface ListedUrl {
 
 export interface ParsedList {
   readonly items: ListedUrl[];
+  /** Refused URLs, credentials redacted (they are logged and recorded). */
   readonly refused: { readonly url: string; readonly why: string }[];
 }
 
@@ -32,7 +34,7 @@ export function parseUrlList(text: string, opts: { allowFile?: boolean } = {}): 
     }
     const first = byKey.get(t.key);
     if (first !== undefined) {
-      refused.push({ url: t.url, why: `maps to ${t.key}, already mirrored from ${first}` });
+      refused.push({ url: redactUrls(t.url), why: `maps to ${t.key}, already mirrored from ${redactUrls(first)}` });
       continue;
     }
     byKey.set(t.key, t.url);

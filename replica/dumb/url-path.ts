@@ -4,9 +4,10 @@
  * refuses anything that could name a path outside the toplevel or make git run something: schemes
  * other than http(s)/git/ssh (`ext::` runs a command, `file://` reads the local disk), "." / ".."
  * segments, hidden segments, control characters and backslashes. Credentials in a URL never reach
- * the path or the logs (`redactUrl`).
+ * the path, the logs or the state file (shared/safe-text.ts).
  */
 import { keyProblem } from '../../shared/manifest/keys.js';
+import { redactUrls } from '../../shared/safe-text.js';
 
 export type UrlTarget =
   | { readonly ok: true; readonly url: string; readonly key: string; readonly host: string }
@@ -16,20 +17,8 @@ const SCHEMES = new Set(['http:', 'https:', 'git:', 'ssh:']);
 // Segments a filesystem or git treats specially; `.git` alone would be a hidden directory too.
 const BAD_SEGMENT_RE = /^\.|[\u0000-\u001f\u007f\\:]/;
 
-/** The URL with any password replaced, for logs and the state file. */
-export function redactUrl(raw: string): string {
-  try {
-    const u = new URL(raw);
-    if (u.password === '') return raw;
-    u.password = 'xxxxx';
-    return u.toString();
-  } catch {
-    return raw;
-  }
-}
-
 export function urlTarget(raw: string, opts: { allowFile?: boolean } = {}): UrlTarget {
-  const bad = (why: string): UrlTarget => ({ ok: false, url: redactUrl(raw), why });
+  const bad = (why: string): UrlTarget => ({ ok: false, url: redactUrls(raw), why });
   if (raw.startsWith('-')) return bad('starts with "-"');
   // URL parsing would quietly resolve "..": such a URL is refused instead, it is no honest upstream.
   if (/\/\.{1,2}(?:\/|$)|%2e/i.test(raw.replace(/^[a-z+]+:\/\/[^/]*/i, ''))) return bad('has a "." or ".." path segment, or an encoded dot');

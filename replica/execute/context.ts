@@ -5,6 +5,7 @@ import { partialFilterProblem } from '../../shared/git/partial-filter.js';
 import type { Git } from '../../shared/git/index.js';
 import type { Manifest } from '../../shared/manifest/entry.js';
 import type { PullOptions } from '../plan.js';
+import { transferSettings } from '../source/transfer.js';
 import { forkgroupContext } from './forkgroups.js';
 import type { WorkContext } from './repo-work.js';
 
@@ -42,6 +43,7 @@ export function workContext(config: GrokConfig, git: Git, toplevel: string, loca
     archiveRepack: config.pull.archive_repack,
     partial: config.pull.partial,
     partialFilter: config.pull.partial_filter,
+    transfer: transferSettings(config.remote),
     sleep,
     listedSymlinks: listedSymlinks(local),
     ...forkgroupContext(config, toplevel, local),

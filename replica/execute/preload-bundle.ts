@@ -22,15 +22,21 @@ import { describeError, GrokError } from '../../shared/errors.js';
 import { untrusted, type Git } from '../../shared/git/index.js';
 import { isLockBusy, lockPathFor, withLock } from '../../shared/lock.js';
 import { createObjstore } from '../../shared/objstore/objstore.js';
-import { netrcCredentials, type Credentials } from '../source/netrc.js';
+import { redactUrls } from '../../shared/safe-text.js';
+import { httpTarget, type CredentialsLookup } from '../source/auth.js';
+import { TransferGuard, type RateLimit } from '../source/transfer.js';
 import { undiciLite } from '../source/undici-lite.js';
 import { workPath } from '../../shared/repo/work-names.js';
+import { BundleHeaderCheck } from './bundle-header.js';
 
 export interface PreloadDeps {
   readonly dispatcher?: Dispatcher;
-  readonly credentials?: (host: string) => Credentials | null;
-  /** The largest bundle accepted, in bytes (default 64 GiB: kernel.org's largest network is far below). */
+  readonly credentials?: CredentialsLookup;
+  /** The largest bundle accepted, in bytes ([remote] preload_bundle_max_size; default 64 GiB). */
   readonly maxBytes?: number;
+  /** The minimum rate ([remote] low_speed_limit, low_speed_time) and the download's deadline ([remote] preload_bundle_timeout). */
+  readonly rate?: RateLimit;
+  readonly timeoutMs?: number;
 }
 
 export type PreloadResult =
@@ -44,6 +50,10 @@ export type PreloadResult =
   | { readonly status: 'failed'; readonly reason: string };
 
 const DEFAULT_MAX_BYTES = 64 * 1024 ** 3;
+const DEFAULT_RATE: RateLimit = { lowSpeedLimit: 1000, lowSpeedTimeMs: 120_000 };
+const DEFAULT_TIMEOUT_MS = 6 * 60 * 60 * 1000;
+/** The header of a network's bundle: its refs, each under MAX_HEADER_LINE; 256 MiB is millions of them. */
+const MAX_HEADER_BYTES = 256 * 1024 ** 2;
 // Unpacking a whole fork network's bundle can outlast git's default command timeout.
 const FETCH_TIMEOUT_MS = 6 * 60 * 60 * 1000;
 
@@ -76,7 +86,7 @@ async function preloadLocked(git: Git, objstore: string, url: string, deps: Prel
     // --no-tags: tags the bundle's history points at would otherwise also land in refs/tags/.
     await git.run({ gitDir: aside, args: ['fetch', '-q', '--no-tags', untrusted(file), '+refs/*:refs/preload/*'], timeoutMs: FETCH_TIMEOUT_MS });
     const some = await git.run({ gitDir: aside, args: ['for-each-ref', '--count=1', '--format=%(refname)', 'refs/preload/'] });
-    if (some.stdout.toString().trim() === '') throw new GrokError('GROK_ERR_BUNDLE', `${url}: the bundle holds no refs`, { url });
+    if (some.stdout.toString().trim() === '') throw new GrokError('GROK_ERR_BUNDLE', `${redactUrls(url)}: the bundle holds no refs`, { url: redactUrls(url) });
     // A network's bundle carries tens of thousands of refs: one packed-refs file, not as many files.
     await git.run({ gitDir: aside, args: ['pack-refs', '--all'] });
     try {
@@ -105,49 +115,78 @@ async function removeLeftovers(parent: string, base: string): Promise<void> {
   }
 }
 
-/** Streams the bundle into `file` (never into memory: it can be gigabytes); 'absent' on 404/410. */
+/**
+ * Streams the bundle into `file` (never into memory: it can be gigabytes); 'absent' on 404/410.
+ * Nothing is written until the header has proved to be a complete bundle's; the transfer is given up
+ * when it falls below the minimum rate or passes its deadline (it holds the objstore's lock meanwhile).
+ */
 async function download(url: string, file: string, deps: PreloadDeps): Promise<number | 'absent'> {
+  const shown = redactUrls(url);
   const u = new URL(url);
   if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-    throw new GrokError('GROK_ERR_BUNDLE', `${url}: preload bundles are fetched over http(s) only`, { url });
+    throw new GrokError('GROK_ERR_BUNDLE', `${shown}: preload bundles are fetched over http(s) only`, { url: shown });
   }
   const max = deps.maxBytes ?? DEFAULT_MAX_BYTES;
-  const headers: Record<string, string> = { 'user-agent': 'grokmirror-ts' };
-  const creds = (deps.credentials ?? netrcCredentials)(u.hostname);
-  if (creds) headers.authorization = `Basic ${Buffer.from(`${creds.login}:${creds.password}`).toString('base64')}`;
+  const target = httpTarget(url, deps.credentials);
+  const headers: Record<string, string> = { 'user-agent': 'grokmirror-ts', ...(target.authorization ? { authorization: target.authorization } : {}) };
   const lite = await undiciLite();
   // Our own agent, closed when done, as for the manifest (an idle global one holds the process open).
   const own = deps.dispatcher ? null : new lite.Agent({ connect: { timeout: 30_000 } });
   const dispatcher = deps.dispatcher ?? own!;
+  const guard = new TransferGuard(deps.rate ?? DEFAULT_RATE, deps.timeoutMs ?? DEFAULT_TIMEOUT_MS, 'preload_bundle_timeout');
+  const fail = (why: string, data: Record<string, unknown> = {}) => new GrokError('GROK_ERR_BUNDLE', `${shown}: ${why}`, { url: shown, ...data });
   try {
-    // bodyTimeout bounds a stalled transfer, not a long one: a big bundle may take hours.
-    const res = await lite.request.call(dispatcher, { origin: u.origin, path: `${u.pathname}${u.search}`, method: 'GET', headers, headersTimeout: 30_000, bodyTimeout: 60_000 });
+    const res = await lite.request.call(dispatcher, { origin: target.origin, path: target.path, method: 'GET', headers, headersTimeout: 30_000, bodyTimeout: 60_000, signal: guard.signal });
     if (res.statusCode === 404 || res.statusCode === 410) {
       await res.body.dump();
       return 'absent';
     }
     if (res.statusCode !== 200) {
       await res.body.dump();
-      throw new GrokError('GROK_ERR_BUNDLE', `${url}: server answered ${res.statusCode}`, { url, status: res.statusCode });
+      throw fail(`server answered ${res.statusCode}`, { status: res.statusCode });
     }
-    const tooLarge = () => new GrokError('GROK_ERR_BUNDLE', `${url}: larger than ${max} bytes (the preload bundle size cap)`, { url, max });
+    const tooLarge = () => fail(`larger than ${max} bytes (the preload bundle size cap, [remote] preload_bundle_max_size)`, { max });
     if (Number(res.headers['content-length'] ?? 0) > max) {
       await res.body.dump(); // reads a little, then closes the connection quietly
       throw tooLarge();
     }
-    const fh = await open(file, 'wx');
-    let n = 0;
-    try {
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
-        n += chunk.length;
-        if (n > max) throw tooLarge();
-        await fh.write(chunk);
+    return await writeChecked(res.body as AsyncIterable<Buffer>, file, max, guard, tooLarge, fail);
+  } catch (err) {
+    if (guard.failure !== null) throw fail(`download given up: ${guard.failure}`);
+    throw err;
+  } finally {
+    guard.stop();
+    await own?.destroy();
+  }
+}
+
+/** The body into `file`: held in memory until the header is judged good, then streamed. */
+async function writeChecked(body: AsyncIterable<Buffer>, file: string, max: number, guard: TransferGuard, tooLarge: () => Error, fail: (why: string) => Error): Promise<number> {
+  const header = new BundleHeaderCheck(Math.min(max, MAX_HEADER_BYTES));
+  let held: Buffer[] | null = [];
+  let fh: Awaited<ReturnType<typeof open>> | null = null;
+  let n = 0;
+  try {
+    for await (const chunk of body) {
+      guard.count(chunk.length);
+      n += chunk.length;
+      if (n > max) throw tooLarge();
+      if (held === null) {
+        await fh!.write(chunk);
+        continue;
       }
-    } finally {
-      await fh.close();
+      held.push(chunk);
+      const h = header.push(chunk);
+      if (h.status === 'bad') throw fail(`not a complete git bundle: it ${h.why}`);
+      if (h.status === 'ok') {
+        fh = await open(file, 'wx');
+        for (const c of held) await fh.write(c);
+        held = null;
+      }
     }
+    if (held !== null) throw fail('not a complete git bundle: it ends inside its header');
     return n;
   } finally {
-    await own?.destroy();
+    await fh?.close();
   }
 }

@@ -8,7 +8,8 @@ import { mkdirSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { GrokError } from '../../shared/errors.js';
 import { atomicWriteSmallSync } from '../../shared/fs/atomic.js';
-import { mirrorFetch, untrusted, type Git } from '../../shared/git/index.js';
+import { mirrorFetch, untrusted, type Git, type GitCommand } from '../../shared/git/index.js';
+import { gitRateConfig, type TransferSettings } from '../source/transfer.js';
 import { clampModified, type ManifestEntry } from '../../shared/manifest/entry.js';
 import { isUnder, keyToPath } from '../../shared/manifest/keys.js';
 import { remoteUrl } from '../plan.js';
@@ -24,6 +25,13 @@ export interface RepoOpsContext {
   readonly remotename: string;
   /** Symlink key -> the keys whose entries listed it in the local manifest when the pass began. */
   readonly listedSymlinks?: ReadonlyMap<string, readonly string[]>;
+  /** Bounds on clones and fetches from the origin (transfer.ts): a minimum rate over http(s), a time limit. */
+  readonly transfer?: TransferSettings;
+}
+
+/** What a clone or fetch from the origin adds to its command: git's minimum rate, and its time limit. */
+function transferBounds(ctx: RepoOpsContext): Pick<GitCommand, 'config' | 'timeoutMs'> {
+  return ctx.transfer ? { config: gitRateConfig(ctx.transfer.rate), timeoutMs: ctx.transfer.gitTimeoutMs } : {};
 }
 
 /** Where a temporary clone for `repo` is built: beside it, hidden, never a valid manifest path. */
@@ -49,6 +57,7 @@ export async function cloneMirror(
 ): Promise<void> {
   await fsp.mkdir(path.dirname(dir), { recursive: true });
   await ctx.git.run({
+    ...transferBounds(ctx),
     args: [
       'clone',
       '-q',
@@ -136,7 +145,7 @@ export async function fixSymlinks(ctx: RepoOpsContext, repo: string, entry: Mani
 export async function fetchRemote(ctx: RepoOpsContext, dir: string, ffonly: boolean, attempts: number, sleep: (ms: number) => Promise<void>): Promise<void> {
   for (let i = 1; ; i++) {
     try {
-      await ctx.git.run(mirrorFetch(dir, ctx.remotename, { forcedRefspecs: !ffonly }));
+      await ctx.git.run({ ...mirrorFetch(dir, ctx.remotename, { forcedRefspecs: !ffonly }), ...transferBounds(ctx) });
       return;
     } catch (err) {
       if (i >= attempts) throw err;

@@ -98,7 +98,9 @@ async function objstoreFor(ctx: WorkContext, a: RepoAction, notes: string[]): Pr
     });
     const sibling = ctx.siblingOf(fg, a.key);
     if (!sibling) {
-      const r = ctx.preloadBundleUrl ? await preloadObjstore(ctx.git, obst, fg, ctx.preloadBundleUrl) : null;
+      const t = ctx.transfer;
+      const limits = t ? { rate: t.rate, timeoutMs: t.preloadTimeoutMs, maxBytes: t.preloadMaxBytes } : {};
+      const r = ctx.preloadBundleUrl ? await preloadObjstore(ctx.git, obst, fg, ctx.preloadBundleUrl, limits) : null;
       if (r?.status === 'failed') notes.push(`its objstore could not be preloaded (${r.reason})`);
       return existsSync(obst) ? obst : null;
     }

@@ -14,6 +14,8 @@ import { parseManifestText, type ParsedManifest } from '../../shared/manifest/io
 import { fetchCommandManifest } from './command-source.js';
 import { fetchFileManifest } from './file-source.js';
 import { fetchHttpManifest, type HttpSourceDeps } from './http-source.js';
+import { transferSettings } from './transfer.js';
+import { redactUrls } from '../../shared/safe-text.js';
 import type { SourceResult, Validators } from './types.js';
 
 /**
@@ -44,8 +46,9 @@ export function readRemoteState(file: string): RemoteState | null {
   }
 }
 
+/** 0600, and the source as it may be shown (`source` below): a manifest URL may carry credentials. */
 export async function writeRemoteState(file: string, state: RemoteState): Promise<void> {
-  await atomicWrite(file, JSON.stringify(state, null, 2));
+  await atomicWrite(file, JSON.stringify({ ...state, source: redactUrls(state.source) }, null, 2), { mode: 0o600 });
 }
 
 /** The state to record after a pass: grokmirror's keys in its units, and our validators. */
@@ -81,6 +84,7 @@ export function sourceOf(remote: RemoteConfig): string {
 
 export type RemoteManifest =
   | { readonly status: 'unchanged' }
+  /** `source`: where it came from, credentials redacted (it is logged and recorded). */
   | { readonly status: 'fetched'; readonly parsed: ParsedManifest; readonly validators: Validators; readonly source: string };
 
 export interface FetchOptions {
@@ -90,8 +94,14 @@ export interface FetchOptions {
   readonly maxBytes: number;
 }
 
+function transferDeps(remote: RemoteConfig): HttpSourceDeps {
+  const t = transferSettings(remote);
+  return { rate: t.rate, timeoutMs: t.manifestTimeoutMs };
+}
+
 export async function fetchRemoteManifest(remote: RemoteConfig, opts: FetchOptions, deps: { log: Logger; http?: HttpSourceDeps }): Promise<RemoteManifest> {
-  const source = sourceOf(remote);
+  const raw = sourceOf(remote);
+  const source = redactUrls(raw);
   // A different source or an edited config means a full re-read (grokmirror does the same).
   const force = opts.force || !opts.state || !sameSource(opts.state.source, source) || !sameConfig(opts.state['config-last-modified'], opts.configLastModified);
   const previous: Validators = {
@@ -101,8 +111,8 @@ export async function fetchRemoteManifest(remote: RemoteConfig, opts: FetchOptio
   const req = { previous, force, maxBytes: opts.maxBytes };
   let res: SourceResult;
   if (remote.manifest_command) res = await fetchCommandManifest(remote.manifest_command, req, deps.log);
-  else if (/^https?:\/\//.test(source)) res = await fetchHttpManifest(source, req, deps.http);
-  else if (source.startsWith('file://')) res = await fetchFileManifest(source, req);
+  else if (/^https?:\/\//.test(raw)) res = await fetchHttpManifest(raw, req, { ...transferDeps(remote), log: deps.log, ...deps.http });
+  else if (raw.startsWith('file://')) res = await fetchFileManifest(raw, req);
   else throw new GrokError('GROK_ERR_CONFIG_VALUE', `[remote] manifest ${JSON.stringify(source)} is not http(s):// or file://`, { source });
   if (res.status === 'unchanged') return res;
   const parsed = parseManifestText(res.json.toString('utf8'), source);

@@ -45,7 +45,9 @@ type Tone = 'ok' | 'warn' | 'bad' | 'idle';
 function headline(s: StatusSnapshot): { tone: Tone; text: string } {
   if (s.last_manifest_check?.status === 'failed') return { tone: 'bad', text: 'Cannot read the origin’s manifest' };
   if (s.last_pass?.status === 'failed') return { tone: 'bad', text: `Last ${s.last_pass.kind === 'full' ? 'full pass' : 'notice pass'} failed` };
-  if (s.lag_seconds > 0) return { tone: 'warn', text: `${formatDuration(s.lag_seconds)} behind the origin` };
+  if (s.behind_since !== null) return { tone: 'warn', text: `${formatDuration(s.lag_seconds)} behind the origin` };
+  if (s.contact_overdue) return { tone: 'warn', text: `No contact with the origin for ${formatDuration(s.lag_seconds)}` };
+  if (s.feed === 'disconnected' && s.last_manifest_check) return { tone: 'warn', text: `Change feed not connected; last contact ${formatDuration(s.lag_seconds)} ago` };
   if (s.failing_repos > 0) return { tone: 'bad', text: `In sync, ${formatCount(s.failing_repos)} failing` };
   if (!s.last_manifest_check) return { tone: 'idle', text: s.working ? 'First pass' : 'Starting' };
   return { tone: 'ok', text: 'In sync' };
@@ -71,6 +73,14 @@ function working(s: StatusSnapshot): Html | null {
   return html`<span class="state warn" id="working">Working: ${w.kind === 'full' ? 'full pass' : 'notice pass'}${of} (${formatDuration(s.now - w.since)})</span>`;
 }
 
+/** What the lag is made of: a change not applied yet, or the time since the origin last answered. */
+function lagNote(s: StatusSnapshot): string | null {
+  if (s.lag_seconds === 0) return null;
+  if (s.behind_since !== null && s.lag_seconds === s.now - s.behind_since) return 'oldest change not applied';
+  const feed = s.feed === 'connected' ? '' : s.feed === 'disconnected' ? '; change feed not connected' : '';
+  return `since the origin last answered${feed}`;
+}
+
 function card(id: string, label: string, value: Html | string, note: Html | string | null, tone: Tone | null = null): Html {
   return html`<div class="card${tone ? ` ${tone}` : ''}" id="${id}"><div class="label">${label}</div><div class="value">${value}</div>${note ? html`<div class="note">${note}</div>` : null}</div>`;
 }
@@ -79,7 +89,7 @@ function cards(s: StatusSnapshot): Html {
   const check = s.last_manifest_check;
   return html`<section class="cards">
 ${card('repos', 'Repositories', s.repos === null ? '–' : formatCount(s.repos), null)}
-${card('lag', 'Lag', s.lag_seconds > 0 ? formatDuration(s.lag_seconds) : 'in sync', s.lag_seconds > 0 ? 'oldest change not applied' : null, s.lag_seconds > 0 ? 'warn' : null)}
+${card('lag', 'Lag', s.lag_seconds > 0 ? formatDuration(s.lag_seconds) : 'in sync', lagNote(s), s.behind_since !== null || s.contact_overdue ? 'warn' : null)}
 ${card('failing-count', 'Failing', formatCount(s.failing_repos), null, s.failing_repos > 0 ? 'bad' : null)}
 ${card('queue', 'Queue', formatCount(s.queue), 'notices waiting')}
 ${card('manifest-check', 'Last check', check ? ago(check.at, s.now, '') : 'not yet', check ? `ago: manifest ${check.status}` : 'of the manifest', check?.status === 'failed' ? 'bad' : null)}

@@ -3,17 +3,23 @@
  * what the daemon tells it (notices queued, queue depth). No I/O: the clock is injected, and
  * snapshot() derives everything the status page, /status.json and /metrics show.
  *
- * Lag: seconds since the oldest origin change this replica knows of and has not applied yet; 0 when
- * in sync. It knows of a change when a feed or socket notice names a repository, when the feed says
- * to re-read the manifest, or when a full pass finds the remote manifest changed. A change is applied
- * by a pass that started after it was known: a repository's notice when that repository is worked
- * on, or when a targeted pass or a full pass that read a changed manifest ends; a manifest change
- * when a full pass ends. A failed pass applies nothing. A repository whose update failed stops
- * counting towards lag and shows among the failing instead, or one broken repository would hold lag
- * up for ever. Without a feed, changes are only known at the next poll (`refresh`), so lag cannot see
- * that wait; `since_full_pass_seconds` (time since the last full pass that completed, or since start)
- * covers it.
+ * Lag: how far behind the origin this replica may be. Two things make it up, and the larger counts:
+ * - known changes: seconds since the oldest origin change this replica knows of and has not applied
+ *   yet. It knows of a change when a feed or socket notice names a repository, when the feed says to
+ *   re-read the manifest, or when a full pass finds the remote manifest changed. A change is applied
+ *   by a pass that started after it was known: a repository's notice when that repository is worked
+ *   on, or when a targeted pass or a full pass that read a changed manifest ends; a manifest change
+ *   when a full pass ends. A failed pass applies nothing. A repository whose update failed stops
+ *   counting towards lag and shows among the failing instead, or one broken repository would hold
+ *   lag up for ever.
+ * - changes it cannot know of: seconds since the last confirmed contact with the origin (the change
+ *   feed connected, or a manifest check answered), since anything pushed after that is unseen.
+ *   While the feed is connected that is nothing; without it, it grows until the next poll (up to
+ *   `refresh`), and without any answer from the origin it grows for as long as the origin is down,
+ *   however many pushes it has taken meanwhile. Contact is overdue past `refresh` and a minute:
+ *   the page then says so.
  */
+import { safeText } from '../../shared/safe-text.js';
 import type { ManifestChecked, PassKind, PassSummary, PlanInfo, PullEvents, RepoDone, RepoResult } from '../events.js';
 
 export const ACTIVITY_SIZE = 50;
@@ -52,8 +58,14 @@ export interface StatusSnapshot {
   readonly repos: number | null;
   readonly failing_repos: number;
   readonly lag_seconds: number;
-  /** When the oldest unapplied change became known; null when in sync. */
+  /** When the oldest unapplied change became known; null when none is known. */
   readonly behind_since: number | null;
+  /** The last confirmed contact with the origin (now while the feed is connected); null: none yet. */
+  readonly last_contact_at: number | null;
+  /** No contact for longer than the polls explain (`refresh` and a minute). */
+  readonly contact_overdue: boolean;
+  /** The change feed: connected, not connected (down, or never reached), or not used. */
+  readonly feed: 'connected' | 'disconnected' | 'none';
   readonly since_full_pass_seconds: number;
   readonly last_full_pass_at: number | null;
   /** Feed and socket notices waiting for the work loop. */
@@ -85,11 +97,18 @@ export function lagSeconds(behindSince: number | null, now: number): number {
 
 const passCounts = (): Counts<PassSummary['status']> => ({ done: 0, unchanged: 0, failed: 0 });
 const sec = (ms: number) => ms / 1000;
-const clip = (s: string) => (s.length > ERROR_CHARS ? `${s.slice(0, ERROR_CHARS)}…` : s);
+// Errors quote git and the origin: credentials redacted, control characters escaped (the page and
+// status.json are served without authentication).
+const clip = (s: string) => safeText(s, ERROR_CHARS);
+/** Contact may lapse this long beyond the poll interval before it is overdue. */
+const CONTACT_GRACE_MS = 60_000;
 
 export class StatusTracker {
   private readonly now: () => number;
   private readonly startedAt: number;
+  private readonly refreshMs: number;
+  private feedState: StatusSnapshot['feed'];
+  private lastContact: number | null = null;
   private held: number | null = null;
   private queue = 0;
   private bytes = 0;
@@ -109,9 +128,12 @@ export class StatusTracker {
   /** For PullDeps.events: the tracker's handlers, bound. */
   readonly events: Required<PullEvents>;
 
-  constructor(deps: { readonly now: () => number }) {
+  /** `refreshSeconds`: the poll interval ([pull] refresh); `feed`: whether a change feed is followed. */
+  constructor(deps: { readonly now: () => number; readonly refreshSeconds?: number; readonly feed?: boolean }) {
     this.now = deps.now;
     this.startedAt = deps.now();
+    this.refreshMs = (deps.refreshSeconds ?? 900) * 1000;
+    this.feedState = deps.feed ? 'disconnected' : 'none';
     this.events = {
       onPassStart: (p) => this.passStart(p.kind),
       onManifestChecked: (c) => this.manifestChecked(c),
@@ -126,6 +148,21 @@ export class StatusTracker {
     const at = this.now();
     if (key === null) this.manifestSince ??= at;
     else if (!this.notices.has(key)) this.notices.set(key, at);
+  }
+
+  /**
+   * The change feed connected (a contact that lasts) or was lost: contact ended when it last sent
+   * anything (`lastHeard`, epoch ms; a keep-alive at least every 15 s), not when the loss was noticed.
+   */
+  feedConnected(up: boolean, lastHeard?: number): void {
+    if (this.feedState === 'none') return;
+    this.lastContact = up || lastHeard === undefined ? this.now() : Math.min(lastHeard, this.now());
+    this.feedState = up ? 'connected' : 'disconnected';
+  }
+
+  /** The origin has no change feed (a grokmirror origin): polls are all there is, as without one. */
+  feedMissing(): void {
+    this.feedState = 'none';
   }
 
   setQueueDepth(n: number): void {
@@ -150,6 +187,7 @@ export class StatusTracker {
     const at = this.now();
     this.checks[c.status]++;
     this.lastCheck = { at: sec(at), status: c.status, ...(c.error !== undefined ? { error: clip(c.error) } : {}) };
+    if (c.status !== 'failed') this.lastContact = at;
     // A changed manifest is known from the moment this pass started reading it.
     if (c.status === 'fetched') this.manifestSince ??= this.current?.since ?? at;
     if (c.status === 'failed') this.record({ at: sec(at), what: 'manifest check', ok: false, detail: clip(c.error ?? 'failed') });
@@ -223,14 +261,19 @@ export class StatusTracker {
   snapshot(): StatusSnapshot {
     const now = this.now();
     const behind = oldest([...this.notices.values(), ...(this.manifestSince !== null ? [this.manifestSince] : [])]);
+    const contact = this.feedState === 'connected' ? now : this.lastContact;
+    const sinceContact = lagSeconds(contact ?? this.startedAt, now);
     const cur = this.current;
     return {
       now: sec(now),
       started_at: sec(this.startedAt),
       repos: this.held,
       failing_repos: this.failing.size,
-      lag_seconds: lagSeconds(behind, now),
+      lag_seconds: Math.max(lagSeconds(behind, now), sinceContact),
       behind_since: behind === null ? null : sec(behind),
+      last_contact_at: contact === null ? null : sec(contact),
+      contact_overdue: sinceContact * 1000 > this.refreshMs + CONTACT_GRACE_MS,
+      feed: this.feedState,
       since_full_pass_seconds: Math.max(0, now - (this.lastFullPassAt ?? this.startedAt)) / 1000,
       last_full_pass_at: this.lastFullPassAt === null ? null : sec(this.lastFullPassAt),
       queue: this.queue,

@@ -9,6 +9,7 @@ import { GrokError } from '../errors.js';
 import { parseIni, type IniDocument, type IniValue } from './ini.js';
 import { interpolate, lookupIn } from './interpolate.js';
 import { SCHEMA, type KeyDef, type SectionConfig, type SectionName } from './schema.js';
+import { pathClash } from './paths.js';
 import { convert } from './values.js';
 
 export interface GrokConfig {
@@ -24,6 +25,13 @@ export interface GrokConfig {
   /** Sections we do not know (e.g. a newer grokmirror's), raw and interpolated. */
   readonly extra: Readonly<Record<string, Readonly<Record<string, string>>>>;
   readonly warnings: readonly string[];
+  /** Where each known key's value came from, by "[section] key": "file:line", or "file (default)". */
+  readonly locations: Readonly<Record<string, string>>;
+}
+
+/** "file:line: [section] key" for messages about a value found wrong after loading (a socket path that is a file). */
+export function configWhere(config: Pick<GrokConfig, 'file' | 'locations'>, section: SectionName, key: string): string {
+  return `${config.locations[`[${section}] ${key}`] ?? config.file}: [${section}] ${key}`;
 }
 
 export function loadConfig(file: string): GrokConfig {
@@ -51,6 +59,8 @@ export function buildConfig(doc: IniDocument, lastModified = 0): GrokConfig {
     return def && def.default !== undefined ? { raw: def.default, line: 0 } : undefined;
   };
   const lookup = lookupIn(doc, defaultsLookup);
+  const memo = new Map<string, string>();
+  const locations: Record<string, string> = {};
   const out: Record<string, unknown> = {};
   for (const [section, keys] of Object.entries(SCHEMA) as [SectionName, Record<string, KeyDef>][]) {
     const values = doc.sections.get(section)?.values ?? new Map<string, IniValue>();
@@ -58,13 +68,19 @@ export function buildConfig(doc: IniDocument, lastModified = 0): GrokConfig {
     for (const [key, def] of Object.entries(keys)) {
       const given = values.get(key) ?? doc.defaults.get(key);
       const where = given ? `${doc.file}:${given.line}` : `${doc.file} (default)`;
-      if (!given && def.kind === 'string' && def.required) {
+      locations[`[${section}] ${key}`] = where;
+      const required = (def.kind === 'string' || def.kind === 'path') && def.required === true;
+      if (!given && required) {
         throw new GrokError('GROK_ERR_CONFIG_MISSING', `${doc.file}: [${section}] ${key} is required`, { file: doc.file, section, key });
       }
       // An empty value means "use the default" for typed keys (grokmirror.conf often says `purge =`).
-      const raw = given && !(given.raw.trim() === '' && def.kind !== 'string' && def.kind !== 'list') ? given.raw : def.default ?? '';
-      const text = interpolate(raw, section, key, lookup, where);
-      if (def.kind === 'string' && def.required && text.trim() === '') {
+      const raw = given && !(given.raw.trim() === '' && def.kind !== 'string' && def.kind !== 'path' && def.kind !== 'list') ? given.raw : def.default ?? '';
+      const text = interpolate(raw, section, key, lookup, where, memo);
+      // A NUL reaches no file name or git argument: Node refuses such strings with a raw error.
+      if (text.includes('\0')) {
+        throw new GrokError('GROK_ERR_CONFIG_VALUE', `${where}: [${section}] ${key}: holds a NUL character`, { file: doc.file, section, key, line: given?.line });
+      }
+      if (required && text.trim() === '') {
         throw new GrokError('GROK_ERR_CONFIG_MISSING', `${where}: [${section}] ${key} is required and is empty`, { file: doc.file, section, key });
       }
       const result = convert(def, text);
@@ -83,14 +99,22 @@ export function buildConfig(doc: IniDocument, lastModified = 0): GrokConfig {
     if (name in SCHEMA) continue;
     warnings.push(`${doc.file}:${section.line}: unknown section [${name}] (kept, not used)`);
     const values: Record<string, string> = {};
-    for (const [key, value] of section.values) values[key] = interpolate(value.raw, name, key, lookup, `${doc.file}:${value.line}`);
+    for (const [key, value] of section.values) {
+      const where = `${doc.file}:${value.line}`;
+      values[key] = interpolate(value.raw, name, key, lookup, where, memo);
+      if (values[key].includes('\0')) throw new GrokError('GROK_ERR_CONFIG_VALUE', `${where}: [${name}] ${key}: holds a NUL character`, { file: doc.file, section: name, key });
+    }
     extra[name] = Object.freeze(values);
   }
+  const typed = out as Pick<GrokConfig, SectionName>;
+  const clash = pathClash(typed, locations);
+  if (clash) throw new GrokError('GROK_ERR_CONFIG_VALUE', clash, { file: doc.file });
   return Object.freeze({
     file: doc.file,
     lastModified,
-    ...(out as Pick<GrokConfig, SectionName>),
+    ...typed,
     extra: Object.freeze(extra),
     warnings: Object.freeze(warnings),
+    locations: Object.freeze(locations),
   });
 }

@@ -5,6 +5,10 @@
  */
 export type KeyDef =
   | { readonly kind: 'string'; readonly default?: string; readonly required?: true }
+  /** An absolute path (empty: unset, unless required); `notRoot`: never "/" itself. */
+  | { readonly kind: 'path'; readonly default?: string; readonly required?: true; readonly notRoot?: true }
+  /** A URL with one of these schemes (empty: unset). */
+  | { readonly kind: 'url'; readonly default: string; readonly schemes: readonly string[] }
   | { readonly kind: 'bool'; readonly default: string }
   | { readonly kind: 'int'; readonly default: string; readonly min: number; readonly max: number }
   | { readonly kind: 'size'; readonly default: string }
@@ -13,11 +17,11 @@ export type KeyDef =
 
 export const SCHEMA = {
   core: {
-    toplevel: { kind: 'string', required: true },
-    manifest: { kind: 'string', default: '${toplevel}/manifest.js.gz' },
-    log: { kind: 'string', default: '' },
+    toplevel: { kind: 'path', required: true, notRoot: true },
+    manifest: { kind: 'path', default: '${toplevel}/manifest.js.gz' },
+    log: { kind: 'path', default: '' },
     loglevel: { kind: 'choice', default: 'info', choices: ['debug', 'info', 'warning', 'warn', 'error', 'critical'] },
-    objstore: { kind: 'string', default: '${toplevel}/objstore' },
+    objstore: { kind: 'path', default: '${toplevel}/objstore' },
     objstore_uses_plumbing: { kind: 'bool', default: 'no' },
     private: { kind: 'list', default: '' },
     // ours: the largest inflated manifest we accept (a gzip bomb fails cleanly past it)
@@ -31,12 +35,23 @@ export const SCHEMA = {
   },
   remote: {
     site: { kind: 'string', default: '' },
-    manifest: { kind: 'string', default: '' },
+    manifest: { kind: 'url', default: '', schemes: ['http', 'https', 'file'] },
     manifest_command: { kind: 'string', default: '' },
-    preload_bundle_url: { kind: 'string', default: '' },
+    preload_bundle_url: { kind: 'url', default: '', schemes: ['http', 'https'] },
+    // ours: a download from the origin (manifest, preload bundle, git over http(s)) averaging fewer
+    // bytes per second than low_speed_limit for low_speed_time seconds is given up (0: no minimum)
+    low_speed_limit: { kind: 'int', default: '1000', min: 0, max: 1_000_000_000 },
+    low_speed_time: { kind: 'int', default: '120', min: 1, max: 86400 },
+    // ours: seconds that fetching the manifest may take in all, retries included
+    manifest_timeout: { kind: 'int', default: '600', min: 1, max: 86400 },
+    // ours: seconds that one git clone or fetch from the origin may take
+    git_timeout: { kind: 'int', default: '1800', min: 1, max: 7 * 86400 },
+    // ours: the largest preload bundle accepted, and the seconds its download may take
+    preload_bundle_max_size: { kind: 'size', default: '64G' },
+    preload_bundle_timeout: { kind: 'int', default: '21600', min: 1, max: 7 * 86400 },
   },
   pull: {
-    projectslist: { kind: 'string', default: '' },
+    projectslist: { kind: 'path', default: '' },
     projectslist_trimtop: { kind: 'string', default: '' },
     projectslist_symlinks: { kind: 'bool', default: 'no' },
     // ours: list archived repositories in projects.list too
@@ -61,7 +76,7 @@ export const SCHEMA = {
     exclude: { kind: 'list', default: '' },
     ffonly: { kind: 'list', default: '' },
     refresh: { kind: 'int', default: '900', min: 1, max: 86400 * 7 },
-    socket: { kind: 'string', default: '' },
+    socket: { kind: 'path', default: '' },
     // ours: the origin's change feed: "auto" (next to an http(s) manifest URL), "no", or a URL
     feed: { kind: 'string', default: 'auto' },
     // ours: with -o, a forced full re-check on this cron schedule (empty: none)
@@ -73,7 +88,7 @@ export const SCHEMA = {
   },
   fsck: {
     frequency: { kind: 'int', default: '30', min: 1, max: 3650 },
-    statusfile: { kind: 'string', default: '${core:toplevel}/fsck.status.js' },
+    statusfile: { kind: 'path', default: '${core:toplevel}/fsck.status.js' },
     ignore_errors: { kind: 'list', default: '' },
     reclone_on_errors: { kind: 'list', default: '' },
     repack: { kind: 'bool', default: 'yes' },
@@ -84,7 +99,7 @@ export const SCHEMA = {
     precious: { kind: 'choice', default: 'yes', choices: ['yes', 'no', 'always'] },
     baselines: { kind: 'list', default: '' },
     islandcores: { kind: 'list', default: '' },
-    preload_bundle_outdir: { kind: 'string', default: '' },
+    preload_bundle_outdir: { kind: 'path', default: '' },
     report_to: { kind: 'string', default: '' },
     report_from: { kind: 'string', default: '' },
     report_subject: { kind: 'string', default: '' },
@@ -114,10 +129,10 @@ export const SCHEMA = {
     // Largest notify request body.
     notify_max_size: { kind: 'size', default: '1M' },
     // grok-bundle's -o directory, served at /<repo>/clone.bundle for Android's repo tool (empty: off).
-    bundle_dir: { kind: 'string', default: '' },
+    bundle_dir: { kind: 'path', default: '' },
     // Objstore preload bundles served at /_grok/preload/<name>.bundle: grok-fsck's, when it runs
     // with this config, unless set (empty: off).
-    preload_bundle_dir: { kind: 'string', default: '${fsck:preload_bundle_outdir}' },
+    preload_bundle_dir: { kind: 'path', default: '${fsck:preload_bundle_outdir}' },
   },
 } as const satisfies Record<string, Record<string, KeyDef>>;
 

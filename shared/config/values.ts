@@ -1,4 +1,5 @@
 /** Conversions of interpolated config strings into typed values; each returns a value or a reason. */
+import path from 'node:path';
 import type { KeyDef } from './schema.js';
 
 export type Converted = { ok: true; value: unknown } | { ok: false; why: string };
@@ -23,10 +24,50 @@ export function parseList(text: string): string[] {
     .filter((s) => s !== '');
 }
 
+/**
+ * An absolute path, normalised ("/srv/git/" and "/srv//git" are "/srv/git"). A relative one is
+ * refused rather than resolved: it would be taken from the current directory, which is "/" under
+ * systemd (a `file://` URL typed into a path key becomes "/file:/...").
+ */
+function convertPath(text: string, notRoot: boolean): Converted {
+  const t = text.trim();
+  if (t === '') return { ok: true, value: '' };
+  if (/[\u0000-\u001f\u007f]/.test(t)) return { ok: false, why: `a path may not hold control characters (NUL, newline, ...), got ${JSON.stringify(t)}` };
+  if (!path.isAbsolute(t)) {
+    const url = /^[a-z][a-z0-9+.-]*:/i.test(t) ? ' (a URL is not a path here)' : '';
+    return { ok: false, why: `must be an absolute path${url}, got ${JSON.stringify(t)}; a relative one would depend on the directory the command starts in` };
+  }
+  const norm = path.resolve(t);
+  if (notRoot && norm === '/') return { ok: false, why: `may not be the filesystem root, got ${JSON.stringify(t)}` };
+  return { ok: true, value: norm };
+}
+
+/** A URL of one of `schemes`; a file:// one must name an absolute local path (no host). */
+function convertUrl(text: string, schemes: readonly string[]): Converted {
+  const t = text.trim();
+  if (t === '') return { ok: true, value: '' };
+  const want = `a ${schemes.map((s) => `${s}://`).join(', ')} URL`;
+  let u: URL;
+  try {
+    u = new URL(t);
+  } catch {
+    return { ok: false, why: `expected ${want}, got ${JSON.stringify(t)}` };
+  }
+  if (!schemes.includes(u.protocol.slice(0, -1))) return { ok: false, why: `expected ${want}, got ${JSON.stringify(t)}` };
+  if (u.protocol === 'file:' && u.host !== '') {
+    return { ok: false, why: `a file:// URL names an absolute path, as in file:///srv/manifest.js.gz; got ${JSON.stringify(t)}` };
+  }
+  return { ok: true, value: t };
+}
+
 export function convert(def: KeyDef, text: string): Converted {
   switch (def.kind) {
     case 'string':
       return { ok: true, value: text };
+    case 'path':
+      return convertPath(text, def.notRoot === true);
+    case 'url':
+      return convertUrl(text, def.schemes);
     case 'list':
       return { ok: true, value: Object.freeze(parseList(text)) };
     case 'bool': {

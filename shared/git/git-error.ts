@@ -1,26 +1,38 @@
 import { GrokError } from '../errors.js';
+import { redactUrls, safeText } from '../safe-text.js';
 
-/** An argument as the message shows it: quoted and escaped when it holds a control character (an owner may). */
-function shown(arg: string): string {
-  return /[\u0000-\u001f\u007f-\u009f]/.test(arg) ? JSON.stringify(arg) : arg;
-}
-
-/** A git command that exited with a status the caller did not accept; carries stderr. */
+/**
+ * A git command that exited with a status the caller did not accept; carries stderr. The message
+ * starts with what git said (its last lines), then the command: the command line is long and the
+ * reader wants the reason. Arguments and stderr are stored with URL credentials redacted (a remote
+ * URL from `[remote] site` or a URL list is an argument, and git quotes URLs in its messages), and
+ * the message has control characters escaped: stderr relays what a remote server chose to say.
+ */
 export class GitError extends GrokError {
+  readonly args: readonly string[];
+  readonly stderr: string;
+
   constructor(
-    readonly args: readonly string[],
+    args: readonly string[],
     readonly exitCode: number | null,
-    readonly stderr: string,
+    stderr: string,
     readonly gitDir?: string,
+    /** Set when the command was killed at its time limit, in ms. */
+    readonly timedOutMs?: number,
   ) {
+    const shownArgs = args.map(redactUrls);
+    const shownStderr = redactUrls(stderr);
     const where = gitDir ? ` in ${gitDir}` : '';
-    const first = stderr.trim().split('\n').slice(-3).join(' / ');
-    super('GROK_ERR_GIT_FAILED', `git ${args.map(shown).join(' ')}${where} failed (exit ${exitCode}): ${first || 'no output'}`, {
-      args,
+    const said = shownStderr.trim().split('\n').slice(-3).join(' / ');
+    const why = timedOutMs !== undefined ? `killed after ${Math.round(timedOutMs / 1000)} s, the time limit for this git command${said ? `; it said: ${said}` : ''}` : said || 'no output';
+    super('GROK_ERR_GIT_FAILED', safeText(`${why} (git ${shownArgs.join(' ')}${where}, exit ${exitCode})`), {
+      args: shownArgs,
       exitCode,
-      stderr,
+      stderr: shownStderr,
       gitDir,
     });
+    this.args = shownArgs;
+    this.stderr = shownStderr;
     this.name = 'GitError';
   }
 }

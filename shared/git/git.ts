@@ -52,7 +52,12 @@ export class Git {
     });
     // Our own timer rather than spawn's `timeout` option: Node leaves that one running when the spawn
     // itself fails, which keeps the process alive for the whole timeout.
-    const timer = setTimeout(() => child.kill('SIGKILL'), cmd.timeoutMs ?? this.defaultTimeoutMs);
+    const limit = cmd.timeoutMs ?? this.defaultTimeoutMs;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, limit);
     let stderr = '';
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (d: string) => {
@@ -72,12 +77,12 @@ export class Git {
         resolve(code ?? (signal ? 128 : -1));
       });
     });
-    return { child, done, stderr: () => stderr };
+    return { child, done, stderr: () => stderr, timedOutMs: () => (timedOut ? limit : undefined) };
   }
 
-  private check(cmd: GitCommand, argv: string[], exitCode: number, stderr: string): void {
-    if (exitCode !== 0 && !(cmd.okExit ?? []).includes(exitCode)) {
-      throw new GitError(argv.slice(cmd.gitDir === undefined ? 1 : 2), exitCode, stderr, cmd.gitDir);
+  private check(cmd: GitCommand, argv: string[], exitCode: number, stderr: string, timedOutMs?: number): void {
+    if (timedOutMs !== undefined || (exitCode !== 0 && !(cmd.okExit ?? []).includes(exitCode))) {
+      throw new GitError(argv.slice(cmd.gitDir === undefined ? 1 : 2), exitCode, stderr, cmd.gitDir, timedOutMs);
     }
   }
 
@@ -88,7 +93,7 @@ export class Git {
     const chunks: Buffer[] = [];
     proc.child.stdout!.on('data', (d: Buffer) => chunks.push(d));
     const exitCode = await proc.done;
-    this.check(cmd, argv, exitCode, proc.stderr());
+    this.check(cmd, argv, exitCode, proc.stderr(), proc.timedOutMs());
     return { exitCode, stdout: Buffer.concat(chunks), stderr: proc.stderr() };
   }
 
@@ -120,7 +125,7 @@ export class Git {
       if (proc.child.exitCode === null) proc.child.stdout!.resume();
     }
     const exitCode = await proc.done;
-    this.check(cmd, argv, exitCode, proc.stderr());
+    this.check(cmd, argv, exitCode, proc.stderr(), proc.timedOutMs());
     return exitCode;
   }
 }

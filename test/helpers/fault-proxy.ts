@@ -1,7 +1,8 @@
 /**
  * A fault-injecting TCP proxy on 127.0.0.1, to put between a replica and its origin: it forwards
  * bytes both ways and, on request, refuses connections (the origin is down), delays every chunk of
- * the responses (a slow origin), or cuts a response after N bytes, with a clean close (a truncated
+ * the responses (a slow origin), trickles them a few bytes at a time (a hostile or sick origin that
+ * never quite stops), or cuts a response after N bytes, with a clean close (a truncated
  * download) or a TCP reset. Faults can be limited to requests whose request line matches (the
  * manifest, git-upload-pack, the change feed) and to a number of responses, after which they wear
  * off. HTTP/1.1 is assumed only that far: a chunk from the client that starts with a request line
@@ -10,13 +11,15 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
 export interface FaultRule {
-  readonly fault: 'truncate' | 'reset' | 'delay';
+  readonly fault: 'truncate' | 'reset' | 'delay' | 'trickle';
   /** Requests whose request line ("GET /manifest.js.gz HTTP/1.1") matches; every request when absent. */
   readonly match?: RegExp;
   /** truncate, reset: how many bytes of the response get through first. */
   readonly afterBytes?: number;
-  /** delay: how long each chunk of the response is held back. */
+  /** delay: how long each chunk of the response is held back; trickle: the pause between pieces. */
   readonly delayMs?: number;
+  /** trickle: the response goes out this many bytes at a time (default 1). */
+  readonly bytes?: number;
   /** How many responses to spoil before the rule wears off (default: every one). A response that ends
    *  before `afterBytes` (a 304, say) gets through whole and does not count. */
   readonly times?: number;
@@ -29,6 +32,7 @@ export interface FaultStats {
   truncated: number;
   reset: number;
   delayed: number;
+  trickled: number;
 }
 
 export interface FaultProxy {
@@ -55,7 +59,7 @@ export async function startFaultProxy(t: Teardown, targetPort: number): Promise<
   let target = targetPort;
   let rule: FaultRule | null = null;
   let used = 0;
-  const stats: FaultStats = { connections: 0, requests: [], truncated: 0, reset: 0, delayed: 0 };
+  const stats: FaultStats = { connections: 0, requests: [], truncated: 0, reset: 0, delayed: 0, trickled: 0 };
   const open = new Set<Socket>();
 
   const onConnection = (client: Socket) => {
@@ -78,7 +82,7 @@ export async function startFaultProxy(t: Teardown, targetPort: number): Promise<
         sent = 0;
         const r = rule;
         current = r && (!r.match || r.match.test(line)) && (r.times === undefined || used < r.times) ? r : null;
-        if (current?.fault === 'delay') used++;
+        if (current?.fault === 'delay' || current?.fault === 'trickle') used++;
       }
       upstream.write(chunk);
     });
@@ -86,6 +90,18 @@ export async function startFaultProxy(t: Teardown, targetPort: number): Promise<
       const f = current;
       if (!f) {
         client.write(chunk);
+        return;
+      }
+      if (f.fault === 'trickle') {
+        stats.trickled++;
+        upstream.pause();
+        const step = Math.max(1, f.bytes ?? 1);
+        for (let at = 0; at < chunk.length; at += step) {
+          const piece = chunk.subarray(at, at + step);
+          // Once the client has gone, the rest is dropped at once: no timers outlive the connection.
+          queue = queue.then(() => (client.destroyed ? undefined : new Promise<void>((resolve) => setTimeout(() => (client.destroyed || client.write(piece), resolve()), f.delayMs ?? 100))));
+        }
+        queue = queue.then(() => void upstream.resume());
         return;
       }
       if (f.fault === 'delay') {

@@ -30,8 +30,8 @@ export interface Killable {
  */
 export const BARE_NODE_ENV: NodeJS.ProcessEnv = { NODE_OPTIONS: '' };
 
-export function spawnKillable(bin: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Killable {
-  const child = spawn(process.execPath, [bin, ...args], { env: { ...GIT_ENV, ...BARE_NODE_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+export function spawnKillable(bin: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Killable {
+  const child = spawn(process.execPath, [bin, ...args], { env: { ...GIT_ENV, ...BARE_NODE_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...(cwd ? { cwd } : {}) });
   let out = '';
   let err = '';
   let done = false;
@@ -65,6 +65,34 @@ export function spawnKillable(bin: string, args: readonly string[], env: NodeJS.
       return true;
     },
   };
+}
+
+export interface BoundedRun {
+  /** Exit code; null when it had to be killed at the limit. */
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** It did not end by itself within the limit (and was killed, with its git children). */
+  readonly overran: boolean;
+  readonly ms: number;
+}
+
+/**
+ * Runs a command that might hang (the faults these tests inject are made to hold it for ever on
+ * code without the fix): killed, group and all, once `limitMs` has passed.
+ */
+export async function runBounded(bin: string, args: readonly string[], limitMs: number, env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<BoundedRun> {
+  const started = Date.now();
+  const k = spawnKillable(bin, args, env, cwd);
+  let timer: NodeJS.Timeout | undefined;
+  const overran = await Promise.race([k.ended.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), limitMs)))]);
+  clearTimeout(timer);
+  if (overran) {
+    k.kill('group');
+    await k.groupGone();
+  }
+  const code = await k.ended;
+  return { code: overran ? null : code, stdout: k.stdout(), stderr: k.stderr(), overran, ms: Date.now() - started };
 }
 
 /**

@@ -16,10 +16,11 @@ import { tmpDir } from '../helpers/tmp.js';
 
 const T0 = Date.UTC(2025, 0, 1, 12, 0, 0);
 
-/** A tracker on a clock the steps move by hand. */
+/** A tracker on a clock the steps move by hand, following a connected change feed (so lag is known changes only). */
 function fakeTracker() {
   let now = T0;
-  const tracker = new StatusTracker({ now: () => now });
+  const tracker = new StatusTracker({ now: () => now, refreshSeconds: 900, feed: true });
+  tracker.feedConnected(true);
   return { tracker, tick: (ms: number) => void (now += ms) };
 }
 
@@ -99,6 +100,46 @@ t.test('tracker derivations', async (t) => {
     { name: 'no full pass yet: time since start', steps: [['tick', 10_000], ...targetedPass()], want: { since_full_pass_seconds: 10, last_full_pass_at: null } },
   ];
   for (const row of table) t.match(run(row.steps), row.want, row.name);
+});
+
+t.test('lag counts the time since the last confirmed contact when the feed is not connected', async (t) => {
+  const make = (feed: boolean) => {
+    let now = T0;
+    const tracker = new StatusTracker({ now: () => now, refreshSeconds: 900, feed });
+    return { tracker, tick: (ms: number) => void (now += ms), ev: tracker.events };
+  };
+  const poll = make(false);
+  t.match(poll.tracker.snapshot(), { lag_seconds: 0, feed: 'none', last_contact_at: null, contact_overdue: false }, 'fresh');
+  poll.tick(5000);
+  t.match(poll.tracker.snapshot(), { lag_seconds: 5, behind_since: null }, 'no contact yet: since start');
+  poll.ev.onManifestChecked({ status: 'unchanged' });
+  poll.tick(2000);
+  t.match(poll.tracker.snapshot(), { lag_seconds: 2, last_contact_at: T0 / 1000 + 5 }, 'an answered check is contact');
+  poll.ev.onManifestChecked({ status: 'failed', error: 'connect ECONNREFUSED' });
+  poll.tick(3000);
+  t.match(poll.tracker.snapshot(), { lag_seconds: 5, last_contact_at: T0 / 1000 + 5 }, 'a failed check is not');
+  poll.tick(960_000 - 5000);
+  t.match(poll.tracker.snapshot(), { lag_seconds: 960, contact_overdue: false }, 'refresh + 60 s: not overdue yet');
+  poll.tick(1000);
+  t.match(poll.tracker.snapshot(), { lag_seconds: 961, contact_overdue: true }, 'past refresh + 60 s: overdue');
+
+  const fed = make(true);
+  t.match(fed.tracker.snapshot(), { feed: 'disconnected' }, 'a feed not connected yet');
+  fed.tick(1000);
+  fed.tracker.feedConnected(true);
+  fed.tick(50_000);
+  t.match(fed.tracker.snapshot(), { lag_seconds: 0, feed: 'connected', last_contact_at: T0 / 1000 + 51 }, 'connected: contact is now');
+  fed.tracker.feedConnected(false);
+  fed.tick(7000);
+  t.match(fed.tracker.snapshot(), { lag_seconds: 7, feed: 'disconnected', last_contact_at: T0 / 1000 + 51 }, 'lost: lag from the loss');
+  fed.tracker.noticed('/a.git');
+  fed.tick(1000);
+  t.match(fed.tracker.snapshot(), { lag_seconds: 8 }, 'the larger of known changes and time without contact');
+  fed.tracker.feedConnected(true);
+  fed.tracker.feedConnected(false, T0 + 40_000);
+  t.match(fed.tracker.snapshot(), { lag_seconds: 19, last_contact_at: T0 / 1000 + 40 }, 'lost: contact ended when the feed last sent anything');
+  fed.tracker.feedMissing();
+  t.match(fed.tracker.snapshot(), { feed: 'none' }, 'an origin without a feed');
 });
 
 t.test('failing repositories keep their first failure time and count; most recent first', async (t) => {

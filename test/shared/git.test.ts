@@ -34,7 +34,7 @@ t.test('failures are GitErrors carrying stderr; accepted exit codes are answers'
   const err = await git.run({ gitDir: a, args: ['rev-parse', '--verify', 'refs/heads/nope'] }).catch((e: unknown) => e);
   t.ok(err instanceof GitError);
   t.equal((err as GitError).exitCode, 128);
-  t.match((err as GitError).message, /git rev-parse --verify refs\/heads\/nope in .*a\.git failed \(exit 128\)/);
+  t.match((err as GitError).message, /^fatal: Needed a single revision \(git rev-parse --verify refs\/heads\/nope in .*a\.git, exit 128\)$/, "git's words first, then the command");
   t.match((err as GitError).stderr, /Needed a single revision/);
   const res = await git.run({ gitDir: a, args: ['config', '--get', 'gitweb.owner'], okExit: [1] });
   t.equal(res.exitCode, 1);
