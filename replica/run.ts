@@ -16,8 +16,9 @@ import type { Logger } from '../shared/log.js';
 import { sameEntry, type Manifest, type ManifestEntry } from '../shared/manifest/entry.js';
 import { readManifestFile, writeManifestFile } from '../shared/manifest/io.js';
 import { keyToPath, pathToKey } from '../shared/manifest/keys.js';
+import { matchesAny } from '../shared/glob.js';
 import { mapPool } from '../shared/pool.js';
-import { discoverRepos } from '../shared/repo/discover.js';
+import { discoverRepos, type FoundRepo } from '../shared/repo/discover.js';
 import { readAlternate } from '../shared/repo/inspect.js';
 import { diskState, quickDiskState } from './execute/disk-state.js';
 
@@ -26,7 +27,7 @@ import { projectsListOptions, writeProjectsList } from './execute/projects-list.
 import { localKeyProblem, localPaths, refuseUnsafe } from './execute/local-paths.js';
 import { removeLink, removeRepo } from './execute/repo-ops.js';
 import { executeActions } from './execute/execute-actions.js';
-import { pullOptions, workContext } from './execute/context.js';
+import { isLocalSite, pullOptions, workContext } from './execute/context.js';
 import { guardEvents, type PullEvents } from './events.js';
 import { planPull, type DiskRepo } from './plan.js';
 import type { HttpSourceDeps } from './source/http-source.js';
@@ -64,9 +65,10 @@ export interface PullResult {
   readonly archivedNotFetched: string[];
 }
 
-async function borrowedFrom(toplevel: string, keys: readonly string[]): Promise<Set<string>> {
-  const used = new Set<string>();
-  for (const k of keys) {
+async function borrowedFrom(toplevel: string, found: readonly FoundRepo[]): Promise<Set<string>> {
+  // A repository whose objects/ others link to holds their objects too.
+  const used = new Set<string>(found.filter((r) => r.sharedObjects !== undefined && !r.objectsLinked).map((r) => r.key));
+  for (const k of found.map((r) => r.key)) {
     const alt = await readAlternate(keyToPath(toplevel, k)).catch(() => null);
     if (alt && !alt.objstoreMembers) {
       try {
@@ -136,18 +138,25 @@ async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, ev
     throw new GrokError('GROK_ERR_MANIFEST_SHAPE', `${remote.source}: the remote manifest is empty while we hold ${local.size} repositories; refusing it (use --force-purge if this is right)`);
   }
   const purging = opts.purge || config.pull.purge;
-  const localRepos = purging ? (await discoverRepos(toplevel)).repos.map((r) => r.key) : [];
+  const found = purging ? (await discoverRepos(toplevel)).repos : [];
+  const localRepos = found.map((r) => r.key);
   const remoteEntries = remote.parsed.entries;
+  const ctx = workContext(config, git, toplevel, local, sleep, deps.warned);
   const disk = new Map<string, DiskRepo>();
-  // Entries we hold unchanged get the quick look in one synchronous sweep; only changed ones the full one.
+  // Entries we hold unchanged get the quick look in one synchronous sweep; only changed ones the full
+  // one. `partial` is this replica's own fact, not the origin's; a partial clone not marked yet (made
+  // before marks existed) gets the full look, which marks it. Only a replica fed from a local path can
+  // have inherited alternates from the origin: only there does the quick look read them.
+  const quickRoots = isLocalSite(config.remote.site) ? ctx.roots : null;
   const changed: [string, ManifestEntry][] = [];
   for (const [k, e] of remoteEntries) {
     const held = local.get(k);
-    if (held && sameEntry(held, e)) disk.set(k, quickDiskState(toplevel, k, e, config.pull.default_owner));
+    const unmarked = held !== undefined && held.partial === undefined && config.pull.partial.length > 0 && matchesAny(k, config.pull.partial);
+    if (held && !unmarked && sameEntry(held, e, 'partial')) disk.set(k, quickDiskState(toplevel, k, e, config.pull.default_owner, quickRoots));
     else changed.push([k, e]);
   }
   await mapPool(changed, 8, async ([k, e]) => {
-    disk.set(k, await diskState(git, toplevel, k, e, config.pull.remotename));
+    disk.set(k, await diskState(git, toplevel, k, e, config.pull.remotename, ctx.roots));
   });
   const plan = planPull(
     local,
@@ -155,7 +164,7 @@ async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, ev
     (k) => disk.get(k)!,
     pullOptions(config, { purge: purging, forcePurge: opts.forcePurge }),
     localRepos,
-    purging ? await borrowedFrom(toplevel, localRepos) : new Set(),
+    purging ? await borrowedFrom(toplevel, found) : new Set(),
   );
   const paths = localPaths(config, toplevel);
   const actions = await refuseUnsafe(paths, plan.actions, new Set(plan.wanted.keys()), log);
@@ -164,7 +173,6 @@ async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, ev
 
   const result: PullResult = { ...empty, status: 'done', purgeRefused: plan.purgeRefused, archivedNotFetched: [...plan.archivedNotFetched] };
   for (const k of plan.archivedNotFetched) log.info({ repo: k, action: 'skip' }, `${k} is archived; not fetched although the origin lists other refs`);
-  const ctx = workContext(config, git, toplevel, local, sleep, deps.warned);
   const flush = () => withLock(lockPathFor(localFile), () => writeManifestFile(localFile, local, { pretty: config.manifest.pretty }));
   const done = await executeActions(config, ctx, actions, local, log, flush, events.onRepoDone);
   result.cloned.push(...done.cloned);

@@ -61,6 +61,7 @@ async function targeted(config: GrokConfig, items: readonly TargetItem[], deps: 
   const ignored: string[] = [];
   const planned: RepoAction[] = [];
   const opts = pullOptions(config, { purge: false, forcePurge: false });
+  const ctx = workContext(config, git, toplevel, local, (ms) => sleepMs(ms), deps.warned);
   for (const item of items) {
     const why = keyProblem(item.key) ?? (item.entry ? entryProblem(item.entry) : null);
     if (why || !isWanted(item.key, opts)) {
@@ -69,7 +70,7 @@ async function targeted(config: GrokConfig, items: readonly TargetItem[], deps: 
       continue;
     }
     if (item.entry) {
-      const disk = await diskState(git, toplevel, item.key, item.entry, config.pull.remotename);
+      const disk = await diskState(git, toplevel, item.key, item.entry, config.pull.remotename, ctx.roots);
       planned.push(...planPull(local, new Map([[item.key, item.entry]]), () => disk, opts).actions);
       continue;
     }
@@ -86,7 +87,6 @@ async function targeted(config: GrokConfig, items: readonly TargetItem[], deps: 
   ignored.push(...planned.filter((a) => !actions.includes(a)).map((a) => a.key));
   // An entry archived or unarchived changes what projects.list shows.
   const flagFlips = actions.some((a) => (local.get(a.key)?.archived === true) !== (a.entry.archived === true));
-  const ctx = workContext(config, git, toplevel, local, (ms) => sleepMs(ms), deps.warned);
   const flush = () => withLock(lockPathFor(localFile), () => writeManifestFile(localFile, local, { pretty: config.manifest.pretty }));
   events.onPlan({ kind: 'targeted', total: actions.length, purge: 0 });
   const done = await executeActions(config, ctx, actions, local, log, flush, events.onRepoDone);

@@ -5,6 +5,7 @@ import { partialFilterProblem } from '../../shared/git/partial-filter.js';
 import type { Git } from '../../shared/git/index.js';
 import type { Manifest } from '../../shared/manifest/entry.js';
 import type { PullOptions } from '../plan.js';
+import { ownRoots } from '../../shared/repo/foreign-alternates.js';
 import { forkgroupContext } from './forkgroups.js';
 import type { WorkContext } from './repo-work.js';
 
@@ -22,9 +23,16 @@ export function pullOptions(config: GrokConfig, purge: { purge: boolean; forcePu
   };
 }
 
+/** `[remote] site` is a local path or a file:// URL (git's local clone copies the source's alternates). */
+export function isLocalSite(site: string): boolean {
+  return site !== '' && (/^file:/i.test(site) || !/^[A-Za-z][A-Za-z0-9+.-]*:/.test(site));
+}
+
 export function workContext(config: GrokConfig, git: Git, toplevel: string, local: Manifest, sleep: (ms: number) => Promise<void>, warned?: Set<string>): WorkContext {
-  const filterWhy = config.pull.partial.length > 0 ? partialFilterProblem(config.pull.partial_filter) : null;
+  // Checked even without `partial` globs: an upstream's entry marked `"partial": true` uses it too.
+  const filterWhy = partialFilterProblem(config.pull.partial_filter);
   if (filterWhy) throw new GrokError('GROK_ERR_CONFIG_VALUE', `[pull] partial_filter: ${filterWhy}`, { key: 'partial_filter' });
+  const forkgroups = forkgroupContext(config, toplevel, local);
   return {
     ...(warned ? { warned } : {}),
     git,
@@ -38,6 +46,7 @@ export function workContext(config: GrokConfig, git: Git, toplevel: string, loca
     partial: config.pull.partial,
     partialFilter: config.pull.partial_filter,
     sleep,
-    ...forkgroupContext(config, toplevel, local),
+    ...forkgroups,
+    roots: ownRoots(toplevel, forkgroups.objstoreDir),
   };
 }

@@ -6,6 +6,7 @@ import type { ManifestEntry } from '../../shared/manifest/entry.js';
 import { keyToPath } from '../../shared/manifest/keys.js';
 import { isBareRepo, RECLONE_FILE } from '../../shared/repo/bare.js';
 import { readFingerprintFile } from '../../shared/repo/fingerprint-file.js';
+import { foreignAlternates } from '../../shared/repo/foreign-alternates.js';
 import { readRepoMeta } from '../../shared/repo/inspect.js';
 import type { DiskRepo } from '../plan.js';
 
@@ -34,9 +35,10 @@ function readRemoteUrl(repo: string, remotename: string): string | null | undefi
  * For a repository whose remote entry is exactly what the local manifest says we hold: is it still
  * there, what does its cached fingerprint say, does fsck want it recloned. Its parameters are taken
  * as in sync (they were when we recorded the entry), which spares reading a thousand config files
- * per pass; a changed entry gets the full look (diskState).
+ * per pass; a changed entry gets the full look (diskState). `roots`: when given, alternates leaving
+ * them are looked for too (a replica fed from a local path may have inherited the origin's).
  */
-export function quickDiskState(toplevel: string, key: string, entry: ManifestEntry, defaultOwner: string): DiskRepo {
+export function quickDiskState(toplevel: string, key: string, entry: ManifestEntry, defaultOwner: string, roots: readonly string[] | null = null): DiskRepo {
   const repo = keyToPath(toplevel, key);
   // The fingerprint file is only ever written into a complete repository: when it reads, the
   // repository is there, and two stats per repository are saved on every pass.
@@ -50,10 +52,11 @@ export function quickDiskState(toplevel: string, key: string, entry: ManifestEnt
     description: entry.description ?? null,
     owner: entry.owner ?? defaultOwner,
     symlinksOk: true,
+    ...(roots && exists ? { borrowsOutside: foreignAlternates(repo, roots).length > 0 } : {}),
   };
 }
 
-export async function diskState(git: Git, toplevel: string, key: string, entry: ManifestEntry, remotename = '_grokmirror'): Promise<DiskRepo> {
+export async function diskState(git: Git, toplevel: string, key: string, entry: ManifestEntry, remotename: string, roots: readonly string[]): Promise<DiskRepo> {
   const repo = keyToPath(toplevel, key);
   if (!(await isBareRepo(repo))) {
     return { exists: false, fingerprint: null, reclone: false, head: null, description: null, owner: null, symlinksOk: false };
@@ -68,5 +71,7 @@ export async function diskState(git: Git, toplevel: string, key: string, entry: 
     owner: meta.owner,
     symlinksOk: await symlinksOk(toplevel, repo, entry),
     remoteUrl: readRemoteUrl(repo, remotename),
+    partial: meta.partial ?? null,
+    borrowsOutside: foreignAlternates(repo, roots).length > 0,
   };
 }

@@ -160,7 +160,8 @@ async function writeMembers(store: string, members: readonly string[]): Promise<
  */
 export async function leaveStore(git: Git, store: string, v: string, member: string | null, stillBorrows: boolean): Promise<void> {
   if (member && stillBorrows) {
-    await git.run({ gitDir: member, args: ['repack', '-q', '-a', '-d'] });
+    // -k: its object directory may be shared with repositories whose refs it does not see.
+    await git.run({ gitDir: member, args: ['repack', '-q', '-a', '-d', '-k'] });
     await fsp.rm(path.join(member, 'objects', 'info', 'alternates'), { force: true });
     await assertConnected(git, member);
   }

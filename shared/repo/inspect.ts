@@ -1,11 +1,13 @@
 /**
  * Everything the manifest says about one repository, read from disk and git: refs (fingerprint and
- * newest commit), HEAD, description, gitweb.owner, what it borrows objects from and whether it is archived.
+ * newest commit), HEAD, description, gitweb.owner, what it borrows objects from, whether it is archived
+ * and whether it is a partial clone.
  */
 import { existsSync, promises as fsp, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { lookupConfigValue, type Git } from '../git/index.js';
 import { ARCHIVED_MARKER, OBJSTORE_MARKER } from './bare.js';
+import { partialMark } from './promisor.js';
 import type { RefState } from './refs.js';
 
 export interface Alternate {
@@ -22,6 +24,8 @@ export interface RepoMeta {
   readonly alternate: Alternate | null;
   /** A grokmirror.archived marker is present (one stat, re-read on every inspection). */
   readonly archived: boolean;
+  /** A partial clone: its filter, or true when unknown (promisor.ts); absent or null otherwise. */
+  readonly partial?: string | true | null;
 }
 
 export interface RepoFacts extends RepoMeta {
@@ -79,7 +83,7 @@ export async function readAlternate(gitDir: string): Promise<Alternate | null> {
   return { repo, objstoreMembers };
 }
 
-/** Everything but the refs: HEAD, description, gitweb.owner, alternates and the archived marker. */
+/** Everything but the refs: HEAD, description, gitweb.owner, alternates, the archived marker, the partial mark. */
 export async function readRepoMeta(git: Git, gitDir: string): Promise<RepoMeta> {
   const head = readText(path.join(gitDir, 'HEAD'));
   const description = readText(path.join(gitDir, 'description'));
@@ -90,6 +94,7 @@ export async function readRepoMeta(git: Git, gitDir: string): Promise<RepoMeta> 
     owner,
     alternate,
     archived: existsSync(path.join(gitDir, ARCHIVED_MARKER)),
+    partial: partialMark(gitDir),
   };
 }
 

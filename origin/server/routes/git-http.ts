@@ -13,6 +13,7 @@ import { untrusted, type Git } from '../../../shared/git/index.js';
 import { keyProblem, keyToPath, pathToKey } from '../../../shared/manifest/keys.js';
 import { hasExportOk } from '../../../shared/repo/bare.js';
 import { resolveRepoSymlink } from '../../../shared/repo/discover.js';
+import { isPromisorRepo } from '../../../shared/repo/promisor.js';
 import type { ManifestStore } from '../manifest-store.js';
 import type { Semaphore } from '../semaphore.js';
 import { CLONE_BUNDLE_SUFFIX } from './bundles.js';
@@ -156,7 +157,9 @@ export function gitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): void {
     const release = await deps.uploads.acquire();
     let proc;
     try {
-      proc = deps.git.pipe({ args: ['upload-pack', '--stateless-rpc', untrusted(dir)], config: UPLOAD_PACK_CONFIG, ...(protocol ? { protocol } : {}) });
+      // A partial clone (a tier's) hands out what it lacks by fetching it from its own upstream.
+      const lazyFetch = isPromisorRepo(dir);
+      proc = deps.git.pipe({ args: ['upload-pack', '--stateless-rpc', untrusted(dir)], config: UPLOAD_PACK_CONFIG, lazyFetch, ...(protocol ? { protocol } : {}) });
     } catch (err) {
       release();
       return reply.code(400).type('text/plain').send(`${describeError(err)}\n`);
