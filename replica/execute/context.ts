@@ -23,9 +23,12 @@ export function pullOptions(config: GrokConfig, purge: { purge: boolean; forcePu
   };
 }
 
-/** `[remote] site` is a local path or a file:// URL (git's local clone copies the source's alternates). */
+/**
+ * `[remote] site` is a local path or a file:// URL (git's local clone copies the source's alternates):
+ * as git tells, a path when it starts with "/" or has no ":" at all (`host:path` is ssh).
+ */
 export function isLocalSite(site: string): boolean {
-  return site !== '' && (/^file:/i.test(site) || !/^[A-Za-z][A-Za-z0-9+.-]*:/.test(site));
+  return site !== '' && (/^file:/i.test(site) || site.startsWith('/') || !site.includes(':'));
 }
 
 export function workContext(config: GrokConfig, git: Git, toplevel: string, local: Manifest, sleep: (ms: number) => Promise<void>, warned?: Set<string>): WorkContext {

@@ -8,8 +8,7 @@
  * marked `"partial": "<filter>"`, and the next tier clones them partial with that filter.
  */
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -19,7 +18,7 @@ import { addMember } from '../../shared/objstore/objstore.js';
 import { isPromisorRepo, partialMark } from '../../shared/repo/promisor.js';
 import { CaseTable } from '../helpers/case-table.js';
 import { fsck, fsckConfig } from '../helpers/fsck.js';
-import { fsckOk, git, GIT_ENV, gitDir, makeRepo, pushCommit } from '../helpers/git.js';
+import { fsckOk, git, GIT_ENV, gitDir, makeBigRepo, makeRepo, pushCommit } from '../helpers/git.js';
 import { runM } from '../helpers/manifest.js';
 import { startTestOrigin } from '../helpers/origin.js';
 import { pull, replicaConfig } from '../helpers/replica.js';
@@ -117,24 +116,6 @@ for (const plumbing of [false, true]) {
     t.ok(repaired, JSON.stringify(res.errors));
     for (const r of [one, store, path.join(mirror, 'forks/two.git'), path.join(mirror, 'up.git')]) t.ok(fsckOk(r).ok, `${r}: git fsck`);
   });
-}
-
-/** 10 blobs of 100 KB over 5 commits. */
-function makeBigRepo(dir: string): void {
-  const work = `${dir}.work`;
-  mkdirSync(work, { recursive: true });
-  git(['init', '-q', '-b', 'master', work]);
-  for (let c = 0; c < 5; c++) {
-    for (let b = 0; b < 2; b++) {
-      const out = Buffer.alloc(100 * 1024);
-      for (let off = 0, i = 0; off < out.length; i++) off += createHash('sha256').update(`${c}-${b}:${i}`).digest().copy(out, off);
-      writeFileSync(path.join(work, `blob-${b}.bin`), out);
-    }
-    git(['add', '-A'], { cwd: work });
-    git(['commit', '-q', '-m', `commit ${c}`], { cwd: work });
-  }
-  git(['clone', '-q', '--bare', work, dir]);
-  rmSync(work, { recursive: true, force: true });
 }
 
 t.test('origin -> tier 1 (partial) -> tier 2: the partial entry is marked and cloned partial, updates flow', async (t) => {

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import t, { type Test } from 'tap';
 import type { Logger } from '../../shared/log.js';
+import { isLocalSite } from '../../replica/execute/context.js';
 import { foreignAlternates } from '../../shared/repo/foreign-alternates.js';
 import { CaseTable } from '../helpers/case-table.js';
 import { fsck, fsckConfig } from '../helpers/fsck.js';
@@ -57,6 +58,23 @@ function record(t: Test, name: string, v: { outside: string[]; broken: string[] 
 // One origin for every case (each has its own mirror); a case that moves its objstore puts it back.
 let shared: Promise<{ top: string; store: string }> | null = null;
 const network = () => (shared ??= originNetwork(tmpDir(t)));
+
+t.test('which [remote] site values are local (a pass then reads every repository\'s alternates)', async (t) => {
+  const rows: [string, boolean][] = [
+    ['/srv/git', true],
+    ['/srv/with:colon', true],
+    ['file:///srv/git', true],
+    ['FILE:///srv/git', true],
+    ['relative/dir', true],
+    ['https://git.example.org', false],
+    ['http://127.0.0.1:8080/', false],
+    ['ssh://git@host/srv', false],
+    ['git@host:srv/git', false],
+    ['git://host/srv', false],
+    ['', false],
+  ];
+  for (const [site, local] of rows) t.equal(isLocalSite(site), local, JSON.stringify(site));
+});
 
 const siteForms = [
   ['a local path', (top: string) => top],
