@@ -157,13 +157,17 @@ function markShared(toplevel: string, repos: FoundRepo[], warnings: string[]): F
     g.users.push(r.path);
     groups.set(spelled, g);
   }
+  const owners = new Map<string, string>();
   const out = repos.map((r) => {
-    const g = r.objectsLinked ? undefined : groups.get(path.join(r.path, 'objects'));
-    return g ? { ...r, sharedObjects: g.real } : r;
+    const own = path.join(r.path, 'objects');
+    const g = r.objectsLinked ? undefined : groups.get(own);
+    if (!g) return r;
+    owners.set(own, r.path);
+    return { ...r, sharedObjects: g.real };
   });
   for (const [own, g] of groups) {
-    const owner = out.find((r) => !r.objectsLinked && path.join(r.path, 'objects') === own);
-    const all = [...(owner ? [owner.path] : []), ...g.users];
+    const owner = owners.get(own);
+    const all = [...(owner ? [owner] : []), ...g.users];
     warnings.push(
       `${all.join(', ')}: ${all.length > 1 ? 'these repositories share' : 'its objects/ is a symlink to'} one object directory (${g.real}); ` +
         'nothing there is pruned, slimmed into an objstore or purged while another may need it',

@@ -10,7 +10,7 @@
  * fails). A kill before the rewrite leaves a complete repository that still borrows: the next run
  * starts again.
  */
-import { readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { GrokError } from '../errors.js';
@@ -37,9 +37,12 @@ interface Line {
 }
 
 function readLines(gitDir: string, roots: readonly string[]): Line[] | null {
+  const file = path.join(gitDir, ALTERNATES);
+  // Most repositories have none: a stat is a tenth of what a failed read costs (Node builds an error).
+  if (!existsSync(file)) return null;
   let text: string;
   try {
-    text = readFileSync(path.join(gitDir, ALTERNATES), 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch {
     return null;
   }

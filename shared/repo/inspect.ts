@@ -7,7 +7,7 @@ import { existsSync, promises as fsp, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { lookupConfigValue, type Git } from '../git/index.js';
 import { ARCHIVED_MARKER, OBJSTORE_MARKER } from './bare.js';
-import { partialMark } from './promisor.js';
+import { partialMarkOf } from './promisor.js';
 import type { RefState } from './refs.js';
 
 export interface Alternate {
@@ -53,8 +53,8 @@ export function descriptionFrom(raw: string | null): string | null {
   return text === '' || text.includes('edit this file') ? null : text;
 }
 
-export async function readOwner(git: Git, gitDir: string): Promise<string | null> {
-  const text = readText(path.join(gitDir, 'config'));
+/** `config`: the config file's text when the caller has read it already. */
+export async function readOwner(git: Git, gitDir: string, text: string | null = readText(path.join(gitDir, 'config'))): Promise<string | null> {
   if (text !== null) {
     const res = lookupConfigValue(text, 'gitweb', 'owner');
     if ('found' in res) return res.found && res.value ? res.value : null;
@@ -87,14 +87,15 @@ export async function readAlternate(gitDir: string): Promise<Alternate | null> {
 export async function readRepoMeta(git: Git, gitDir: string): Promise<RepoMeta> {
   const head = readText(path.join(gitDir, 'HEAD'));
   const description = readText(path.join(gitDir, 'description'));
-  const [owner, alternate] = await Promise.all([readOwner(git, gitDir), readAlternate(gitDir)]);
+  const config = readText(path.join(gitDir, 'config'));
+  const [owner, alternate] = await Promise.all([readOwner(git, gitDir, config), readAlternate(gitDir)]);
   return {
     head: head === null ? null : head.trim(),
     description: descriptionFrom(description),
     owner,
     alternate,
     archived: existsSync(path.join(gitDir, ARCHIVED_MARKER)),
-    partial: partialMark(gitDir),
+    partial: partialMarkOf(config),
   };
 }
 

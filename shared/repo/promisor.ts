@@ -22,13 +22,17 @@ function gitTrue(v: string | null): boolean {
 
 type PartialFacts = { readonly partial: false } | { readonly partial: true; readonly filter: string | null };
 
-function partialFacts(gitDir: string): PartialFacts {
-  let text: string;
+function readConfig(gitDir: string): string | null {
   try {
-    text = readFileSync(path.join(gitDir, 'config'), 'utf8');
+    return readFileSync(path.join(gitDir, 'config'), 'utf8');
   } catch {
-    return { partial: false };
+    return null;
   }
+}
+
+/** From the text of a repository's config file (null: none). */
+function partialFacts(text: string | null): PartialFacts {
+  if (text === null) return { partial: false };
   const ext = lookupConfigValue(text, 'extensions', 'partialClone');
   const promisor = lookupConfigSubsections(text, 'remote', 'promisor');
   const filters = lookupConfigSubsections(text, 'remote', 'partialclonefilter');
@@ -44,7 +48,7 @@ function partialFacts(gitDir: string): PartialFacts {
 }
 
 export function isPromisorRepo(gitDir: string): boolean {
-  return partialFacts(gitDir).partial;
+  return partialFacts(readConfig(gitDir)).partial;
 }
 
 /**
@@ -52,6 +56,11 @@ export function isPromisorRepo(gitDir: string): boolean {
  * made with, `true` when that is unknown, null for a complete repository.
  */
 export function partialMark(gitDir: string): string | true | null {
-  const f = partialFacts(gitDir);
+  return partialMarkOf(readConfig(gitDir));
+}
+
+/** partialMark from the config file's text, for a caller that has read it already. */
+export function partialMarkOf(config: string | null): string | true | null {
+  const f = partialFacts(config);
   return f.partial ? (f.filter ?? true) : null;
 }
