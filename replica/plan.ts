@@ -19,6 +19,10 @@ export interface DiskRepo {
   readonly symlinksOk: boolean;
   /** The URL its remote fetches from; undefined when it could not be read without git. */
   readonly remoteUrl?: string | null;
+  /** Its partial-clone mark (repo/promisor.ts partialMark); undefined when not looked at. */
+  readonly partial?: string | true | null;
+  /** objects/info/alternates names a directory outside this replica's toplevel and objstores. */
+  readonly borrowsOutside?: boolean;
 }
 
 /**
@@ -99,7 +103,11 @@ function repoAction(key: string, entry: ManifestEntry, local: ManifestEntry | un
     (entry.description ?? null) !== disk.description || ownerDiffers || (entry.head !== null && entry.head !== disk.head) || !disk.symlinksOk;
   const pull = !archived && (fixRemotes || disk.fingerprint !== local?.fingerprint || disk.fingerprint !== entry.fingerprint);
   const flagChanged = (local?.archived === true) !== archived;
-  return fixRemotes || fixParams || pull || flagChanged ? { key, entry, op: 'update', fixRemotes, fixParams, pull, newlyArchived } : null;
+  // The local entry says what this replica holds: a partial clone is marked for the next tier.
+  const markChanged = disk.partial !== undefined && (local?.partial ?? null) !== disk.partial;
+  // The work on a repository first takes in what it borrows from outside (repo/foreign-alternates.ts).
+  const repair = disk.borrowsOutside === true;
+  return fixRemotes || fixParams || pull || flagChanged || markChanged || repair ? { key, entry, op: 'update', fixRemotes, fixParams, pull, newlyArchived } : null;
 }
 
 /** Calls `fn` with each directory above a key, outermost first ("/a/b/c.git": "/a", "/a/b") until it answers. */

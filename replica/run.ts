@@ -16,8 +16,9 @@ import type { Logger } from '../shared/log.js';
 import { sameEntry, type Manifest, type ManifestEntry } from '../shared/manifest/entry.js';
 import { readManifestFile, writeManifestFile } from '../shared/manifest/io.js';
 import { keyToPath, pathToKey } from '../shared/manifest/keys.js';
+import { matchesAny } from '../shared/glob.js';
 import { mapPool } from '../shared/pool.js';
-import { discoverRepos } from '../shared/repo/discover.js';
+import { discoverRepos, type FoundRepo } from '../shared/repo/discover.js';
 import { readAlternate } from '../shared/repo/inspect.js';
 import { diskState, quickDiskState } from './execute/disk-state.js';
 import { objstoresHeld } from './execute/forkgroups.js';
@@ -28,7 +29,7 @@ import { projectsListOptions, writeProjectsList } from './execute/projects-list.
 import { localKeyProblem, localPaths, REFUSED, refusalMessage, refuseUnsafe } from './execute/local-paths.js';
 import { removeLink, removeRepo } from './execute/repo-ops.js';
 import { executeActions } from './execute/execute-actions.js';
-import { pullOptions, workContext } from './execute/context.js';
+import { isLocalSite, pullOptions, workContext } from './execute/context.js';
 import { guardEvents, type PullEvents } from './events.js';
 import { isWanted, planPull, type DiskRepo, type Refusal } from './plan.js';
 import type { HttpSourceDeps } from './source/http-source.js';
@@ -68,9 +69,10 @@ export interface PullResult {
   readonly archivedNotFetched: string[];
 }
 
-async function borrowedFrom(toplevel: string, keys: readonly string[]): Promise<Set<string>> {
-  const used = new Set<string>();
-  for (const k of keys) {
+async function borrowedFrom(toplevel: string, found: readonly FoundRepo[]): Promise<Set<string>> {
+  // A repository whose objects/ others link to holds their objects too.
+  const used = new Set<string>(found.filter((r) => r.sharedObjects !== undefined && !r.objectsLinked).map((r) => r.key));
+  for (const k of found.map((r) => r.key)) {
     const alt = await readAlternate(keyToPath(toplevel, k)).catch(() => null);
     if (alt && !alt.objstoreMembers) {
       try {
@@ -151,21 +153,28 @@ async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, ev
   }
   const purging = opts.purge || config.pull.purge;
   const walk = purging ? await discoverRepos(toplevel) : null;
-  const localRepos = walk ? walk.repos.map((r) => r.key) : [];
+  const found: FoundRepo[] = walk ? walk.repos : [];
+  const localRepos = found.map((r) => r.key);
   // grokmirror 1.x entries (a reference, no forkgroup) join a forkgroup, as grokmirror maps them
   const remoteEntries = mapLegacyReferences(remote.parsed.entries, local, await objstoresHeld(config, toplevel, referencedRoots(remote.parsed.entries, local)));
   const mapped = [...remoteEntries].filter(([k, e]) => e.forkgroup !== remote.parsed.entries.get(k)!.forkgroup).length;
   if (mapped > 0) log.info(`${mapped} entries with a reference and no forkgroup (grokmirror 1.x style) put into forkgroups, as grokmirror does`);
+  const ctx = workContext(config, git, toplevel, local, sleep, deps.warned);
   const disk = new Map<string, DiskRepo>();
-  // Entries we hold unchanged get the quick look in one synchronous sweep; only changed ones the full one.
+  // Entries we hold unchanged get the quick look in one synchronous sweep; only changed ones the full
+  // one. `partial` is this replica's own fact, not the origin's; a partial clone not marked yet (made
+  // before marks existed) gets the full look, which marks it. Only a replica fed from a local path can
+  // have inherited alternates from the origin: only there does the quick look read them.
+  const quickRoots = isLocalSite(config.remote.site) ? ctx.roots : null;
   const changed: [string, ManifestEntry][] = [];
   for (const [k, e] of remoteEntries) {
     const held = local.get(k);
-    if (held && sameEntry(held, e)) disk.set(k, quickDiskState(toplevel, k, e, config.pull.default_owner, config.pull.remotename));
+    const unmarked = held !== undefined && held.partial === undefined && config.pull.partial.length > 0 && matchesAny(k, config.pull.partial);
+    if (held && !unmarked && sameEntry(held, e, 'partial')) disk.set(k, quickDiskState(toplevel, k, e, config.pull.default_owner, config.pull.remotename, quickRoots));
     else changed.push([k, e]);
   }
   await mapPool(changed, 8, async ([k, e]) => {
-    disk.set(k, await diskState(git, toplevel, k, e, config.pull.remotename));
+    disk.set(k, await diskState(git, toplevel, k, e, config.pull.remotename, ctx.roots));
   });
   const pullOpts = pullOptions(config, { purge: purging, forcePurge: opts.forcePurge });
   // Entries refused on reading are held back: whatever we hold of them stays, and is never purged.
@@ -176,7 +185,7 @@ async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, ev
     (k) => disk.get(k)!,
     pullOpts,
     localRepos,
-    purging ? await borrowedFrom(toplevel, localRepos) : new Set(),
+    purging ? await borrowedFrom(toplevel, found) : new Set(),
     new Set(rejected.map((r) => r.key)),
   );
   for (const r of plan.refused) log.error({ repo: r.key, action: 'refuse' }, refusalMessage(r.key, r.why));
@@ -189,7 +198,6 @@ async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, ev
   const result: PullResult = { ...empty, status: 'done', purgeRefused: plan.purgeRefused, archivedNotFetched: [...plan.archivedNotFetched] };
   reportRefused(refused, result.failed, events);
   for (const k of plan.archivedNotFetched) log.info({ repo: k, action: 'skip' }, `${k} is archived; not fetched although the origin lists other refs`);
-  const ctx = workContext(config, git, toplevel, local, sleep, deps.warned);
   const flush = () => withLock(lockPathFor(localFile), () => writeManifestFile(localFile, local, { pretty: config.manifest.pretty }));
   const done = await executeActions(config, ctx, actions, local, log, flush, events.onRepoDone);
   result.cloned.push(...done.cloned);

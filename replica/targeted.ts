@@ -72,6 +72,7 @@ async function targeted(config: GrokConfig, items: readonly TargetItem[], deps: 
   // A socket notice carries only a path: one we do not mirror is ignored, as grokmirror does.
   const fresh = new Map<string, ManifestEntry>();
   const skip = new Set<string>();
+  const ctx = workContext(config, git, toplevel, local, (ms) => sleepMs(ms), deps.warned);
   for (const item of items) {
     const why = keyProblem(item.key) ?? (item.entry ? entryProblem(item.entry) : null);
     if (!isWanted(item.key, opts) || (why && !item.entry)) {
@@ -98,7 +99,7 @@ async function targeted(config: GrokConfig, items: readonly TargetItem[], deps: 
         refuse(item.key, why);
         continue;
       }
-      const disk = await diskState(git, toplevel, item.key, entry, config.pull.remotename);
+      const disk = await diskState(git, toplevel, item.key, entry, config.pull.remotename, ctx.roots);
       planned.push(...planPull(local, new Map([[item.key, entry]]), () => disk, opts).actions);
       continue;
     }
@@ -115,7 +116,6 @@ async function targeted(config: GrokConfig, items: readonly TargetItem[], deps: 
   refused.push(...unsafe);
   // An entry archived or unarchived changes what projects.list shows.
   const flagFlips = actions.some((a) => (local.get(a.key)?.archived === true) !== (a.entry.archived === true));
-  const ctx = workContext(config, git, toplevel, local, (ms) => sleepMs(ms), deps.warned);
   const flush = () => withLock(lockPathFor(localFile), () => writeManifestFile(localFile, local, { pretty: config.manifest.pretty }));
   events.onPlan({ kind: 'targeted', total: actions.length + refused.length, purge: 0 });
   const done = await executeActions(config, ctx, actions, local, log, flush, events.onRepoDone);

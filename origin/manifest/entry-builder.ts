@@ -64,6 +64,8 @@ export function buildEntry(facts: RepoFacts, ctx: EntryContext): BuiltEntry {
   if (forkgroup) entry.forkgroup = forkgroup;
   if (ctx.symlinks.length > 0) entry.symlinks = [...ctx.symlinks].sort();
   if (facts.archived) entry.archived = true;
+  // A partial clone's upload-pack cannot serve every object: the next tier clones it partial too.
+  if (facts.partial !== undefined && facts.partial !== null) entry.partial = facts.partial;
   return { entry, notes };
 }
 

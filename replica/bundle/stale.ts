@@ -5,9 +5,9 @@
  * operator keeps in the outdir stays, and symlinks are never followed.
  */
 import type { Dirent } from 'node:fs';
-import { readdir, rm, rmdir } from 'node:fs/promises';
+import { lstat, readdir, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
-import { BUNDLE_FILE } from '../../shared/bundle-layout.js';
+import { BUNDLE_FILE, ownFileName } from '../../shared/bundle-layout.js';
 
 /** Directories under `outdir` (relative, "/" separated) that hold a clone.bundle. */
 export async function listBundleDirs(outdir: string): Promise<string[]> {
@@ -28,12 +28,11 @@ export async function listBundleDirs(outdir: string): Promise<string[]> {
   return found.sort();
 }
 
-const OURS_RE = /^(?:clone\.bundle|\.fingerprint|\.clone\.bundle\.[0-9a-f]+\.tmp(?:\.lock)?|\.\.fingerprint\.[0-9a-f]+\.tmp)$/;
-
 export async function removeBundleDir(outdir: string, rel: string): Promise<void> {
   const dir = path.join(outdir, rel);
   for (const f of await readdir(dir).catch(() => [] as string[])) {
-    if (OURS_RE.test(f)) await rm(path.join(dir, f), { force: true });
+    // A directory under one of our names (a repository's, from the older layout) is its own stale entry.
+    if (ownFileName(f) && !(await lstat(path.join(dir, f))).isDirectory()) await rm(path.join(dir, f), { force: true });
   }
   // Up towards the outdir while directories are empty (rmdir refuses anything else).
   for (let cur = rel; cur !== '' && cur !== '.'; cur = path.posix.dirname(cur)) {

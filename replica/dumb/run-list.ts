@@ -11,7 +11,9 @@ import { GrokError } from '../../shared/errors.js';
 import type { Git } from '../../shared/git/index.js';
 import { lockPathFor, withLock } from '../../shared/lock.js';
 import type { Logger } from '../../shared/log.js';
+import { keyToPath } from '../../shared/manifest/keys.js';
 import { mapPool } from '../../shared/pool.js';
+import { isBareRepoSync } from '../../shared/repo/bare.js';
 import { runManifest } from '../../origin/manifest/run.js';
 import { HostLimiter } from './host-limiter.js';
 import { Checkpoint } from './checkpoint.js';
@@ -71,7 +73,7 @@ async function checkToplevel(dir: string): Promise<string> {
 export async function runList(opts: ListRunOptions, deps: ListRunDeps): Promise<ListRunResult> {
   const { git, log } = deps;
   const toplevel = await checkToplevel(opts.toplevel);
-  const list = parseUrlList(await readList(opts.listFile), { allowFile: opts.allowFile });
+  const list = parseUrlList(await readList(opts.listFile), { allowFile: opts.allowFile, isRepo: (key) => isBareRepoSync(keyToPath(toplevel, key)) });
   for (const r of list.refused) log.warn(`${opts.listFile}: skipping ${JSON.stringify(r.url)}: it ${r.why}`);
   const stateFile = path.resolve(opts.stateFile);
   return withLock(lockPathFor(stateFile), async () => {
@@ -92,6 +94,7 @@ export async function runList(opts: ListRunOptions, deps: ListRunDeps): Promise<
       remoteRefs: probe.remoteRefs,
       postUpdateHook: opts.postUpdateHook,
       detect: opts.detect,
+      repoCache: new Map<string, boolean>(),
       nowSec: () => Math.floor(deps.now() / 1000),
     };
     log.info(`sweeping ${list.items.length} upstreams (${opts.jobs} at once, ${opts.perHost} per host)`);

@@ -13,6 +13,7 @@ import { removeWorkLeftovers, workPath } from '../../shared/repo/work-names.js';
 import { runHooks } from '../execute/hooks.js';
 import type { HostLimiter } from './host-limiter.js';
 import { localRefs } from './local-refs.js';
+import { placeProblem, type RepoCache } from './placement.js';
 import { MIRROR_REFSPECS, planRepo } from './plan.js';
 import { withRetries, type Attempted, type RetryPolicy } from './retry.js';
 import type { StateEntry } from './state.js';
@@ -30,6 +31,8 @@ export interface SweepContext {
   readonly remoteRefs: (url: string) => Promise<Map<string, string>>;
   /** Skip ls-remote and fetch every repository (the benchmark's baseline; --no-detect). */
   readonly detect: boolean;
+  /** Which directories are repositories, as far as this sweep has looked (placement.ts). */
+  readonly repoCache: RepoCache;
   readonly nowSec: () => number;
 }
 
@@ -69,6 +72,11 @@ export async function sweepOne(item: ListedUrl, prev: StateEntry | undefined, ct
   let attempts = 0;
   let action: 'clone' | 'fetch' | 'unchanged';
   try {
+    const misplaced = await placeProblem(ctx.toplevel, item.key, ctx.repoCache);
+    if (misplaced) {
+      log.error({ action: 'check' }, `${redactUrls(item.url)}: ${misplaced}; refused`);
+      return { ...prev, key: item.key, state: 'invalid', attempts: 0, failures: prev?.failures ?? 0, lastError: misplaced, lastChecked: now };
+    }
     const local = await localRefs(ctx.git, dir);
     if (local === null && (await fsp.stat(dir).then(() => true, () => false))) {
       const error = `${dir} exists and is not a bare git repository; left alone`;

@@ -6,6 +6,7 @@ import type { Git } from '../../shared/git/index.js';
 import type { Manifest } from '../../shared/manifest/entry.js';
 import type { PullOptions } from '../plan.js';
 import { transferSettings } from '../source/transfer.js';
+import { ownRoots } from '../../shared/repo/foreign-alternates.js';
 import { forkgroupContext } from './forkgroups.js';
 import type { WorkContext } from './repo-work.js';
 
@@ -29,9 +30,19 @@ function listedSymlinks(local: Manifest): Map<string, string[]> {
   return out;
 }
 
+/**
+ * `[remote] site` is a local path or a file:// URL (git's local clone copies the source's alternates):
+ * as git tells, a path when it starts with "/" or has no ":" at all (`host:path` is ssh).
+ */
+export function isLocalSite(site: string): boolean {
+  return site !== '' && (/^file:/i.test(site) || site.startsWith('/') || !site.includes(':'));
+}
+
 export function workContext(config: GrokConfig, git: Git, toplevel: string, local: Manifest, sleep: (ms: number) => Promise<void>, warned?: Set<string>): WorkContext {
-  const filterWhy = config.pull.partial.length > 0 ? partialFilterProblem(config.pull.partial_filter) : null;
+  // Checked even without `partial` globs: an upstream's entry marked `"partial": true` uses it too.
+  const filterWhy = partialFilterProblem(config.pull.partial_filter);
   if (filterWhy) throw new GrokError('GROK_ERR_CONFIG_VALUE', `[pull] partial_filter: ${filterWhy}`, { key: 'partial_filter' });
+  const forkgroups = forkgroupContext(config, toplevel, local);
   return {
     ...(warned ? { warned } : {}),
     git,
@@ -46,6 +57,7 @@ export function workContext(config: GrokConfig, git: Git, toplevel: string, loca
     transfer: transferSettings(config.remote),
     sleep,
     listedSymlinks: listedSymlinks(local),
-    ...forkgroupContext(config, toplevel, local),
+    ...forkgroups,
+    roots: ownRoots(toplevel, forkgroups.objstoreDir),
   };
 }

@@ -6,6 +6,7 @@ import type { ManifestEntry } from '../../shared/manifest/entry.js';
 import { keyToPath, keyToUrlPath } from '../../shared/manifest/keys.js';
 import { isBareRepo, RECLONE_FILE } from '../../shared/repo/bare.js';
 import { readFingerprintFile } from '../../shared/repo/fingerprint-file.js';
+import { foreignAlternates } from '../../shared/repo/foreign-alternates.js';
 import { readRepoMeta } from '../../shared/repo/inspect.js';
 import type { DiskRepo } from '../plan.js';
 
@@ -36,8 +37,17 @@ function readRemoteUrl(repo: string, remotename: string): string | null | undefi
  * as in sync (they were when we recorded the entry), which spares reading a thousand config files
  * per pass; a changed entry gets the full look (diskState). The remote URL is read only for a key a
  * URL spells differently (a space, "%", non-ASCII...): an older grok-pull wrote those unencoded.
+ * `roots`: when given, alternates leaving them are looked for too (a replica fed from a local path
+ * may have inherited the origin's).
  */
-export function quickDiskState(toplevel: string, key: string, entry: ManifestEntry, defaultOwner: string, remotename = '_grokmirror'): DiskRepo {
+export function quickDiskState(
+  toplevel: string,
+  key: string,
+  entry: ManifestEntry,
+  defaultOwner: string,
+  remotename = '_grokmirror',
+  roots: readonly string[] | null = null,
+): DiskRepo {
   const repo = keyToPath(toplevel, key);
   // The fingerprint file is only ever written into a complete repository: when it reads, the
   // repository is there, and two stats per repository are saved on every pass.
@@ -52,10 +62,11 @@ export function quickDiskState(toplevel: string, key: string, entry: ManifestEnt
     owner: entry.owner ?? defaultOwner,
     symlinksOk: true,
     ...(exists && keyToUrlPath(key) !== key ? { remoteUrl: readRemoteUrl(repo, remotename) } : {}),
+    ...(roots && exists ? { borrowsOutside: foreignAlternates(repo, roots).length > 0 } : {}),
   };
 }
 
-export async function diskState(git: Git, toplevel: string, key: string, entry: ManifestEntry, remotename = '_grokmirror'): Promise<DiskRepo> {
+export async function diskState(git: Git, toplevel: string, key: string, entry: ManifestEntry, remotename: string, roots: readonly string[]): Promise<DiskRepo> {
   const repo = keyToPath(toplevel, key);
   if (!(await isBareRepo(repo))) {
     return { exists: false, fingerprint: null, reclone: false, head: null, description: null, owner: null, symlinksOk: false };
@@ -70,5 +81,7 @@ export async function diskState(git: Git, toplevel: string, key: string, entry: 
     owner: meta.owner,
     symlinksOk: await symlinksOk(toplevel, repo, entry),
     remoteUrl: readRemoteUrl(repo, remotename),
+    partial: meta.partial ?? null,
+    borrowsOutside: foreignAlternates(repo, roots).length > 0,
   };
 }

@@ -42,10 +42,11 @@ export function tempCloneDir(repo: string): string {
 
 /**
  * A new mirror in one git process: `git clone --mirror` under our remote name, with gc.auto=0 and the
- * entry's owner (if it has one: default_owner is never written, as in grokmirror) set by -c, no template (so no sample hooks), and the objstore as --reference when the
- * forkgroup has one (only the fork's own objects travel). ffonly repositories then drop the "+".
+ * entry's owner (if it has one: default_owner is never written, as in grokmirror) set by -c, no template (so no
+ * sample hooks), and the objstore as --reference when the forkgroup has one (only the fork's own objects travel),
+ * never the source's alternates (`--no-local`). ffonly repositories then drop the "+".
  * With a filter it is a partial clone: git records the remote as the promisor with that filter
- * (remote.<name>.promisor, .partialclonefilter, extensions.partialClone), later fetches keep it and
+ * (remote.<name>.promisor and .partialclonefilter), later fetches keep it and
  * missing objects are fetched from the remote when something reads them.
  */
 export async function cloneMirror(
@@ -69,6 +70,9 @@ export async function cloneMirror(
       'gc.auto=0',
       // "-c key=value" is one argument: a value starting with "-" cannot be taken for an option.
       ...(entry.owner !== undefined ? ['-c', `gitweb.owner=${entry.owner}`] : []),
+      // From a local path git would copy the source's objects/info/alternates: the new mirror would
+      // borrow from the origin's objstore, outside this replica (repo/foreign-alternates.ts).
+      '--no-local',
       ...(opts.reference ? ['--reference', untrusted(opts.reference)] : []),
       // Checked against partial-filter.ts's short list when the config was read.
       ...(opts.filter ? [`--filter=${opts.filter}`] : []),

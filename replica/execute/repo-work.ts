@@ -11,9 +11,11 @@ import { isLockBusy, lockPathFor, withLock } from '../../shared/lock.js';
 import { addMember, borrowFrom, createObjstore, fetchMember, objstorePath, removeCreateLeftovers } from '../../shared/objstore/objstore.js';
 import type { ManifestEntry } from '../../shared/manifest/entry.js';
 import { clearStaleGitLocks } from '../../shared/repo/git-locks.js';
-import { keyToPath } from '../../shared/manifest/keys.js';
+import { isUnder, keyToPath } from '../../shared/manifest/keys.js';
 import { readFingerprintFile } from '../../shared/repo/fingerprint-file.js';
 import { readAlternate } from '../../shared/repo/inspect.js';
+import { takeInForeign } from '../../shared/repo/foreign-alternates.js';
+import { partialMark } from '../../shared/repo/promisor.js';
 import { objectBytes } from '../../shared/repo/object-bytes.js';
 import { repackArchived } from './archive-repack.js';
 import { housekeep } from './housekeeping.js';
@@ -51,6 +53,8 @@ export interface WorkContext extends RepoOpsContext {
   /** [pull] partial globs and partial_filter (already checked): these are cloned as partial clones. */
   readonly partial: readonly string[];
   readonly partialFilter: string;
+  /** What this replica owns (its toplevel and objstore directory, resolved): nothing may borrow from elsewhere. */
+  readonly roots: readonly string[];
 }
 
 export interface WorkDone {
@@ -145,6 +149,26 @@ async function buildAside(ctx: WorkContext, a: RepoAction, final: string, objsto
   }
 }
 
+/**
+ * The filter of a new clone: the upstream's when its entry says it holds a partial clone (its
+ * upload-pack cannot hand out what it lacks; `true` leaves the filter to us), else ours when the key
+ * matches `[pull] partial`, else none.
+ */
+function cloneFilter(ctx: WorkContext, a: RepoAction, notes: string[]): string | null {
+  const upstream = a.entry.partial;
+  if (upstream === undefined) return matchesAny(a.key, ctx.partial) ? ctx.partialFilter : null;
+  const filter = typeof upstream === 'string' ? upstream : ctx.partialFilter;
+  notes.push(`a partial clone upstream: cloned partial too (${filter})`);
+  return filter;
+}
+
+/** The local manifest's entry: the remote one with what this replica holds (fingerprint, partial mark). */
+function localEntry(entry: ManifestEntry, fp: string, dir: string): ManifestEntry {
+  const { partial: _upstream, ...rest } = entry;
+  const mark = partialMark(dir);
+  return { ...rest, fingerprint: fp, ...(mark !== null ? { partial: mark } : {}) };
+}
+
 /** [pull] archive_repack, once, when the repository is first seen archived; a failure is a note, not a failed repo. */
 async function archiveRepack(ctx: WorkContext, repo: string): Promise<string[]> {
   if (!ctx.archiveRepack) return [];
@@ -166,10 +190,12 @@ export async function doRepoWork(ctx: WorkContext, a: RepoAction): Promise<WorkD
       return doRepoWork(ctx, { ...a, op: 'update', fixRemotes: true, fixParams: true, pull: true });
     }
     // A partial clone stands alone: it neither borrows from nor joins an objstore (promisor.ts).
-    const filter = matchesAny(a.key, ctx.partial) ? ctx.partialFilter : null;
-    // A reclone keeps borrowing from what the old copy borrowed from (its alternates line).
+    const filter = cloneFilter(ctx, a, notes);
+    // A reclone keeps borrowing from what the old copy borrowed from (its alternates line), when that
+    // is this replica's own.
     const previous = a.op === 'reclone' && !filter ? await readAlternate(final) : null;
-    const objstore = filter ? null : ((await objstoreFor(ctx, a, notes)) ?? (previous && !previous.objstoreMembers && existsSync(previous.repo) ? previous.repo : null));
+    const keepLender = previous && !previous.objstoreMembers && existsSync(previous.repo) && ctx.roots.some((r) => isUnder(r, previous.repo));
+    const objstore = filter ? null : ((await objstoreFor(ctx, a, notes)) ?? (keepLender ? previous.repo : null));
     const { tmp, fp, bytes } = await buildAside(ctx, a, final, objstore, filter, notes);
     if (a.op === 'reclone') {
       const old = workPath(final, 'old');
@@ -188,10 +214,18 @@ export async function doRepoWork(ctx: WorkContext, a: RepoAction): Promise<WorkD
       }, { timeoutMs: 60_000 }).catch((err: unknown) => notes.push(`not added to its objstore yet (${describeError(err)}); grok-fsck will`));
     }
     if (a.newlyArchived) notes.push(...(await archiveRepack(ctx, final)));
-    return { entry: { ...a.entry, fingerprint: fp }, fingerprintBefore: null, pulled: true, cloned: true, notes, bytes };
+    return { entry: localEntry(a.entry, fp, final), fingerprintBefore: null, pulled: true, cloned: true, notes, bytes };
   }
   // Lock files of a git that was killed with a previous pass would make every git here fail.
   for (const l of clearStaleGitLocks(final, Date.now())) notes.push(`removed ${path.relative(final, l)}, left by a git process that was killed`);
+  try {
+    const dropped = await takeInForeign(ctx.git, final, ctx.roots);
+    if (dropped.length > 0) notes.push(`took in the objects it borrowed from ${dropped.join(', ')} (outside this replica) and stopped borrowing`);
+  } catch (err) {
+    // What it borrowed is gone already: a fresh copy (the old one stays until the new one is in place).
+    const again = await doRepoWork(ctx, { ...a, op: 'reclone', fixRemotes: true, fixParams: true, pull: true });
+    return { ...again, notes: [`${describeError(err)}; recloned`, ...notes, ...again.notes] };
+  }
   if (a.fixRemotes) await fixRemotes(ctx, final, a.key, matchesAny(a.key, ctx.ffonly));
   if (a.fixParams) {
     await fixParams(ctx, final, a.entry);
@@ -210,5 +244,5 @@ export async function doRepoWork(ctx: WorkContext, a: RepoAction): Promise<WorkD
     if (fp !== before) notes.push(...(await housekeep(ctx.git, final)).notes);
   }
   if (a.newlyArchived) notes.push(...(await archiveRepack(ctx, final)));
-  return { entry: { ...a.entry, fingerprint: fp }, fingerprintBefore: before, pulled: a.pull, cloned: false, notes, bytes };
+  return { entry: localEntry(a.entry, fp, final), fingerprintBefore: before, pulled: a.pull, cloned: false, notes, bytes };
 }

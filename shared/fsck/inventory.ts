@@ -27,6 +27,8 @@ export interface RepoInfo {
   readonly store: string | null;
   /** A repository outside the objstore directory it borrows from (grokmirror 1.x style), or null. */
   readonly borrowsFrom: string | null;
+  /** Its object directory when other repositories use it too (repo/discover.ts), or null. */
+  readonly sharedObjects: string | null;
 }
 
 export interface StoreInfo {
@@ -99,6 +101,7 @@ export async function takeInventory(git: Git, toplevel: string, objstoreDir: str
       optOut: existsSync(path.join(r.path, OPT_OUT_FILE)) || isPromisorRepo(r.path),
       store,
       borrowsFrom: alt && !inStoreDir ? alt.repo : null,
+      sharedObjects: r.sharedObjects ?? null,
     });
   }
   const stores: StoreInfo[] = [];

@@ -159,7 +159,8 @@ async function writeMembers(store: string, members: readonly string[]): Promise<
  * copies borrowed objects in), then its alternates go, then its connectivity is checked.
  */
 export async function takeBack(git: Git, repo: string): Promise<void> {
-  await git.run({ gitDir: repo, args: ['repack', '-q', '-a', '-d'] });
+  // -k: its object directory may be shared with repositories whose refs it does not see.
+  await git.run({ gitDir: repo, args: ['repack', '-q', '-a', '-d', '-k'] });
   await fsp.rm(path.join(repo, 'objects', 'info', 'alternates'), { force: true });
   await assertConnected(git, repo);
 }

@@ -145,7 +145,8 @@ export async function runObjstorePhase(git: Git, o: ObjstorePhaseOptions, log: L
     roots: rootsOf.get(r.path) ?? [],
     store: r.store,
     forkgroup: o.forkgroups.get(r.key) ?? null,
-    optOut: r.optOut || r.borrowsFrom !== null || inv.lenders.has(r.path) || !rootsOf.has(r.path),
+    // A shared object directory never joins: slimming it would drop what the others need.
+    optOut: r.optOut || r.borrowsFrom !== null || inv.lenders.has(r.path) || r.sharedObjects !== null || !rootsOf.has(r.path),
     baseline: o.baselines.length > 0 && (matchesAny(r.key, o.baselines) || matchesAny(r.path, o.baselines)),
   }));
   const baselines = new Set(repoRootsList.filter((r) => r.baseline).map((r) => r.key));

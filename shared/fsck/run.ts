@@ -20,6 +20,7 @@ import { readManifestFile } from '../manifest/io.js';
 import { removeKilledManifestWrites } from '../manifest/killed-writes.js';
 import { pathToKey } from '../manifest/keys.js';
 import { virtrefFor } from '../objstore/virtref.js';
+import { repairForeignAlternates, warnSharedObjects } from './borrowing.js';
 import { writePreloadBundle } from './bundle.js';
 import type { Inventory, StoreInfo } from './inventory.js';
 import { maintain, type MaintainTarget } from './maintain.js';
@@ -90,8 +91,13 @@ function workList(inv: Inventory, grown: ReadonlySet<string>, replica: boolean):
   }
   for (const r of inv.repos) {
     const lender = inv.lenders.has(r.path);
-    const role = lender ? 'alternate' : r.store !== null || r.borrowsFrom !== null ? 'member' : 'standalone';
-    list.push({ target: { path: r.path, role, pruneSafe: !lender, mayReclone: replica && !lender }, key: r.key, forceFull: false });
+    // A shared object directory keeps everything (-k, no prune): another repository's refs may need
+    // what this one's no longer reach. A borrowing one stays a member (-l -A), without pruning.
+    const shared = r.sharedObjects !== null;
+    const borrows = r.store !== null || r.borrowsFrom !== null;
+    const role = lender || (shared && !borrows) ? 'alternate' : borrows ? 'member' : 'standalone';
+    const keep = lender || shared;
+    list.push({ target: { path: r.path, role, pruneSafe: !keep, mayReclone: replica && !keep }, key: r.key, forceFull: false });
   }
   return list;
 }
@@ -177,6 +183,8 @@ async function fsckPass(config: GrokConfig, opts: FsckRunOptions, deps: FsckDeps
   for (const n of await removeKilledManifestWrites(config.core.manifest)) log.warn(`removed ${n}, left by a manifest write that was cut short`);
   const published = replica ? null : await publishedKeys(config);
   if (published && 'unknown' in published) log.warn(`cannot tell which repositories this origin publishes: ${published.unknown}; no repository joins an objstore this run`);
+  // Before the objstore work: a repository borrowing from outside must hold its objects first.
+  const repairs = await repairForeignAlternates(git, toplevel, config.core.objstore, replica, log);
   const phase = await runObjstorePhase(git, {
     toplevel,
     objstoreDir: config.core.objstore,
@@ -201,13 +209,14 @@ async function fsckPass(config: GrokConfig, opts: FsckRunOptions, deps: FsckDeps
   // `.<repo>.lock` files of repositories that were deleted (on an origin, by hand) stay otherwise.
   const orphans = await removeOrphanLocks(inv.orphanLocks);
   if (orphans.length > 0) log.info(`removed ${orphans.length} lock files of repositories that are gone: ${orphans.map((f) => path.basename(f)).join(', ')}`);
+  warnSharedObjects(inv, log);
 
   const status: StatusFile = readStatusFile(config.fsck.statusfile);
   const today = isoDay(deps.now());
   const checked: string[] = [];
   const repacked: string[] = [];
   const errors: { repo: string; lines: string[] }[] = [];
-  const failures: string[] = [...phase.problems];
+  const failures: string[] = [...repairs, ...phase.problems];
   const list = workList(inv, phase.grown, replica);
   const progress = deps.progress?.(list.length);
   for (const w of list) {

@@ -56,6 +56,12 @@ export interface GitCommand {
   readonly protocol?: string;
   /** `-c key=value` settings for this command only (our own constants, never outside input). */
   readonly config?: Readonly<Record<string, string>>;
+  /**
+   * upload-pack may fetch what a partial clone lacks from its promisor remote (GIT_NO_LAZY_FETCH=0;
+   * git disables it by default since 2.39.4): for a tier's own partial clones, whose promisor remote
+   * is the upstream grok-pull configured, so that a next tier's partial clone can read contents.
+   */
+  readonly lazyFetch?: boolean;
 }
 
 const CONFIG_KEY_RE = /^[A-Za-z][A-Za-z0-9-]*(\.[^\0\n=]+)?\.[A-Za-z][A-Za-z0-9-]*$/;
@@ -72,6 +78,7 @@ export function commandEnv(cmd: GitCommand): Record<string, string> {
     }
     env.GIT_PROTOCOL = cmd.protocol;
   }
+  if (cmd.lazyFetch) env.GIT_NO_LAZY_FETCH = '0';
   const dirs = cmd.alternateObjectDirectories;
   if (!dirs || dirs.length === 0) return env;
   for (const d of dirs) {

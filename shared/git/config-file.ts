@@ -50,15 +50,15 @@ function parseValue(line: string, nextLine: () => string | undefined): string | 
   }
 }
 
-/**
- * The last value of `section.key` (or `section.subsection.key`), as `git config --get` would print
- * it. Section and key names are case-insensitive, subsections are not.
- */
-export function lookupConfigValue(text: string, section: string, key: string, subsection?: string): ConfigLookup {
-  if (/^\s*\[\s*include/im.test(text)) return { fallback: true };
+type ConfigEntry = { readonly subsection: string | undefined; readonly value: string | null };
+
+/** Every `section.<any subsection>.key` in file order, or null when git's help is needed. */
+function scanConfig(text: string, section: string, key: string): ConfigEntry[] | null {
+  if (/^\s*\[\s*include/im.test(text)) return null;
   const lines = text.split(/\r?\n/);
   let inSection = false;
-  let result: ConfigLookup = { found: false };
+  let sub: string | undefined;
+  const out: ConfigEntry[] = [];
   const wantSection = section.toLowerCase();
   const wantKey = key.toLowerCase();
   for (let i = 0; i < lines.length; i++) {
@@ -66,24 +66,47 @@ export function lookupConfigValue(text: string, section: string, key: string, su
     if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
     if (line.startsWith('[')) {
       const m = HEADER_RE.exec(line);
-      if (!m) return { fallback: true };
-      const sub = m[2] === undefined ? undefined : m[2].replace(/\\(.)/g, '$1');
-      inSection = m[1]!.toLowerCase() === wantSection && sub === subsection;
+      if (!m) return null;
+      sub = m[2] === undefined ? undefined : m[2].replace(/\\(.)/g, '$1');
+      inSection = m[1]!.toLowerCase() === wantSection;
       line = line.slice(m[0].length).trimStart();
       if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
     }
     const m = NAME_RE.exec(line);
-    if (!m) return { fallback: true };
+    if (!m) return null;
     const rest = line.slice(m[0].length);
     if (!inSection || m[1]!.toLowerCase() !== wantKey) continue;
     if (m[2] !== '=') {
-      if (rest.trim() !== '' && !/^\s*[#;]/.test(rest)) return { fallback: true };
-      result = { found: true, value: null };
+      if (rest.trim() !== '' && !/^\s*[#;]/.test(rest)) return null;
+      out.push({ subsection: sub, value: null });
       continue;
     }
     const value = parseValue(rest, () => lines[++i]);
-    if (value === undefined) return { fallback: true };
-    result = { found: true, value };
+    if (value === undefined) return null;
+    out.push({ subsection: sub, value });
   }
-  return result;
+  return out;
+}
+
+/**
+ * The last value of `section.key` (or `section.subsection.key`), as `git config --get` would print
+ * it. Section and key names are case-insensitive, subsections are not.
+ */
+export function lookupConfigValue(text: string, section: string, key: string, subsection?: string): ConfigLookup {
+  const all = scanConfig(text, section, key);
+  if (all === null) return { fallback: true };
+  const last = all.filter((e) => e.subsection === subsection).pop();
+  return last ? { found: true, value: last.value } : { found: false };
+}
+
+/**
+ * Every subsection's last value of `section.<subsection>.key` (`remote.*.promisor`), or null when
+ * git's help would be needed.
+ */
+export function lookupConfigSubsections(text: string, section: string, key: string): Map<string, string | null> | null {
+  const all = scanConfig(text, section, key);
+  if (all === null) return null;
+  const out = new Map<string, string | null>();
+  for (const e of all) if (e.subsection !== undefined) out.set(e.subsection, e.value);
+  return out;
 }

@@ -5,6 +5,7 @@
  * `description` are data (any text, as grokmirror takes them): bounded in size, never judged by
  * their characters, and escaped wherever they are printed.
  */
+import { partialFilterProblem } from '../git/partial-filter.js';
 import { keyProblem } from './keys.js';
 
 export interface ManifestEntry {
@@ -21,6 +22,12 @@ export interface ManifestEntry {
    * `true` (absent otherwise), so entries of live repositories stay byte-identical to grokmirror's.
    */
   archived?: true;
+  /**
+   * Ours: the repository is a partial clone (its missing objects are fetched from its own upstream on
+   * demand), so its upload-pack cannot serve every object. The filter it was made with, or `true` when
+   * that is unknown; absent for a complete repository. A next tier clones such an entry partial too.
+   */
+  partial?: string | true;
   /** Keys we do not know are carried along untouched. */
   [extra: string]: unknown;
 }
@@ -161,6 +168,10 @@ export function entryProblem(value: unknown): string | null {
     }
   }
   if (e.archived !== undefined && typeof e.archived !== 'boolean') return 'has an "archived" that is not true or false';
+  // A filter reaches `git clone --filter=` on the next tier: only the forms we pass ourselves.
+  if (e.partial !== undefined && typeof e.partial !== 'boolean' && (typeof e.partial !== 'string' || partialFilterProblem(e.partial) !== null)) {
+    return 'has a "partial" that is neither true, false nor a filter (blob:none, blob:limit=<n>, tree:<depth>)';
+  }
   return null;
 }
 
@@ -191,6 +202,7 @@ export function normaliseEntry(value: Record<string, unknown>): ManifestEntry {
   if (e.forkgroup === null) delete e.forkgroup;
   // "archived": false says nothing more than its absence; dropped so the entry reads as grokmirror's.
   if ((e.archived as unknown) === false) delete e.archived;
+  if ((e.partial as unknown) === false) delete e.partial;
   return e;
 }
 
@@ -199,11 +211,14 @@ export function clampModified(sec: number): number {
   return Number.isFinite(sec) ? Math.min(Math.max(0, sec), MAX_MODIFIED) : sec > 0 ? MAX_MODIFIED : 0;
 }
 
-/** Stable comparison of two entries, to skip rewriting a manifest that did not change. */
-export function sameEntry(a: ManifestEntry | undefined, b: ManifestEntry): boolean {
+/**
+ * Stable comparison of two entries, to skip rewriting a manifest that did not change. `except`: keys
+ * left out of the comparison (a replica's own facts, such as `partial`).
+ */
+export function sameEntry(a: ManifestEntry | undefined, b: ManifestEntry, except?: string): boolean {
   if (!a) return false;
-  const ka = Object.keys(a).sort();
-  const kb = Object.keys(b).sort();
+  const ka = Object.keys(a).filter((k) => k !== except).sort();
+  const kb = Object.keys(b).filter((k) => k !== except).sort();
   if (ka.length !== kb.length || ka.some((k, i) => k !== kb[i])) return false;
   return JSON.stringify(ka.map((k) => a[k])) === JSON.stringify(kb.map((k) => b[k]));
 }

@@ -1,5 +1,5 @@
 /** Facts about a directory as a bare repository, from its listing or a few stats. */
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, statSync } from 'node:fs';
 import path from 'node:path';
 
 export const OBJSTORE_MARKER = 'grokmirror.objstore';
@@ -33,6 +33,12 @@ async function isFile(p: string): Promise<boolean> {
 export async function isBareRepo(dir: string): Promise<boolean> {
   const [o, r, h] = await Promise.all([isDir(path.join(dir, 'objects')), isDir(path.join(dir, 'refs')), isFile(path.join(dir, 'HEAD'))]);
   return o && r && h;
+}
+
+/** isBareRepo without the event loop, for checks made once per directory of a long list. */
+export function isBareRepoSync(dir: string): boolean {
+  const kind = (p: string) => statSync(path.join(dir, p), { throwIfNoEntry: false });
+  return Boolean(kind('objects')?.isDirectory() && kind('refs')?.isDirectory() && kind('HEAD')?.isFile());
 }
 
 export async function isObjstoreRepo(dir: string): Promise<boolean> {

@@ -1,11 +1,13 @@
 /**
  * Everything the manifest says about one repository, read from disk and git: refs (fingerprint and
- * newest commit), HEAD, description, gitweb.owner, what it borrows objects from and whether it is archived.
+ * newest commit), HEAD, description, gitweb.owner, what it borrows objects from, whether it is archived
+ * and whether it is a partial clone.
  */
 import { closeSync, existsSync, openSync, promises as fsp, readFileSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { lookupConfigValue, type Git } from '../git/index.js';
 import { ARCHIVED_MARKER, OBJSTORE_MARKER } from './bare.js';
+import { partialMarkOf } from './promisor.js';
 import type { RefState } from './refs.js';
 
 export interface Alternate {
@@ -22,6 +24,8 @@ export interface RepoMeta {
   readonly alternate: Alternate | null;
   /** A grokmirror.archived marker is present (one stat, re-read on every inspection). */
   readonly archived: boolean;
+  /** A partial clone: its filter, or true when unknown (promisor.ts); absent or null otherwise. */
+  readonly partial?: string | true | null;
 }
 
 export interface RepoFacts extends RepoMeta {
@@ -75,8 +79,8 @@ export function descriptionFrom(raw: string | null): string | null {
   return text === '' || text.includes('edit this file') ? null : text;
 }
 
-export async function readOwner(git: Git, gitDir: string): Promise<string | null> {
-  const text = readText(path.join(gitDir, 'config'));
+/** `config`: the config file's text when the caller has read it already. */
+export async function readOwner(git: Git, gitDir: string, text: string | null = readText(path.join(gitDir, 'config'))): Promise<string | null> {
   if (text !== null) {
     const res = lookupConfigValue(text, 'gitweb', 'owner');
     if ('found' in res) return res.found && res.value ? res.value : null;
@@ -105,17 +109,19 @@ export async function readAlternate(gitDir: string): Promise<Alternate | null> {
   return { repo, objstoreMembers };
 }
 
-/** Everything but the refs: HEAD, description, gitweb.owner, alternates and the archived marker. */
+/** Everything but the refs: HEAD, description, gitweb.owner, alternates, the archived marker, the partial mark. */
 export async function readRepoMeta(git: Git, gitDir: string): Promise<RepoMeta> {
   const head = readText(path.join(gitDir, 'HEAD'));
   const description = readHead(path.join(gitDir, 'description'), DESCRIPTION_READ_BYTES);
-  const [owner, alternate] = await Promise.all([readOwner(git, gitDir), readAlternate(gitDir)]);
+  const config = readText(path.join(gitDir, 'config'));
+  const [owner, alternate] = await Promise.all([readOwner(git, gitDir, config), readAlternate(gitDir)]);
   return {
     head: head === null ? null : head.trim(),
     description: descriptionFrom(description),
     owner,
     alternate,
     archived: existsSync(path.join(gitDir, ARCHIVED_MARKER)),
+    partial: partialMarkOf(config),
   };
 }
 

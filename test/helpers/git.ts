@@ -3,7 +3,8 @@
  * product reaches git only through shared/git; fixtures are made here with a fixed identity and dates.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 export const GIT_ENV: NodeJS.ProcessEnv = {
@@ -73,4 +74,27 @@ export function pushCommit(dir: string, opts: { branch?: string; date?: number; 
   const sha = git(['rev-parse', 'HEAD'], { cwd: work });
   execFileSync('rm', ['-rf', work]);
   return sha;
+}
+
+/** Incompressible but reproducible bytes: SHA-256 in counter mode from a seed. */
+export function noise(seed: string, size: number): Buffer {
+  const out = Buffer.alloc(size);
+  for (let off = 0, i = 0; off < size; i++) off += createHash('sha256').update(`${seed}:${i}`).digest().copy(out, off);
+  return out;
+}
+
+/** A bare repo with 10 blobs of 200 KB over 5 commits ("commit 0" to "commit 4"), plus a small text file changed each time. */
+export function makeBigRepo(dir: string): void {
+  const work = `${dir}.work`;
+  mkdirSync(work, { recursive: true });
+  git(['init', '-q', '-b', 'master', work]);
+  for (let c = 0; c < 5; c++) {
+    for (let b = 0; b < 2; b++) writeFileSync(path.join(work, `blob-${c}-${b}.bin`), noise(`${c}-${b}`, 200 * 1024));
+    writeFileSync(path.join(work, 'notes.txt'), `version ${c}\n`);
+    git(['add', '-A'], { cwd: work });
+    const date = `${1_600_000_000 + c * 60} +0000`;
+    git(['commit', '-q', '-m', `commit ${c}`], { cwd: work, env: { GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date } });
+  }
+  git(['clone', '-q', '--bare', work, dir]);
+  rmSync(work, { recursive: true, force: true });
 }

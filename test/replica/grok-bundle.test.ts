@@ -45,11 +45,13 @@ t.test('pure parts: layout, -i planning, stale directories, -g parsing', async (
   t.equal(bundleDirFor('/plain'), 'plain');
   const keys = ['/pub/a.git', '/pub/b.git', '/other/c.git', '/pub/a'];
   t.same(planBundles(keys, ['*']).targets.map((x) => x.key), ['/other/c.git', '/pub/a', '/pub/b.git']);
-  t.same(planBundles(keys, ['*']).collisions, [{ key: '/pub/a.git', with: '/pub/a' }]);
+  t.same(planBundles(keys, ['*']).refused, [{ key: '/pub/a.git', why: 'its bundle directory "pub/a" is /pub/a\'s' }]);
   t.same(planBundles(keys, ['/pub/*.git']).targets.map((x) => x.key), ['/pub/b.git'], '/pub/a.git collides with /pub/a');
+  t.same(planBundles(keys, ['*'], (d) => (d === 'pub/a' ? '/pub/a.git' : null)).targets.map((x) => x.key), ['/other/c.git', '/pub/a.git', '/pub/b.git'], 'the directory stays with the repository its record names');
+  t.same(planBundles(keys, ['*'], (d) => (d === 'pub/a' ? '/gone.git' : null)).refused.map((x) => x.key), ['/pub/a.git'], 'a record naming a repository not in the manifest: the first key');
   t.same(planBundles(keys, ['*/c.git', '/nothing']).targets.map((x) => x.key), ['/other/c.git']);
   t.same(planBundles(keys, ['other/*']).targets, [], 'as grokmirror: keys keep their leading "/"');
-  t.same(staleBundleDirs(['pub/a', 'gone/x', 'other/c'], ['/pub/a.git', '/other/c.git']), ['gone/x']);
+  t.same(staleBundleDirs(['pub/a', 'gone/x', 'other/c'], planBundles(['/pub/a.git', '/other/c.git'], []).owned), ['gone/x']);
   t.same(parseGitArgs('-c core.compression=9  -cpack.threads=1'), { 'core.compression': '9', 'pack.threads': '1' });
   t.same(parseGitArgs(''), {});
   for (const bad of ['--exec-path=/tmp', '-c', '-c novalue', 'bundle']) {
@@ -76,7 +78,7 @@ t.test('bundles every repository, verifiable and clonable; unchanged ones are le
   git(['clone', '-q', '--mirror', aBundle, clone]);
   t.same(refsOf(clone, 'refs/heads/'), branches, 'a clone of the bundle has the branches');
   t.ok(fsckOk(clone).ok, fsckOk(clone).output);
-  t.match(readFileSync(path.join(path.dirname(aBundle), '.fingerprint'), 'utf8'), /^[0-9a-f]{40}\nargs [0-9a-f]{16}\n$/);
+  t.match(readFileSync(path.join(path.dirname(aBundle), '.fingerprint'), 'utf8'), /^[0-9a-f]{40}\nargs [0-9a-f]{16}\nrepo \/pub\/a\.git\n$/);
 
   const before = Object.fromEntries(REPOS.map((r) => [r, statSync(bundleOf(s.out, `/${r}`))]));
   const again = await s.run();

@@ -1,11 +1,9 @@
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { objectBytes } from '../../shared/repo/object-bytes.js';
-import { fsckOk, git, GIT_ENV, makeRepo, pushCommit } from '../helpers/git.js';
+import { fsckOk, git, GIT_ENV, makeBigRepo, makeRepo, pushCommit } from '../helpers/git.js';
 import { startTestOrigin } from '../helpers/origin.js';
 import { pull, replicaConfig } from '../helpers/replica.js';
 import { tmpDir } from '../helpers/tmp.js';
@@ -15,29 +13,6 @@ const gitAsync = async (args: string[]) => (await promisify(execFile)('git', arg
 const refsOf = (repo: string) => git([`--git-dir=${repo}`, 'for-each-ref', '--format=%(objectname) %(refname)']);
 /** Objects the repository lacks (promised by its remote); --missing=print never fetches. */
 const missing = (repo: string) => git([`--git-dir=${repo}`, 'rev-list', '--objects', '--all', '--missing=print']).split('\n').filter((l) => l.startsWith('?')).length;
-
-/** Incompressible but reproducible bytes: SHA-256 in counter mode from a seed. */
-function noise(seed: string, size: number): Buffer {
-  const out = Buffer.alloc(size);
-  for (let off = 0, i = 0; off < size; i++) off += createHash('sha256').update(`${seed}:${i}`).digest().copy(out, off);
-  return out;
-}
-
-/** A bare repo with 10 blobs of 200 KB over 5 commits, plus a small text file changed each time. */
-function makeBigRepo(dir: string): void {
-  const work = `${dir}.work`;
-  mkdirSync(work, { recursive: true });
-  git(['init', '-q', '-b', 'master', work]);
-  for (let c = 0; c < 5; c++) {
-    for (let b = 0; b < 2; b++) writeFileSync(path.join(work, `blob-${c}-${b}.bin`), noise(`${c}-${b}`, 200 * 1024));
-    writeFileSync(path.join(work, 'notes.txt'), `version ${c}\n`);
-    git(['add', '-A'], { cwd: work });
-    const date = `${1_600_000_000 + c * 60} +0000`;
-    git(['commit', '-q', '-m', `commit ${c}`], { cwd: work, env: { GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date } });
-  }
-  git(['clone', '-q', '--bare', work, dir]);
-  rmSync(work, { recursive: true, force: true });
-}
 
 t.test('a partial mirror holds the history, fetches file contents on demand, and moves 5x fewer bytes', async (t) => {
   const dir = tmpDir(t);

@@ -45,6 +45,26 @@ t.test('per-repo decisions', async (t) => {
   }
 });
 
+t.test('partial marks and borrowing from outside: work only when the disk says so', async (t) => {
+  const known: Manifest = new Map([['/r.git', e()]]);
+  const marked: Manifest = new Map([['/r.git', e({ partial: 'blob:none' })]]);
+  const rows: [string, ReturnType<typeof one>, unknown][] = [
+    ['partial on disk, unmarked locally: an update that fetches nothing (marks it)', one(known, e(), d({ partial: 'blob:none' })), { op: 'update', pull: false, fixParams: false, fixRemotes: false }],
+    ['partial on disk, marked the same: nothing', one(marked, e(), d({ partial: 'blob:none' })), null],
+    ['partial on disk with another filter than marked: update', one(marked, e(), d({ partial: 'tree:0' })), { op: 'update', pull: false }],
+    ['marked locally, complete on disk: update (drops the mark)', one(marked, e(), d({ partial: null })), { op: 'update', pull: false }],
+    ['marked locally, disk not looked at (quick look): nothing', one(marked, e(), d()), null],
+    ['the upstream marks it partial, ours is complete and unmarked: nothing', one(known, e({ partial: 'blob:none' }), d({ partial: null })), null],
+    ['borrows from outside: an update that fetches nothing (repairs it)', one(known, e(), d({ borrowsOutside: true })), { op: 'update', pull: false }],
+    ['borrows from outside, origin moved on: one update with the fetch', one(known, e({ fingerprint: fp('b') }), d({ borrowsOutside: true })), { op: 'update', pull: true }],
+    ['borrows nothing from outside: nothing', one(known, e(), d({ borrowsOutside: false })), null],
+  ];
+  for (const [name, got, want] of rows) {
+    if (want === null) t.equal(got, null, name);
+    else t.match(got, want, name);
+  }
+});
+
 t.test('archived entries: cloned once, never fetched, flag changes recorded', async (t) => {
   const known: Manifest = new Map([['/r.git', e()]]);
   const archivedHere: Manifest = new Map([['/r.git', e({ archived: true })]]);

@@ -7,17 +7,18 @@
  *   `/_grok/preload/<name>.bundle`, what a replica's `[remote] preload_bundle_url` names.
  *
  * A URL never becomes a file path by itself: a clone.bundle is looked for only for a repository the
- * manifest lists, at the path grok-bundle's layout gives its key (shared/bundle-layout.ts), and a
- * preload bundle only under a plain name. The file found must then really lie in the configured
- * directory once symlinks are resolved. Anything else is a 404; there are no directory listings.
+ * manifest lists, at the path grok-bundle's layout gives its key (shared/bundle-layout.ts), and only
+ * when the record beside it names no other repository; a preload bundle only under a plain name. The
+ * file found must then really lie in the configured directory once symlinks are resolved. Anything
+ * else is a 404; there are no directory listings.
  */
-import { realpath } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PRELOAD_NAME_RE } from '../../../shared/fsck/bundle.js';
 import { hasExportOk } from '../../../shared/repo/bare.js';
 import { isUnder, keyToPath } from '../../../shared/manifest/keys.js';
-import { BUNDLE_FILE, bundleDirFor } from '../../../shared/bundle-layout.js';
+import { BUNDLE_FILE, bundleDirFor, parseRecord, RECORD_FILE } from '../../../shared/bundle-layout.js';
 import type { ManifestStore } from '../manifest-store.js';
 import { sendFile } from '../file-reply.js';
 
@@ -59,6 +60,13 @@ async function inside(dir: string, file: string): Promise<string | null> {
   }
 }
 
+/** Whether the bundle in `dir` is `key`'s: its record names it, or names no repository (grokmirror's, older ones). */
+async function bundleIsOf(dir: string, key: string): Promise<boolean> {
+  const text = await readFile(path.join(dir, RECORD_FILE), 'utf8').catch(() => null);
+  const owner = text === null ? null : (parseRecord(text)?.repo ?? null);
+  return owner === null || owner === key;
+}
+
 /**
  * Serves the clone.bundle of the repository a URL path names (`base` is the path without
  * "/clone.bundle", decoded); called by the git HTTP route, which owns every other repository URL.
@@ -66,12 +74,17 @@ async function inside(dir: string, file: string): Promise<string | null> {
 export function cloneBundleServer(deps: BundleRouteDeps): ((req: FastifyRequest, reply: FastifyReply, base: string) => Promise<FastifyReply>) | null {
   if (deps.bundleDir === '') return null;
   return async (req, reply, base) => {
-    const key = [base, `${base}.git`].find((k) => deps.store.get(k) !== undefined);
-    if (key === undefined) return notFound(reply);
-    if (deps.checkExportOk && !(await hasExportOk(keyToPath(deps.toplevel, key)))) return notFound(reply);
-    const file = await inside(deps.bundleDir, path.join(deps.bundleDir, bundleDirFor(key), BUNDLE_FILE));
-    if (file === null) return notFound(reply);
-    return (await sendFile(req, reply, file, BUNDLE_TYPE)) === 'sent' ? reply : notFound(reply);
+    for (const key of [base, `${base}.git`]) {
+      if (deps.store.get(key) === undefined) continue;
+      const dir = path.join(deps.bundleDir, bundleDirFor(key));
+      // `/a` and `/a.git` share a directory: its record says whose bundle it holds.
+      if (!(await bundleIsOf(dir, key))) continue;
+      if (deps.checkExportOk && !(await hasExportOk(keyToPath(deps.toplevel, key)))) return notFound(reply);
+      const file = await inside(deps.bundleDir, path.join(dir, BUNDLE_FILE));
+      if (file === null) return notFound(reply);
+      return (await sendFile(req, reply, file, BUNDLE_TYPE)) === 'sent' ? reply : notFound(reply);
+    }
+    return notFound(reply);
   };
 }
 

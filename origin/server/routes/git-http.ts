@@ -14,6 +14,7 @@ import { keyProblem, keyToPath, pathToKey } from '../../../shared/manifest/keys.
 import { hasExportOk } from '../../../shared/repo/bare.js';
 import { resolveRepoSymlink } from '../../../shared/repo/discover.js';
 import { clientAddress } from '../client-address.js';
+import { isPromisorRepo } from '../../../shared/repo/promisor.js';
 import type { ManifestStore } from '../manifest-store.js';
 import type { Semaphore } from '../semaphore.js';
 import { CLONE_BUNDLE_SUFFIX } from './bundles.js';
@@ -239,7 +240,9 @@ export function gitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): void {
     if (!release) return reply;
     let proc;
     try {
-      proc = deps.git.pipe({ args: ['upload-pack', '--stateless-rpc', untrusted(dir)], config: UPLOAD_PACK_CONFIG, ...(protocol ? { protocol } : {}) });
+      // A partial clone (a tier's) hands out what it lacks by fetching it from its own upstream.
+      const lazyFetch = isPromisorRepo(dir);
+      proc = deps.git.pipe({ args: ['upload-pack', '--stateless-rpc', untrusted(dir)], config: UPLOAD_PACK_CONFIG, lazyFetch, ...(protocol ? { protocol } : {}) });
     } catch (err) {
       release();
       return reply.code(400).type('text/plain').send(`${describeError(err)}\n`);

@@ -29,7 +29,7 @@ async function setup(t: Teardown, originConf?: (d: { out: string; pre: string })
   await runM(top, path.join(top, 'manifest.js.gz'));
   const out = path.join(dir, 'bundles');
   const res = await runBundle(
-    { toplevel: top, manifest: path.join(top, 'manifest.js.gz'), manifest_max_size: 1 << 20 },
+    { toplevel: top, manifest: path.join(top, 'manifest.js.gz'), manifest_max_size: 1 << 20, objstore: path.join(top, 'objstore') },
     { outdir: out, gitargs: '', revlistargs: '--branches HEAD', maxSizeGiB: 2, include: ['/pub/a.git'] },
     { git: new Git(), log: silentLogger() },
   );

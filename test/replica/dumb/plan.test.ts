@@ -60,6 +60,25 @@ t.test('parseUrlList: comments, duplicates, two URLs for one path', async (t) =>
   t.match(l.refused[0]!.why, /already mirrored from https:\/\/h\/a.git/);
 });
 
+t.test('parseUrlList: a mirror never inside another', async (t) => {
+  const rows: [string, string, string[], string[], (k: string) => boolean][] = [
+    ['outer first', 'https://h/a.git\nhttps://h/a.git/refs/heads/x.git', ['/h/a.git'], ['https://h/a.git/refs/heads/x.git'], () => false],
+    ['inner first', 'https://h/a.git/refs/heads/x.git\nhttps://h/a', ['/h/a.git'], ['https://h/a.git/refs/heads/x.git'], () => false],
+    ['three levels', 'https://h/a\nhttps://h/a.git/b\nhttps://h/a.git/b.git/c', ['/h/a.git'], ['https://h/a.git/b', 'https://h/a.git/b.git/c'], () => false],
+    ['only the inner one exists already: the outer is refused', 'https://h/a\nhttps://h/a.git/x', ['/h/a.git/x.git'], ['https://h/a'], (k) => k === '/h/a.git/x.git'],
+    ['both exist (an older version nested them): the inner is refused', 'https://h/a\nhttps://h/a.git/x', ['/h/a.git'], ['https://h/a.git/x'], () => true],
+    ['siblings and a shared prefix that is no parent', 'https://h/a\nhttps://h/ab\nhttps://h/a.gitx/y', ['/h/a.git', '/h/ab.git', '/h/a.gitx/y.git'], [], () => false],
+    ['another host', 'https://h/a\nhttps://g/a.git/x', ['/h/a.git', '/g/a.git/x.git'], [], () => false],
+  ];
+  for (const [name, text, keys, refused, isRepo] of rows) {
+    const l = parseUrlList(text, { isRepo });
+    t.same(l.items.map((i) => i.key).sort(), [...keys].sort(), `${name}: mirrored`);
+    t.same(l.refused.map((r) => r.url).sort(), [...refused].sort(), `${name}: refused`);
+  }
+  t.match(parseUrlList('https://h/a\nhttps://h/a.git/x').refused[0]!.why, /inside the mirror \/h\/a\.git \(of https:\/\/h\/a\)/);
+  t.match(parseUrlList('https://h/a\nhttps://h/a.git/x', { isRepo: (k) => k === '/h/a.git/x.git' }).refused[0]!.why, /would contain the mirror \/h\/a\.git\/x\.git/);
+});
+
 t.test('classifyFailure and parseLsRemote', async (t) => {
   t.equal(classifyFailure("fatal: repository 'http://h/x.git/' not found", 128), 'not_found');
   t.equal(classifyFailure('remote: Repository not found.\nfatal: ...', 128), 'not_found');
