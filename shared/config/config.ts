@@ -55,7 +55,9 @@ export function buildConfig(doc: IniDocument, lastModified = 0): GrokConfig {
   }
   // Lookups fall back to schema defaults, so `${core:objstore}` works even when the file does not set it.
   const defaultsLookup = (section: string, key: string): IniValue | undefined => {
-    const def = (SCHEMA as Record<string, Record<string, KeyDef>>)[section]?.[key];
+    const schema = SCHEMA as Record<string, Record<string, KeyDef>>;
+    // Own properties only: a section or key named `constructor` or `__proto__` is unknown, not Object's.
+    const def = Object.hasOwn(schema, section) && Object.hasOwn(schema[section]!, key) ? schema[section]![key] : undefined;
     return def && def.default !== undefined ? { raw: def.default, line: 0 } : undefined;
   };
   const lookup = lookupIn(doc, defaultsLookup);
@@ -90,15 +92,16 @@ export function buildConfig(doc: IniDocument, lastModified = 0): GrokConfig {
       typed[key] = result.value;
     }
     for (const [key, value] of values) {
-      if (!(key in keys)) warnings.push(`${doc.file}:${value.line}: unknown key "${key}" in [${section}] (ignored)`);
+      if (!Object.hasOwn(keys, key)) warnings.push(`${doc.file}:${value.line}: unknown key "${key}" in [${section}] (ignored)`);
     }
     out[section] = Object.freeze(typed);
   }
-  const extra: Record<string, Readonly<Record<string, string>>> = {};
+  // Null-prototype objects: a section or key named `__proto__` is data like any other.
+  const extra: Record<string, Readonly<Record<string, string>>> = Object.create(null);
   for (const [name, section] of doc.sections) {
-    if (name in SCHEMA) continue;
+    if (Object.hasOwn(SCHEMA, name)) continue;
     warnings.push(`${doc.file}:${section.line}: unknown section [${name}] (kept, not used)`);
-    const values: Record<string, string> = {};
+    const values: Record<string, string> = Object.create(null);
     for (const [key, value] of section.values) {
       const where = `${doc.file}:${value.line}`;
       values[key] = interpolate(value.raw, name, key, lookup, where, memo);

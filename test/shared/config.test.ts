@@ -79,6 +79,17 @@ t.test('unknown keys and sections warn and do not fail', async (t) => {
   t.equal(c.extra.weird?.k, '/x/v');
 });
 
+t.test('keys and sections named like Object.prototype members are unknown, kept as data, and change nothing else', async (t) => {
+  const c = load('[core]\ntoplevel = /x\nconstructor = 1\ntoString = 2\n__proto__ = 3\n[constructor]\nk = v\n[__proto__]\npolluted = yes\n[weird]\n__proto__ = p\nhasOwnProperty = h\n');
+  t.match(c.warnings, [/unknown key "constructor" in \[core\]/, /unknown key "tostring" in \[core\]/, /unknown key "__proto__" in \[core\]/, /unknown section \[constructor\]/, /unknown section \[__proto__\]/, /unknown section \[weird\]/]);
+  t.equal(c.warnings.length, 6);
+  // Keys are lower-cased, as configparser does.
+  t.same(Object.entries(c.extra).map(([k, v]) => [k, Object.entries(v)]), [['constructor', [['k', 'v']]], ['__proto__', [['polluted', 'yes']]], ['weird', [['__proto__', 'p'], ['hasownproperty', 'h']]]]);
+  t.equal(Object.getPrototypeOf(c.extra), null);
+  t.equal(({} as Record<string, unknown>).polluted, undefined, 'Object.prototype untouched');
+  t.equal(c.extra.nosuch, undefined);
+});
+
 t.test('errors name the file, section, key and line', async (t) => {
   const cases: [string, string, RegExp][] = [
     ['broken interpolation', '[core]\ntoplevel = /x\nmanifest = ${nosuch}/m.js\n', /grok\.conf:3: \[core\] manifest: \$\{nosuch\} refers to \[core\] nosuch, which is not set/],
