@@ -2,7 +2,9 @@
  * grok-fsck's look at how repositories borrow objects outside objstores:
  * - alternates naming a directory outside the toplevel and the objstore directory (a replica fed from
  *   a local path inherited the origin's): on a replica the repository takes those objects in and stops
- *   borrowing (repo/foreign-alternates.ts); on an origin, where an operator may have set it up, a warning;
+ *   borrowing (repo/foreign-alternates.ts); on an origin, where an operator may have set it up, a warning
+ *   here, and the objstore phase has a served repository take its objects back (what it borrows from
+ *   may hold objects that are not published, and upload-pack would serve them);
  * - object directories shared by several repositories (a symlinked objects/): a warning, since they are
  *   kept whole (run.ts gives them a repack that keeps everything and no prune).
  */
@@ -24,7 +26,7 @@ export async function repairForeignAlternates(git: Git, toplevel: string, objsto
     if (lines.length === 0) continue;
     const l = log.child({ repo: r.key, action: 'alternates' });
     if (!replica) {
-      l.warn(`${r.path} borrows objects from ${lines.join(', ')}, outside the toplevel and the objstore directory: it breaks when that is repacked, pruned or moved`);
+      l.warn(`${r.path} borrows objects from ${lines.join(', ')}, outside the toplevel and the objstore directory: it would break when that is repacked, pruned or moved, and would serve what may not be published; a served repository takes those objects back`);
       continue;
     }
     try {

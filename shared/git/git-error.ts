@@ -1,6 +1,11 @@
 import { GrokError } from '../errors.js';
 import { redactUrls, safeText } from '../safe-text.js';
 
+/** On the shown command line, an argument holding a space or a control character is one quoted word. */
+function quoteArg(arg: string): string {
+  return /[\s\p{C}"]/u.test(arg) ? `"${arg.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"` : arg;
+}
+
 /**
  * A git command that exited with a status the caller did not accept; carries stderr. The message
  * starts with what git said (its last lines), then the command: the command line is long and the
@@ -25,7 +30,7 @@ export class GitError extends GrokError {
     const where = gitDir ? ` in ${gitDir}` : '';
     const said = shownStderr.trim().split('\n').slice(-3).join(' / ');
     const why = timedOutMs !== undefined ? `killed after ${Math.round(timedOutMs / 1000)} s, the time limit for this git command${said ? `; it said: ${said}` : ''}` : said || 'no output';
-    super('GROK_ERR_GIT_FAILED', safeText(`${why} (git ${shownArgs.join(' ')}${where}, exit ${exitCode})`), {
+    super('GROK_ERR_GIT_FAILED', safeText(`${why} (git ${shownArgs.map(quoteArg).join(' ')}${where}, exit ${exitCode})`), {
       args: shownArgs,
       exitCode,
       stderr: shownStderr,

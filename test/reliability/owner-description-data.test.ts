@@ -125,7 +125,7 @@ t.test('owner and description values survive every step from the walk to the rep
   const failing = await runBin(BIN.pull, ['-c', conf2, '-n']);
   if (failing.code !== 1) problems.push(`a failing clone exited ${failing.code}`);
   if (RAW_CONTROL.test(failing.stderr)) problems.push(`a failing clone printed a raw control character: ${JSON.stringify(failing.stderr.slice(0, 400))}`);
-  if (!failing.stderr.includes('gitweb.owner=evil \\u001b[2J')) problems.push(`the failing command line does not show the owner escaped: ${failing.stderr.slice(0, 400)}`);
+  if (!failing.stderr.includes('"gitweb.owner=evil \\x1b[2J')) problems.push(`the failing command line does not show the owner escaped: ${failing.stderr.slice(0, 400)}`);
   t.same(problems, [], 'grok-pull stores each value exactly, runs nothing, prints nothing raw, and is stable');
   table.add('grok-pull over HTTP from grok-origin, then a second pass', 'gitweb.owner and description stored exactly; no [core] section; nothing raw on stderr or in the logs; the second pass changes nothing', problems.length ? problems.join('; ') : 'stored exactly; second pass: nothing to do', problems.length === 0);
 });

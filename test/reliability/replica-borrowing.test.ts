@@ -7,7 +7,7 @@
  * line dropped), or recloned when what it borrowed is already gone. Each case ends by moving the
  * origin's objstore away and running `git fsck` on every replica repository.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
 import t, { type Test } from 'tap';
@@ -157,7 +157,7 @@ t.test('... and recloned by grok-pull when what it borrowed is gone already', as
   record(t, 'grok-pull pass after the origin moved its objstore', verdict(mirror, store));
 });
 
-t.test('on an origin, grok-fsck warns about alternates leaving the toplevel and changes nothing', async (t) => {
+t.test('on an origin, grok-fsck warns about alternates leaving the toplevel, and a served repository takes its objects back', async (t) => {
   const dir = tmpDir(t);
   const lender = path.join(dir, 'elsewhere/lender.git');
   makeRepo(lender, { commits: 3 });
@@ -167,10 +167,15 @@ t.test('on an origin, grok-fsck warns about alternates leaving the toplevel and 
   const log = pino({ level: 'warn' }, { write: (l: string) => void lines.push((JSON.parse(l) as { msg: string }).msg) }) as Logger;
   await fsck(fsckConfig(top), {}, { log });
   const warned = lines.some((l) => l.includes('borrower.git borrows objects from') && l.includes(lender));
-  const kept = foreignAlternates(path.join(top, 'borrower.git'), [top]).length === 1;
-  table.add('origin: a repository borrowing from outside the toplevel', 'a warning; its alternates left as they are', `${warned ? 'warned' : 'no warning'}; ${kept ? 'left alone' : 'changed'}`, warned && kept);
+  const borrower = path.join(top, 'borrower.git');
+  const free = foreignAlternates(borrower, [top]).length === 0 && !existsSync(path.join(borrower, 'objects/info/alternates'));
+  // The lender may go: the borrower holds its history.
+  rmSync(lender, { recursive: true, force: true });
+  const sound = fsckOk(borrower).ok;
+  table.add('origin: a repository borrowing from outside the toplevel', 'a warning; it takes back what it borrowed (its lender may hold unpublished objects) and stays whole', `${warned ? 'warned' : 'no warning'}; ${free ? 'no longer borrows' : 'still borrows'}; ${sound ? 'git fsck clean without the lender' : 'broken without the lender'}`, warned && free && sound);
   t.ok(warned, lines.join('\n'));
-  t.ok(kept);
+  t.ok(free, 'no alternates left');
+  t.ok(sound, 'git fsck clean once the lender is gone');
 });
 
 t.teardown(() => {

@@ -26,6 +26,22 @@ t.test('the environment is sanitised: a hook\'s GIT_DIR does not redirect our co
   t.equal(fsckOk(a).ok, true);
 });
 
+t.test('a GitError shows an argument holding a space, a quote or a control character as one quoted, escaped word', async (t) => {
+  const cases: [string, string][] = [
+    ['plain', 'plain'],
+    ['gitweb.owner=A B', '"gitweb.owner=A B"'],
+    ['tab\there', '"tab\there"'], // a TAB is quoted, and kept: it forges no line
+    ['esc \x1b[2J', '"esc \\x1b[2J"'],
+    ['say "hi"', '"say \\"hi\\""'],
+    ['back\\slash', 'back\\slash'],
+    ['c1 \u009b', '"c1 \\x9b"'],
+  ];
+  for (const [arg, shown] of cases) {
+    const msg = new GitError(['clone', '-c', arg], 128, 'fatal: no').message;
+    t.equal(msg, `fatal: no (git clone -c ${shown}, exit 128)`, JSON.stringify(arg));
+  }
+});
+
 t.test('failures are GitErrors carrying stderr; accepted exit codes are answers', async (t) => {
   const dir = tmpDir(t);
   const a = path.join(dir, 'a.git');
