@@ -61,7 +61,8 @@ export function createCliLogger(opts: CliLogOptions): Logger {
     { level: opts.verbose ? 'info' : 'warn', stream: humanStream(opts.name, opts.stderr ?? process.stderr) },
   ];
   if (opts.logfile) {
-    const file = openLogFile(opts.logfile);
+    const stderr = opts.stderr ?? process.stderr;
+    const file = openLogFile(opts.logfile, { warn: (m) => void stderr.write(`${opts.name}: warning: ${safeText(m)}\n`) });
     if (opts.followRotation !== false) followRotation(file);
     streams.push({ level: pinoLevel(opts.fileLevel), stream: file.stream });
   }
