@@ -9,7 +9,7 @@ import { setArchiveMarks } from '../manifest/archive.js';
 import { canHandOff, handOff } from '../manifest/handoff-run.js';
 import { runManifest } from '../manifest/run.js';
 
-runCli('grok-manifest', async (argv) => {
+runCli('grok-manifest', async (argv, cli) => {
   const cmd = manifestCommand().parse(argv, { from: 'user' });
   const flags = cmd.opts<ManifestFlags>();
   const config = flags.cfgfile ? loadConfig(flags.cfgfile) : null;
@@ -20,6 +20,7 @@ runCli('grok-manifest', async (argv) => {
     ...(opts.logfile ? { logfile: opts.logfile } : {}),
     ...(opts.loglevel ? { fileLevel: opts.loglevel } : {}),
   });
+  cli.logTo(log);
   for (const w of config?.warnings ?? []) log.warn(w);
   const started = Date.now();
   const git = new Git();

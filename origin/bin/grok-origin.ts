@@ -10,12 +10,14 @@ import { startOrigin } from '../server/origin.js';
 import { originSettings } from '../server/settings.js';
 
 
-runCli('grok-origin', async (argv) => {
+runCli('grok-origin', async (argv, cli) => {
   const cmd = originCommand().parse(argv, { from: 'user' });
   const flags = cmd.opts<OriginFlags>();
   const config = loadConfig(flags.config);
   const settings = originSettings(config, flags.listen ? { listen: flags.listen } : {});
   const log = configLogger('grok-origin', config, Boolean(flags.verbose));
+  cli.logTo(log);
+  cli.ownSignals();
   const origin = await startOrigin(settings, { git: new Git(), log, now: Date.now });
   process.stdout.write(`grok-origin: listening on ${origin.url}\n`);
   await new Promise<void>((resolve, reject) => {

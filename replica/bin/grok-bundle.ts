@@ -7,7 +7,7 @@ import { configLogger } from '../../shared/log.js';
 import { bundleCommand, type BundleFlags } from '../bundle/cli-options.js';
 import { runBundle } from '../bundle/run.js';
 
-runCli('grok-bundle', async (argv) => {
+runCli('grok-bundle', async (argv, cli) => {
   const cmd = bundleCommand().parse(argv, { from: 'user' });
   const flags = cmd.opts<BundleFlags>();
   const maxSizeGiB = Number(flags.maxsize);
@@ -16,6 +16,7 @@ runCli('grok-bundle', async (argv) => {
   }
   const config = loadConfig(flags.config);
   const log = configLogger('grok-bundle', config, Boolean(flags.verbose));
+  cli.logTo(log);
   const res = await runBundle(
     config.core,
     { outdir: flags.outdir, gitargs: flags.gitargs, revlistargs: flags.revlistargs, maxSizeGiB, include: flags.include },

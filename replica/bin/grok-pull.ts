@@ -21,13 +21,15 @@ function progressEvents(): PullEvents {
   };
 }
 
-runCli('grok-pull', async (argv) => {
+runCli('grok-pull', async (argv, cli) => {
   const cmd = pullCommand().parse(argv, { from: 'user' });
   const flags = cmd.opts<PullFlags>();
   const config = loadConfig(flags.config);
   const log = configLogger('grok-pull', config, Boolean(flags.verbose));
+  cli.logTo(log);
   if (flags.continuous) {
     const stop = new AbortController();
+    cli.ownSignals();
     process.once('SIGTERM', () => stop.abort());
     surviveHangup();
     process.once('SIGINT', () => stop.abort());

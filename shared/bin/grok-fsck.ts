@@ -8,13 +8,14 @@ import { Git } from '../git/index.js';
 import { configLogger } from '../log.js';
 import { createProgress } from '../progress.js';
 
-runCli('grok-fsck', async (argv) => {
+runCli('grok-fsck', async (argv, cli) => {
   const cmd = fsckCommand().parse(argv, { from: 'user' });
   const flags = cmd.opts<FsckFlags>();
   const exclusive = [flags.repackOnly && '--repack-only', flags.connectivityOnly && '--connectivity-only', flags.repackAllQuick && '--repack-all-quick', flags.repackAllFull && '--repack-all-full'].filter(Boolean);
   if (exclusive.length > 1) throw new GrokError('GROK_ERR_USAGE', `${exclusive.join(' and ')} cannot be used together`);
   const config = loadConfig(flags.config);
   const log = configLogger('grok-fsck', config, Boolean(flags.verbose));
+  cli.logTo(log);
   const res = await runFsck(
     config,
     {
