@@ -2,6 +2,7 @@
 import { EXIT_FAILURE, EXIT_OK, runCli } from '../../shared/cli.js';
 import { loadConfig } from '../../shared/config/config.js';
 import { Git } from '../../shared/git/index.js';
+import { checkToplevelUser } from '../../shared/fs/toplevel-user.js';
 import { createCliLogger } from '../../shared/log.js';
 import { createProgress } from '../../shared/progress.js';
 import { manifestCommand, resolveManifestOptions, type ManifestFlags } from '../manifest/cli-options.js';
@@ -22,6 +23,8 @@ runCli('grok-manifest', async (argv, cli) => {
   });
   cli.logTo(log);
   for (const w of config?.warnings ?? []) log.warn(w);
+  const otherUser = checkToplevelUser(opts.run.toplevel, { uid: process.geteuid?.() ?? 0, asOtherUser: Boolean(flags.asOtherUser) });
+  if (otherUser) log.warn(otherUser);
   const started = Date.now();
   const git = new Git();
   let marksFailed = false;

@@ -4,6 +4,7 @@ import { EXIT_OK, runCli } from '../../shared/cli.js';
 import { loadConfig } from '../../shared/config/config.js';
 import { GrokError } from '../../shared/errors.js';
 import { Git } from '../../shared/git/index.js';
+import { checkToplevelUser } from '../../shared/fs/toplevel-user.js';
 import { configLogger } from '../../shared/log.js';
 import { originCommand, type OriginFlags } from '../server/cli-options.js';
 import { startOrigin } from '../server/origin.js';
@@ -18,6 +19,8 @@ runCli('grok-origin', async (argv, cli) => {
   const log = configLogger('grok-origin', config, Boolean(flags.verbose));
   cli.logTo(log);
   cli.ownSignals();
+  const otherUser = checkToplevelUser(settings.toplevel, { uid: process.geteuid?.() ?? 0, asOtherUser: Boolean(flags.asOtherUser) });
+  if (otherUser) log.warn(otherUser);
   const origin = await startOrigin(settings, { git: new Git(), log, now: Date.now });
   process.stdout.write(`grok-origin: listening on ${origin.url}\n`);
   await new Promise<void>((resolve, reject) => {

@@ -3,6 +3,7 @@ import { surviveHangup } from '../../shared/log-file.js';
 import { EXIT_FAILURE, EXIT_OK, runCli } from '../../shared/cli.js';
 import { loadConfig } from '../../shared/config/config.js';
 import { Git } from '../../shared/git/index.js';
+import { checkToplevelUser } from '../../shared/fs/toplevel-user.js';
 import { configLogger } from '../../shared/log.js';
 import type { PullEvents } from '../events.js';
 import { pullCommand, type PullFlags } from '../cli-options.js';
@@ -27,6 +28,8 @@ runCli('grok-pull', async (argv, cli) => {
   const config = loadConfig(flags.config);
   const log = configLogger('grok-pull', config, Boolean(flags.verbose));
   cli.logTo(log);
+  const otherUser = checkToplevelUser(config.core.toplevel, { uid: process.geteuid?.() ?? 0, asOtherUser: Boolean(flags.asOtherUser) });
+  if (otherUser) log.warn(otherUser);
   if (flags.continuous) {
     const stop = new AbortController();
     cli.ownSignals();

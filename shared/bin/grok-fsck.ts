@@ -5,6 +5,7 @@ import { GrokError } from '../errors.js';
 import { fsckCommand, type FsckFlags } from '../fsck/cli-options.js';
 import { runFsck } from '../fsck/run.js';
 import { Git } from '../git/index.js';
+import { checkToplevelUser } from '../fs/toplevel-user.js';
 import { configLogger } from '../log.js';
 import { createProgress } from '../progress.js';
 
@@ -16,6 +17,8 @@ runCli('grok-fsck', async (argv, cli) => {
   const config = loadConfig(flags.config);
   const log = configLogger('grok-fsck', config, Boolean(flags.verbose));
   cli.logTo(log);
+  const otherUser = checkToplevelUser(config.core.toplevel, { uid: process.geteuid?.() ?? 0, asOtherUser: Boolean(flags.asOtherUser) });
+  if (otherUser) log.warn(otherUser);
   const res = await runFsck(
     config,
     {
