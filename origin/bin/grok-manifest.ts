@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { EXIT_FAILURE, EXIT_OK, runCli } from '../../shared/cli.js';
 import { loadConfig } from '../../shared/config/config.js';
+import { printCheckedConfig } from '../../shared/config/print.js';
+import { GrokError } from '../../shared/errors.js';
 import { Git } from '../../shared/git/index.js';
 import { checkToplevelUser } from '../../shared/fs/toplevel-user.js';
 import { createCliLogger } from '../../shared/log.js';
@@ -14,7 +16,9 @@ runCli('grok-manifest', async (argv, cli) => {
   const cmd = manifestCommand().parse(argv, { from: 'user' });
   const flags = cmd.opts<ManifestFlags>();
   const config = flags.cfgfile ? loadConfig(flags.cfgfile) : null;
+  if (flags.checkConfig && !config) throw new GrokError('GROK_ERR_USAGE', '--check-config checks the file given with --cfgfile');
   let opts = resolveManifestOptions(flags, cmd.args, config);
+  if (flags.checkConfig && config) return (printCheckedConfig('grok-manifest', config), EXIT_OK);
   const log = createCliLogger({
     name: 'grok-manifest',
     verbose: opts.verbose,

@@ -2,6 +2,7 @@
 import { surviveHangup } from '../../shared/log-file.js';
 import { EXIT_OK, runCli } from '../../shared/cli.js';
 import { loadConfig } from '../../shared/config/config.js';
+import { printCheckedConfig } from '../../shared/config/print.js';
 import { GrokError } from '../../shared/errors.js';
 import { Git } from '../../shared/git/index.js';
 import { checkToplevelUser } from '../../shared/fs/toplevel-user.js';
@@ -16,6 +17,7 @@ runCli('grok-origin', async (argv, cli) => {
   const flags = cmd.opts<OriginFlags>();
   const config = loadConfig(flags.config);
   const settings = originSettings(config, flags.listen ? { listen: flags.listen } : {});
+  if (flags.checkConfig) return (printCheckedConfig('grok-origin', config), EXIT_OK);
   const log = configLogger('grok-origin', config, Boolean(flags.verbose));
   cli.logTo(log);
   cli.ownSignals();

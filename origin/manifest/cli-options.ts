@@ -29,6 +29,7 @@ export interface ManifestFlags {
   unarchive?: boolean;
   verbose?: boolean;
   asOtherUser?: boolean;
+  checkConfig?: boolean;
 }
 
 export function manifestCommand(): Command {
@@ -53,7 +54,8 @@ export function manifestCommand(): Command {
     .option('--unarchive', 'remove the archived mark from the given repositories; replicas fetch them again')
     .option('--standalone', 'never hand the paths to a running grok-origin; update the file here')
     .option('-v, --verbose', 'say what is being done')
-    .option('--as-other-user', "run as root on a toplevel another user owns (what root makes there stays root's)");
+    .option('--as-other-user', "run as root on a toplevel another user owns (what root makes there stays root's)")
+    .option('--check-config', 'check the --cfgfile config, print every key as this command uses it (defaults filled in, ${...} resolved, URL credentials hidden) and exit: 0 valid, 1 not');
 }
 
 export const manifestManual: Manual = {

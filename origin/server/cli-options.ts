@@ -7,6 +7,7 @@ export interface OriginFlags {
   listen?: string;
   verbose?: boolean;
   asOtherUser?: boolean;
+  checkConfig?: boolean;
 }
 
 export function originCommand(): Command {
@@ -14,7 +15,8 @@ export function originCommand(): Command {
     .requiredOption('-c, --config <file>', 'grokmirror.conf ([core], [manifest] and [origin] sections)')
     .option('--listen <address>', 'HOST:PORT, [IPv6]:PORT or a unix socket path (overrides [origin] listen)')
     .option('-v, --verbose', 'log requests and changes to stderr')
-    .option('--as-other-user', "run as root on a toplevel another user owns (what root makes there stays root's)");
+    .option('--as-other-user', "run as root on a toplevel another user owns (what root makes there stays root's)")
+    .option('--check-config', 'check the config, print every key as this command uses it (defaults filled in, ${...} resolved, URL credentials hidden) and exit: 0 valid, 1 not');
 }
 
 export const originManual: Manual = {

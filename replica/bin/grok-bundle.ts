@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { EXIT_FAILURE, EXIT_OK, runCli } from '../../shared/cli.js';
 import { loadConfig } from '../../shared/config/config.js';
+import { printCheckedConfig } from '../../shared/config/print.js';
 import { GrokError } from '../../shared/errors.js';
 import { Git } from '../../shared/git/index.js';
 import { configLogger } from '../../shared/log.js';
@@ -15,6 +16,7 @@ runCli('grok-bundle', async (argv, cli) => {
     throw new GrokError('GROK_ERR_USAGE', `-s ${JSON.stringify(flags.maxsize)}: expected a number of GiB, 0 or more`);
   }
   const config = loadConfig(flags.config);
+  if (flags.checkConfig) return (printCheckedConfig('grok-bundle', config), EXIT_OK);
   const log = configLogger('grok-bundle', config, Boolean(flags.verbose));
   cli.logTo(log);
   const res = await runBundle(

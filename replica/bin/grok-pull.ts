@@ -2,6 +2,7 @@
 import { surviveHangup } from '../../shared/log-file.js';
 import { EXIT_FAILURE, EXIT_OK, runCli } from '../../shared/cli.js';
 import { loadConfig } from '../../shared/config/config.js';
+import { printCheckedConfig } from '../../shared/config/print.js';
 import { Git } from '../../shared/git/index.js';
 import { checkToplevelUser } from '../../shared/fs/toplevel-user.js';
 import { configLogger } from '../../shared/log.js';
@@ -26,6 +27,7 @@ runCli('grok-pull', async (argv, cli) => {
   const cmd = pullCommand().parse(argv, { from: 'user' });
   const flags = cmd.opts<PullFlags>();
   const config = loadConfig(flags.config);
+  if (flags.checkConfig) return (printCheckedConfig('grok-pull', config), EXIT_OK);
   const log = configLogger('grok-pull', config, Boolean(flags.verbose));
   cli.logTo(log);
   const otherUser = checkToplevelUser(config.core.toplevel, { uid: process.geteuid?.() ?? 0, asOtherUser: Boolean(flags.asOtherUser) });

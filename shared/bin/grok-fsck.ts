@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { EXIT_FAILURE, EXIT_OK, runCli } from '../cli.js';
 import { loadConfig } from '../config/config.js';
+import { printCheckedConfig } from '../config/print.js';
 import { GrokError } from '../errors.js';
 import { fsckCommand, type FsckFlags } from '../fsck/cli-options.js';
 import { runFsck } from '../fsck/run.js';
@@ -15,6 +16,7 @@ runCli('grok-fsck', async (argv, cli) => {
   const exclusive = [flags.repackOnly && '--repack-only', flags.connectivityOnly && '--connectivity-only', flags.repackAllQuick && '--repack-all-quick', flags.repackAllFull && '--repack-all-full'].filter(Boolean);
   if (exclusive.length > 1) throw new GrokError('GROK_ERR_USAGE', `${exclusive.join(' and ')} cannot be used together`);
   const config = loadConfig(flags.config);
+  if (flags.checkConfig) return (printCheckedConfig('grok-fsck', config), EXIT_OK);
   const log = configLogger('grok-fsck', config, Boolean(flags.verbose));
   cli.logTo(log);
   const otherUser = checkToplevelUser(config.core.toplevel, { uid: process.geteuid?.() ?? 0, asOtherUser: Boolean(flags.asOtherUser) });

@@ -11,6 +11,7 @@ export interface FsckFlags {
   repackAllQuick?: boolean;
   repackAllFull?: boolean;
   asOtherUser?: boolean;
+  checkConfig?: boolean;
 }
 
 export function fsckCommand(): Command {
@@ -22,7 +23,8 @@ export function fsckCommand(): Command {
     .option('--connectivity-only', 'git fsck --connectivity-only (much faster; no object checks)')
     .option('--repack-all-quick', 'quick-repack every repository (implies --force)')
     .option('--repack-all-full', 'fully repack every repository (implies --force)')
-    .option('--as-other-user', "run as root on a toplevel another user owns (what root makes there stays root's)");
+    .option('--as-other-user', "run as root on a toplevel another user owns (what root makes there stays root's)")
+    .option('--check-config', 'check the config, print every key as this command uses it (defaults filled in, ${...} resolved, URL credentials hidden) and exit: 0 valid, 1 not');
 }
 
 export const fsckManual: Manual = {
