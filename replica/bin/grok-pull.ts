@@ -41,7 +41,13 @@ runCli('grok-pull', async (argv, cli) => {
     // Loaded only here: the daemon's feed client, socket listener and node-cron are start-up cost a
     // one-pass run (often a single 304) should not pay.
     const { runDaemon } = await import('../daemon.js');
-    await runDaemon(config, { purge: Boolean(flags.purge), forcePurge: Boolean(flags.forcePurge) }, { git: new Git(), log, now: Date.now }, stop.signal);
+    const { holdDaemonLock } = await import('../daemon-lock.js');
+    const held = await holdDaemonLock(config.core.toplevel);
+    try {
+      await runDaemon(config, { purge: Boolean(flags.purge), forcePurge: Boolean(flags.forcePurge) }, { git: new Git(), log, now: Date.now }, stop.signal);
+    } finally {
+      await held.release();
+    }
     log.info('stopped');
     return EXIT_OK;
   }
