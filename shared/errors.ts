@@ -31,6 +31,7 @@ export const ERROR_CODES = {
   GROK_ERR_WRITE: 'file could not be written',
   GROK_ERR_BUNDLE: 'preload bundle unusable',
   GROK_ERR_MAIL: 'report mail could not be sent',
+  GROK_ERR_LISTEN: 'address to listen on unusable',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
