@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
 import { BIN, REPO_ROOT } from '../helpers/fixture.js';
 import { GIT_ENV, makeRepo } from '../helpers/git.js';
+import { waitFor } from '../helpers/status-daemon.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const LOGROTATE = ['/usr/sbin/logrotate', '/sbin/logrotate', '/usr/bin/logrotate'].find((p) => existsSync(p));
@@ -44,14 +45,6 @@ function start(bin: string, args: string[]): Daemon {
   return { child, stdout: () => out, stderr: () => err, exited: () => done, ended };
 }
 
-async function until(what: string, ok: () => boolean, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
 /** A toplevel served by grok-origin and mirrored by grok-pull -o, both logging into `logs`. */
 async function setUp(t: Test) {
   const dir = tmpDir(t);
@@ -67,14 +60,14 @@ async function setUp(t: Test) {
   writeFileSync(originConf, `[core]\ntoplevel = ${dir}/top\nmanifest = ${dir}/top/manifest.js.gz\nlog = ${logs}/origin.log\n[origin]\nlisten = 127.0.0.1:0\n`);
   const origin = start(BIN.origin, ['-c', originConf]);
   t.teardown(() => void (origin.exited() || origin.child.kill('SIGKILL')));
-  await until('grok-origin listening', () => /listening on http/.test(origin.stdout()) || origin.exited());
+  await waitFor('grok-origin listening', () => /listening on http/.test(origin.stdout()) || origin.exited());
   const url = /listening on (\S+)/.exec(origin.stdout())?.[1];
   if (!url) throw new Error(`grok-origin did not start: ${origin.stderr()}`);
   const pullConf = path.join(dir, 'pull.conf');
   writeFileSync(pullConf, `[core]\ntoplevel = ${dir}/mirror\nmanifest = ${dir}/mirror/manifest.js.gz\nlog = ${logs}/pull.log\n[remote]\nsite = ${url}\nmanifest = ${url}/manifest.js.gz\n[pull]\nrefresh = 3600\nprojectslist =\n`);
   const pull = start(BIN.pull, ['-o', '-c', pullConf]);
   t.teardown(() => void (pull.exited() || pull.child.kill('SIGKILL')));
-  await until('the mirror cloned', () => existsSync(path.join(dir, 'mirror/a.git/HEAD')) && /"cloned|cloned /.test(read(path.join(logs, 'pull.log'))));
+  await waitFor('the mirror cloned', () => existsSync(path.join(dir, 'mirror/a.git/HEAD')) && /"cloned|cloned /.test(read(path.join(logs, 'pull.log'))));
   // The stand-in systemctl sends what `systemctl kill --kill-who=main -s HUP` would, to the two daemons.
   writeFileSync(path.join(bin, 'systemctl'), `#!/bin/sh\necho "$@" >> "${dir}/systemctl.calls"\nkill -HUP ${origin.child.pid} ${pull.child.pid}\n`);
   chmodSync(path.join(bin, 'systemctl'), 0o755);
@@ -128,7 +121,7 @@ t.test('a new log file the daemon cannot open: it keeps the old one, says so on 
   t.equal(res.status, 0, res.stderr);
   t.equal(statSync(path.join(d.logs, 'origin.log')).mode & 0o777, 0o444);
   for (const [name, p] of [['grok-origin', d.origin], ['grok-pull', d.pull]] as const) {
-    await until(`${name} reports the failed reopen`, () => /cannot reopen/.test(p.stderr()) || p.exited());
+    await waitFor(`${name} reports the failed reopen`, () => /cannot reopen/.test(p.stderr()) || p.exited());
     t.notOk(p.exited(), `${name} still running`);
     t.match(p.stderr(), new RegExp(`^${name}: warning: cannot reopen log file \\S+\\.log \\(EACCES\\): still writing to the file held open; retrying$`, 'm'));
     t.notMatch(p.stderr(), /\n\s+at /, 'no stack trace');
@@ -138,7 +131,7 @@ t.test('a new log file the daemon cannot open: it keeps the old one, says so on 
   t.equal(d.origin.stderr().match(/cannot reopen/g)?.length, 1, 'said once, not on every attempt');
   for (const f of ['origin.log', 'pull.log']) chmodSync(path.join(d.logs, f), 0o644);
   for (const [name, p] of [['grok-origin', d.origin], ['grok-pull', d.pull]] as const) {
-    await until(`${name} reopens on its own`, () => /reopened/.test(p.stderr()) || p.exited(), 20_000);
+    await waitFor(`${name} reopens on its own`, () => /reopened/.test(p.stderr()) || p.exited(), 20_000);
     t.match(p.stderr(), new RegExp(`^${name}: warning: log file \\S+\\.log reopened$`, 'm'));
   }
   await stopBoth(t, d);

@@ -13,15 +13,8 @@ import { runBin } from '../helpers/cli.js';
 import { fsckOk, makeRepo } from '../helpers/git.js';
 import { spawnKillable, type Killable } from '../helpers/killable.js';
 import { startTestOrigin } from '../helpers/origin.js';
+import { waitFor } from '../helpers/status-daemon.js';
 import { tmpDir } from '../helpers/tmp.js';
-
-async function until(what: string, ok: () => boolean, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 t.test('a second grok-pull -o on one config is refused, naming the first one', async (t) => {
   const dir = tmpDir(t);
@@ -41,7 +34,7 @@ t.test('a second grok-pull -o on one config is refused, naming the first one', a
   const pidFile = path.join(mirror, DAEMON_PID);
 
   const first = daemon();
-  await until('the first daemon cloned', () => existsSync(path.join(mirror, 'a.git/HEAD')) && existsSync(pidFile));
+  await waitFor('the first daemon cloned', () => existsSync(path.join(mirror, 'a.git/HEAD')) && existsSync(pidFile), 60_000);
   t.equal(readFileSync(pidFile, 'utf8'), `${first.pid}\n`);
   const second = daemon();
   const code = await Promise.race([second.ended, sleep(30_000).then(() => 'still running')]);
@@ -57,12 +50,12 @@ t.test('a second grok-pull -o on one config is refused, naming the first one', a
   t.notOk(existsSync(pidFile), 'the pid file goes with a clean stop');
 
   const third = daemon();
-  await until('the next daemon', () => existsSync(pidFile) && readFileSync(pidFile, 'utf8') === `${third.pid}\n`);
+  await waitFor('the next daemon', () => existsSync(pidFile) && readFileSync(pidFile, 'utf8') === `${third.pid}\n`);
   third.kill('group');
   await third.ended;
   t.ok(existsSync(pidFile), 'kill -9 leaves its pid file');
   const fourth = daemon();
-  await until('a daemon after a kill -9', () => readFileSync(pidFile, 'utf8') === `${fourth.pid}\n` || fourth.exited());
+  await waitFor('a daemon after a kill -9', () => readFileSync(pidFile, 'utf8') === `${fourth.pid}\n` || fourth.exited());
   t.notOk(fourth.exited(), `starts: ${fourth.stderr()}`);
   fourth.child.kill('SIGTERM');
   t.equal(await fourth.ended, 0);
