@@ -9,6 +9,8 @@ export interface PullFlags {
   forcePurge?: boolean;
   continuous?: boolean;
   verbose?: boolean;
+  asOtherUser?: boolean;
+  checkConfig?: boolean;
 }
 
 export function pullCommand(): Command {
@@ -18,7 +20,9 @@ export function pullCommand(): Command {
     .option('-p, --purge', 'remove local repositories that left the remote manifest')
     .option('--force-purge', 'purge even past purgeprotect, and accept an empty remote manifest')
     .option('-o, --continuous', 'keep running: re-check every [pull] refresh seconds, follow the change feed, listen on [pull] socket')
-    .option('-v, --verbose', 'say what is being done');
+    .option('-v, --verbose', 'say what is being done')
+    .option('--as-other-user', "run as root on a toplevel another user owns (what root makes there stays root's)")
+    .option('--check-config', 'check the config, print every key as this command uses it (defaults filled in, ${...} resolved, URL credentials hidden) and exit: 0 valid, 1 not');
 }
 
 export const pullManual: Manual = {

@@ -25,10 +25,13 @@ export const ERROR_CODES = {
   GROK_ERR_NOT_A_REPO: 'not a bare git repository',
   GROK_ERR_OUTSIDE_TOPLEVEL: 'path is outside the toplevel',
   GROK_ERR_TOPLEVEL: 'toplevel missing or unusable',
+  GROK_ERR_OTHER_USER: "running as root on another user's toplevel",
   GROK_ERR_LOCK: 'lock could not be taken',
+  GROK_ERR_ALREADY_RUNNING: 'a daemon already runs for this toplevel',
   GROK_ERR_WRITE: 'file could not be written',
   GROK_ERR_BUNDLE: 'preload bundle unusable',
   GROK_ERR_MAIL: 'report mail could not be sent',
+  GROK_ERR_LISTEN: 'address to listen on unusable',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

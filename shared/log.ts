@@ -60,12 +60,28 @@ export function createCliLogger(opts: CliLogOptions): Logger {
   const streams: { level: Level; stream: DestinationStream }[] = [
     { level: opts.verbose ? 'info' : 'warn', stream: humanStream(opts.name, opts.stderr ?? process.stderr) },
   ];
+  const settings = { name: opts.name, level: 'debug', base: { pid: process.pid }, hooks: SAFE_HOOKS, formatters: SAFE_FORMATTERS };
+  let fileOnly: Logger | null = null;
   if (opts.logfile) {
-    const file = openLogFile(opts.logfile);
+    const stderr = opts.stderr ?? process.stderr;
+    const file = openLogFile(opts.logfile, { warn: (m) => void stderr.write(`${opts.name}: warning: ${safeText(m)}\n`) });
     if (opts.followRotation !== false) followRotation(file);
     streams.push({ level: pinoLevel(opts.fileLevel), stream: file.stream });
+    fileOnly = pino(settings, file.stream);
   }
-  return pino({ name: opts.name, level: 'debug', base: { pid: process.pid }, hooks: SAFE_HOOKS, formatters: SAFE_FORMATTERS }, pino.multistream(streams));
+  const log = pino(settings, pino.multistream(streams));
+  if (fileOnly) FILE_ONLY.set(log, fileOnly);
+  return log;
+}
+
+const FILE_ONLY = new WeakMap<Logger, Logger>();
+
+/**
+ * The same log file without stderr, for what the command already said on stderr its own way (a fatal
+ * error's one line with its code, runCli): null without a log file.
+ */
+export function fileLogger(log: Logger): Logger | null {
+  return FILE_ONLY.get(log) ?? null;
 }
 
 /** Fields (`repo` holds a manifest key, which may hold a C1 control) made safe as messages are. */

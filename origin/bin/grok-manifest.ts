@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 import { EXIT_FAILURE, EXIT_OK, runCli } from '../../shared/cli.js';
 import { loadConfig } from '../../shared/config/config.js';
+import { printCheckedConfig } from '../../shared/config/print.js';
+import { GrokError } from '../../shared/errors.js';
 import { Git } from '../../shared/git/index.js';
+import { checkToplevelUser } from '../../shared/fs/toplevel-user.js';
 import { createCliLogger } from '../../shared/log.js';
 import { createProgress } from '../../shared/progress.js';
 import { manifestCommand, resolveManifestOptions, type ManifestFlags } from '../manifest/cli-options.js';
@@ -9,18 +12,23 @@ import { setArchiveMarks } from '../manifest/archive.js';
 import { canHandOff, handOff } from '../manifest/handoff-run.js';
 import { runManifest } from '../manifest/run.js';
 
-runCli('grok-manifest', async (argv) => {
+runCli('grok-manifest', async (argv, cli) => {
   const cmd = manifestCommand().parse(argv, { from: 'user' });
   const flags = cmd.opts<ManifestFlags>();
   const config = flags.cfgfile ? loadConfig(flags.cfgfile) : null;
+  if (flags.checkConfig && !config) throw new GrokError('GROK_ERR_USAGE', '--check-config checks the file given with --cfgfile');
   let opts = resolveManifestOptions(flags, cmd.args, config);
+  if (flags.checkConfig && config) return (printCheckedConfig('grok-manifest', config), EXIT_OK);
   const log = createCliLogger({
     name: 'grok-manifest',
     verbose: opts.verbose,
     ...(opts.logfile ? { logfile: opts.logfile } : {}),
     ...(opts.loglevel ? { fileLevel: opts.loglevel } : {}),
   });
+  cli.logTo(log);
   for (const w of config?.warnings ?? []) log.warn(w);
+  const otherUser = checkToplevelUser(opts.run.toplevel, { uid: process.geteuid?.() ?? 0, asOtherUser: Boolean(flags.asOtherUser) });
+  if (otherUser) log.warn(otherUser);
   const started = Date.now();
   const git = new Git();
   let marksFailed = false;

@@ -2,20 +2,27 @@
 import { surviveHangup } from '../../shared/log-file.js';
 import { EXIT_OK, runCli } from '../../shared/cli.js';
 import { loadConfig } from '../../shared/config/config.js';
+import { printCheckedConfig } from '../../shared/config/print.js';
 import { GrokError } from '../../shared/errors.js';
 import { Git } from '../../shared/git/index.js';
+import { checkToplevelUser } from '../../shared/fs/toplevel-user.js';
 import { configLogger } from '../../shared/log.js';
 import { originCommand, type OriginFlags } from '../server/cli-options.js';
 import { startOrigin } from '../server/origin.js';
 import { originSettings } from '../server/settings.js';
 
 
-runCli('grok-origin', async (argv) => {
+runCli('grok-origin', async (argv, cli) => {
   const cmd = originCommand().parse(argv, { from: 'user' });
   const flags = cmd.opts<OriginFlags>();
   const config = loadConfig(flags.config);
   const settings = originSettings(config, flags.listen ? { listen: flags.listen } : {});
+  if (flags.checkConfig) return (printCheckedConfig('grok-origin', config), EXIT_OK);
   const log = configLogger('grok-origin', config, Boolean(flags.verbose));
+  cli.logTo(log);
+  cli.ownSignals();
+  const otherUser = checkToplevelUser(settings.toplevel, { uid: process.geteuid?.() ?? 0, asOtherUser: Boolean(flags.asOtherUser) });
+  if (otherUser) log.warn(otherUser);
   const origin = await startOrigin(settings, { git: new Git(), log, now: Date.now });
   process.stdout.write(`grok-origin: listening on ${origin.url}\n`);
   await new Promise<void>((resolve, reject) => {

@@ -28,6 +28,8 @@ export interface ManifestFlags {
   archive?: boolean;
   unarchive?: boolean;
   verbose?: boolean;
+  asOtherUser?: boolean;
+  checkConfig?: boolean;
 }
 
 export function manifestCommand(): Command {
@@ -51,7 +53,9 @@ export function manifestCommand(): Command {
     .option('--archive', 'mark the given repositories archived (a grokmirror.archived file): still served, no longer fetched by replicas')
     .option('--unarchive', 'remove the archived mark from the given repositories; replicas fetch them again')
     .option('--standalone', 'never hand the paths to a running grok-origin; update the file here')
-    .option('-v, --verbose', 'say what is being done');
+    .option('-v, --verbose', 'say what is being done')
+    .option('--as-other-user', "run as root on a toplevel another user owns (what root makes there stays root's)")
+    .option('--check-config', 'check the --cfgfile config, print every key as this command uses it (defaults filled in, ${...} resolved, URL credentials hidden) and exit: 0 valid, 1 not');
 }
 
 export const manifestManual: Manual = {

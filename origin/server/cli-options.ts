@@ -6,13 +6,17 @@ export interface OriginFlags {
   config: string;
   listen?: string;
   verbose?: boolean;
+  asOtherUser?: boolean;
+  checkConfig?: boolean;
 }
 
 export function originCommand(): Command {
   return newCommand('grok-origin', 'Serve an origin: the manifest, the repositories over git smart HTTP (read-only), push notices and a change feed.')
     .requiredOption('-c, --config <file>', 'grokmirror.conf ([core], [manifest] and [origin] sections)')
     .option('--listen <address>', 'HOST:PORT, [IPv6]:PORT or a unix socket path (overrides [origin] listen)')
-    .option('-v, --verbose', 'log requests and changes to stderr');
+    .option('-v, --verbose', 'log requests and changes to stderr')
+    .option('--as-other-user', "run as root on a toplevel another user owns (what root makes there stays root's)")
+    .option('--check-config', 'check the config, print every key as this command uses it (defaults filled in, ${...} resolved, URL credentials hidden) and exit: 0 valid, 1 not');
 }
 
 export const originManual: Manual = {

@@ -16,6 +16,7 @@ import { runManifest, type ManifestRunOptions } from '../manifest/run.js';
 import { buildApp } from './app.js';
 import { EventLog } from './event-log.js';
 import { ManifestStore } from './manifest-store.js';
+import { listenError, probeListen } from './listen-check.js';
 import { originMetrics } from './metrics.js';
 import { NotifyQueue } from './notify-queue.js';
 import { startRepoWatch } from './repo-watch.js';
@@ -67,6 +68,8 @@ export async function startOrigin(input: OriginSettings, deps: OriginDeps): Prom
   const settings = { ...input, toplevel: await fsp.realpath(input.toplevel) };
   const dirCheck = await checkHandoffDir(settings.manifestFile);
   if (dirCheck.warning) log.warn(dirCheck.warning);
+  // Before a first start's walk writes the manifest: a taken port stops the start with nothing written.
+  await probeListen(settings.listen);
   if (!existsSync(settings.manifestFile)) {
     log.info(`${settings.manifestFile} does not exist yet: building it from a full walk`);
     await runManifest(fullWalk(settings), deps);
@@ -87,7 +90,9 @@ export async function startOrigin(input: OriginSettings, deps: OriginDeps): Prom
   const connections = trackConnections(app.server);
   const stalls = watchStalls(app.server, { timeoutMs: settings.sendTimeoutMs, log, now: deps.now });
   const l = settings.listen;
-  const url = l.socket ? await app.listen({ path: l.socket }) : await app.listen({ host: l.host!, port: l.port! });
+  const url = await (l.socket ? app.listen({ path: l.socket }) : app.listen({ host: l.host!, port: l.port! })).catch((err: unknown) => {
+    throw listenError(err, l);
+  });
   const boundUrl = l.socket ? `unix:${l.socket}` : url;
   const handoffFile = handoffPathFor(settings.manifestFile);
   const handoff: Handoff = { ...(l.socket ? { socketPath: l.socket } : { url: boundUrl }), token, pid: process.pid };

@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 import { EXIT_FAILURE, EXIT_OK, runCli } from '../../shared/cli.js';
 import { loadConfig } from '../../shared/config/config.js';
+import { printCheckedConfig } from '../../shared/config/print.js';
 import { GrokError } from '../../shared/errors.js';
 import { Git } from '../../shared/git/index.js';
 import { configLogger } from '../../shared/log.js';
 import { bundleCommand, type BundleFlags } from '../bundle/cli-options.js';
 import { runBundle } from '../bundle/run.js';
 
-runCli('grok-bundle', async (argv) => {
+runCli('grok-bundle', async (argv, cli) => {
   const cmd = bundleCommand().parse(argv, { from: 'user' });
   const flags = cmd.opts<BundleFlags>();
   const maxSizeGiB = Number(flags.maxsize);
@@ -15,7 +16,9 @@ runCli('grok-bundle', async (argv) => {
     throw new GrokError('GROK_ERR_USAGE', `-s ${JSON.stringify(flags.maxsize)}: expected a number of GiB, 0 or more`);
   }
   const config = loadConfig(flags.config);
+  if (flags.checkConfig) return (printCheckedConfig('grok-bundle', config), EXIT_OK);
   const log = configLogger('grok-bundle', config, Boolean(flags.verbose));
+  cli.logTo(log);
   const res = await runBundle(
     config.core,
     { outdir: flags.outdir, gitargs: flags.gitargs, revlistargs: flags.revlistargs, maxSizeGiB, include: flags.include },

@@ -10,10 +10,11 @@ import { runList } from '../dumb/run-list.js';
 // Exit status: 0 when every repository ended fetched, unchanged, not found or auth-required (the
 // last two are recorded and warned about, as grokmirror's tools do); 1 when any failed for another
 // reason after its retries, so that cron notices a sick network or disk.
-runCli('grok-dumb-pull', async (argv) => {
+runCli('grok-dumb-pull', async (argv, cli) => {
   const cmd = dumbPullCommand().parse(argv, { from: 'user' });
   const opts = resolveDumbPullOptions(cmd.opts<DumbPullFlags>(), cmd.args);
   const log = createCliLogger({ name: 'grok-dumb-pull', verbose: opts.verbose, ...(opts.logfile ? { logfile: opts.logfile, fileLevel: 'debug' } : {}) });
+  cli.logTo(log);
   const git = new Git();
   const started = Date.now();
   const secs = () => ((Date.now() - started) / 1000).toFixed(2);

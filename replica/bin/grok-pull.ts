@@ -2,7 +2,9 @@
 import { surviveHangup } from '../../shared/log-file.js';
 import { EXIT_FAILURE, EXIT_OK, runCli } from '../../shared/cli.js';
 import { loadConfig } from '../../shared/config/config.js';
+import { printCheckedConfig } from '../../shared/config/print.js';
 import { Git } from '../../shared/git/index.js';
+import { checkToplevelUser } from '../../shared/fs/toplevel-user.js';
 import { configLogger } from '../../shared/log.js';
 import type { PullEvents } from '../events.js';
 import { pullCommand, type PullFlags } from '../cli-options.js';
@@ -21,20 +23,31 @@ function progressEvents(): PullEvents {
   };
 }
 
-runCli('grok-pull', async (argv) => {
+runCli('grok-pull', async (argv, cli) => {
   const cmd = pullCommand().parse(argv, { from: 'user' });
   const flags = cmd.opts<PullFlags>();
   const config = loadConfig(flags.config);
+  if (flags.checkConfig) return (printCheckedConfig('grok-pull', config), EXIT_OK);
   const log = configLogger('grok-pull', config, Boolean(flags.verbose));
+  cli.logTo(log);
+  const otherUser = checkToplevelUser(config.core.toplevel, { uid: process.geteuid?.() ?? 0, asOtherUser: Boolean(flags.asOtherUser) });
+  if (otherUser) log.warn(otherUser);
   if (flags.continuous) {
     const stop = new AbortController();
+    cli.ownSignals();
     process.once('SIGTERM', () => stop.abort());
     surviveHangup();
     process.once('SIGINT', () => stop.abort());
     // Loaded only here: the daemon's feed client, socket listener and node-cron are start-up cost a
     // one-pass run (often a single 304) should not pay.
     const { runDaemon } = await import('../daemon.js');
-    await runDaemon(config, { purge: Boolean(flags.purge), forcePurge: Boolean(flags.forcePurge) }, { git: new Git(), log, now: Date.now }, stop.signal);
+    const { holdDaemonLock } = await import('../daemon-lock.js');
+    const held = await holdDaemonLock(config.core.toplevel);
+    try {
+      await runDaemon(config, { purge: Boolean(flags.purge), forcePurge: Boolean(flags.forcePurge) }, { git: new Git(), log, now: Date.now }, stop.signal);
+    } finally {
+      await held.release();
+    }
     log.info('stopped');
     return EXIT_OK;
   }

@@ -11,6 +11,7 @@ export interface BundleFlags {
   maxsize: string;
   include: string[];
   verbose?: boolean;
+  checkConfig?: boolean;
 }
 
 export function bundleCommand(): Command {
@@ -21,7 +22,8 @@ export function bundleCommand(): Command {
     .option('-r, --revlistargs <args>', 'rev-list args to use', DEFAULT_REVLISTARGS)
     .option('-s, --maxsize <GiB>', 'maximum size of git repositories to bundle (in GiB)', '2')
     .option('-i, --include <globs...>', 'list repositories to bundle (accepts shell globbing)', ['*'])
-    .option('-v, --verbose', 'be verbose and tell us what you are doing');
+    .option('-v, --verbose', 'be verbose and tell us what you are doing')
+    .option('--check-config', 'check the config, print every key as this command uses it (defaults filled in, ${...} resolved, URL credentials hidden) and exit: 0 valid, 1 not');
 }
 
 export const bundleManual: Manual = {

@@ -123,7 +123,7 @@ export async function runClassic(opts: ClassicOptions, deps: { git: Git; log: Lo
       if (opts.postUpdateHook.length > 0) await runHooks('post_update_hook', opts.postUpdateHook, { args: [dir] }, log);
     } catch (err) {
       res.failed.push({ repo: dir, error: describeError(err) });
-      log.error(`${dir}: ${describeError(err)}`);
+      log.error({ repo: dir, action: 'fetch' }, `${dir}: ${describeError(err)}`);
     }
   });
   return res;

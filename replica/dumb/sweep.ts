@@ -96,7 +96,7 @@ export async function sweepOne(item: ListedUrl, prev: StateEntry | undefined, ct
     }
   } catch (err) {
     const error = describeError(err);
-    log.error(`${item.key}: ${error}`);
+    log.error({ action: 'check' }, `${item.key}: ${error}`);
     return { ...prev, key: item.key, state: 'failed', attempts, failures: (prev?.failures ?? 0) + 1, lastError: error, lastChecked: now };
   }
   if (action === 'unchanged') {

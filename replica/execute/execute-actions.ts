@@ -68,7 +68,7 @@ export async function executeActions(
   const failed = (a: RepoAction, err: unknown, started: number, logged = false) => {
     const error = describeError(err);
     result.failed.push({ key: a.key, error });
-    if (!logged) log.error({ repo: a.key }, `${a.key}: ${error}`);
+    if (!logged) log.error({ repo: a.key, action: a.op }, `${a.key}: ${error}`);
     onRepoDone({ key: a.key, op: a.op, result: 'failed', ok: false, error, ms: performance.now() - started });
   };
   const work = async (a: RepoAction, waitMs: number): Promise<boolean> => {
@@ -131,7 +131,7 @@ export async function executeActions(
     const started = performance.now();
     if (await work(a, 5_000)) continue;
     result.deferred.push(a.key);
-    log.warn({ repo: a.key }, `${a.key} is locked by another process; left for the next pass`);
+    log.warn({ repo: a.key, action: a.op }, `${a.key} is locked by another process; left for the next pass`);
     onRepoDone({ key: a.key, op: a.op, result: 'deferred', ok: false, error: 'locked by another process; left for the next pass', ms: performance.now() - started });
   }
   return result;

@@ -1,7 +1,8 @@
 /**
  * Loads grokmirror.conf once into a typed, deeply frozen object. Unknown sections and keys are
- * reported as warnings (an existing grokmirror.conf must load unchanged); every error names the file,
- * the section, the key and the line.
+ * reported as warnings (an existing grokmirror.conf must load unchanged), except one edit away from
+ * a known one: a typo (`[pul]`) would otherwise run with defaults in its place (near.ts). Every
+ * error names the file, the section, the key and the line.
  */
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -11,6 +12,7 @@ import { interpolate, lookupIn } from './interpolate.js';
 import { SCHEMA, type KeyDef, type SectionConfig, type SectionName } from './schema.js';
 import { pathClash } from './paths.js';
 import { convert } from './values.js';
+import { oneEditAway } from './near.js';
 
 export interface GrokConfig {
   readonly file: string;
@@ -64,9 +66,19 @@ export function buildConfig(doc: IniDocument, lastModified = 0): GrokConfig {
   const memo = new Map<string, string>();
   const locations: Record<string, string> = {};
   const out: Record<string, unknown> = {};
+  const effective: Record<string, Record<string, string>> = {};
+  for (const [name, section] of doc.sections) {
+    const near = Object.hasOwn(SCHEMA, name) ? null : oneEditAway(name, Object.keys(SCHEMA));
+    if (near) throw new GrokError('GROK_ERR_CONFIG_SYNTAX', `${doc.file}:${section.line}: unknown section [${name}]; did you mean [${near}]?`, { file: doc.file, section: name });
+  }
   for (const [section, keys] of Object.entries(SCHEMA) as [SectionName, Record<string, KeyDef>][]) {
     const values = doc.sections.get(section)?.values ?? new Map<string, IniValue>();
     const typed: Record<string, unknown> = {};
+    const texts: Record<string, string> = (effective[section] = {});
+    for (const [key, value] of values) {
+      const near = Object.hasOwn(keys, key) ? null : oneEditAway(key, Object.keys(keys));
+      if (near) throw new GrokError('GROK_ERR_CONFIG_SYNTAX', `${doc.file}:${value.line}: unknown key "${key}" in [${section}]; did you mean "${near}"?`, { file: doc.file, section, key });
+    }
     for (const [key, def] of Object.entries(keys)) {
       const given = values.get(key) ?? doc.defaults.get(key);
       const where = given ? `${doc.file}:${given.line}` : `${doc.file} (default)`;
@@ -90,6 +102,7 @@ export function buildConfig(doc: IniDocument, lastModified = 0): GrokConfig {
         throw new GrokError('GROK_ERR_CONFIG_VALUE', `${where}: [${section}] ${key}: ${result.why}`, { file: doc.file, section, key, line: given?.line });
       }
       typed[key] = result.value;
+      texts[key] = text;
     }
     for (const [key, value] of values) {
       if (!Object.hasOwn(keys, key)) warnings.push(`${doc.file}:${value.line}: unknown key "${key}" in [${section}] (ignored)`);
@@ -112,7 +125,7 @@ export function buildConfig(doc: IniDocument, lastModified = 0): GrokConfig {
   const typed = out as Pick<GrokConfig, SectionName>;
   const clash = pathClash(typed, locations);
   if (clash) throw new GrokError('GROK_ERR_CONFIG_VALUE', clash, { file: doc.file });
-  return Object.freeze({
+  const config: GrokConfig = Object.freeze({
     file: doc.file,
     lastModified,
     ...typed,
@@ -120,4 +133,13 @@ export function buildConfig(doc: IniDocument, lastModified = 0): GrokConfig {
     warnings: Object.freeze(warnings),
     locations: Object.freeze(locations),
   });
+  EFFECTIVE.set(config, effective);
+  return config;
+}
+
+const EFFECTIVE = new WeakMap<GrokConfig, Readonly<Record<string, Readonly<Record<string, string>>>>>();
+
+/** Each known key's value as the config gives it, defaults filled in and `${...}` resolved (text, not typed). */
+export function effectiveValues(config: GrokConfig): Readonly<Record<string, Readonly<Record<string, string>>>> {
+  return EFFECTIVE.get(config) ?? {};
 }

@@ -10,6 +10,8 @@ export interface FsckFlags {
   connectivityOnly?: boolean;
   repackAllQuick?: boolean;
   repackAllFull?: boolean;
+  asOtherUser?: boolean;
+  checkConfig?: boolean;
 }
 
 export function fsckCommand(): Command {
@@ -20,7 +22,9 @@ export function fsckCommand(): Command {
     .option('--repack-only', 'objstore work and repacks only, no git fsck')
     .option('--connectivity-only', 'git fsck --connectivity-only (much faster; no object checks)')
     .option('--repack-all-quick', 'quick-repack every repository (implies --force)')
-    .option('--repack-all-full', 'fully repack every repository (implies --force)');
+    .option('--repack-all-full', 'fully repack every repository (implies --force)')
+    .option('--as-other-user', "run as root on a toplevel another user owns (what root makes there stays root's)")
+    .option('--check-config', 'check the config, print every key as this command uses it (defaults filled in, ${...} resolved, URL credentials hidden) and exit: 0 valid, 1 not');
 }
 
 export const fsckManual: Manual = {

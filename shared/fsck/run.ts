@@ -262,7 +262,7 @@ async function fsckPass(config: GrokConfig, opts: FsckRunOptions, deps: FsckDeps
       if (done.checked) checked.push(w.key);
       if (done.errors.length > 0) {
         errors.push({ repo: w.target.path, lines: [...done.errors] });
-        log.error({ repo: w.key }, `${w.target.path}: git fsck found problems:\n${done.errors.join('\n')}${done.reclone ? '\n(marked for reclone)' : ''}`);
+        log.error({ repo: w.key, action: 'fsck' }, `${w.target.path}: git fsck found problems:\n${done.errors.join('\n')}${done.reclone ? '\n(marked for reclone)' : ''}`);
       }
       // After a full repack, and after a purge (its bundle went when the purge was marked).
       if (w.store && (done.repacked === 'full' || (done.purging && done.repacked !== 'none')) && config.fsck.preload_bundle_outdir) {
@@ -288,7 +288,7 @@ async function fsckPass(config: GrokConfig, opts: FsckRunOptions, deps: FsckDeps
       } else {
         const msg = `${w.target.path}: ${describeError(err)}`;
         failures.push(msg);
-        log.error({ repo: w.key }, msg);
+        log.error({ repo: w.key, action: 'fsck' }, msg);
       }
     }
     progress?.tick();

@@ -19,9 +19,13 @@ const shipped = readFileSync(CONF, 'utf8');
 t.test('the shipped file says what the README promises', async (t) => {
   const directives = shipped.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
   t.equal(directives[0], '/var/log/grokmirror/*.log {');
-  for (const d of ['weekly', 'rotate 8', 'compress', 'delaycompress', 'missingok', 'notifempty', 'su mirror mirror', 'sharedscripts', 'postrotate', 'endscript', '}']) {
+  for (const d of ['weekly', 'rotate 8', 'compress', 'delaycompress', 'missingok', 'notifempty', 'create', 'sharedscripts', 'postrotate', 'endscript', '}']) {
     t.ok(directives.includes(d), d);
   }
+  // An origin and a replica run as different users: a fixed owner, or `su` one of them, would hand the
+  // other a new file it cannot reopen (logrotate-daemons.test.ts runs that against the daemons).
+  t.notOk(directives.some((d) => /^su\b/.test(d)), 'no su');
+  t.notOk(directives.some((d) => /^create\s+\S+\s+\S+/.test(d)), 'create names no owner');
   t.match(shipped, /systemctl kill --kill-who=main -s HUP 'grok-pull@\*\.service' 'grok-origin@\*\.service'/, 'the daemons, not their git children');
 });
 
