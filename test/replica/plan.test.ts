@@ -225,3 +225,12 @@ t.test('layout boundaries: deep parents, every symlink, many symlinks, keys outs
     for (const [k, re] of Object.entries(want)) t.match(got.get(k), re, `${name}: ${k} says why`);
   }
 });
+
+t.test('a notice (socket) forces the fetch the fingerprints cannot ask for; never of an archived entry', async (t) => {
+  const known: Manifest = new Map([['/r.git', e()]]);
+  const notified = (remote: ManifestEntry, local: Manifest = known) =>
+    planPull(local, new Map([['/r.git', remote]]), () => d(), opts, [], new Set(), new Set(), new Set(['/r.git'])).actions[0] ?? null;
+  t.same(notified(e()), { key: '/r.git', entry: e(), op: 'update', fixRemotes: false, fixParams: false, pull: true, newlyArchived: false }, 'fetched, nothing else');
+  t.equal(notified(e({ archived: true }), new Map([['/r.git', e({ archived: true })]])), null, 'archived: nothing');
+  t.equal(planPull(known, new Map([['/r.git', e()]]), () => d(), opts, [], new Set(), new Set(), new Set(['/other.git'])).actions.length, 0, 'another key named: nothing');
+});
