@@ -91,3 +91,19 @@ t.test('groupForks', async (t) => {
   ];
   for (const c of cases) t.same(groupForks(c.repos, c.stores), c.want, c.name);
 });
+
+t.test('grouping at its boundaries: difference of exactly 2 and 3, overlap exactly 0.2, equal users, order', async (t) => {
+  t.equal(areSiblings(['a', 'b', 'c'], ['a', 'b', 'd']), true, 'two shared, symmetric difference 2');
+  t.equal(areSiblings(['a', 'b', 'c'], ['a', 'd']), false, 'symmetric difference 3');
+  const five = store('s', ['a', 'b', 'c', 'd', 'e'], 2);
+  t.same(groupForks([repo('/r.git', ['a', 'x'])], [five]).joins, [{ key: '/r.git', store: 's' }], 'overlap exactly 0.2: joins');
+  t.same(groupForks([repo('/r.git', ['x', 'y'])], [five]).joins, [], 'no overlap: does not');
+  t.same(groupForks([], [store('b', ['a'], 2), store('a', ['a'], 2)]).merges, [{ from: 'b', into: 'a' }], 'equal users: the first name absorbs the other');
+  t.same(groupForks([], [store('small', ['a'], 1), store('big', ['a', 'b'], 3), store('mid', ['a'], 2)]).merges, [{ from: 'mid', into: 'big' }, { from: 'small', into: 'big' }], 'the largest absorbs the rest');
+  const plan = groupForks(
+    [repo('/z.git', ['a']), repo('/y.git', ['q']), repo('/m.git', ['a']), repo('/k.git', ['q']), repo('/j.git', ['s']), repo('/f2.git', [], { forkgroup: 'zz' }), repo('/f1.git', [], { forkgroup: 'aa' })],
+    [store('s', ['s'], 1)],
+  );
+  t.same(plan.joins, [{ key: '/j.git', store: 's' }]);
+  t.same(plan.newStores, [{ name: 'aa', members: ['/f1.git'] }, { name: 'zz', members: ['/f2.git'] }, { name: null, members: ['/k.git', '/y.git'] }, { name: null, members: ['/m.git', '/z.git'] }], 'named first by name, then clusters by first key, members sorted');
+});
