@@ -65,13 +65,3 @@ export function runCli(name: string, main: (argv: string[]) => Promise<number>):
     },
   );
 }
-
-export function notImplemented(name: string, issue: string): void {
-  const cmd = newCommand(name, `${name}: not implemented yet (${issue})`);
-  cmd.allowUnknownOption().allowExcessArguments();
-  runCli(name, async (argv) => {
-    cmd.parse(argv, { from: 'user' });
-    process.stderr.write(`${name}: not implemented yet (${issue})\n`);
-    return EXIT_FAILURE;
-  });
-}

@@ -85,9 +85,8 @@ interface Work {
 function workList(inv: Inventory, grown: ReadonlySet<string>, replica: boolean): Work[] {
   const list: Work[] = [];
   for (const s of inv.stores) {
-    // Users that are not members are made self-sufficient before the repack (storeWork).
-    const pruneSafe = true;
-    list.push({ target: { path: s.path, role: 'objstore', pruneSafe, mayReclone: false }, key: s.path, forceFull: grown.has(s.name), store: s });
+    // Prune-safe: users that are not members are made self-sufficient before the repack (storeWork).
+    list.push({ target: { path: s.path, role: 'objstore', pruneSafe: true, mayReclone: false }, key: s.path, forceFull: grown.has(s.name), store: s });
   }
   for (const r of inv.repos) {
     const lender = inv.lenders.has(r.path);
