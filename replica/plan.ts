@@ -1,6 +1,6 @@
 /**
  * What one grok-pull pass does to each repository, decided from the local manifest, the remote one,
- * and what is on disk (see spec/pull.md "Deciding per repo"). Pure: no I/O, tested with tables.
+ * and what is on disk (docs/architecture.md "Where each decision lives"). Pure: no I/O, tested with tables.
  */
 import { matchesAny } from '../shared/glob.js';
 import type { Manifest, ManifestEntry } from '../shared/manifest/entry.js';

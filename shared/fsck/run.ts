@@ -1,5 +1,5 @@
 /**
- * One grok-fsck pass (spec/fsck.md): under a single-instance lock beside the status file, the
+ * One grok-fsck pass (docs/architecture.md "grok-fsck"): under a single-instance lock beside the status file, the
  * objstore work (objstore-phase.ts), then each objstore and repository repacked when worth it and
  * checked when its day has come (maintain.ts), the status file saved after each, members' manifest
  * entries brought in line (origins), preload bundles written after full repacks of objstores, and
