@@ -169,7 +169,7 @@ async function follow(config: GrokConfig, opts: DaemonOptions, baseDeps: DaemonD
       // it works are batched and fetched when it is done; fsck and pull never touch repositories at once.
       if (fsckDue) {
         fsckDue = false;
-        await fsckPass(config, deps);
+        await fsckLoggingFailures(config, deps);
         continue;
       }
       if (targets.size > 0) {
@@ -197,7 +197,7 @@ async function follow(config: GrokConfig, opts: DaemonOptions, baseDeps: DaemonD
 }
 
 /** A failed fsck is logged and the daemon carries on: the next `fsck_cron` tick tries again. */
-async function fsckPass(config: GrokConfig, deps: DaemonDeps): Promise<void> {
+async function fsckLoggingFailures(config: GrokConfig, deps: DaemonDeps): Promise<void> {
   const { log } = deps;
   try {
     const res = await (deps.runFsck ?? defaultRunFsck)(config, FSCK_OPTIONS, { git: deps.git, log, now: deps.now });

@@ -1,6 +1,6 @@
 /**
  * What one grok-pull pass does to each repository, decided from the local manifest, the remote one,
- * and what is on disk (see spec/pull.md "Deciding per repo"). Pure: no I/O, tested with tables.
+ * and what is on disk (docs/architecture.md "Where each decision lives"). Pure: no I/O, tested with tables.
  */
 import { matchesAny } from '../shared/glob.js';
 import type { Manifest, ManifestEntry } from '../shared/manifest/entry.js';
@@ -90,7 +90,7 @@ export function isWanted(key: string, opts: Pick<PullOptions, 'include' | 'exclu
  * fetched again, whatever its fingerprint says; its local entry still changes, so that the flag
  * reaches the next tier and projects.list, and an unarchived entry is fetched again at once.
  */
-function repoAction(key: string, entry: ManifestEntry, local: ManifestEntry | undefined, disk: DiskRepo, opts: PullOptions): RepoAction | null {
+function repoAction(key: string, entry: ManifestEntry, local: ManifestEntry | undefined, disk: DiskRepo, opts: PullOptions, notified: boolean): RepoAction | null {
   const archived = entry.archived === true;
   const newlyArchived = archived && local?.archived !== true;
   if (!disk.exists) return { key, entry, op: 'init', fixRemotes: true, fixParams: true, pull: true, newlyArchived };
@@ -101,7 +101,7 @@ function repoAction(key: string, entry: ManifestEntry, local: ManifestEntry | un
   const ownerDiffers = entry.owner !== undefined && entry.owner !== (disk.owner ?? opts.defaultOwner);
   const fixParams =
     (entry.description ?? null) !== disk.description || ownerDiffers || (entry.head !== null && entry.head !== disk.head) || !disk.symlinksOk;
-  const pull = !archived && (fixRemotes || disk.fingerprint !== local?.fingerprint || disk.fingerprint !== entry.fingerprint);
+  const pull = !archived && (notified || fixRemotes || disk.fingerprint !== local?.fingerprint || disk.fingerprint !== entry.fingerprint);
   const flagChanged = (local?.archived === true) !== archived;
   // The local entry says what this replica holds: a partial clone is marked for the next tier.
   const markChanged = disk.partial !== undefined && (local?.partial ?? null) !== disk.partial;
@@ -189,7 +189,9 @@ export function layoutProblems(entries: ReadonlyMap<string, ManifestEntry>, only
 /**
  * `localRepos`: the repositories on disk (a walk) when purging; `borrowedFrom`: repositories others
  * use as alternates, which are never purged; `held`: keys of entries refused before planning (on
- * reading the manifest), which are never purged either: a refusal must not cost the mirror.
+ * reading the manifest), which are never purged either: a refusal must not cost the mirror;
+ * `notified`: keys a notice named (a socket notice carries no entry, so no fingerprint says the
+ * origin moved): fetched unless archived.
  */
 export function planPull(
   local: Manifest,
@@ -199,6 +201,7 @@ export function planPull(
   localRepos: readonly string[] = [],
   borrowedFrom: ReadonlySet<string> = new Set(),
   held: ReadonlySet<string> = new Set(),
+  notified: ReadonlySet<string> = new Set(),
 ): PullPlan {
   const wanted = new Map<string, ManifestEntry>();
   for (const [k, e] of remote) if (isWanted(k, opts)) wanted.set(k, e);
@@ -206,7 +209,7 @@ export function planPull(
   const archivedNotFetched: string[] = [];
   for (const [k, e] of wanted) {
     const d = disk(k);
-    const a = repoAction(k, e, local.get(k), d, opts);
+    const a = repoAction(k, e, local.get(k), d, opts, notified.has(k));
     if (a) planned.push(a);
     if (e.archived === true && d.exists && !d.reclone && d.fingerprint !== e.fingerprint) archivedNotFetched.push(k);
   }

@@ -6,15 +6,12 @@
  * through `events` (events.ts).
  */
 import { promises as fsp } from 'node:fs';
-import { performance } from 'node:perf_hooks';
-import { setTimeout as sleepMs } from 'node:timers/promises';
 import type { GrokConfig } from '../shared/config/config.js';
 import { describeError, GrokError } from '../shared/errors.js';
 import type { Git } from '../shared/git/index.js';
 import { lockPathFor, removeLockIfGone, removeOrphanLocks, withLock } from '../shared/lock.js';
 import type { Logger } from '../shared/log.js';
-import { sameEntry, type Manifest, type ManifestEntry } from '../shared/manifest/entry.js';
-import { readManifestFile, writeManifestFile } from '../shared/manifest/io.js';
+import { sameEntry, type ManifestEntry } from '../shared/manifest/entry.js';
 import { keyToPath, pathToKey } from '../shared/manifest/keys.js';
 import { matchesAny } from '../shared/glob.js';
 import { mapPool } from '../shared/pool.js';
@@ -24,14 +21,12 @@ import { diskState, quickDiskState } from './execute/disk-state.js';
 import { objstoresHeld } from './execute/forkgroups.js';
 import { mapLegacyReferences, referencedRoots } from './legacy-reference.js';
 
-import { runHooks } from './execute/hooks.js';
-import { projectsListOptions, writeProjectsList } from './execute/projects-list.js';
-import { localKeyProblem, localPaths, REFUSED, refusalMessage, refuseUnsafe } from './execute/local-paths.js';
+import { localKeyProblem, REFUSED } from './execute/local-paths.js';
 import { removeLink, removeRepo } from './execute/repo-ops.js';
-import { executeActions } from './execute/execute-actions.js';
-import { isLocalSite, pullOptions, workContext } from './execute/context.js';
+import { isLocalSite, pullOptions } from './execute/context.js';
 import { guardEvents, type PullEvents } from './events.js';
-import { isWanted, planPull, type DiskRepo, type Refusal } from './plan.js';
+import { isWanted, type DiskRepo, type Refusal } from './plan.js';
+import { executePass, finishPass, observePass, openPass, planPass, type Events } from './pass.js';
 import type { HttpSourceDeps } from './source/http-source.js';
 import { fetchRemoteManifest, readRemoteState, remoteStateAfter, remoteStatePath, writeRemoteState } from './source/remote-manifest.js';
 
@@ -85,48 +80,18 @@ async function borrowedFrom(toplevel: string, found: readonly FoundRepo[]): Prom
   return used;
 }
 
-type Events = ReturnType<typeof guardEvents>;
-
-/** Held-back entries count as failed repositories (the pass exits 1 naming them), their mirrors untouched. */
-export function reportRefused(refused: readonly Refusal[], failed: PullResult['failed'], events: Events): void {
-  for (const r of refused) {
-    const error = `${REFUSED}${r.why}`;
-    failed.push({ key: r.key, error });
-    events.onRepoDone({ key: r.key, op: 'update', result: 'failed', ok: false, error, ms: 0 });
-  }
-}
-
 export async function runPull(config: GrokConfig, opts: PullRunOptions, deps: PullDeps): Promise<PullResult> {
   const events = guardEvents(deps.events, deps.log);
-  const started = performance.now();
-  events.onPassStart({ kind: 'full' });
-  try {
+  return observePass('full', events, async () => {
     const { res, held } = await pass(config, opts, deps, events);
-    events.onPassDone({
-      kind: 'full',
-      status: res.status,
-      ms: performance.now() - started,
-      cloned: res.cloned.length,
-      updated: res.updated.length,
-      fixed: res.fixed.length,
-      purged: res.purged.length,
-      deferred: res.deferred.length,
-      failed: res.failed.length,
-      ...(held !== null ? { held } : {}),
-    });
-    return res;
-  } catch (err) {
-    events.onPassDone({ kind: 'full', status: 'failed', ms: performance.now() - started, cloned: 0, updated: 0, purged: 0, deferred: 0, failed: 0, error: describeError(err) });
-    throw err;
-  }
+    return { res, status: res.status, held };
+  });
 }
 
 /** The pass itself; `held` is the local manifest's size afterwards (null when it was not read). */
 async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, events: Events): Promise<{ res: PullResult; held: number | null }> {
   const { git, log } = deps;
-  const sleep = deps.sleep ?? ((ms: number) => sleepMs(ms));
   await fsp.mkdir(config.core.toplevel, { recursive: true });
-  const toplevel = await fsp.realpath(config.core.toplevel);
   const localFile = config.core.manifest;
   const stateFile = remoteStatePath(localFile);
   const state = readRemoteState(stateFile);
@@ -147,7 +112,8 @@ async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, ev
     log.info('remote manifest unchanged');
     return { res: empty, held: null };
   }
-  const local: Manifest = (await readManifestFile(localFile, config.core.manifest_max_size))?.entries ?? new Map();
+  const st = await openPass(config, deps);
+  const { toplevel, local, ctx } = st;
   if (remote.parsed.entries.size === 0 && local.size > 0 && !opts.forcePurge) {
     throw new GrokError('GROK_ERR_MANIFEST_SHAPE', `${remote.source}: the remote manifest is empty while we hold ${local.size} repositories; refusing it (use --force-purge if this is right)`);
   }
@@ -159,7 +125,6 @@ async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, ev
   const remoteEntries = mapLegacyReferences(remote.parsed.entries, local, await objstoresHeld(config, toplevel, referencedRoots(remote.parsed.entries, local)));
   const mapped = [...remoteEntries].filter(([k, e]) => e.forkgroup !== remote.parsed.entries.get(k)!.forkgroup).length;
   if (mapped > 0) log.info(`${mapped} entries with a reference and no forkgroup (grokmirror 1.x style) put into forkgroups, as grokmirror does`);
-  const ctx = workContext(config, git, toplevel, local, sleep, deps.warned);
   const disk = new Map<string, DiskRepo>();
   // Entries we hold unchanged get the quick look in one synchronous sweep; only changed ones the full
   // one. `partial` is this replica's own fact, not the origin's; a partial clone not marked yet (made
@@ -179,27 +144,25 @@ async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, ev
   const pullOpts = pullOptions(config, { purge: purging, forcePurge: opts.forcePurge });
   // Entries refused on reading are held back: whatever we hold of them stays, and is never purged.
   const rejected = remote.parsed.rejected;
-  const plan = planPull(
-    local,
-    remoteEntries,
-    (k) => disk.get(k)!,
-    pullOpts,
-    localRepos,
-    purging ? await borrowedFrom(toplevel, found) : new Set(),
-    new Set(rejected.map((r) => r.key)),
+  const { plan, actions, refused: unplanned } = await planPass(
+    st,
+    {
+      entries: remoteEntries,
+      disk: (k) => disk.get(k)!,
+      opts: pullOpts,
+      localRepos,
+      borrowedFrom: purging ? await borrowedFrom(toplevel, found) : new Set(),
+      held: new Set(rejected.map((r) => r.key)),
+    },
+    log,
   );
-  for (const r of plan.refused) log.error({ repo: r.key, action: 'refuse' }, refusalMessage(r.key, r.why));
-  const paths = localPaths(config, toplevel);
-  const { ok: actions, refused: unsafe } = await refuseUnsafe(paths, plan.actions, log);
-  const refused: Refusal[] = [...rejected.filter((r) => isWanted(r.key, pullOpts)), ...plan.refused, ...unsafe];
+  const refused: Refusal[] = [...rejected.filter((r) => isWanted(r.key, pullOpts)), ...unplanned];
   log.info(`${plan.wanted.size} repositories wanted, ${actions.length} need work, ${refused.length} refused, ${plan.purge.length} to purge`);
   events.onPlan({ kind: 'full', total: actions.length + refused.length, purge: plan.purge.length });
 
   const result: PullResult = { ...empty, status: 'done', purgeRefused: plan.purgeRefused, archivedNotFetched: [...plan.archivedNotFetched] };
-  reportRefused(refused, result.failed, events);
   for (const k of plan.archivedNotFetched) log.info({ repo: k, action: 'skip' }, `${k} is archived; not fetched although the origin lists other refs`);
-  const flush = () => withLock(lockPathFor(localFile), () => writeManifestFile(localFile, local, { pretty: config.manifest.pretty }));
-  const done = await executeActions(config, ctx, actions, local, log, flush, events.onRepoDone);
+  const done = await executePass(config, st, actions, refused, log, events);
   result.cloned.push(...done.cloned);
   result.updated.push(...done.updated);
   result.fixed.push(...done.fixed);
@@ -209,6 +172,7 @@ async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, ev
   if (plan.purgeRefused) {
     log.error(`refusing to purge ${plan.purgeRefused.count} of ${plan.purgeRefused.total} repositories (purgeprotect ${config.pull.purgeprotect}%); use --force-purge if this is right`);
   }
+  const paths = st.paths;
   for (const k of plan.purge) {
     try {
       const why = await localKeyProblem(paths, k);
@@ -232,14 +196,7 @@ async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, ev
     }
   }
   for (const f of await removeOrphanLocks(walk?.orphanLocks ?? [])) log.info(`removed ${f}: the lock file of a repository that is gone`);
-  await flush();
-  if (config.pull.projectslist) {
-    await writeProjectsList(config.pull.projectslist, local, projectsListOptions(config));
-  }
-  if (result.cloned.length > 0) {
-    await runHooks('post_clone_complete_hook', config.pull.post_clone_complete_hook, { stdin: result.cloned.map((k) => `${keyToPath(toplevel, k)}\n`).join('') }, log);
-  }
-  await runHooks('post_work_complete_hook', config.pull.post_work_complete_hook, {}, log);
+  await finishPass(config, st, result.cloned, { flush: true, projectsList: true, workHook: true }, log);
   // Recorded last, and only when everything was done: otherwise the next pass fetches and retries. A
   // refusal is no reason to: the same manifest would be refused the same way, and a large one would be
   // fetched whole on every pass for nothing; a changed manifest (or -n) is read again.

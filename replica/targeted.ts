@@ -3,27 +3,19 @@
  * feed (each event carries the new entry) and the socket (a path; the repository is fetched as is).
  * The same planner and executor as a full pass; purges and removals are left to full passes.
  */
-import { promises as fsp } from 'node:fs';
-import { performance } from 'node:perf_hooks';
-import { setTimeout as sleepMs } from 'node:timers/promises';
 import type { GrokConfig } from '../shared/config/config.js';
-import { describeError } from '../shared/errors.js';
 import type { Git } from '../shared/git/index.js';
-import { lockPathFor, withLock } from '../shared/lock.js';
 import type { Logger } from '../shared/log.js';
-import { entryProblem, normaliseEntry, type Manifest, type ManifestEntry } from '../shared/manifest/entry.js';
-import { readManifestFile, writeManifestFile } from '../shared/manifest/io.js';
+import { entryProblem, normaliseEntry, type ManifestEntry } from '../shared/manifest/entry.js';
 import { keyProblem } from '../shared/manifest/keys.js';
 import { diskState } from './execute/disk-state.js';
-import { localPaths, refusalMessage, refuseUnsafe } from './execute/local-paths.js';
-import { executeActions, type ExecuteResult } from './execute/execute-actions.js';
-import { pullOptions, workContext } from './execute/context.js';
-import { runHooks } from './execute/hooks.js';
-import { projectsListOptions, writeProjectsList } from './execute/projects-list.js';
+import { refusalMessage } from './execute/local-paths.js';
+import type { ExecuteResult } from './execute/execute-actions.js';
+import { pullOptions } from './execute/context.js';
 import { guardEvents, type PullEvents } from './events.js';
 import { mapLegacyReferences } from './legacy-reference.js';
-import { isWanted, layoutProblems, planPull, type Refusal, type RepoAction } from './plan.js';
-import { reportRefused } from './run.js';
+import { isWanted, layoutProblems, type DiskRepo, type Refusal } from './plan.js';
+import { executePass, finishPass, observePass, openPass, planPass, type Events } from './pass.js';
 
 export interface TargetItem {
   readonly key: string;
@@ -42,27 +34,23 @@ type TargetResult = ExecuteResult & { ignored: string[] };
 
 export async function pullTargets(config: GrokConfig, items: readonly TargetItem[], deps: TargetDeps): Promise<TargetResult> {
   const events = guardEvents(deps.events, deps.log);
-  const started = performance.now();
-  events.onPassStart({ kind: 'targeted' });
-  try {
-    const { res, held } = await targeted(config, items, deps, events);
-    const counts = { cloned: res.cloned.length, updated: res.updated.length, fixed: res.fixed.length, purged: 0, deferred: res.deferred.length, failed: res.failed.length };
-    events.onPassDone({ kind: 'targeted', status: 'done', ms: performance.now() - started, ...counts, held });
-    return res;
-  } catch (err) {
-    events.onPassDone({ kind: 'targeted', status: 'failed', ms: performance.now() - started, cloned: 0, updated: 0, purged: 0, deferred: 0, failed: 0, error: describeError(err) });
-    throw err;
-  }
+  return observePass('targeted', events, async () => ({ ...(await targeted(config, items, deps, events)), status: 'done' }));
 }
 
-async function targeted(config: GrokConfig, items: readonly TargetItem[], deps: TargetDeps, events: ReturnType<typeof guardEvents>): Promise<{ res: TargetResult; held: number }> {
+/**
+ * What a notice says of the disk: the local entry as it is. A socket notice carries no entry, so
+ * there is nothing to compare the repository's settings with; it asks for a fetch only.
+ */
+function asHeld(e: ManifestEntry): DiskRepo {
+  return { exists: true, fingerprint: e.fingerprint, reclone: false, head: e.head, description: e.description ?? null, owner: e.owner ?? null, symlinksOk: true };
+}
+
+async function targeted(config: GrokConfig, items: readonly TargetItem[], deps: TargetDeps, events: Events): Promise<{ res: TargetResult; held: number }> {
   const { git, log } = deps;
-  const toplevel = await fsp.realpath(config.core.toplevel);
-  const localFile = config.core.manifest;
-  const local: Manifest = (await readManifestFile(localFile, config.core.manifest_max_size))?.entries ?? new Map();
+  const st = await openPass(config, deps);
+  const { toplevel, local, ctx } = st;
   const ignored: string[] = [];
   const refused: Refusal[] = [];
-  const planned: RepoAction[] = [];
   const opts = pullOptions(config, { purge: false, forcePurge: false });
   const refuse = (key: string, why: string) => {
     log.error({ repo: key, action: 'refuse' }, refusalMessage(key, why));
@@ -72,7 +60,6 @@ async function targeted(config: GrokConfig, items: readonly TargetItem[], deps: 
   // A socket notice carries only a path: one we do not mirror is ignored, as grokmirror does.
   const fresh = new Map<string, ManifestEntry>();
   const skip = new Set<string>();
-  const ctx = workContext(config, git, toplevel, local, (ms) => sleepMs(ms), deps.warned);
   for (const item of items) {
     const why = keyProblem(item.key) ?? (item.entry ? entryProblem(item.entry) : null);
     if (!isWanted(item.key, opts) || (why && !item.entry)) {
@@ -88,6 +75,9 @@ async function targeted(config: GrokConfig, items: readonly TargetItem[], deps: 
     for (const [k, e] of fresh) all.set(k, e);
     layout = layoutProblems(all, fresh.keys());
   }
+  const entries = new Map<string, ManifestEntry>();
+  const disk = new Map<string, DiskRepo>();
+  const notified = new Set<string>();
   for (const item of items) {
     if (skip.has(item.key)) continue;
     const fromFeed = fresh.get(item.key);
@@ -95,12 +85,11 @@ async function targeted(config: GrokConfig, items: readonly TargetItem[], deps: 
     const entry = fromFeed && mapLegacyReferences(new Map([[item.key, fromFeed]]), local).get(item.key);
     if (entry) {
       const why = layout.get(item.key);
-      if (why) {
-        refuse(item.key, why);
-        continue;
+      if (why) refuse(item.key, why);
+      else {
+        entries.set(item.key, entry);
+        disk.set(item.key, await diskState(git, toplevel, item.key, entry, config.pull.remotename, ctx.roots));
       }
-      const disk = await diskState(git, toplevel, item.key, entry, config.pull.remotename, ctx.roots);
-      planned.push(...planPull(local, new Map([[item.key, entry]]), () => disk, opts).actions);
       continue;
     }
     // A socket notice names a repository we already mirror (grokmirror ignores anything else); an
@@ -110,23 +99,17 @@ async function targeted(config: GrokConfig, items: readonly TargetItem[], deps: 
       ignored.push(item.key);
       continue;
     }
-    planned.push({ key: item.key, entry: known, op: 'update', fixRemotes: false, fixParams: false, pull: true, newlyArchived: false });
+    entries.set(item.key, known);
+    disk.set(item.key, asHeld(known));
+    notified.add(item.key);
   }
-  const { ok: actions, refused: unsafe } = await refuseUnsafe(localPaths(config, toplevel), planned, log);
-  refused.push(...unsafe);
+  const planned = await planPass(st, { entries, disk: (k) => disk.get(k)!, opts, notified }, log);
+  const actions = planned.actions;
+  refused.push(...planned.refused);
   // An entry archived or unarchived changes what projects.list shows.
   const flagFlips = actions.some((a) => (local.get(a.key)?.archived === true) !== (a.entry.archived === true));
-  const flush = () => withLock(lockPathFor(localFile), () => writeManifestFile(localFile, local, { pretty: config.manifest.pretty }));
   events.onPlan({ kind: 'targeted', total: actions.length + refused.length, purge: 0 });
-  const done = await executeActions(config, ctx, actions, local, log, flush, events.onRepoDone);
-  reportRefused(refused, done.failed, events);
-  if (actions.length > 0) await flush();
-  if ((done.cloned.length > 0 || flagFlips) && config.pull.projectslist) {
-    await writeProjectsList(config.pull.projectslist, local, projectsListOptions(config));
-  }
-  if (done.cloned.length > 0) {
-    await runHooks('post_clone_complete_hook', config.pull.post_clone_complete_hook, { stdin: done.cloned.map((k) => `${toplevel}${k}\n`).join('') }, log);
-  }
-  if (actions.length > 0) await runHooks('post_work_complete_hook', config.pull.post_work_complete_hook, {}, log);
+  const done = await executePass(config, st, actions, refused, log, events);
+  await finishPass(config, st, done.cloned, { flush: actions.length > 0, projectsList: done.cloned.length > 0 || flagFlips, workHook: actions.length > 0 }, log);
   return { res: { ...done, ignored }, held: local.size };
 }

@@ -98,13 +98,3 @@ export interface CliRun {
   /** For daemons, which stop cleanly on SIGINT and SIGTERM themselves: runCli leaves those signals alone. */
   ownSignals(): void;
 }
-
-export function notImplemented(name: string, issue: string): void {
-  const cmd = newCommand(name, `${name}: not implemented yet (${issue})`);
-  cmd.allowUnknownOption().allowExcessArguments();
-  runCli(name, async (argv) => {
-    cmd.parse(argv, { from: 'user' });
-    process.stderr.write(`${name}: not implemented yet (${issue})\n`);
-    return EXIT_FAILURE;
-  });
-}

@@ -17,7 +17,6 @@ export const ERROR_CODES = {
   GROK_ERR_MANIFEST_GZIP: 'manifest is not valid gzip',
   GROK_ERR_MANIFEST_KEY: 'unsafe manifest key',
   GROK_ERR_MANIFEST_DIR: 'manifest directory missing',
-  GROK_ERR_MANIFEST_WRITE: 'manifest could not be written',
   GROK_ERR_GIT_FAILED: 'git command failed',
   GROK_ERR_GIT_ARGUMENT: 'unsafe git argument',
   GROK_ERR_GIT_SUBCOMMAND: 'git subcommand not allowed',

@@ -1,5 +1,5 @@
 /**
- * Reading `git fsck` output (spec/fsck.md): lines holding any `[fsck] ignore_errors` entry are
+ * Reading `git fsck` output (docs/architecture.md "grok-fsck"): lines holding any `[fsck] ignore_errors` entry are
  * dropped (an empty entry matches nothing: grokmirror's matched every line), and lines holding a
  * `reclone_on_errors` entry ask for a reclone. git's own `notice:` lines (an objstore's unborn HEAD,
  * for one) are information, never findings. Pure.

@@ -1,5 +1,5 @@
 /**
- * Which repositories share an objstore (spec/fsck.md "Grouping forks"). Pure: roots in, plan out.
+ * Which repositories share an objstore (docs/architecture.md "grok-fsck"). Pure: roots in, plan out.
  *
  * Siblings share root commits: equal root sets, one a subset of the other, or a symmetric difference
  * of at most two. grokmirror applied the last test alone, which made any two unrelated one-root

@@ -1,5 +1,5 @@
 /**
- * Repack and check of one repository or objstore (spec/fsck.md "Repack and check"): the repack level
+ * Repack and check of one repository or objstore (docs/architecture.md "grok-fsck"): the repack level
  * from `git count-objects -v`, flags by role (repack.ts), commit-graph, pack-refs, a safe prune, then
  * `git fsck` whose findings go to `grokmirror.fsck.err` (and `grokmirror.reclone` on replicas).
  * preciousObjects on an objstore is lifted only around fsck's own repack and prune.

@@ -1,5 +1,5 @@
 /**
- * Repack flags by role and level (spec/fsck.md "Repack and check"). Pure.
+ * Repack flags by role and level (docs/architecture.md "grok-fsck"). Pure.
  * - objstore: `-a`, plus `-k` while pruning is unsafe (a private or unregistered user may need an
  *   object no member's refs reach any more);
  * - a repository others borrow from outside any objstore: `-a -b -k` (never drops anything);

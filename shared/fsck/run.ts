@@ -1,5 +1,5 @@
 /**
- * One grok-fsck pass (spec/fsck.md): under a single-instance lock beside the status file, the
+ * One grok-fsck pass (docs/architecture.md "grok-fsck"): under a single-instance lock beside the status file, the
  * objstore work (objstore-phase.ts), then each objstore and repository repacked when worth it and
  * checked when its day has come (maintain.ts), the status file saved after each, members' manifest
  * entries brought in line (origins), preload bundles written after full repacks of objstores, and
@@ -85,9 +85,8 @@ interface Work {
 function workList(inv: Inventory, grown: ReadonlySet<string>, replica: boolean): Work[] {
   const list: Work[] = [];
   for (const s of inv.stores) {
-    // Users that are not members are made self-sufficient before the repack (storeWork).
-    const pruneSafe = true;
-    list.push({ target: { path: s.path, role: 'objstore', pruneSafe, mayReclone: false }, key: s.path, forceFull: grown.has(s.name), store: s });
+    // Prune-safe: users that are not members are made self-sufficient before the repack (storeWork).
+    list.push({ target: { path: s.path, role: 'objstore', pruneSafe: true, mayReclone: false }, key: s.path, forceFull: grown.has(s.name), store: s });
   }
   for (const r of inv.repos) {
     const lender = inv.lenders.has(r.path);

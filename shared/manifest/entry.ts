@@ -1,5 +1,5 @@
 /**
- * One manifest entry, the grokmirror 2.x format (see spec/manifest.md), and the checks every entry
+ * One manifest entry, the grokmirror 2.x format (docs/architecture.md "The manifest"), and the checks every entry
  * read from a file or the network goes through. Unknown keys are kept as they are, so a newer writer's
  * additions survive a round trip; known keys must have their documented types. `owner` and
  * `description` are data (any text, as grokmirror takes them): bounded in size, never judged by

@@ -1,6 +1,6 @@
 /**
  * Whether a repository is worth repacking, from `git count-objects -v` (grokmirror's thresholds, see
- * spec/fsck.md): full when there are 20 packs or more; quick when there are 1200 loose objects or
+ * docs/architecture.md "grok-fsck"): full when there are 20 packs or more; quick when there are 1200 loose objects or
  * more, or more than 500 objects with at least 10% of them loose, or more than 1 MiB with at least
  * 10% of the size loose; otherwise none. Pure.
  */

@@ -106,3 +106,19 @@ t.test('symlink references, removal and comparison', async (t) => {
   t.notOk(sameEntry(e(), e({ modified: 2 })));
   t.notOk(sameEntry(undefined, e()));
 });
+
+t.test('planner boundaries: -r without paths, walks that keep or drop entries, export marks', async (t) => {
+  const two: Manifest = new Map([['/a.git', e()], ['/b.git', e()]]);
+  t.equal(needsWalk(two, [], { ...opts, remove: true }), true, '-r without paths: a full walk');
+  let p = planManifest(two, [], walk(['/a.git', '/b.git']), { ...opts, remove: true });
+  t.same([[...p.remove], p.inspect.map((x) => x.key)], [[], ['/a.git', '/b.git']], '-r without paths removes nothing');
+  p = planManifest(two, [given('/a.git')], null, { ...opts, remove: true });
+  t.same([...p.remove], [['/a.git', 'removed on request']], '-r with a path removes it, saying why');
+  p = planManifest(two, [given('/a.git')], walk(['/a.git', '/b.git']), { ...opts, purge: true });
+  t.same([[...p.remove], p.inspect.map((x) => x.key)], [[], ['/a.git']], 'a walk that finds every entry drops none, though only /a.git is inspected');
+  p = planManifest(two, [given('/a.git')], walk(['/a.git']), { ...opts, purge: true });
+  t.same([...p.remove], [['/b.git', 'repository is gone']], 'an entry the walk did not find is dropped');
+  const noExport: Discovery = { repos: [repo('/a.git', false), repo('/new.git', false), repo('/b.git')], symlinks: [], warnings: [], orphanLocks: [] };
+  p = planManifest(two, [], noExport, { ...opts, checkExportOk: true });
+  t.same([[...p.remove], p.inspect.map((x) => x.key)], [[['/a.git', 'no longer exported (no git-daemon-export-ok)']], ['/b.git']], 'unexported: a listed one dropped, a new one never listed');
+});

@@ -1,7 +1,7 @@
 /**
  * kill -9 of the real grok-origin while it takes hook notices: three writers change repositories
  * and POST /_grok/notify as post-receive hooks do, and the server is killed at seeded random
- * moments. What the code promises (origin/server/routes/notify.ts, notify-queue.ts; spec/origin.md):
+ * moments. What the code promises (origin/server/routes/notify.ts, notify-queue.ts; docs/architecture.md "A push, from the origin's hook to a replica's mirror"):
  * a notice is answered 2xx only once the manifest write carrying it is on disk, and a hook that gets
  * no answer updates the manifest itself (grok-manifest -n finds the dead server's handoff file and
  * works stand-alone). So after each kill: the manifest on disk parses, every acknowledged change is

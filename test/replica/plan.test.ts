@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { Manifest, ManifestEntry } from '../../shared/manifest/entry.js';
-import { layoutProblems, planPull, type DiskRepo, type PullOptions } from '../../replica/plan.js';
+import { layoutProblems, planPull, remoteUrl, type DiskRepo, type PullOptions } from '../../replica/plan.js';
 
 const fp = (c: string) => c.repeat(40);
 const e = (over: Partial<ManifestEntry> = {}): ManifestEntry => ({ modified: 1, fingerprint: fp('a'), head: 'ref: refs/heads/main', reference: null, ...over });
@@ -83,6 +83,12 @@ t.test('archived entries: cloned once, never fetched, flag changes recorded', as
   }
   const p = planPull(archivedHere, new Map([['/r.git', e({ archived: true, fingerprint: fp('b') })]]), () => d(), opts);
   t.same(p.archivedNotFetched, ['/r.git'], 'reported as not fetched');
+  // Only an archived repository we hold, whose fingerprint moved and that is not being recloned, is "not fetched".
+  const notFetched = (remote: ManifestEntry, disk: DiskRepo) => planPull(archivedHere, new Map([['/r.git', remote]]), () => disk, opts).archivedNotFetched;
+  t.same(notFetched(e({ archived: true, fingerprint: fp('b') }), d({ reclone: true })), [], 'a reclone fetches it: not reported');
+  t.same(notFetched(e({ archived: true, fingerprint: fp('b') }), d({ exists: false })), [], 'missing on disk: cloned, not reported');
+  t.same(notFetched(e({ archived: true }), d()), [], 'fingerprint unchanged: not reported');
+  t.same(notFetched(e({ fingerprint: fp('b') }), d()), [], 'not archived: fetched, not reported');
 });
 
 t.test('purge: only what left, never nopurge/ffonly/borrowed-from, and purgeprotect', async (t) => {
@@ -103,6 +109,17 @@ t.test('purge: only what left, never nopurge/ffonly/borrowed-from, and purgeprot
   t.equal(p.purge.length, 10, '--force-purge');
   p = planPull(local, small, disk, { ...opts, purge: false });
   t.same(p.purge, [], 'no purging unless asked');
+  p = planPull(local, remote, disk, { ...opts, purge: false });
+  t.same([p.purge, p.purgeRefused], [[], null], 'no purging unless asked, even under purgeprotect');
+  // Boundary: exactly purgeprotect percent is refused, one repository less is not.
+  p = planPull(local, new Map([...local].slice(0, 95)), disk, { ...opts, purge: true });
+  t.same([p.purge, p.purgeRefused], [[], { count: 5, total: 100 }], '5 of 100 = 5% >= purgeprotect 5: refused');
+  p = planPull(local, new Map([...local].slice(0, 95)), disk, { ...opts, purge: true, purgeprotect: 5.01 });
+  t.equal(p.purge.length, 5, '5% < purgeprotect 5.01: purged');
+  p = planPull(local, local, disk, { ...opts, purge: true, purgeprotect: 0 });
+  t.same([p.purge, p.purgeRefused], [[], null], 'nothing to purge is never a refused purge, even at purgeprotect 0');
+  p = planPull(new Map(), new Map(), disk, { ...opts, purge: true, forcePurge: true }, ['/z.git', '/b.git', '/m.git']);
+  t.same(p.purge, ['/b.git', '/m.git', '/z.git'], 'purged in key order');
   p = planPull(new Map(), new Map([['/a.git', e()]]), disk, { ...opts, purge: true, purgeprotect: 99 }, ['/a.git', '/stray.git']);
   t.same(p.purge, ['/stray.git'], 'repos found on disk count too');
 });
@@ -163,4 +180,57 @@ t.test('layout: keys against the symlinks of the whole manifest (a symlink made 
   t.same(p.actions.map((a) => a.key), ['/d/x.git'], 'only /d/x.git is worked on');
   t.same(p.refused.map((r) => r.key), ['/a.git'], '/a.git is refused');
   t.same(p.purge, [], 'and not purged');
+});
+
+t.test('boundaries of the per-repo decision: exact flags, null heads, no site, no local entry', async (t) => {
+  const known: Manifest = new Map([['/r.git', e()]]);
+  const all = { fixRemotes: true, fixParams: true, pull: true, newlyArchived: false };
+  t.same(one(known, e(), d({ exists: false })), { key: '/r.git', entry: e(), op: 'init', ...all }, 'init does everything');
+  t.same(one(known, e(), d({ reclone: true })), { key: '/r.git', entry: e(), op: 'reclone', ...all }, 'reclone does everything');
+  t.equal(one(known, e({ head: null }), d({ head: 'ref: refs/heads/other' })), null, 'an entry without a head: no change');
+  t.match(one(known, e({ head: 'ref: refs/heads/other' }), d({ head: null })), { fixParams: true }, 'a head where the disk has none: set');
+  t.equal(one(known, e(), d({ remoteUrl: 'http://elsewhere/r.git' })), null, 'no [remote] site: the remote is left alone');
+  t.equal(one(known, e(), d({ remoteUrl: 'http://new:8080/r.git' }), { site: 'http://new:8080//' }), null, 'trailing slashes of the site do not count');
+  t.match(one(new Map(), e(), d({ partial: 'blob:none' })), { op: 'update', fixRemotes: true }, 'no local entry, partial on disk: adopted');
+});
+
+t.test('remoteUrl: percent-encoded keys for URL sites only', async (t) => {
+  const rows: [string, string, string][] = [
+    ['http://h', '/a b.git', 'http://h/a%20b.git'],
+    ['http://h//', '/a b.git', 'http://h/a%20b.git'],
+    ['git+ssh://h', '/a%41.git', 'git+ssh://h/a%2541.git'],
+    ['/srv/git/', '/a b.git', '/srv/git/a b.git'],
+    ['/srv/x://y', '/a b.git', '/srv/x://y/a b.git'],
+    ['1http://h', '/a b.git', '1http://h/a b.git'],
+    ['', '/a b.git', '/a b.git'],
+  ];
+  for (const [site, key, want] of rows) t.equal(remoteUrl(site, key), want, `${site} + ${key}`);
+});
+
+t.test('layout boundaries: deep parents, every symlink, many symlinks, keys outside the manifest', async (t) => {
+  const m = (o: Record<string, Partial<ManifestEntry>>) => new Map(Object.entries(o).map(([k, v]) => [k, e(v)]));
+  const many = Array.from({ length: 17 }, (_, i) => `/s${i}.git`);
+  const rows: [string, Manifest, Record<string, RegExp>, string[]?][] = [
+    ['a key two levels inside another repository', m({ '/d/a.git': {}, '/d/a.git/x/y.git': {} }), { '/d/a.git/x/y.git': /lies inside \/d\/a.git/ }],
+    ['the second symlink is the bad one', m({ '/a.git': { symlinks: ['/fine.git', '/keep.git'] }, '/keep.git': {} }), { '/a.git': /"\/keep.git" that is a repository/ }],
+    ['a bad symlink and a bad place: the symlink is named', m({ '/b.git': {}, '/b.git/x.git': { symlinks: ['/c.git'] }, '/c.git': {} }), { '/b.git/x.git': /"\/c.git" that is a repository/ }],
+    // Past 16 symlinks the check of repositories below switches from scans to a set of directories.
+    ['a symlink over keys, after 17 plain ones', m({ '/a.git': { symlinks: [...many, '/d'] }, '/d/x.git': {} }), { '/a.git': /"\/d" where the manifest has repositories below/ }],
+    ['17 plain symlinks and one beside the keys: fine', m({ '/a.git': { symlinks: [...many, '/dd'] }, '/d/x.git': {} }), {}],
+    ['judging a key the manifest lacks: nothing', m({ '/a.git': {} }), {}, ['/gone.git']],
+  ];
+  for (const [name, entries, want, only] of rows) {
+    const got = layoutProblems(entries, only);
+    t.same([...got.keys()].sort(), Object.keys(want).sort(), `${name}: held back`);
+    for (const [k, re] of Object.entries(want)) t.match(got.get(k), re, `${name}: ${k} says why`);
+  }
+});
+
+t.test('a notice (socket) forces the fetch the fingerprints cannot ask for; never of an archived entry', async (t) => {
+  const known: Manifest = new Map([['/r.git', e()]]);
+  const notified = (remote: ManifestEntry, local: Manifest = known) =>
+    planPull(local, new Map([['/r.git', remote]]), () => d(), opts, [], new Set(), new Set(), new Set(['/r.git'])).actions[0] ?? null;
+  t.same(notified(e()), { key: '/r.git', entry: e(), op: 'update', fixRemotes: false, fixParams: false, pull: true, newlyArchived: false }, 'fetched, nothing else');
+  t.equal(notified(e({ archived: true }), new Map([['/r.git', e({ archived: true })]])), null, 'archived: nothing');
+  t.equal(planPull(known, new Map([['/r.git', e()]]), () => d(), opts, [], new Set(), new Set(), new Set(['/other.git'])).actions.length, 0, 'another key named: nothing');
 });

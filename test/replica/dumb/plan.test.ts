@@ -1,7 +1,7 @@
 import t from 'tap';
 import { classifyFailure } from '../../../replica/dumb/classify.js';
 import { parseLsRemote } from '../../../replica/dumb/ls-remote.js';
-import { mapRef, MIRROR_REFSPECS, parseRefspec, planRepo, type Refspec } from '../../../replica/dumb/plan.js';
+import { expectedLocalRefs, mapRef, MIRROR_REFSPECS, parseRefspec, planRepo, type Refspec } from '../../../replica/dumb/plan.js';
 import { parseUrlList } from '../../../replica/dumb/url-list.js';
 import { urlTarget } from '../../../replica/dumb/url-path.js';
 import { withRetries } from '../../../replica/dumb/retry.js';
@@ -131,4 +131,30 @@ t.test('command line: bad values are refused by name', async (t) => {
   for (const [extra, re] of cases) t.throws(() => resolve([...base, ...extra]), { code: 'GROK_ERR_USAGE', message: re }, extra.join(' '));
   t.throws(() => resolve(['--list', '/tmp/urls.txt']), { message: /--list needs --toplevel/ });
   t.throws(() => resolve(['-s', '/tmp/r.git']), { message: /--svn is not supported/ });
+});
+
+t.test('refspecs at their edges: parsing, exact and glob matches, empty globs, peeled tags', async (t) => {
+  const parsed: [string, unknown][] = [
+    ['^refs/heads/x:refs/y', null],
+    [':refs/x', null],
+    ['refs/heads/main', null],
+    ['refs/heads/main:', null],
+    ['refs/*/*:refs/*/*', null],
+    ['+refs/*:refs/*', { force: true, src: 'refs/*', dst: 'refs/*' }],
+  ];
+  for (const [spec, want] of parsed) t.same(parseRefspec(spec), want, spec);
+  const specs = (...l: string[]) => l.map((x) => parseRefspec(x)!);
+  const mapped: [string, Refspec[], string | null][] = [
+    ['refs/heads/main', specs('refs/heads/main:refs/m'), 'refs/m'],
+    ['refs/heads/other', specs('refs/heads/main:refs/m'), null],
+    ['refs/heads/x', specs('refs/heads/main:refs/m', 'refs/heads/*:refs/h/*'), 'refs/h/x'],
+    ['refs/heads/a', specs('refs/heads/a*a:refs/x/*'), null],
+    ['refs/heads/aa', specs('refs/heads/a*a:refs/x/*'), 'refs/x/'],
+    ['refs/heads/aba', specs('refs/heads/a*a:refs/x/*'), 'refs/x/b'],
+    ['refs/p-x', specs('refs/*-x:refs/y/*-x'), 'refs/y/p-x'],
+  ];
+  for (const [name, sp, want] of mapped) t.equal(mapRef(name, sp), want, `${name} under ${sp.map((x) => `${x.src}:${x.dst}`).join(' ')}`);
+  const remote = new Map([['HEAD', 'a'], ['refs/heads/main', 'b'], ['refs/tags/v1', 'c'], ['refs/tags/v1^{}', 'd']]);
+  t.same([...expectedLocalRefs(remote, MIRROR_REFSPECS)], [['refs/heads/main', 'b'], ['refs/tags/v1', 'c']], 'HEAD and peeled lines are no refs a fetch writes');
+  t.equal(MIRROR_REFSPECS[0]!.force, true, 'a mirror takes forced updates');
 });

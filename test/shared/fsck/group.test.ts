@@ -91,3 +91,34 @@ t.test('groupForks', async (t) => {
   ];
   for (const c of cases) t.same(groupForks(c.repos, c.stores), c.want, c.name);
 });
+
+t.test('grouping at its boundaries: difference of exactly 2 and 3, overlap exactly 0.2, equal users, order', async (t) => {
+  t.equal(areSiblings(['a', 'b', 'c'], ['a', 'b', 'd']), true, 'two shared, symmetric difference 2');
+  t.equal(areSiblings(['a', 'b', 'c'], ['a', 'd']), false, 'symmetric difference 3');
+  const five = store('s', ['a', 'b', 'c', 'd', 'e'], 2);
+  t.same(groupForks([repo('/r.git', ['a', 'x'])], [five]).joins, [{ key: '/r.git', store: 's' }], 'overlap exactly 0.2: joins');
+  t.same(groupForks([repo('/r.git', ['x', 'y'])], [five]).joins, [], 'no overlap: does not');
+  t.same(groupForks([], [store('b', ['a'], 2), store('a', ['a'], 2)]).merges, [{ from: 'b', into: 'a' }], 'equal users: the first name absorbs the other');
+  t.same(groupForks([], [store('small', ['a'], 1), store('big', ['a', 'b'], 3), store('mid', ['a'], 2)]).merges, [{ from: 'mid', into: 'big' }, { from: 'small', into: 'big' }], 'the largest absorbs the rest');
+  const plan = groupForks(
+    [repo('/z.git', ['a']), repo('/y.git', ['q']), repo('/m.git', ['a']), repo('/k.git', ['q']), repo('/j.git', ['s']), repo('/f2.git', [], { forkgroup: 'aa' }), repo('/f1.git', [], { forkgroup: 'zz' })],
+    [store('s', ['s'], 1)],
+  );
+  t.same(plan.joins, [{ key: '/j.git', store: 's' }]);
+  t.same(plan.newStores, [{ name: 'aa', members: ['/f2.git'] }, { name: 'zz', members: ['/f1.git'] }, { name: null, members: ['/k.git', '/y.git'] }, { name: null, members: ['/m.git', '/z.git'] }], 'named first by name, then clusters by first key, members sorted');
+});
+
+t.test('grouping after merges, sharing a root without being siblings, ties between objstores', async (t) => {
+  t.same(groupForks([repo('/r1.git', ['a', 'b', 'c']), repo('/r2.git', ['a', 'd', 'e'])], []).newStores, [], 'one shared root, symmetric difference 4: no objstore');
+  t.same(groupForks([repo('/b.git', ['s']), repo('/a.git', ['s'])], [store('s', ['s'], 1)]).joins, [{ key: '/a.git', store: 's' }, { key: '/b.git', store: 's' }], 'joins in key order');
+  // b (r1, r3) is absorbed by a (r1, r2): a repository with r3 joins a, which now holds r3, never b.
+  const merged = [store('a', ['r1', 'r2'], 2), store('b', ['r1', 'r3'], 1)];
+  const p = groupForks([repo('/x.git', ['r3'])], merged);
+  t.same([p.merges, p.joins], [[{ from: 'b', into: 'a' }], [{ key: '/x.git', store: 'a' }]], 'the absorbing objstore takes the roots of the absorbed');
+  // The baseline of an absorbed objstore counts for the one that absorbed it, before a better overlap elsewhere.
+  const withBaseline = [store('a', ['r1', 'r2'], 2), store('b', ['r1', 'r3'], 1, { hasBaseline: true }), store('c', ['r3', 'r9'], 1)];
+  t.same(groupForks([repo('/x.git', ['r3', 'r9'])], withBaseline).joins, [{ key: '/x.git', store: 'a' }], 'baseline inherited through a merge');
+  t.same(groupForks([repo('/x.git', ['x', 'y'])], [store('b', ['y', 'q'], 1), store('a', ['x', 'p'], 1)]).joins, [{ key: '/x.git', store: 'a' }], 'equal overlap: the first name');
+  t.same(groupForks([repo('/x.git', ['x', 'y'])], [store('b', ['y'], 1), store('a', ['x', 'p', 'q'], 1)]).joins, [{ key: '/x.git', store: 'b' }], 'the better overlap wins over the name');
+  t.same(groupForks([repo('/x.git', ['x', 'y'])], [store('a', ['x', 'p', 'q'], 1), store('b', ['y'], 1)]).joins, [{ key: '/x.git', store: 'b' }], 'whatever the order they come in');
+});

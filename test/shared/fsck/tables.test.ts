@@ -36,6 +36,8 @@ t.test('fsck output: ignore list, reclone list, notices', async (t) => {
   t.same(classifyFsckOutput(out, ['missingTaggerEntry'], ['missing blob']), { errors: ['missing blob 1234abcd', 'error: bad thing'], reclone: true });
   t.same(classifyFsckOutput(out, ['', '  '], []), { errors: ['warning in tag 1234: missingTaggerEntry: invalid format', 'missing blob 1234abcd', 'error: bad thing'], reclone: false }, 'an empty ignore entry matches nothing (grokmirror ignored everything)');
   t.same(classifyFsckOutput('notice: x\n', [], ['']), { errors: [], reclone: false });
+  t.same(classifyFsckOutput('error: bad thing  \n\n   \n', [], ['', ' ']), { errors: ['error: bad thing'], reclone: false }, 'an empty reclone entry matches nothing either; blank lines are no findings');
+  t.same(classifyFsckOutput('  missing blob 1234', [], ['missing blob']), { errors: ['  missing blob 1234'], reclone: true }, 'a finding keeps its leading blanks');
   t.same(fsckArgs(true), ['fsck', '--no-progress', '--no-dangling', '--no-reflogs', '--connectivity-only']);
 });
 

@@ -1,0 +1,11 @@
+// The pure planners under mutation testing, each with the table tests that must kill its mutants.
+// Only these tests run per mutant: a planner's table is the whole of what it promises.
+export const planners = {
+  'replica/plan': { mutate: 'replica/plan.ts', tests: ['dist/test/replica/plan.test.js'] },
+  'replica/dumb/plan': { mutate: 'replica/dumb/plan.ts', tests: ['dist/test/replica/dumb/plan.test.js'] },
+  'shared/fsck/group': { mutate: 'shared/fsck/group.ts', tests: ['dist/test/shared/fsck/group.test.js'] },
+  'origin/manifest/plan': { mutate: 'origin/manifest/plan.ts', tests: ['dist/test/origin/plan.test.js'] },
+  'shared/fsck/repack': { mutate: 'shared/fsck/repack.ts', tests: ['dist/test/shared/fsck/tables.test.js'] },
+  'shared/fsck/check': { mutate: 'shared/fsck/check.ts', tests: ['dist/test/shared/fsck/tables.test.js'] },
+  'shared/repo/repack-level': { mutate: 'shared/repo/repack-level.ts', tests: ['dist/test/shared/repack-level.test.js'] },
+};
