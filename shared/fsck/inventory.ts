@@ -12,7 +12,7 @@ import { discoverRepos, isIgnored } from '../repo/discover.js';
 import { hasExportOk, isObjstoreRepo } from '../repo/bare.js';
 import { readAlternate } from '../repo/inspect.js';
 import { isPromisorRepo } from '../repo/promisor.js';
-import { storeRemotes } from './objstore-ops.js';
+import { storeRemotes } from '../objstore/index.js';
 
 export const OPT_OUT_FILE = 'grokmirror.do-not-objstore';
 

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { Git } from '../../shared/git/index.js';
-import { addMember, borrowFrom, createObjstore, fetchMember, readMembers } from '../../shared/objstore/objstore.js';
+import { addMember, borrowFrom, createObjstore, fetchMember, readMembers } from '../../shared/objstore/index.js';
 import { virtrefFor } from '../../shared/objstore/virtref.js';
 import { fsckOk, git, makeRepo, pushCommit } from '../helpers/git.js';
 import { readM, runM } from '../helpers/manifest.js';

@@ -6,7 +6,7 @@ import t from 'tap';
 import { writePreloadBundle } from '../../shared/fsck/bundle.js';
 import { Git } from '../../shared/git/index.js';
 import { acquireLock, lockPathFor } from '../../shared/lock.js';
-import { addMember, borrowFrom, createObjstore, fetchMember, readMembers } from '../../shared/objstore/objstore.js';
+import { addMember, borrowFrom, createObjstore, fetchMember, readMembers } from '../../shared/objstore/index.js';
 import { virtrefFor } from '../../shared/objstore/virtref.js';
 import { preloadObjstore } from '../../replica/execute/preload-bundle.js';
 import { fsckOk, git, makeRepo, pushCommit } from '../helpers/git.js';
