@@ -13,7 +13,7 @@ import { cleanObjstoreDir, objstorePath, type RepoFailure } from '../objstore/in
 import { isBareRepo } from '../repo/bare.js';
 import { groupForks, type RepoRoots, type StoreRoots } from './group.js';
 import { takeInventory, type Inventory, type Privacy } from './inventory.js';
-import { departureSteps, planSteps, retireSteps } from './objstore-steps.js';
+import { adoptable, departureSteps, planSteps, retireSteps } from './objstore-steps.js';
 import { StepRunner } from './objstore-runner.js';
 import { repoRoots } from './roots.js';
 
@@ -55,12 +55,17 @@ export async function runObjstorePhase(git: Git, o: ObjstorePhaseOptions, log: L
   for (const s of inv.stores) for (const m of s.remotes.values()) if (await isBareRepo(m)) exists.add(m);
   await runner.runAll(departureSteps(inv, exists, o.origin === true));
 
-  // 2. The plan: merges, joins, new objstores.
-  inv = await inventory();
-  const planned = groupForks(...(await groupingInput(git, inv, o, (m) => runner.note(m))));
-  const plan = o.noJoins ? { ...planned, joins: [], newStores: [] } : planned;
-  if (o.noJoins && planned.joins.length + planned.newStores.length > 0) runner.note(`no repository joins an objstore this run: ${o.noJoins}`);
-  await runner.runAll(planSteps(plan, inv, (name) => objstorePath(inv.objstoreDir, name), o.random ?? randomUUID));
+  // 2. The plan: merges, joins, adoptions, new objstores. Once borrowers have been adopted, their
+  // lenders may join too: planned again, once.
+  for (let round = 0; round < 2; round++) {
+    inv = await inventory();
+    const planned = groupForks(...(await groupingInput(git, inv, o, (m) => runner.note(m))));
+    const plan = o.noJoins ? { ...planned, joins: [], newStores: [] } : planned;
+    if (o.noJoins && planned.joins.length + planned.newStores.length > 0) runner.note(`no repository joins an objstore this run: ${o.noJoins}`);
+    const adopted = runner.adopted;
+    await runner.runAll(planSteps(plan, inv, (name) => objstorePath(inv.objstoreDir, name), o.random ?? randomUUID));
+    if (runner.adopted === adopted) break;
+  }
 
   // 3. Objstores nothing borrows from any more.
   inv = await inventory();
@@ -85,7 +90,8 @@ async function groupingInput(git: Git, inv: Inventory, o: ObjstorePhaseOptions, 
     store: r.store,
     forkgroup: o.forkgroups.get(r.key) ?? null,
     // A shared object directory never joins: slimming it would drop what the others need.
-    optOut: r.optOut || r.borrowsFrom !== null || inv.lenders.has(r.path) || r.sharedObjects !== null || !rootsOf.has(r.path),
+    // A lender stays out while anything borrows from it; its borrowers are adopted first.
+    optOut: r.optOut || (r.borrowsFrom !== null && !adoptable(r, inv)) || inv.lenders.has(r.path) || r.sharedObjects !== null || !rootsOf.has(r.path),
     baseline: o.baselines.length > 0 && (matchesAny(r.key, o.baselines) || matchesAny(r.path, o.baselines)),
   }));
   const baselines = new Set(repos.filter((r) => r.baseline).map((r) => r.key));

@@ -10,7 +10,9 @@ import { removeStaleTempsIn } from '../fs/atomic.js';
 import type { Git } from '../git/index.js';
 import type { Logger } from '../log.js';
 import {
+  adoptAlternates,
   createObjstore,
+  finishAdoption,
   joinStore,
   leaveStore,
   mergeStore,
@@ -26,7 +28,7 @@ import {
 import { isBareRepo } from '../repo/bare.js';
 import { clearStaleGitLocks } from '../repo/git-locks.js';
 import { bundlePath } from './bundle.js';
-import type { StoreInfo } from './inventory.js';
+import type { RepoInfo, StoreInfo } from './inventory.js';
 import type { Departure, ObjstoreStep } from './objstore-steps.js';
 import { markPurge } from './purge-mark.js';
 
@@ -41,6 +43,8 @@ export class StepRunner {
   readonly failures: RepoFailure[] = [];
   /** Objstores that gained members or were merged into: they get a full repack. */
   readonly grown = new Set<string>();
+  /** Repositories adopted so far (their lenders may join once nothing borrows from them). */
+  adopted = 0;
 
   constructor(
     private readonly git: Git,
@@ -127,11 +131,20 @@ export class StepRunner {
         }
         return;
       }
-      case 'join': {
-        if (await this.join(step.storePath, step.repo.path, step.repo.key, step.repo.isPrivate)) {
+      case 'join':
+      case 'adopt': {
+        if (await this.join(step.storePath, step.repo)) {
           this.grown.add(step.store);
-          this.note(`${step.repo.key} joined objstore ${step.store}`);
+          this.note(`${step.repo.key} ${step.kind === 'adopt' ? `moved its borrowing from ${step.repo.borrowsFrom} to` : 'joined'} objstore ${step.store}`);
         }
+        return;
+      }
+      case 'finish-adoption': {
+        const { store: s, repo: r } = step;
+        await this.locked(r.key, `${r.key}: finishing its move to objstore ${s.name}`, { repos: [r.path], stores: [s.path] }, async () => {
+          if (await finishAdoption(git, s.path, r.path)) this.note(`${r.key}: borrows from objstore ${s.name} alone now`);
+          else this.note(`${r.key}: its refs moved while it was fetched into ${s.name}; keeps its old alternates line until the next run`);
+        });
         return;
       }
       case 'create': {
@@ -141,7 +154,7 @@ export class StepRunner {
         }, Infinity);
         if (!made) return;
         let joined = 0;
-        for (const m of step.members) if (await this.join(step.storePath, m.path, m.key, m.isPrivate)) joined++;
+        for (const m of step.members) if (await this.join(step.storePath, m)) joined++;
         this.grown.add(step.name);
         this.note(`new objstore ${step.name} with ${joined} of ${step.members.length} repositories`);
         return;
@@ -163,10 +176,14 @@ export class StepRunner {
   }
 
   /** The repository's lock is tried once (grok-pull may hold it); the objstore's waited for, bounded. */
-  private async join(store: string, repo: string, key: string, isPrivate: boolean): Promise<boolean> {
+  private async join(store: string, info: RepoInfo): Promise<boolean> {
+    const { path: repo, key } = info;
     const r = await underLocks({ repos: [repo], stores: [store] }, async () => {
       this.unlock(repo, store);
-      await joinStore(this.git, store, repo, { isPrivate, plumbing: this.o.plumbing });
+      if (info.borrowsFrom !== null) {
+        await adoptAlternates(this.git, store, repo);
+        this.adopted++;
+      } else await joinStore(this.git, store, repo, { isPrivate: info.isPrivate, plumbing: this.o.plumbing });
     }, { outerMs: 0, innerMs: 600_000 });
     if (r.status === 'busy') this.note(`${key}: busy (grok-pull?); joins its objstore next time`);
     if (r.status === 'failed') {

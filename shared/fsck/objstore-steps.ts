@@ -17,6 +17,10 @@ export type ObjstoreStep =
   | { readonly kind: 'take-back'; readonly repo: RepoInfo; readonly lender: string; readonly why: string }
   | { readonly kind: 'merge'; readonly from: StoreInfo; readonly into: StoreInfo }
   | { readonly kind: 'join'; readonly store: string; readonly storePath: string; readonly repo: RepoInfo }
+  /** A repository borrowing straight from a sibling moves its borrowing to the objstore (adopt-alternates.ts). */
+  | { readonly kind: 'adopt'; readonly store: string; readonly storePath: string; readonly repo: RepoInfo }
+  /** An adoption a kill cut short: the old alternates line goes once nothing needs it. */
+  | { readonly kind: 'finish-adoption'; readonly store: StoreInfo; readonly repo: RepoInfo }
   /** A new objstore, then its members join it (public ones first). */
   | { readonly kind: 'create'; readonly name: string; readonly storePath: string; readonly members: readonly RepoInfo[] }
   | { readonly kind: 'retire'; readonly store: StoreInfo };
@@ -55,6 +59,10 @@ export function departureSteps(inv: Inventory, exists: ReadonlySet<string>, orig
     }
     steps.push({ kind: 'tidy', store: s, leaving }, ...takingBack);
   }
+  for (const r of inv.repos) {
+    const s = r.extraAlternates ? inv.stores.find((x) => x.name === r.store) : undefined;
+    if (s) steps.push({ kind: 'finish-adoption', store: s, repo: r });
+  }
   for (const r of origin ? inv.repos : []) {
     if (r.isPrivate || r.borrowsFrom === null) continue;
     const lender = byPath.get(r.borrowsFrom);
@@ -70,7 +78,10 @@ export function planSteps(plan: GroupPlan, inv: Inventory, storePath: (name: str
   const byName = new Map(inv.stores.map((s) => [s.name, s]));
   const steps: ObjstoreStep[] = [];
   for (const m of plan.merges) steps.push({ kind: 'merge', from: byName.get(m.from)!, into: byName.get(m.into)! });
-  for (const j of plan.joins) steps.push({ kind: 'join', store: j.store, storePath: byName.get(j.store)?.path ?? storePath(j.store), repo: byPath.get(j.key)! });
+  for (const j of plan.joins) {
+    const repo = byPath.get(j.key)!;
+    steps.push({ kind: repo.borrowsFrom !== null ? 'adopt' : 'join', store: j.store, storePath: byName.get(j.store)?.path ?? storePath(j.store), repo });
+  }
   for (const n of plan.newStores) {
     const members = n.members.map((k) => byPath.get(k)!).sort((a, b) => Number(a.isPrivate) - Number(b.isPrivate));
     if (members.every((m) => m.isPrivate)) continue; // nothing could be shared
@@ -78,6 +89,16 @@ export function planSteps(plan: GroupPlan, inv: Inventory, storePath: (name: str
     steps.push({ kind: 'create', name, storePath: storePath(name), members });
   }
   return steps;
+}
+
+/**
+ * A repository borrowing straight from a sibling that may move its borrowing to an objstore: public,
+ * not opted out, its object directory its own, nobody borrowing from it in turn (a lender is slimmed
+ * only once nothing borrows from it), and its lender one of the repositories here.
+ */
+export function adoptable(r: RepoInfo, inv: Inventory): boolean {
+  if (r.borrowsFrom === null || r.isPrivate || r.optOut || r.sharedObjects !== null || inv.lenders.has(r.path)) return false;
+  return inv.repos.some((x) => x.path === r.borrowsFrom);
 }
 
 /** Stage 3: every objstore gets its marker in line; those nothing borrows from go. */

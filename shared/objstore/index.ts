@@ -7,6 +7,7 @@
  * alternates are written before a member is slimmed, a member leaving takes its objects back before
  * its alternates go, and an objstore is removed only when nothing borrows from it.
  */
+export { adoptAlternates, alternatesLines, finishAdoption } from './adopt-alternates.js';
 export { createObjstore, removeCreateLeftovers } from './create.js';
 export { currentFingerprint, readStoreFingerprint, storeFingerprintFile, writeStoreFingerprint } from './fingerprint.js';
 export { assertConnected, borrowFrom, copyMemberIn, joinStore, slimMember, type JoinOptions } from './join.js';
