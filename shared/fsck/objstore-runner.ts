@@ -154,9 +154,11 @@ export class StepRunner {
         }, Infinity);
         if (!made) return;
         let joined = 0;
+        const adoptedBefore = this.adopted;
         for (const m of step.members) if (await this.join(step.storePath, m)) joined++;
         this.grown.add(step.name);
-        this.note(`new objstore ${step.name} with ${joined} of ${step.members.length} repositories`);
+        const moved = this.adopted - adoptedBefore;
+        this.note(`new objstore ${step.name} with ${joined} of ${step.members.length} repositories${moved > 0 ? ` (${moved} moved their borrowing from a sibling to it)` : ''}`);
         return;
       }
       case 'retire': {
