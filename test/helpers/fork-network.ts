@@ -138,6 +138,7 @@ export function makePushedForkNetwork(top: string, opts: { forks?: number; commi
     git(['commit', '-q', '-m', `upstream ${c}`], { cwd: work, env: { GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date } });
   }
   git(['clone', '-q', '--bare', work, upstream]);
+  gitDir(upstream, ['repack', '-q', '-a', '-d']);
   const forks: string[] = [];
   for (let i = 1; i <= (opts.forks ?? 12); i++) {
     const fork = path.join(top, 'forks', `fork${String(i).padStart(2, '0')}.git`);
