@@ -73,7 +73,7 @@ function main(): void {
   else {
     const env = { ...GIT_ENV, PYTHONPATH: PEER_DIR, PYTHONDONTWRITEBYTECODE: '1' };
     const c = conf(theirs, `${theirs}.conf`);
-    spawnSync('python3', ['-m', 'grokmirror.manifest', '-c', c], { env, stdio: 'ignore' });
+    spawnSync('python3', ['-m', 'grokmirror.manifest', '--cfgfile', c], { env, stdio: 'ignore' });
     const r = spawnSync('python3', ['-m', 'grokmirror.fsck', '-c', c, '-f'], { env, encoding: 'utf8' });
     peer = r.status === 0 ? describe(figures(theirs), floorKb) : `failed (exit ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').pop()}`;
   }
