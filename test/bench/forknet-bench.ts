@@ -1,5 +1,5 @@
 /**
- * `npm run bench:forks` (about three minutes on 2 cores): the fork network of issue 18, an upstream
+ * `npm run bench:forks` (under a minute on 2 cores after the build): the fork network of issue 18, an upstream
  * and 12 forks whose own commits arrived by push (so loose, as an origin holds them), after one
  * `grok-fsck -f`: objects/ of every repository and objstore (hardlinked files once) against the
  * floor (one repository holding every object, `git repack -a -d -f`), and the members'
