@@ -6,7 +6,7 @@
 import path from 'node:path';
 import type { Git } from '../../shared/git/index.js';
 import type { Logger } from '../../shared/log.js';
-import { feedObjstore } from '../../shared/objstore/objstore.js';
+import { feedObjstore } from '../../shared/objstore/index.js';
 
 export async function fetchIntoObjstore(git: Git, log: Logger, member: string, objstore: string): Promise<'fed' | 'not-a-member' | 'busy'> {
   const res = await feedObjstore(git, objstore, member);

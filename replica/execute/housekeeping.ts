@@ -6,7 +6,7 @@
  */
 import { describeError } from '../../shared/errors.js';
 import type { Git } from '../../shared/git/index.js';
-import { feedObjstore } from '../../shared/objstore/objstore.js';
+import { feedObjstore } from '../../shared/objstore/index.js';
 import { readAlternate } from '../../shared/repo/inspect.js';
 import { countLooseRefs, estimateObjectCounts } from '../../shared/repo/object-counts.js';
 import { isPromisorRepo } from '../../shared/repo/promisor.js';

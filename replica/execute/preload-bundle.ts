@@ -21,7 +21,7 @@ import type { Dispatcher } from 'undici';
 import { describeError, GrokError } from '../../shared/errors.js';
 import { untrusted, type Git } from '../../shared/git/index.js';
 import { isLockBusy, lockPathFor, withLock } from '../../shared/lock.js';
-import { createObjstore } from '../../shared/objstore/objstore.js';
+import { createObjstore } from '../../shared/objstore/index.js';
 import { redactUrls } from '../../shared/safe-text.js';
 import { httpTarget, type CredentialsLookup } from '../source/auth.js';
 import { TransferGuard, type RateLimit } from '../source/transfer.js';

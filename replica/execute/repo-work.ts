@@ -7,8 +7,7 @@ import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { describeError } from '../../shared/errors.js';
 import { matchesAny } from '../../shared/glob.js';
-import { isLockBusy, lockPathFor, withLock } from '../../shared/lock.js';
-import { addMember, borrowFrom, createObjstore, fetchMember, objstorePath, removeCreateLeftovers } from '../../shared/objstore/objstore.js';
+import { copyMemberIn, createObjstore, dropLooseCopies, joinStore, objstorePath, removeCreateLeftovers, underLocks } from '../../shared/objstore/index.js';
 import type { ManifestEntry } from '../../shared/manifest/entry.js';
 import { clearStaleGitLocks } from '../../shared/repo/git-locks.js';
 import { isUnder, keyToPath } from '../../shared/manifest/keys.js';
@@ -97,9 +96,8 @@ async function objstoreFor(ctx: WorkContext, a: RepoAction, notes: string[]): Pr
   if (!existsSync(obst)) {
     // A pass killed while making it left a half-made one beside it, which would stay until grok-fsck
     // runs (weekly, perhaps). A pass that holds the lock is making it now and cleans up after itself.
-    await withLock(lockPathFor(obst), () => removeCreateLeftovers(obst), { timeoutMs: 0 }).catch((err: unknown) => {
-      if (!isLockBusy(err)) throw err;
-    });
+    const cleaned = await underLocks({ stores: [obst] }, () => removeCreateLeftovers(obst));
+    if (cleaned.status === 'failed') throw cleaned.error;
     const sibling = ctx.siblingOf(fg, a.key);
     if (!sibling) {
       const t = ctx.transfer;
@@ -108,19 +106,13 @@ async function objstoreFor(ctx: WorkContext, a: RepoAction, notes: string[]): Pr
       if (r?.status === 'failed') notes.push(`its objstore could not be preloaded (${r.reason})`);
       return existsSync(obst) ? obst : null;
     }
-    try {
-      await withLock(lockPathFor(sibling), () =>
-        withLock(lockPathFor(obst), async () => {
-          await createObjstore(ctx.git, obst);
-          await addMember(ctx.git, obst, sibling);
-          await fetchMember(ctx.git, obst, sibling);
-          await borrowFrom(sibling, obst);
-        }),
-      { timeoutMs: 0 });
-    } catch (err) {
-      if (!isLockBusy(err)) throw err;
-      return existsSync(obst) ? obst : null; // busy elsewhere: clone without it this time
-    }
+    // The sibling joins a new objstore (objects in first, then its alternates, then it is slimmed).
+    const r = await underLocks({ repos: [sibling], stores: [obst] }, async () => {
+      await createObjstore(ctx.git, obst);
+      await joinStore(ctx.git, obst, sibling, { isPrivate: false, plumbing: false });
+    });
+    if (r.status === 'failed') throw r.error;
+    if (r.status === 'busy') return existsSync(obst) ? obst : null; // busy elsewhere: clone without it this time
   }
   return existsSync(obst) ? obst : null;
 }
@@ -207,11 +199,14 @@ export async function doRepoWork(ctx: WorkContext, a: RepoAction): Promise<WorkD
     }
     notes.push(...(await fixSymlinks(ctx, final, a.entry)));
     if (objstore && !matchesAny(a.key, ctx.privateGlobs)) {
-      // A public member joins the objstore now, so the next sibling finds its objects there.
-      await withLock(lockPathFor(objstore), async () => {
-        await addMember(ctx.git, objstore, final);
-        await fetchMember(ctx.git, objstore, final);
-      }, { timeoutMs: 60_000 }).catch((err: unknown) => notes.push(`not added to its objstore yet (${describeError(err)}); grok-fsck will`));
+      // A public member joins the objstore now, so the next sibling finds its objects there; what
+      // the clone fetched loose and the objstore now holds goes from the clone. The objstore's lock is
+      // inner (we hold the repository's): waited for a bounded time, for a sibling being fed.
+      const r = await underLocks({ stores: [objstore] }, async () => {
+        await copyMemberIn(ctx.git, objstore, final, false);
+        await dropLooseCopies(ctx.git, final);
+      }, { outerMs: 60_000 });
+      if (r.status !== 'done') notes.push(`not added to its objstore yet (${describeError(r.error)}); grok-fsck will`);
     }
     if (a.newlyArchived) notes.push(...(await archiveRepack(ctx, final)));
     return { entry: localEntry(a.entry, fp, final), fingerprintBefore: null, pulled: true, cloned: true, notes, bytes };

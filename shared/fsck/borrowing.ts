@@ -8,6 +8,7 @@
  * - object directories shared by several repositories (a symlinked objects/): a warning, since they are
  *   kept whole (run.ts gives them a repack that keeps everything and no prune).
  */
+import type { RepoFailure } from '../objstore/index.js';
 import { describeError } from '../errors.js';
 import type { Git } from '../git/index.js';
 import { isLockBusy, lockPathFor, withLock } from '../lock.js';
@@ -18,9 +19,9 @@ import { isGitLockBusy } from '../repo/git-locks.js';
 import type { Inventory } from './inventory.js';
 
 /** Returns what failed, one line each. */
-export async function repairForeignAlternates(git: Git, toplevel: string, objstoreDir: string, replica: boolean, log: Logger): Promise<string[]> {
+export async function repairForeignAlternates(git: Git, toplevel: string, objstoreDir: string, replica: boolean, log: Logger): Promise<RepoFailure[]> {
   const roots = ownRoots(toplevel, objstoreDir);
-  const problems: string[] = [];
+  const problems: RepoFailure[] = [];
   for (const r of (await discoverRepos(toplevel)).repos) {
     const lines = foreignAlternates(r.path, roots);
     if (lines.length === 0) continue;
@@ -35,7 +36,7 @@ export async function repairForeignAlternates(git: Git, toplevel: string, objsto
     } catch (err) {
       if (isLockBusy(err) || isGitLockBusy(err)) l.warn(`${r.path} borrows from outside this replica; busy now, next run (${describeError(err)})`);
       else {
-        problems.push(`${r.path}: ${describeError(err)}`);
+        problems.push({ repo: r.path, error: err });
         l.error(`${r.path}: ${describeError(err)}`);
       }
     }

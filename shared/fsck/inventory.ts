@@ -12,7 +12,7 @@ import { discoverRepos, isIgnored } from '../repo/discover.js';
 import { hasExportOk, isObjstoreRepo } from '../repo/bare.js';
 import { readAlternate } from '../repo/inspect.js';
 import { isPromisorRepo } from '../repo/promisor.js';
-import { storeRemotes } from './objstore-ops.js';
+import { alternatesLines, storeRemotes } from '../objstore/index.js';
 
 export const OPT_OUT_FILE = 'grokmirror.do-not-objstore';
 
@@ -29,6 +29,8 @@ export interface RepoInfo {
   readonly borrowsFrom: string | null;
   /** Its object directory when other repositories use it too (repo/discover.ts), or null. */
   readonly sharedObjects: string | null;
+  /** Its alternates name more than the objstore it uses: an adoption a kill cut short (adopt-alternates.ts). */
+  readonly extraAlternates: boolean;
 }
 
 export interface StoreInfo {
@@ -102,6 +104,7 @@ export async function takeInventory(git: Git, toplevel: string, objstoreDir: str
       store,
       borrowsFrom: alt && !inStoreDir ? alt.repo : null,
       sharedObjects: r.sharedObjects ?? null,
+      extraAlternates: store !== null && (await alternatesLines(r.path)).length > 1,
     });
   }
   const stores: StoreInfo[] = [];

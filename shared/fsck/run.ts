@@ -25,7 +25,7 @@ import { writePreloadBundle } from './bundle.js';
 import type { Inventory, StoreInfo } from './inventory.js';
 import { maintain, type MaintainTarget } from './maintain.js';
 import { saveMemberships, type Membership } from './manifest-members.js';
-import { currentFingerprint, dropPreloadRefs, makeSelfSufficient, refreshMember } from './objstore-ops.js';
+import { currentFingerprint, dropPreloadRefs, makeSelfSufficient, refreshMember, type RepoFailure } from '../objstore/index.js';
 import { runObjstorePhase } from './objstore-phase.js';
 import { clearPurge, purgePending } from './purge-mark.js';
 import { publishedKeys } from './published.js';
@@ -141,8 +141,12 @@ async function storeWork<T>(store: StoreInfo, target: MaintainTarget, work: (t: 
   }
 }
 
-function storeFingerprint(store: string): string | null {
-  const fp = currentFingerprint(store);
+function failureLine(f: RepoFailure): string {
+  return `${f.repo}: ${describeError(f.error)}`;
+}
+
+async function storeFingerprint(git: Git, store: string): Promise<string | null> {
+  const fp = await currentFingerprint(git, store);
   return fp === EMPTY_FINGERPRINT ? null : fp;
 }
 
@@ -215,7 +219,7 @@ async function fsckPass(config: GrokConfig, opts: FsckRunOptions, deps: FsckDeps
   const checked: string[] = [];
   const repacked: string[] = [];
   const errors: { repo: string; lines: string[] }[] = [];
-  const failures: string[] = [...repairs, ...phase.problems];
+  const failures: RepoFailure[] = [...repairs, ...phase.problems];
   const list = workList(inv, phase.grown, replica);
   const progress = deps.progress?.(list.length);
   for (const w of list) {
@@ -223,7 +227,7 @@ async function fsckPass(config: GrokConfig, opts: FsckRunOptions, deps: FsckDeps
     const t0 = deps.now();
     const prev = status[w.target.path];
     try {
-      const fp = w.store ? null : currentFingerprint(w.target.path);
+      const fp = w.store ? null : await currentFingerprint(git, w.target.path);
       const sched = checkDue(prev, today, config.fsck.frequency, force, random);
       const changed = !prev || (fp !== null && prev.fingerprint !== fp);
       const check = sched.due && !opts.repackOnly;
@@ -274,7 +278,7 @@ async function fsckPass(config: GrokConfig, opts: FsckRunOptions, deps: FsckDeps
         ...base,
         ...(done.checked ? { lastcheck: today, nextcheck: isoDay(deps.now() + config.fsck.frequency * 86_400_000) } : {}),
         // An objstore's too, as grokmirror records it: its own refs' show-ref digest (null with no refs).
-        fingerprint: w.store ? storeFingerprint(w.target.path) : fp,
+        fingerprint: w.store ? await storeFingerprint(git, w.target.path) : fp,
         ...(done.repacked !== 'none' ? { lastrepack: today } : {}),
         ...(done.repacked === 'full' ? { lastfullrepack: today } : {}),
         s_elapsed: Math.round((deps.now() - t0) / 1000),
@@ -285,9 +289,8 @@ async function fsckPass(config: GrokConfig, opts: FsckRunOptions, deps: FsckDeps
         // A live git elsewhere, or the fresh leftover of one just killed: next run.
         log.warn({ repo: w.key }, `${w.target.path}: left for the next run: ${describeError(err)}`);
       } else {
-        const msg = `${w.target.path}: ${describeError(err)}`;
-        failures.push(msg);
-        log.error({ repo: w.key, action: 'fsck' }, msg);
+        failures.push({ repo: w.target.path, error: err });
+        log.error({ repo: w.key, action: 'fsck' }, `${w.target.path}: ${describeError(err)}`);
       }
     }
     progress?.tick();
@@ -305,14 +308,14 @@ async function fsckPass(config: GrokConfig, opts: FsckRunOptions, deps: FsckDeps
       const n = await saveMemberships(config.core.manifest, config.core.manifest_max_size, config.manifest.pretty, memberships);
       if (n > 0) log.info(`updated forkgroup/reference of ${n} manifest entries`);
     } catch (err) {
-      failures.push(`manifest ${config.core.manifest}: ${describeError(err)}`);
+      failures.push({ repo: config.core.manifest, error: err });
     }
   }
 
   if (errors.length > 0 || failures.length > 0) {
     const body = [
       ...errors.map((e) => `${e.repo}:\n${e.lines.map((l) => `  ${l}`).join('\n')}`),
-      ...failures.map((f) => `failed: ${f}`),
+      ...failures.map((f) => `failed: ${failureLine(f)}`),
     ].join('\n\n');
     if (config.fsck.report_to.trim()) {
       const mail = deps.mail ?? reportMailer(config);
@@ -320,5 +323,5 @@ async function fsckPass(config: GrokConfig, opts: FsckRunOptions, deps: FsckDeps
     }
   }
   log.info(`${checked.length} checked, ${repacked.length} repacked, ${errors.length} with errors, ${failures.length} failed`);
-  return { status: 'done', checked, repacked, errors: [...errors, ...failures.map((f) => ({ repo: f.split(':')[0]!, lines: [f] }))], objstoreNotes: phase.notes };
+  return { status: 'done', checked, repacked, errors: [...errors, ...failures.map((f) => ({ repo: f.repo, lines: [failureLine(f)] }))], objstoreNotes: phase.notes };
 }

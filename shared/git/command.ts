@@ -30,6 +30,7 @@ export const ALLOWED_SUBCOMMANDS: ReadonlySet<string> = new Set([
   'pack-objects',
   'pack-refs',
   'prune',
+  'prune-packed',
   'remote',
   'repack',
   'rev-list',

@@ -6,7 +6,8 @@
  * them before any objstore work.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { git, gitDir, makeRepo, pushCommit } from './git.js';
 
@@ -95,4 +96,75 @@ export function hasObject(repo: string, oid: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Every file under `dir`, in bytes (a repository's objects/ as it sits on disk). */
+export function bytesUnder(dir: string): number {
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) n += bytesUnder(p);
+    else if (e.isFile()) n += statSync(p).size;
+  }
+  return n;
+}
+
+/**
+ * The floor for a set of repositories: one repository holding every object any of them has,
+ * packed once (`git repack -a -d -f`); returns its objects/ size in bytes.
+ */
+export function floorBytes(repos: readonly string[], scratch: string): number {
+  git(['init', '-q', '--bare', scratch]);
+  repos.forEach((r, i) => gitDir(scratch, ['fetch', '-q', '--no-tags', r, `+refs/*:refs/r${i}/*`]));
+  gitDir(scratch, ['repack', '-q', '-a', '-d', '-f']);
+  gitDir(scratch, ['prune', '--expire=now']);
+  return bytesUnder(path.join(scratch, 'objects'));
+}
+
+/**
+ * A fork network as an origin holds one: an upstream with a history of edits to a few text files,
+ * and `forks` full copies of it, each with commits of its own that arrived by push (so loose).
+ * `shared: true` makes the forks with `git clone --bare -s` (borrowing from the upstream) instead.
+ */
+export function makePushedForkNetwork(top: string, opts: { forks?: number; commits?: number; shared?: boolean } = {}): { upstream: string; forks: string[] } {
+  const upstream = path.join(top, 'upstream.git');
+  const work = `${upstream}.work`;
+  mkdirSync(work, { recursive: true });
+  git(['init', '-q', '-b', 'master', work]);
+  for (let c = 0; c < (opts.commits ?? 30); c++) {
+    for (let f = 0; f < 4; f++) writeFileSync(path.join(work, `src-${f}.txt`), textOf(`${f}`, 40, c));
+    git(['add', '-A'], { cwd: work });
+    const date = `${1_600_000_000 + c * 60} +0000`;
+    git(['commit', '-q', '-m', `upstream ${c}`], { cwd: work, env: { GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date } });
+  }
+  git(['clone', '-q', '--bare', work, upstream]);
+  gitDir(upstream, ['repack', '-q', '-a', '-d']);
+  const forks: string[] = [];
+  for (let i = 1; i <= (opts.forks ?? 12); i++) {
+    const fork = path.join(top, 'forks', `fork${String(i).padStart(2, '0')}.git`);
+    mkdirSync(path.dirname(fork), { recursive: true });
+    git(['clone', '-q', '--bare', ...(opts.shared ? ['-s'] : ['--no-local']), upstream, fork]);
+    // The fork's own work, pushed: a branch with three commits changing a file of the upstream.
+    git(['checkout', '-q', '-B', `work-${i}`, 'master'], { cwd: work });
+    for (let c = 0; c < 3; c++) {
+      writeFileSync(path.join(work, 'src-0.txt'), textOf(`fork${i}`, 40, c));
+      git(['commit', '-q', '-am', `fork ${i} change ${c}`], { cwd: work, env: { GIT_AUTHOR_DATE: `${1_700_000_000 + i * 100 + c} +0000`, GIT_COMMITTER_DATE: `${1_700_000_000 + i * 100 + c} +0000` } });
+    }
+    git(['push', '-q', fork, `work-${i}`], { cwd: work });
+    git(['checkout', '-q', 'master'], { cwd: work });
+    forks.push(fork);
+  }
+  execFileSync('rm', ['-rf', work]);
+  return { upstream, forks };
+}
+
+/** `kb` KB of line-oriented text, the same for a seed except for the lines `version` changes. */
+function textOf(seed: string, kb: number, version: number): string {
+  const lines: string[] = [];
+  for (let i = 0, size = 0; size < kb * 1024; i++) {
+    const changed = i % 17 === version % 17 ? `:v${version}` : '';
+    lines.push(`${seed} line ${i}${changed} ${createHash('sha1').update(`${seed}/${i}${changed}`).digest('hex')}`);
+    size += lines[lines.length - 1]!.length + 1;
+  }
+  return `${lines.join('\n')}\n`;
 }

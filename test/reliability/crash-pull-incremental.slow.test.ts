@@ -8,7 +8,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { borrowFrom } from '../../shared/objstore/objstore.js';
+import { borrowFrom } from '../../shared/objstore/index.js';
 import { CaseTable } from '../helpers/case-table.js';
 import { git, makeRepo, pushCommit } from '../helpers/git.js';
 import { killModeOf, startPullCrashBench } from '../helpers/pull-crash.js';

@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import t, { type Test } from 'tap';
 import { Git } from '../../shared/git/index.js';
-import { addMember } from '../../shared/objstore/objstore.js';
+import { addMember } from '../../shared/objstore/index.js';
 import { isPromisorRepo, partialMark } from '../../shared/repo/promisor.js';
 import { CaseTable } from '../helpers/case-table.js';
 import { fsck, fsckConfig } from '../helpers/fsck.js';

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { Git } from '../../shared/git/index.js';
-import { addMember, borrowFrom, createObjstore, fetchMember, readMembers } from '../../shared/objstore/objstore.js';
+import { addMember, borrowFrom, createObjstore, fetchMember, readMembers } from '../../shared/objstore/index.js';
 import { virtrefFor } from '../../shared/objstore/virtref.js';
 import { fsckOk, git, makeRepo, pushCommit } from '../helpers/git.js';
 import { readM, runM } from '../helpers/manifest.js';
@@ -11,6 +11,7 @@ import { pull, replicaConfig } from '../helpers/replica.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const refsOf = (repo: string) => git([`--git-dir=${repo}`, 'for-each-ref', '--format=%(objectname) %(refname)']);
+const countObjects = (repo: string) => Object.fromEntries(git([`--git-dir=${repo}`, 'count-objects', '-v']).split('\n').map((l) => l.split(': ') as [string, string]));
 const ownObjects = (repo: string) => {
   const info = Object.fromEntries(git([`--git-dir=${repo}`, 'count-objects', '-v']).split('\n').map((l) => l.split(': ') as [string, string]));
   return Number(info.count) + Number(info['in-pack']);
@@ -64,6 +65,7 @@ t.test('forks clone against a shared objstore: only their own objects travel', a
     t.ok(fsckOk(path.join(mirror, r)).ok, `${r}: git fsck (through alternates)`);
   }
   t.ok(fsckOk(mobst).ok, 'objstore: git fsck');
+  for (const u of ['alice', 'bob', 'carol']) t.equal(countObjects(path.join(mirror, `users/${u}/linux.git`))['prune-packable'], '0', `${u}: no loose copy of what a pack holds after the clone`);
 
   // a later push to a fork: fetched, then fed to the objstore by housekeeping
   const sha = pushCommit(path.join(top, 'users/bob/linux.git'), { branch: 'feature' });
@@ -72,6 +74,9 @@ t.test('forks clone against a shared objstore: only their own objects travel', a
   t.same(again.updated, ['/users/bob/linux.git']);
   const v = virtrefFor(path.join(mirror, 'users/bob/linux.git'));
   t.equal(git([`--git-dir=${mobst}`, 'rev-parse', `refs/virtual/${v}/heads/feature`]), sha, 'the objstore has the new branch');
+  const bob = countObjects(path.join(mirror, 'users/bob/linux.git'));
+  t.equal(bob['prune-packable'], '0', 'after the fetch: no loose copy of what a pack holds');
+  t.equal(bob.count, '0', 'after the fetch: the fork keeps no loose copy of what its objstore now holds');
   t.ok(fsckOk(path.join(mirror, 'users/bob/linux.git')).ok && fsckOk(mobst).ok);
 });
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import t from 'tap';
 import { bundlePath, writePreloadBundle } from '../../../shared/fsck/bundle.js';
 import { Git, type GitCommand, type GitResult } from '../../../shared/git/index.js';
-import { addMember, createObjstore, fetchMember } from '../../../shared/objstore/objstore.js';
+import { addMember, createObjstore, fetchMember } from '../../../shared/objstore/index.js';
 import { virtrefFor } from '../../../shared/objstore/virtref.js';
 import { fsckOk, git, makeRepo, pushCommit } from '../../helpers/git.js';
 import { tmpDir } from '../../helpers/tmp.js';

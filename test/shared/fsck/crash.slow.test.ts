@@ -11,7 +11,7 @@ import path from 'node:path';
 import { BIN } from '../../helpers/fixture.js';
 import { ageGitLeftovers } from '../../helpers/convergence.js';
 import { fsckOk, GIT_ENV } from '../../helpers/git.js';
-import { makeForkNetwork, hasObject, refsOf } from '../../helpers/fork-network.js';
+import { makeForkNetwork, makePushedForkNetwork, hasObject, refsOf } from '../../helpers/fork-network.js';
 import { tmpDir } from '../../helpers/tmp.js';
 
 function conf(top: string): string {
@@ -89,6 +89,45 @@ t.test('kill -9 at points across an objstore migration, then rerun', async (t) =
     t.notOk(hasObject(store, net.secretBlob), 'the private blob never reached the objstore');
     t.ok(fsckOk(store).ok, 'the objstore passes git fsck');
     t.ok(existsSync(path.join(top, 'fsck.status.js')));
+  }
+  t.ok(interrupted >= points / 2, `${interrupted} of ${points} runs were killed mid-way`);
+});
+
+t.test('kill -9 at points across the adoption of forks made with clone -s, then rerun', async (t) => {
+  const base = tmpDir(t, 'grok-crash-adopt-');
+  const template = path.join(base, 'template');
+  const net = makePushedForkNetwork(template, { forks: 5, commits: 10, shared: true });
+  const all = [net.upstream, ...net.forks].map((r) => path.relative(template, r));
+  const before = new Map(all.map((rel) => [rel, refsOf(path.join(template, rel))]));
+  const ref = path.join(base, 'reference');
+  await copyTree(template, ref);
+  const full = await fsckRun(ref, null);
+  t.equal(full.code, 0, 'an uninterrupted run succeeds', { stderr: full.stderr });
+  const points = 8;
+  let interrupted = 0;
+  for (let i = 1; i <= points; i++) {
+    const top = path.join(base, `run${i}`);
+    await copyTree(template, top);
+    const killAt = Math.round((full.ms * i) / (points + 1));
+    const r = await fsckRun(top, killAt);
+    if (r.killed) interrupted++;
+    for (const rel of all) {
+      t.equal(refsOf(path.join(top, rel)), before.get(rel), `kill at ${killAt} ms: ${rel} refs unchanged`);
+      const f = fsckOk(path.join(top, rel));
+      t.ok(f.ok, `kill at ${killAt} ms: ${rel} passes git fsck`, { output: f.output });
+    }
+    ageGitLeftovers(top);
+    const again = await fsckRun(top, null);
+    t.equal(again.code, 0, `kill at ${killAt} ms: the rerun succeeds`, { stderr: again.stderr });
+    const stores = readdirSync(path.join(top, 'objstore')).filter((n) => n.endsWith('.git') && !n.startsWith('.'));
+    t.equal(stores.length, 1, `kill at ${killAt} ms: one objstore after the rerun (${stores.join(', ')})`);
+    const store = path.join(top, 'objstore', stores[0]!);
+    for (const rel of all) {
+      t.equal(refsOf(path.join(top, rel)), before.get(rel));
+      t.ok(fsckOk(path.join(top, rel)).ok, `after the rerun: ${rel} passes git fsck`);
+      t.equal(readFileSync(path.join(top, rel, 'objects/info/alternates'), 'utf8'), `${path.join(store, 'objects')}\n`, `after the rerun: ${rel} borrows from the objstore alone`);
+    }
+    t.ok(fsckOk(store).ok, 'the objstore passes git fsck');
   }
   t.ok(interrupted >= points / 2, `${interrupted} of ${points} runs were killed mid-way`);
 });

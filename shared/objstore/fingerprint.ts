@@ -1,0 +1,30 @@
+/**
+ * The objstore's record of what it last fetched from each member: `grokmirror.<virtref>.fingerprint`
+ * (grokmirror's file name), the member's fingerprint taken BEFORE the fetch, so a member that moved
+ * meanwhile reads as changed and is fetched again. One writer: atomic, and its errors reach the caller
+ * (a record that silently failed would make every later run refetch, or worse, skip).
+ */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { atomicWrite } from '../fs/atomic.js';
+import { currentFingerprint } from '../repo/refs.js';
+
+export { currentFingerprint };
+
+export function storeFingerprintFile(store: string, v: string): string {
+  return path.join(store, `grokmirror.${v}.fingerprint`);
+}
+
+export async function readStoreFingerprint(store: string, v: string): Promise<string | null> {
+  const text = await fsp.readFile(storeFingerprintFile(store, v), 'utf8').catch(() => null);
+  return text === null ? null : text.trim();
+}
+
+/** The caller holds the objstore's lock. Without fsync: a lost record only costs a refetch. */
+export async function writeStoreFingerprint(store: string, v: string, fingerprint: string): Promise<void> {
+  await atomicWrite(storeFingerprintFile(store, v), fingerprint, { noSync: true });
+}
+
+export async function removeStoreFingerprint(store: string, v: string): Promise<void> {
+  await fsp.rm(storeFingerprintFile(store, v), { force: true });
+}
