@@ -22,7 +22,7 @@ import { objstoresHeld } from './execute/forkgroups.js';
 import { mapLegacyReferences, referencedRoots } from './legacy-reference.js';
 
 import { localKeyProblem, REFUSED } from './execute/local-paths.js';
-import { removeLink, removeRepo } from './execute/repo-ops.js';
+import { removeLink, removeRepo } from './execute/mirror-steps.js';
 import { isLocalSite, pullOptions } from './execute/context.js';
 import { guardEvents, type PullEvents } from './events.js';
 import { isWanted, type DiskRepo, type Refusal } from './plan.js';

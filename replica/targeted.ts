@@ -10,7 +10,7 @@ import { entryProblem, normaliseEntry, type ManifestEntry } from '../shared/mani
 import { keyProblem } from '../shared/manifest/keys.js';
 import { diskState } from './execute/disk-state.js';
 import { refusalMessage } from './execute/local-paths.js';
-import type { ExecuteResult } from './execute/execute-actions.js';
+import type { ExecuteResult } from './execute/action-pool.js';
 import { pullOptions } from './execute/context.js';
 import { guardEvents, type PullEvents } from './events.js';
 import { mapLegacyReferences } from './legacy-reference.js';

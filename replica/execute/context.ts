@@ -8,7 +8,7 @@ import type { PullOptions } from '../plan.js';
 import { transferSettings } from '../source/transfer.js';
 import { ownRoots } from '../../shared/repo/foreign-alternates.js';
 import { forkgroupContext } from './forkgroups.js';
-import type { WorkContext } from './repo-work.js';
+import type { WorkContext } from './apply-action.js';
 
 export function pullOptions(config: GrokConfig, purge: { purge: boolean; forcePurge: boolean }): PullOptions {
   return {

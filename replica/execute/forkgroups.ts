@@ -1,4 +1,4 @@
-/** What the work on one repository needs to know about its forkgroup (see repo-work.ts). */
+/** What the work on one repository needs to know about its forkgroup (see apply-action.ts). */
 import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { GrokConfig } from '../../shared/config/config.js';

@@ -1,7 +1,7 @@
 /**
  * Names our commands give work in progress, built beside its final place and renamed into it when
- * complete: a clone (`.<repo>.grok-init-<hex>`, replica/execute/repo-ops.ts), the old copy of a
- * reclone (`grok-old`, replica/execute/repo-work.ts), an objstore being made or removed (`grok-new`,
+ * complete: a clone (`.<repo>.grok-init-<hex>`, replica/execute/mirror-steps.ts), the old copy of a
+ * reclone (`grok-old`, replica/execute/apply-action.ts), an objstore being made or removed (`grok-new`,
  * shared/objstore/create.ts; `grok-del`, shared/objstore/remove.ts) and a preloaded one
  * (`grok-preload`, replica/execute/preload-bundle.ts). Such a directory is never a repository of the
  * collection, although a clone looks like one (HEAD, objects/ and refs/) from its first moment, and

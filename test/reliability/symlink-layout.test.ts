@@ -15,7 +15,7 @@ import { silentLogger } from '../../shared/log.js';
 import type { Manifest, ManifestEntry } from '../../shared/manifest/entry.js';
 import { readManifestFile } from '../../shared/manifest/io.js';
 import { workContext } from '../../replica/execute/context.js';
-import { executeActions } from '../../replica/execute/execute-actions.js';
+import { executeActions } from '../../replica/execute/action-pool.js';
 import { runBin } from '../helpers/cli.js';
 import { BIN } from '../helpers/fixture.js';
 import { fsckOk, gitDir, makeRepo } from '../helpers/git.js';

@@ -17,7 +17,7 @@ import type { RepoDone } from '../events.js';
 import type { RepoAction } from '../plan.js';
 import { runHooks } from './hooks.js';
 import { actionProblem, localPaths, REFUSED, refusalMessage } from './local-paths.js';
-import { doRepoWork, type WorkContext, type WorkDone } from './repo-work.js';
+import { applyAction, type WorkContext, type WorkDone } from './apply-action.js';
 import { emptyTrash, TRASH_DIR } from './trash.js';
 
 export interface ExecuteResult {
@@ -91,7 +91,7 @@ export async function executeActions(
       return true;
     }
     try {
-      const done = await doRepoWork(ctx, a);
+      const done = await applyAction(ctx, a);
       for (const n of done.notes) log.warn({ repo: a.key }, `${a.key}: ${n}`);
       local.set(a.key, done.entry);
       if (done.cloned) result.cloned.push(a.key);

@@ -18,7 +18,7 @@ import { currentFingerprint } from '../../shared/repo/refs.js';
 import { discard } from './trash.js';
 import { workPath } from '../../shared/repo/work-names.js';
 
-export interface RepoOpsContext {
+export interface MirrorStepsContext {
   readonly git: Git;
   readonly toplevel: string;
   readonly site: string;
@@ -30,7 +30,7 @@ export interface RepoOpsContext {
 }
 
 /** What a clone or fetch from the origin adds to its command: git's minimum rate, and its time limit. */
-function transferBounds(ctx: RepoOpsContext): Pick<GitCommand, 'config' | 'timeoutMs'> {
+function transferBounds(ctx: MirrorStepsContext): Pick<GitCommand, 'config' | 'timeoutMs'> {
   return ctx.transfer ? { config: gitRateConfig(ctx.transfer.rate), timeoutMs: ctx.transfer.gitTimeoutMs } : {};
 }
 
@@ -50,7 +50,7 @@ export function tempCloneDir(repo: string): string {
  * missing objects are fetched from the remote when something reads them.
  */
 export async function cloneMirror(
-  ctx: RepoOpsContext,
+  ctx: MirrorStepsContext,
   dir: string,
   key: string,
   entry: ManifestEntry,
@@ -89,7 +89,7 @@ export async function cloneMirror(
  * (Re)creates the remote: the origin's URL for this key and a mirror refspec (no '+' when ffonly).
  * A partial clone keeps its promisor settings: without them the next fetch would bring every blob.
  */
-export async function fixRemotes(ctx: RepoOpsContext, dir: string, key: string, ffonly: boolean): Promise<void> {
+export async function fixRemotes(ctx: MirrorStepsContext, dir: string, key: string, ffonly: boolean): Promise<void> {
   const name = ctx.remotename;
   const got = await ctx.git.run({ gitDir: dir, args: ['config', '--get', untrusted(`remote.${name}.partialclonefilter`)], okExit: [1] });
   const filter = got.exitCode === 0 ? got.stdout.toString('utf8').trim() : '';
@@ -109,7 +109,7 @@ function writeDescriptionAndHead(dir: string, entry: ManifestEntry): void {
 }
 
 /** description, gitweb.owner (when the entry has one), HEAD. */
-export async function fixParams(ctx: RepoOpsContext, dir: string, entry: ManifestEntry): Promise<void> {
+export async function fixParams(ctx: MirrorStepsContext, dir: string, entry: ManifestEntry): Promise<void> {
   // After "--" the owner is a value even if it starts with "-"; git config escapes tabs and newlines in it
   // (an argument cannot hold a NUL: entry.ts refuses those).
   if (entry.owner !== undefined) await ctx.git.run({ gitDir: dir, args: ['config', '--', 'gitweb.owner', entry.owner] });
@@ -121,7 +121,7 @@ export async function fixParams(ctx: RepoOpsContext, dir: string, entry: Manifes
  * one of ours: one the local manifest lists for a repository, pointing at that repository the way we
  * make them (its absolute path). A symlink the operator made stays, with a note.
  */
-export async function fixSymlinks(ctx: RepoOpsContext, repo: string, entry: ManifestEntry): Promise<string[]> {
+export async function fixSymlinks(ctx: MirrorStepsContext, repo: string, entry: ManifestEntry): Promise<string[]> {
   const notes: string[] = [];
   for (const s of entry.symlinks ?? []) {
     const link = keyToPath(ctx.toplevel, s);
@@ -146,7 +146,7 @@ export async function fixSymlinks(ctx: RepoOpsContext, repo: string, entry: Mani
   return notes;
 }
 
-export async function fetchRemote(ctx: RepoOpsContext, dir: string, ffonly: boolean, attempts: number, sleep: (ms: number) => Promise<void>): Promise<void> {
+export async function fetchRemote(ctx: MirrorStepsContext, dir: string, ffonly: boolean, attempts: number, sleep: (ms: number) => Promise<void>): Promise<void> {
   for (let i = 1; ; i++) {
     try {
       await ctx.git.run({ ...mirrorFetch(dir, ctx.remotename, { forcedRefspecs: !ffonly }), ...transferBounds(ctx) });
@@ -159,7 +159,7 @@ export async function fetchRemote(ctx: RepoOpsContext, dir: string, ffonly: bool
 }
 
 /** The repository's own fingerprint (from its ref files, or git), cached in grokmirror.fingerprint. */
-export async function recordFingerprint(ctx: RepoOpsContext, dir: string): Promise<string> {
+export async function recordFingerprint(ctx: MirrorStepsContext, dir: string): Promise<string> {
   const fp = await currentFingerprint(ctx.git, dir);
   if (!fp) throw new GrokError('GROK_ERR_GIT_FAILED', `${dir} has no refs after fetching`, { dir });
   writeFingerprintFile(dir, fp);

@@ -29,12 +29,12 @@ import {
   recordFingerprint,
   recordTimestamps,
   tempCloneDir,
-  type RepoOpsContext,
-} from './repo-ops.js';
+  type MirrorStepsContext,
+} from './mirror-steps.js';
 import { discard } from './trash.js';
 import { workPath } from '../../shared/repo/work-names.js';
 
-export interface WorkContext extends RepoOpsContext {
+export interface WorkContext extends MirrorStepsContext {
   readonly ffonly: readonly string[];
   readonly retries: number;
   readonly sleep: (ms: number) => Promise<void>;
@@ -172,14 +172,14 @@ async function archiveRepack(ctx: WorkContext, repo: string): Promise<string[]> 
   }
 }
 
-export async function doRepoWork(ctx: WorkContext, a: RepoAction): Promise<WorkDone> {
+export async function applyAction(ctx: WorkContext, a: RepoAction): Promise<WorkDone> {
   const final = keyToPath(ctx.toplevel, a.key);
   const notes: string[] = [];
   if (a.op === 'init' || a.op === 'reclone') {
     await recoverLeftovers(final);
     if (a.op === 'init' && existsSync(path.join(final, 'HEAD'))) {
       // An old copy was just put back: this is an update now, not a clone.
-      return doRepoWork(ctx, { ...a, op: 'update', fixRemotes: true, fixParams: true, pull: true });
+      return applyAction(ctx, { ...a, op: 'update', fixRemotes: true, fixParams: true, pull: true });
     }
     // A partial clone stands alone: it neither borrows from nor joins an objstore (promisor.ts).
     const filter = cloneFilter(ctx, a, notes);
@@ -218,7 +218,7 @@ export async function doRepoWork(ctx: WorkContext, a: RepoAction): Promise<WorkD
     if (dropped.length > 0) notes.push(`took in the objects it borrowed from ${dropped.join(', ')} (outside this replica) and stopped borrowing`);
   } catch (err) {
     // What it borrowed is gone already: a fresh copy (the old one stays until the new one is in place).
-    const again = await doRepoWork(ctx, { ...a, op: 'reclone', fixRemotes: true, fixParams: true, pull: true });
+    const again = await applyAction(ctx, { ...a, op: 'reclone', fixRemotes: true, fixParams: true, pull: true });
     return { ...again, notes: [`${describeError(err)}; recloned`, ...notes, ...again.notes] };
   }
   if (a.fixRemotes) await fixRemotes(ctx, final, a.key, matchesAny(a.key, ctx.ffonly));
