@@ -68,12 +68,15 @@ if (suite) {
     const stores = objstores(path.join(mirror, 'objstore'));
     t.ok(stores.includes(`${forkgroup}.git`), "grokmirror made the forkgroup's objstore");
     t.equal(alternateOf(path.join(mirror, c.nonAscii)), path.join(mirror, 'objstore', `${forkgroup}.git`));
-    // the clone -s forks have a 1.x style entry (reference, no forkgroup): grokmirror puts them and the
-    // repository they reference into one objstore of its own
-    const fg1x = alternateOf(path.join(mirror, c.forks[0]!));
-    t.ok(fg1x && path.dirname(fg1x) === path.join(mirror, 'objstore') && fg1x !== path.join(mirror, 'objstore', `${forkgroup}.git`), 'the 1.x entries got an objstore of their own');
-    t.equal(alternateOf(path.join(mirror, c.forks[1]!)), fg1x);
-    t.equal(alternateOf(path.join(mirror, c.upstream)), fg1x, 'the referenced repository too');
+    // our grok-fsck adopted the clone -s forks and the repository they borrowed from into that objstore
+    // (they share its roots), as grokmirror's fsck migrates them: their entries carry the forkgroup, and
+    // grokmirror puts them there too
+    const store = path.join(mirror, 'objstore', `${forkgroup}.git`);
+    const fork = readRawManifest(path.join(c.top, 'manifest.js.gz'))[c.forks[0]!];
+    t.equal(fork?.forkgroup, forkgroup, `the clone -s fork's entry names the forkgroup (${JSON.stringify(fork)})`);
+    t.equal(alternateOf(path.join(mirror, c.forks[0]!)), store, 'the clone -s forks are in it on the replica');
+    t.equal(alternateOf(path.join(mirror, c.forks[1]!)), store);
+    t.equal(alternateOf(path.join(mirror, c.upstream)), store, 'the repository they borrowed from too');
     t.same(objstoreProblems(path.join(mirror, 'objstore')), []);
   });
 
