@@ -17,6 +17,7 @@ import type { Logger } from '../shared/log.js';
 import type { Manifest } from '../shared/manifest/entry.js';
 import { readManifestFile, writeManifestFile } from '../shared/manifest/io.js';
 import { keyToPath } from '../shared/manifest/keys.js';
+import { removeKilledManifestWrites } from '../shared/manifest/killed-writes.js';
 import { workContext } from './execute/context.js';
 import type { WorkContext } from './execute/apply-action.js';
 import { executeActions, type ExecuteResult } from './execute/action-pool.js';
@@ -92,10 +93,19 @@ export async function openPass(config: GrokConfig, deps: PassDeps): Promise<Pass
   await fsp.mkdir(config.core.toplevel, { recursive: true });
   const toplevel = await fsp.realpath(config.core.toplevel);
   const localFile = config.core.manifest;
+  await removeKilledLocalWrites(localFile, deps.log);
   const local: Manifest = (await readManifestFile(localFile, config.core.manifest_max_size))?.entries ?? new Map();
   const ctx = workContext(config, deps.git, toplevel, local, deps.sleep ?? ((ms: number) => sleepMs(ms)), deps.warned);
   const flush = () => withLock(lockPathFor(localFile), () => writeManifestFile(localFile, local, { pretty: config.manifest.pretty }));
   return { toplevel, localFile, local, ctx, paths: localPaths(config, toplevel), flush };
+}
+
+/**
+ * A pass killed while writing the local manifest left its temp file; nothing else on a replica but
+ * grok-fsck would ever remove it. Every pass looks, an unchanged one too.
+ */
+export async function removeKilledLocalWrites(localFile: string, log: Logger): Promise<void> {
+  for (const n of await removeKilledManifestWrites(localFile)) log.warn(`removed ${n}, left by a manifest write that was cut short`);
 }
 
 /** Held-back entries count as failed repositories (the pass exits 1 naming them), their mirrors untouched. */

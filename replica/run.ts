@@ -26,7 +26,7 @@ import { removeLink, removeRepo } from './execute/mirror-steps.js';
 import { isLocalSite, pullOptions } from './execute/context.js';
 import { guardEvents, type PullEvents } from './events.js';
 import { isWanted, type DiskRepo, type Refusal } from './plan.js';
-import { executePass, finishPass, observePass, openPass, planPass, type Events } from './pass.js';
+import { executePass, finishPass, observePass, openPass, planPass, removeKilledLocalWrites, type Events } from './pass.js';
 import type { HttpSourceDeps } from './source/http-source.js';
 import { fetchRemoteManifest, readRemoteState, remoteStateAfter, remoteStatePath, writeRemoteState } from './source/remote-manifest.js';
 
@@ -110,6 +110,7 @@ async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, ev
   const empty: PullResult = { status: 'unchanged', cloned: [], updated: [], fixed: [], purged: [], deferred: [], failed: [], purgeRefused: null, archivedNotFetched: [] };
   if (remote.status === 'unchanged') {
     log.info('remote manifest unchanged');
+    await removeKilledLocalWrites(localFile, log);
     return { res: empty, held: null };
   }
   const st = await openPass(config, deps);

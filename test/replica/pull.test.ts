@@ -174,6 +174,27 @@ t.test('hooks get the right arguments and stdin', async (t) => {
   t.ok(lines.includes('done |'), 'post_work_complete_hook runs at the end');
 });
 
+t.test('a local-manifest write cut short by a kill: the next pass removes its temp file, and nothing else', async (t) => {
+  const dir = tmpDir(t);
+  const top = path.join(dir, 'origin');
+  makeRepo(path.join(top, 'r.git'), { commits: 2 });
+  const origin = await startTestOrigin(t, top);
+  const mirror = path.join(dir, 'mirror');
+  const config = replicaConfig(mirror, origin.url);
+  await pull(config);
+  const manifest = config.core.manifest;
+  const left = path.join(path.dirname(manifest), `.${path.basename(manifest)}.0123456789ab.tmp`);
+  const notOurs = path.join(path.dirname(manifest), `.${path.basename(manifest)}.notatemp.tmp`);
+  writeFileSync(left, 'half a manifest');
+  writeFileSync(notOurs, 'someone else');
+  // A pass with nothing to do (no -n: the origin's manifest is unchanged) still cleans up.
+  await pull(config);
+  t.notOk(existsSync(left), 'the temp file of the killed write is gone');
+  t.ok(existsSync(notOurs), 'a file that is not one of ours stays');
+  t.same(Object.keys(await readM(manifest)), ['/r.git']);
+  t.ok(fsckOk(path.join(mirror, 'r.git')).ok);
+});
+
 t.test('a reclone marker replaces the repository', async (t) => {
   const dir = tmpDir(t);
   const top = path.join(dir, 'origin');
