@@ -22,11 +22,15 @@ export function canHandOff(opts: ManifestRunOptions): boolean {
   return opts.paths.length > 0 && !opts.remove && !opts.purge && !opts.regenerate && !opts.checkExportOk;
 }
 
-/** What identifies one version of the manifest file on disk (or null when it is not there). */
+/**
+ * What identifies one version of the manifest file on disk (or null when it is not there). The inode alone is not enough: an atomic write frees one that
+ * the next can be given again, with the same size and the mtime the writer sets; the change time is
+ * the kernel's own, never set by a writer.
+ */
 function fileVersion(file: string): string | null {
   try {
-    const st = statSync(file);
-    return `${st.ino}:${st.mtimeMs}:${st.size}`;
+    const st = statSync(file, { bigint: true });
+    return `${st.ino}:${st.ctimeNs}:${st.mtimeNs}:${st.size}`;
   } catch {
     return null;
   }
