@@ -35,8 +35,9 @@ async function main() {
     try {
       const version = () => {
         try {
-          const st = fs.statSync(MANIFEST);
-          return `${st.ino}:${st.mtimeMs}:${st.size}`;
+          // the change time too: a new write may be given the inode an older one freed
+          const st = fs.statSync(MANIFEST, { bigint: true });
+          return `${st.ino}:${st.ctimeNs}:${st.mtimeNs}:${st.size}`;
         } catch {
           return null;
         }
