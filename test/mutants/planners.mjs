@@ -8,4 +8,6 @@ export const planners = {
   'shared/fsck/repack': { mutate: 'shared/fsck/repack.ts', tests: ['dist/test/shared/fsck/tables.test.js'] },
   'shared/fsck/check': { mutate: 'shared/fsck/check.ts', tests: ['dist/test/shared/fsck/tables.test.js'] },
   'shared/repo/repack-level': { mutate: 'shared/repo/repack-level.ts', tests: ['dist/test/shared/repack-level.test.js'] },
+  'replica/bundle/plan': { mutate: 'replica/bundle/plan.ts', tests: ['dist/test/replica/bundle/plan.test.js'] },
+  'shared/fsck/objstore-steps': { mutate: 'shared/fsck/objstore-steps.ts', tests: ['dist/test/shared/fsck/objstore-steps.test.js'] },
 };
