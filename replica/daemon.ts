@@ -20,6 +20,7 @@ import { readManifestFile } from '../shared/manifest/io.js';
 import { followFeed } from './feed-client.js';
 import { runPull } from './run.js';
 import { listenSocket } from './socket-listener.js';
+import { aboutReplica } from './status/about.js';
 import type { RunningStatusServer } from './status/server.js';
 import { StatusTracker } from './status/tracker.js';
 import { pullTargets, type TargetItem } from './targeted.js';
@@ -75,7 +76,7 @@ async function startStatus(config: GrokConfig, deps: DaemonDeps): Promise<{ trac
   // Loaded only here: fastify and prom-client are start-up cost a daemon without a status page need not pay.
   const { parseStatusListen, startStatusServer } = await import('./status/server.js');
   const listen = parseStatusListen(config.pull.status_listen, config.file);
-  const tracker = new StatusTracker({ now: deps.now, refreshSeconds: config.pull.refresh, feed: feedUrl(config) !== null });
+  const tracker = new StatusTracker({ now: deps.now, refreshSeconds: config.pull.refresh, feed: feedUrl(config) !== null, about: aboutReplica(config) });
   try {
     tracker.setHeld((await readManifestFile(config.core.manifest, config.core.manifest_max_size))?.entries.size ?? 0);
   } catch (err) {
@@ -133,7 +134,12 @@ async function follow(config: GrokConfig, opts: DaemonOptions, baseDeps: DaemonD
   // The socket first: if it cannot listen, nothing else has been started that would keep us alive.
   let socket: Server | null = null;
   if (config.pull.socket) socket = await listenSocket(config.pull.socket, (p) => wantTarget(p), log, configWhere(config, 'pull', 'socket'));
-  const timer = setInterval(() => wantFull(false), config.pull.refresh * 1000);
+  const refreshMs = config.pull.refresh * 1000;
+  const timer = setInterval(() => {
+    tracker?.setNextFullPass(deps.now() + refreshMs);
+    wantFull(false);
+  }, refreshMs);
+  tracker?.setNextFullPass(deps.now() + refreshMs);
   const crons: CronJob[] = [];
   if (config.pull.recheck_cron) crons.push(schedule(config.pull.recheck_cron, () => wantFull(true)));
   if (config.pull.fsck_cron) crons.push(schedule(config.pull.fsck_cron, wantFsck));

@@ -85,6 +85,7 @@ export function buildApp(settings: OriginSettings, deps: AppDeps): FastifyInstan
     ignorePaths: settings.ignorePaths,
     queue: deps.queue,
     store: deps.store,
+    observeSeconds: (s) => deps.metrics.notifySeconds.observe(s),
   });
   feedRoutes(app, deps.events, deps.feeds, { maxClients: settings.maxFeedClients });
   const bundles = {

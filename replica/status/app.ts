@@ -1,10 +1,11 @@
 /**
  * grok-pull -o's status server, built without listening (tests use inject()): the status page at /,
- * the same data at /status.json, Prometheus metrics at /metrics. Read-only, GET only. The page has
+ * the same data at /status.json, Prometheus metrics at /metrics, liveness at /healthz (health.ts). Read-only, GET only. The page has
  * no scripts; its Content-Security-Policy says so, as a second line behind the escaping.
  */
 import fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../../shared/log.js';
+import { health } from './health.js';
 import { statusMetrics } from './metrics.js';
 import { renderStatusPage } from './page.js';
 import type { StatusTracker } from './tracker.js';
@@ -32,6 +33,10 @@ export function buildStatusApp(tracker: StatusTracker, deps: StatusAppDeps): Fas
   const metrics = statusMetrics(tracker);
   app.get('/', async (_req, reply) => reply.headers(PAGE_HEADERS).send(renderStatusPage(tracker.snapshot())));
   app.get('/status.json', async (_req, reply) => reply.header('cache-control', 'no-store').send(tracker.snapshot()));
+  app.get('/healthz', async (_req, reply) => {
+    const h = health(tracker.snapshot());
+    return reply.code(h.code).header('cache-control', 'no-store').send(h.body);
+  });
   app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.scrape()));
   return app;
 }

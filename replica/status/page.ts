@@ -2,6 +2,7 @@
  * The status page: one self-contained HTML document (inline CSS, no scripts, no external assets)
  * rendered from a snapshot, refreshing itself every 10 seconds; laid out to be read on a phone too.
  */
+import { splitGitMessage } from '../../shared/git/git-error.js';
 import { Html, html } from './html.js';
 import type { Activity, StatusSnapshot } from './tracker.js';
 
@@ -42,13 +43,30 @@ function ago(at: number, now: number, suffix = ' ago'): Html {
 
 type Tone = 'ok' | 'warn' | 'bad' | 'idle';
 
+const plural = (n: number, one: string, many: string) => `${formatCount(n)} ${n === 1 ? one : many}`;
+
+/** Failing repositories are behind from their first failure: lag leaves them out, the page must not. */
+function failingNote(s: StatusSnapshot): string | null {
+  if (s.failing_repos === 0) return null;
+  const since = s.failing_since === null ? '' : `, behind for ${formatDuration(s.now - s.failing_since)}`;
+  return `${plural(s.failing_repos, 'repository', 'repositories')} failing${since}`;
+}
+
 function headline(s: StatusSnapshot): { tone: Tone; text: string } {
-  if (s.last_manifest_check?.status === 'failed') return { tone: 'bad', text: 'Cannot read the origin’s manifest' };
-  if (s.last_pass?.status === 'failed') return { tone: 'bad', text: `Last ${s.last_pass.kind === 'full' ? 'full pass' : 'notice pass'} failed` };
-  if (s.behind_since !== null) return { tone: 'warn', text: `${formatDuration(s.lag_seconds)} behind the origin` };
-  if (s.contact_overdue) return { tone: 'warn', text: `No contact with the origin for ${formatDuration(s.lag_seconds)}` };
-  if (s.feed === 'disconnected' && s.last_manifest_check) return { tone: 'warn', text: `Change feed not connected; last contact ${formatDuration(s.lag_seconds)} ago` };
-  if (s.failing_repos > 0) return { tone: 'bad', text: `In sync, ${formatCount(s.failing_repos)} failing` };
+  const failing = failingNote(s);
+  const bad = (text: string) => ({ tone: 'bad' as const, text: failing ? `${text}; ${failing}` : text });
+  if (s.last_manifest_check?.status === 'failed') return bad('Cannot read the origin’s manifest');
+  if (s.last_pass?.status === 'failed') return bad(`Last ${s.last_pass.kind === 'full' ? 'full pass' : 'notice pass'} failed`);
+  const behind =
+    s.behind_since !== null
+      ? `${formatDuration(s.lag_seconds)} behind the origin`
+      : s.contact_overdue
+        ? `No contact with the origin for ${formatDuration(s.lag_seconds)}`
+        : s.feed === 'disconnected' && s.last_manifest_check
+          ? `Change feed not connected; last contact ${formatDuration(s.lag_seconds)} ago`
+          : null;
+  if (failing) return { tone: 'bad', text: behind ? `${behind}; ${failing}` : failing[0]!.toUpperCase() + failing.slice(1) };
+  if (behind) return { tone: 'warn', text: behind };
   if (!s.last_manifest_check) return { tone: 'idle', text: s.working ? 'First pass' : 'Starting' };
   return { tone: 'ok', text: 'In sync' };
 }
@@ -66,6 +84,26 @@ function alerts(s: StatusSnapshot): Html[] {
 }
 
 /** What the work loop is doing right now, if anything. */
+const FEED: Record<StatusSnapshot['feed'], string> = { connected: 'connected', disconnected: 'not connected', none: 'not used (polling every refresh)' };
+
+/** Who this replica is and what it follows: instance, host, version, origin, change feed. */
+function about(s: StatusSnapshot): Html {
+  const a = s.about;
+  const items: [string, Html | string][] = [
+    ...(a
+      ? ([
+          ['Instance', html`<span title="${a.config}">${a.instance}</span>`],
+          ['Host', a.host],
+          ['Version', `grokmirror-ts ${a.version}`],
+          ['Origin', html`<span class="key">${a.origin}</span>`],
+        ] as [string, Html | string][])
+      : []),
+    ['Change feed', FEED[s.feed]],
+    ['Next full pass', s.next_full_pass_at === null ? 'not scheduled' : html`<time datetime="${iso(s.next_full_pass_at)}">in ${formatDuration(s.next_full_pass_at - s.now)}</time>`],
+  ];
+  return html`<dl class="about" id="about">${items.map(([k, v]) => html`<div><dt>${k}</dt><dd>${v}</dd></div>`)}</dl>`;
+}
+
 function working(s: StatusSnapshot): Html | null {
   const w = s.working;
   if (!w) return null;
@@ -85,11 +123,20 @@ function card(id: string, label: string, value: Html | string, note: Html | stri
   return html`<div class="card${tone ? ` ${tone}` : ''}" id="${id}"><div class="label">${label}</div><div class="value">${value}</div>${note ? html`<div class="note">${note}</div>` : null}</div>`;
 }
 
+/** Lag as the metric counts it, unless failing repositories are further behind: then those. */
+function lagCard(s: StatusSnapshot): Html {
+  const failingFor = s.failing_since === null ? 0 : Math.max(0, s.now - s.failing_since);
+  if (s.failing_repos > 0 && failingFor >= s.lag_seconds) {
+    return card('lag', 'Lag', formatDuration(failingFor), `${plural(s.failing_repos, 'failing repository', 'failing repositories')} not updated since`, 'bad');
+  }
+  return card('lag', 'Lag', s.lag_seconds > 0 ? formatDuration(s.lag_seconds) : 'in sync', lagNote(s), s.behind_since !== null || s.contact_overdue ? 'warn' : null);
+}
+
 function cards(s: StatusSnapshot): Html {
   const check = s.last_manifest_check;
   return html`<section class="cards">
 ${card('repos', 'Repositories', s.repos === null ? '–' : formatCount(s.repos), null)}
-${card('lag', 'Lag', s.lag_seconds > 0 ? formatDuration(s.lag_seconds) : 'in sync', lagNote(s), s.behind_since !== null || s.contact_overdue ? 'warn' : null)}
+${lagCard(s)}
 ${card('failing-count', 'Failing', formatCount(s.failing_repos), null, s.failing_repos > 0 ? 'bad' : null)}
 ${card('queue', 'Queue', formatCount(s.queue), 'notices waiting')}
 ${card('manifest-check', 'Last check', check ? ago(check.at, s.now, '') : 'not yet', check ? `ago: manifest ${check.status}` : 'of the manifest', check?.status === 'failed' ? 'bad' : null)}
@@ -98,20 +145,34 @@ ${card('fetched', 'Fetched', formatBytes(s.bytes_fetched), 'since start')}
 </section>`;
 }
 
+/** An error as git's own words first, then the command that said them, muted (and on hover). */
+function errorText(text: string): Html {
+  const { said, command } = splitGitMessage(text);
+  if (!command) return html`${said}`;
+  return html`<span class="said" title="${command}">${said}</span><div class="command">${command}</div>`;
+}
+
+function nextRetry(s: StatusSnapshot): Html | string {
+  if (s.next_full_pass_at === null) return 'next full pass';
+  return html`<time datetime="${iso(s.next_full_pass_at)}" title="${iso(s.next_full_pass_at)}: the next full pass">in ${formatDuration(s.next_full_pass_at - s.now)}</time>`;
+}
+
 function failingTable(s: StatusSnapshot): Html {
   if (s.failing_repos === 0) return html`<p class="empty">No repository is failing.</p>`;
+  const retry = nextRetry(s);
   const rows = s.failing.slice(0, FAILING_SHOWN).map(
-    (f) => html`<tr><td class="key">${f.key}</td><td class="error">${f.error}</td><td>${ago(f.at, s.now)}</td><td class="opt">${formatCount(f.failures)}</td></tr>`,
+    (f) =>
+      html`<tr><td class="key">${f.key}</td><td class="error">${errorText(f.error)}</td><td>${ago(f.since, s.now)}</td><td class="opt">${ago(f.at, s.now)}</td><td class="opt">${retry}</td><td class="opt num">${formatCount(f.failures)}</td></tr>`,
   );
   const more = s.failing_repos > FAILING_SHOWN ? html`<p class="empty">and ${formatCount(s.failing_repos - FAILING_SHOWN)} more (see status.json)</p>` : null;
-  return html`<div class="scroll"><table class="failing" id="failing"><thead><tr><th>Repository</th><th>Last error</th><th>When</th><th class="opt">Failures</th></tr></thead><tbody>${rows}</tbody></table></div>${more}`;
+  return html`<div class="scroll"><table class="failing" id="failing"><thead><tr><th>Repository</th><th>Error</th><th>Failing since</th><th class="opt">Last try</th><th class="opt">Next retry</th><th class="opt num">Failures</th></tr></thead><tbody>${rows}</tbody></table></div>${more}`;
 }
 
 function activityRow(a: Activity, now: number): Html {
   const tone = a.ok ? (a.what === 'deferred' ? 'warn' : 'ok') : a.what === 'deferred' ? 'warn' : 'bad';
   const bytes = a.bytes !== undefined ? formatBytes(a.bytes) : '';
   const secs = a.seconds !== undefined ? (a.seconds < 60 ? `${a.seconds.toFixed(a.seconds < 10 ? 2 : 0)}s` : formatDuration(a.seconds)) : '';
-  return html`<tr><td>${ago(a.at, now)}</td><td><span class="badge ${tone}">${a.what}</span></td><td class="key">${a.key ?? ''}${a.detail ? html`<div class="detail">${a.detail}</div>` : null}</td><td class="opt num">${secs}</td><td class="opt num">${bytes}</td></tr>`;
+  return html`<tr><td>${ago(a.at, now)}</td><td><span class="badge ${tone}">${a.what}</span></td><td class="key">${a.key ?? ''}${a.detail ? html`<div class="detail">${errorText(a.detail)}</div>` : null}</td><td class="opt num">${secs}</td><td class="opt num">${bytes}</td></tr>`;
 }
 
 function activityTable(s: StatusSnapshot): Html {
@@ -147,6 +208,8 @@ td time{white-space:nowrap;color:var(--muted)}
 .failing td.key{white-space:nowrap}
 .error,.detail{white-space:pre-wrap;word-break:break-word;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px}
 .error{color:var(--bad)}
+.command{color:var(--muted);margin-top:2px;font-size:11px}
+.about{display:flex;flex-wrap:wrap;gap:4px 18px;margin:0 0 14px;font-size:13px}.about div{display:flex;gap:6px;min-width:0}.about dt{color:var(--muted)}.about dd{margin:0;overflow-wrap:anywhere}
 .detail{color:var(--muted);margin-top:2px}
 .num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 .badge{display:inline-block;padding:0 8px;border-radius:999px;font-size:12px;font-weight:600;white-space:nowrap}
@@ -157,7 +220,7 @@ footer{color:var(--muted);font-size:12px;margin-top:24px}
 a{color:inherit}
 @media (max-width:600px){main{padding:10px}.opt{display:none}.value{font-size:19px}.card{padding:8px 10px}.cards{grid-template-columns:repeat(2,1fr);gap:8px}
 .failing thead{display:none}.failing tr{display:block;padding:8px 10px;border-bottom:1px solid var(--line)}.failing tr:last-child{border-bottom:0}
-.failing td{display:block;padding:0;border:0}.failing td.opt{display:none}.failing td.key{white-space:normal;font-weight:600}.failing td time::before{content:"failed "}}
+.failing td{display:block;padding:0;border:0}.failing td.opt{display:none}.failing td.key{white-space:normal;font-weight:600}.failing td time::before{content:"first failed "}}
 `;
 
 export function renderStatusPage(s: StatusSnapshot, refreshSeconds = 10): string {
@@ -168,12 +231,13 @@ export function renderStatusPage(s: StatusSnapshot, refreshSeconds = 10): string
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="refresh" content="${refreshSeconds}">
-<title>${head.text} · grok-pull</title>
+<title>${head.text} · grok-pull${s.about ? ` ${s.about.instance}` : ''}</title>
 <style>${new Html(CSS)}</style>
 </head>
 <body>
 <main>
-<header><h1>grok-pull replica</h1><span class="state ${head.tone}" id="state">${head.text}</span>${working(s)}</header>
+<header><h1>grok-pull replica${s.about ? ` ${s.about.instance} on ${s.about.host}` : ''}</h1><span class="state ${head.tone}" id="state">${head.text}</span>${working(s)}</header>
+${about(s)}
 ${alerts(s)}
 ${cards(s)}
 <h2>Failing repositories (${formatCount(s.failing_repos)})</h2>

@@ -1,5 +1,6 @@
 /** Starting grok-pull -o's status server where `[pull] status_listen` says, and stopping it. */
 import { GrokError } from '../../shared/errors.js';
+import { listenError } from '../../shared/listen-error.js';
 import type { Logger } from '../../shared/log.js';
 import { buildStatusApp } from './app.js';
 import type { StatusTracker } from './tracker.js';
@@ -27,7 +28,10 @@ export interface RunningStatusServer {
 
 export async function startStatusServer(listen: StatusListen, tracker: StatusTracker, deps: { log: Logger }): Promise<RunningStatusServer> {
   const app = buildStatusApp(tracker, deps);
-  const url = await app.listen({ host: listen.host, port: listen.port });
+  // Before the first pass: nothing has been fetched or written when the address is taken.
+  const url = await app.listen({ host: listen.host, port: listen.port }).catch((err: unknown) => {
+    throw listenError(err, listen, { command: 'grok-pull -o', setting: '[pull] status_listen' });
+  });
   return {
     url,
     // fastify closes idle keep-alive connections itself, so a browser left open does not hold shutdown.

@@ -20,6 +20,7 @@
  *   the page then says so.
  */
 import { safeText } from '../../shared/safe-text.js';
+import type { About } from './about.js';
 import type { ManifestChecked, PassKind, PassSummary, PlanInfo, PullEvents, RepoDone, RepoResult } from '../events.js';
 
 export const ACTIVITY_SIZE = 50;
@@ -51,12 +52,15 @@ export interface Activity {
 
 type Counts<K extends string> = Record<K, number>;
 
+
 export interface StatusSnapshot {
   readonly now: number;
   readonly started_at: number;
   /** Repositories in the local manifest; null until known. */
   readonly repos: number | null;
   readonly failing_repos: number;
+  /** The first failure of the longest-failing repository failing now: it is behind from then; null when none fails. */
+  readonly failing_since: number | null;
   readonly lag_seconds: number;
   /** When the oldest unapplied change became known; null when none is known. */
   readonly behind_since: number | null;
@@ -67,6 +71,11 @@ export interface StatusSnapshot {
   /** The change feed: connected, not connected (down, or never reached), or not used. */
   readonly feed: 'connected' | 'disconnected' | 'none';
   readonly since_full_pass_seconds: number;
+  /** [pull] refresh: the interval of full passes, which retry every failing repository. */
+  readonly refresh_seconds: number;
+  /** When the next full pass is due (the refresh timer); null when not known. */
+  readonly next_full_pass_at: number | null;
+  readonly about: About | null;
   readonly last_full_pass_at: number | null;
   /** Feed and socket notices waiting for the work loop. */
   readonly queue: number;
@@ -115,6 +124,8 @@ export class StatusTracker {
   private lastCheck: StatusSnapshot['last_manifest_check'] = null;
   private lastPass: StatusSnapshot['last_pass'] = null;
   private lastFullPassAt: number | null = null;
+  private nextFullPass: number | null = null;
+  private readonly about: About | null;
   private current: { kind: PassKind; since: number; total: number | null; done: number; touched: Set<string> } | null = null;
   private readonly failing = new Map<string, FailingRepo>();
   /** Unapplied changes, epoch ms when known: per repository, and "the manifest as a whole". */
@@ -129,8 +140,9 @@ export class StatusTracker {
   readonly events: Required<PullEvents>;
 
   /** `refreshSeconds`: the poll interval ([pull] refresh); `feed`: whether a change feed is followed. */
-  constructor(deps: { readonly now: () => number; readonly refreshSeconds?: number; readonly feed?: boolean }) {
+  constructor(deps: { readonly now: () => number; readonly refreshSeconds?: number; readonly feed?: boolean; readonly about?: About }) {
     this.now = deps.now;
+    this.about = deps.about ?? null;
     this.startedAt = deps.now();
     this.refreshMs = (deps.refreshSeconds ?? 900) * 1000;
     this.feedState = deps.feed ? 'disconnected' : 'none';
@@ -163,6 +175,11 @@ export class StatusTracker {
   /** The origin has no change feed (a grokmirror origin): polls are all there is, as without one. */
   feedMissing(): void {
     this.feedState = 'none';
+  }
+
+  /** The refresh timer was set or fired: the next full pass is due at `at` (epoch ms). */
+  setNextFullPass(at: number): void {
+    this.nextFullPass = at;
   }
 
   setQueueDepth(n: number): void {
@@ -269,6 +286,7 @@ export class StatusTracker {
       started_at: sec(this.startedAt),
       repos: this.held,
       failing_repos: this.failing.size,
+      failing_since: oldest([...this.failing.values()].map((f) => f.since)),
       lag_seconds: Math.max(lagSeconds(behind, now), sinceContact),
       behind_since: behind === null ? null : sec(behind),
       last_contact_at: contact === null ? null : sec(contact),
@@ -276,6 +294,9 @@ export class StatusTracker {
       feed: this.feedState,
       since_full_pass_seconds: Math.max(0, now - (this.lastFullPassAt ?? this.startedAt)) / 1000,
       last_full_pass_at: this.lastFullPassAt === null ? null : sec(this.lastFullPassAt),
+      refresh_seconds: this.refreshMs / 1000,
+      next_full_pass_at: this.nextFullPass === null ? null : sec(this.nextFullPass),
+      about: this.about,
       queue: this.queue,
       bytes_fetched: this.bytes,
       last_manifest_check: this.lastCheck,

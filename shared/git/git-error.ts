@@ -41,3 +41,17 @@ export class GitError extends GrokError {
     this.name = 'GitError';
   }
 }
+
+// GitError's message: what git said, then " (git ARGS[ in DIR], exit N)" at the very end (a caller may
+// have put words of its own before git's; nothing comes after).
+const COMMAND_TAIL_RE = /^([\s\S]*?) \((git [\s\S]*, exit (?:-?\d+|null))\)$/;
+
+/**
+ * A message (or text ending in one) that GitError made, split into git's words and the command that
+ * said them, for a reader that shows the reason first and the long command line apart (the status
+ * page); other text comes back whole, with no command.
+ */
+export function splitGitMessage(text: string): { said: string; command: string | null } {
+  const m = COMMAND_TAIL_RE.exec(text);
+  return m && m[1] ? { said: m[1], command: m[2]! } : { said: text, command: null };
+}

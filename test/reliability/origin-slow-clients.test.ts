@@ -61,7 +61,7 @@ const extra = 'max_upload_packs = 4\nsend_timeout = 2\n';
 const origin = await startOrigin({ ...testSettings(top, extra), requestTimeoutMs: 4_000 }, { git: new Git(), log, now: Date.now });
 t.teardown(() => origin.close());
 const port = Number(new URL(origin.url).port);
-const uploadPacks = async () => Number(/^grok_origin_upload_packs (\d+)/m.exec((await origin.app.inject({ url: '/metrics' })).payload)?.[1] ?? -1);
+const uploadPacks = async () => Number(/^grokmirror_origin_upload_packs (\d+)/m.exec((await origin.app.inject({ url: '/metrics' })).payload)?.[1] ?? -1);
 
 const packRequest = (extraHeaders = '') => {
   const body = pkt('command=fetch\n') + '0001' + pkt('no-progress\n') + pkt(`want ${head}\n`) + pkt('done\n') + '0000';
@@ -104,8 +104,8 @@ t.test('one client gets its share of slots; more wait; beyond a bound, 429 with 
   );
   t.teardown(() => share.close());
   const p2 = Number(new URL(share.url).port);
-  const packs = async () => Number(/^grok_origin_upload_packs (\d+)/m.exec((await share.app.inject({ url: '/metrics' })).payload)?.[1] ?? -1);
-  const waiting = async () => Number(/^grok_origin_upload_packs_waiting (\d+)/m.exec((await share.app.inject({ url: '/metrics' })).payload)?.[1] ?? -1);
+  const packs = async () => Number(/^grokmirror_origin_upload_packs (\d+)/m.exec((await share.app.inject({ url: '/metrics' })).payload)?.[1] ?? -1);
+  const waiting = async () => Number(/^grokmirror_origin_upload_packs_waiting (\d+)/m.exec((await share.app.inject({ url: '/metrics' })).payload)?.[1] ?? -1);
   // Behind a local proxy: the proxy's X-Forwarded-For names the client.
   const proxied = (ip: string) => packRequest(`X-Forwarded-For: 198.51.100.7, ${ip}\r\n`);
   const held = [await stalled(p2, '127.0.0.1', proxied('203.0.113.5')), await stalled(p2, '127.0.0.1', proxied('203.0.113.5'))];

@@ -1,17 +1,20 @@
 /**
- * The status page as a browser renders it: Debian's chromium, headless, against a real daemon's
- * status server. Screenshots (desktop and phone widths) go to test-output/ (gitignored) for people
+ * The status page as a browser renders it: Debian's chromium, headless, against a real grok-pull -o
+ * (the installed command, a process of its own) mirroring a real grok-origin, with a repository that
+ * fails for real. Screenshots (desktop and phone widths) go to test-output/ (gitignored) for people
  * to look at; the rendered DOM is checked here. Without chromium the test is skipped with a message
  * saying how to install it; .ci/run installs it and sets GROK_REQUIRE_TOOLS=1, under which a missing
  * browser is a failure instead.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { REPO_ROOT } from '../helpers/fixture.js';
-import { startStatusDaemon, waitFor } from '../helpers/status-daemon.js';
+import { startPullDaemonProcess } from '../helpers/pull-daemon-process.js';
+import { waitFor } from '../helpers/status-daemon.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const run = promisify(execFile);
@@ -43,19 +46,52 @@ const bin = findChromium();
 const missing = 'chromium is not installed: `apt-get install -y chromium` (as .ci/run does) runs this test';
 const skip = !bin && process.env.GROK_REQUIRE_TOOLS !== '1' ? missing : false;
 
-t.test('the status page in headless chromium: rendered DOM and screenshots', { skip }, async (t) => {
+/** What a reader sees: the DOM's text, tags dropped, entities decoded, whitespace collapsed. */
+function pageText(dom: string): string {
+  const body = dom.slice(dom.indexOf('<body'));
+  const entities: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" };
+  return body
+    .replace(/<style[\s\S]*?<\/style>/g, '')
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&(amp|lt|gt|quot|#39);/g, (_m, e: string) => entities[e]!)
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+t.test('the status page in headless chromium: a failing repository shown honestly; screenshots', { skip }, async (t) => {
   if (!bin) {
     t.fail(missing);
     return;
   }
-  const d = await startStatusDaemon(t, ['linux.git', 'docs/manual.git', 'tools/build.git', 'mirror-me.git']);
-  await waitFor('the first pass', async () => /"passes":\{"full":\{"done":1/.test(await d.get('/status.json')));
+  const version = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+  const d = await startPullDaemonProcess(t, ['linux.git', 'docs/manual.git', 'tools/build.git', 'mirror-me.git'], { userinfo: 'mirror:s3cret-token' });
+  await waitFor('the first pass', async () => /"passes":\{"full":\{"done":1/.test(await d.get('/status.json')), 60_000);
+  await waitFor('the change feed', async () => /"feed":"connected"/.test(await d.get('/status.json')), 60_000);
   await d.breakRepo('/tools/build.git');
   await waitFor('a failing repository', async () => /"failing_repos":1/.test(await d.get('/status.json')));
 
   const dom = await chromium(t, bin, ['--dump-dom', `${d.url}/`]);
+  const text = pageText(dom);
+  t.comment(text.slice(0, 600));
+  t.notMatch(text, /In sync/, 'never "In sync" while a repository fails');
+  t.match(text, /grok-pull replica mirror on /, "the instance (the config's name) in the heading");
+  t.match(text, /1 repository failing, behind for \d+s/, 'the headline says a repository fails and is behind');
+  t.match(text, /Lag \d+s 1 failing repository not updated since/, 'the lag card counts it, not "in sync"');
+  t.match(text, `Host ${hostname()}`);
+  t.match(text, `Version grokmirror-ts ${version}`);
+  t.match(text, `Origin http://***@127.0.0.1:${d.origin.port}/manifest.js.gz`, 'the origin, its credentials redacted');
+  t.notMatch(dom, /s3cret-token/, 'the password nowhere on the page, attributes included');
+  t.match(text, 'Change feed connected');
+  t.match(text, /Next full pass in (59m \d\ds|1h 00m)/, 'when the next full pass (the retry) is due');
+
+  const row = /<tr><td class="key">\/tools\/build\.git<\/td><td class="error">([\s\S]*?)<\/td>(.*?)<\/tr>/.exec(dom);
+  t.ok(row, 'a row for the failing repository');
+  const errorCell = pageText(`<body>${row?.[1] ?? ''}`);
+  t.match(errorCell, /^fatal: /, `the error cell starts with git's own message: ${errorCell.slice(0, 80)}`);
+  t.match(errorCell, /^fatal: [^(]+ git -c .* fetch .* exit 128$/, 'the command line after it');
+  t.match(row?.[1] ?? '', /<span class="said" title="git -c [^"]*fetch[^"]*">fatal: /, 'and on hover');
+  t.match(pageText(`<body>${row?.[2] ?? ''}`), /^\d+s ago \d+s ago in (59m \d\ds|1h 00m) 1$/, 'failing since, last try, next retry, failures');
   t.match(dom, /<div class="card" id="repos"><div class="label">Repositories<\/div><div class="value">4<\/div>/, 'repositories held');
-  t.match(dom, /<table class="failing" id="failing">.*<td class="key">\/tools\/build\.git<\/td><td class="error">[^<]+/s, 'a row for the failing repository with its error');
   t.match(dom, /<div class="card bad" id="failing-count"><div class="label">Failing<\/div><div class="value">1</);
   t.match(dom, /<span class="badge ok">cloned<\/span>/, 'recent activity');
 

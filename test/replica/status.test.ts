@@ -5,10 +5,10 @@ import { runDaemon } from '../../replica/daemon.js';
 import { guardEvents, type PassSummary, type RepoDone } from '../../replica/events.js';
 import { buildStatusApp } from '../../replica/status/app.js';
 import { escapeHtml, html } from '../../replica/status/html.js';
-import { formatBytes, formatDuration } from '../../replica/status/page.js';
+import { formatBytes, formatDuration, renderStatusPage } from '../../replica/status/page.js';
 import { parseStatusListen } from '../../replica/status/server.js';
 import { ACTIVITY_SIZE, StatusTracker, type StatusSnapshot } from '../../replica/status/tracker.js';
-import { Git } from '../../shared/git/index.js';
+import { Git, GitError, splitGitMessage } from '../../shared/git/index.js';
 import { silentLogger } from '../../shared/log.js';
 import { replicaConfig } from '../helpers/replica.js';
 import { startStatusDaemon, waitFor } from '../helpers/status-daemon.js';
@@ -249,7 +249,9 @@ t.test('the status app through inject(): metrics, page, status.json', async (t) 
     t.ok(lines.has(want), want);
   }
   const again = await app.inject({ method: 'GET', url: '/metrics' });
-  t.equal(again.body, metrics.body, 'a second scrape counts nothing twice');
+  // Ours only: the process and runtime metrics move between scrapes.
+  const ours = (body: string) => body.split('\n').filter((l) => l.includes('grokmirror_replica_')).join('\n');
+  t.equal(ours(again.body), ours(metrics.body), 'a second scrape counts nothing twice');
 
   const page = await app.inject({ method: 'GET', url: '/' });
   t.equal(page.statusCode, 200);
@@ -262,7 +264,8 @@ t.test('the status app through inject(): metrics, page, status.json', async (t) 
   t.match(page.body, '<meta name="viewport"');
   t.notMatch(page.body, /<link|src=|url\(|@import/, 'no external assets');
   t.match(page.body, /id="repos"><div class="label">Repositories<\/div><div class="value">3</);
-  t.match(page.body, /id="lag"><div class="label">Lag<\/div><div class="value">4s</);
+  // The failing repository (7 s) is further behind than lag (4 s), which leaves it out: the card shows it.
+  t.match(page.body, /<div class="card bad" id="lag"><div class="label">Lag<\/div><div class="value">7s<\/div><div class="note">1 failing repository not updated since</);
   t.match(page.body, /<title>4s behind the origin/);
 
   const json = await app.inject({ method: 'GET', url: '/status.json' });
@@ -296,4 +299,38 @@ t.test('end to end: a daemon mirrors an origin; /metrics over HTTP counts reposi
 
   await d.stop();
   await t.rejects(fetch(d.url), 'the status server closed with the daemon');
+});
+
+t.test('the headline never says "In sync" while a repository fails; it says how long it is behind', async (t) => {
+  const page = (steps: readonly Step[]) => {
+    const body = renderStatusPage(run(steps));
+    return { title: /<title>(.*?) · grok-pull<\/title>/.exec(body)?.[1], lag: /id="lag">.*?<div class="value">(.*?)<\/div>/.exec(body)?.[1], tone: /class="state (\w+)" id="state"/.exec(body)?.[1] };
+  };
+  const firstPass: Step[] = [['start', 'full'], ['check', 'fetched'], ['plan', 2], ['repo', repo('/a.git')], ['repo', repo('/b.git')], ['done', summary('full', 'done', { updated: 2 })]];
+  const failB: Step[] = [['notice', '/b.git'], ['start', 'targeted'], ['plan', 1], ['repo', failed('/b.git')], ['done', summary('targeted', 'done', { failed: 1 })]];
+  const rows: [string, Step[], { title: string; lag: string; tone: string }][] = [
+    ['nothing failing', firstPass, { title: 'In sync', lag: 'in sync', tone: 'ok' }],
+    ['one failing, 5 min on', [...firstPass, ...failB, ['tick', 300_000]], { title: '1 repository failing, behind for 5m 00s', lag: '5m 00s', tone: 'bad' }],
+    ['failing again keeps its first failure', [...firstPass, ...failB, ['tick', 60_000], ...failB, ['tick', 60_000]], { title: '1 repository failing, behind for 2m 00s', lag: '2m 00s', tone: 'bad' }],
+    [
+      'failing and behind on another',
+      [...firstPass, ...failB, ['tick', 10_000], ['notice', '/a.git'], ['tick', 30_000]],
+      { title: '30s behind the origin; 1 repository failing, behind for 40s', lag: '40s', tone: 'bad' },
+    ],
+    ['fixed by the next pass', [...firstPass, ...failB, ['tick', 5_000], ['start', 'targeted'], ['plan', 1], ['repo', repo('/b.git')], ['done', summary('targeted', 'done', { updated: 1 })]], { title: 'In sync', lag: 'in sync', tone: 'ok' }],
+  ];
+  for (const [what, steps, want] of rows) t.same(page(steps), want, what);
+});
+
+t.test("splitGitMessage: git's words first, the command apart; other text whole", async (t) => {
+  const fetchErr = new GitError(['-c', 'http.lowSpeedLimit=1000', 'fetch', '-q', 'https://u:pw@example.org/a.git'], 128, 'remote: Not Found\nfatal: repository not found\n', '/srv/m/a.git');
+  const timeout = new GitError(['fetch', 'origin'], null, '', '/srv/m/b.git', 600_000);
+  const rows: [string, string, string | null][] = [
+    [fetchErr.message, 'remote: Not Found / fatal: repository not found', 'git -c http.lowSpeedLimit=1000 fetch -q https://***@example.org/a.git in /srv/m/a.git, exit 128'],
+    [`clone failed: ${fetchErr.message}`, 'clone failed: remote: Not Found / fatal: repository not found', 'git -c http.lowSpeedLimit=1000 fetch -q https://***@example.org/a.git in /srv/m/a.git, exit 128'],
+    [timeout.message, 'killed after 600 s, the time limit for this git command', 'git fetch origin in /srv/m/b.git, exit null'],
+    ['locked by another process; left for the next pass', 'locked by another process; left for the next pass', null],
+    ['connect ECONNREFUSED 127.0.0.1:9 (git is not involved)', 'connect ECONNREFUSED 127.0.0.1:9 (git is not involved)', null],
+  ];
+  for (const [text, said, command] of rows) t.same(splitGitMessage(text), { said, command }, said);
 });

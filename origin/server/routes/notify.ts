@@ -28,6 +28,8 @@ export interface NotifyDeps {
   readonly ignorePaths: readonly string[];
   readonly queue: NotifyQueue;
   readonly store: ManifestStore;
+  /** Told how long each notice answered 200 took, from its arrival to its manifest write on disk. */
+  readonly observeSeconds?: (seconds: number) => void;
 }
 
 interface Notice {
@@ -131,6 +133,7 @@ export function notifyRoutes(app: FastifyInstance, deps: NotifyDeps): void {
     return !deps.requireSecret && isLoopback(req.socket.remoteAddress);
   };
   app.post('/_grok/notify', { bodyLimit: deps.maxBytes }, async (req, reply) => {
+    const arrived = performance.now();
     if (!authorised(req)) {
       req.log.warn({ from: req.socket.remoteAddress }, 'notify refused: not local and no valid secret');
       return reply.code(403).send({ error: 'notify needs a loopback caller or a valid secret' });
@@ -161,6 +164,7 @@ export function notifyRoutes(app: FastifyInstance, deps: NotifyDeps): void {
     const present = removals.filter((k) => deps.store.get(k));
     await deps.store.apply(present.map((key) => ({ key, entry: null })));
     const res = await deps.queue.submit(targets, { useNow: notice.useNow, ignoreRefs: notice.ignoreRefs });
+    deps.observeSeconds?.((performance.now() - arrived) / 1000);
     return reply.code(200).send({ ...res, removed: [...res.removed, ...present], rejected });
   });
 }

@@ -1,6 +1,7 @@
 /**
- * grok-origin on an address it cannot listen on: one line with a hint, and nothing written (a first
- * start used to walk the toplevel and write the manifest, then die of node's bare `listen EADDRINUSE`).
+ * grok-origin (and grok-pull -o's status_listen) on an address it cannot listen on: one line with a
+ * hint, and nothing written (a first start used to walk the toplevel and write the manifest, then die
+ * of node's bare `listen EADDRINUSE`).
  */
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
@@ -47,4 +48,20 @@ t.test('a port in use: one line with the hint, exit 1, and no manifest written',
     t.notOk(existsSync(path.join(top, 'manifest.js.gz')), 'no manifest written');
     t.same(readdirSync(top).sort(), ['a.git'], 'nothing else either');
   }
+});
+
+t.test("grok-pull -o's status_listen on a port in use: the same one line, before any pass", async (t) => {
+  const dir = tmpDir(t);
+  const holder: Server = createServer();
+  await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
+  t.teardown(() => void holder.close());
+  const port = (holder.address() as { port: number }).port;
+  const mirror = path.join(dir, 'mirror');
+  const conf = path.join(dir, 'mirror.conf');
+  // The origin is nowhere (port 9): a pass would fail on it, and none must start.
+  writeFileSync(conf, `[core]\ntoplevel = ${mirror}\nmanifest = ${mirror}/manifest.js.gz\n[remote]\nsite = http://127.0.0.1:9\nmanifest = http://127.0.0.1:9/manifest.js.gz\n[pull]\nstatus_listen = 127.0.0.1:${port}\n`);
+  const res = await runBin(BIN.pull, ['-o', '-c', conf]);
+  t.equal(res.code, 1, res.stderr);
+  t.equal(res.stderr, `grok-pull: error: cannot listen on 127.0.0.1:${port} (EADDRINUSE): another process holds that port (another grok-pull -o? \`ss -ltnp 'sport = :${port}'\` names it); stop it, or set [pull] status_listen [GROK_ERR_LISTEN]\n`);
+  t.notOk(existsSync(path.join(mirror, 'manifest.js.gz')), 'no manifest written');
 });
