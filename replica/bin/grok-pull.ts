@@ -11,12 +11,12 @@ import { pullCommand, type PullFlags } from '../cli-options.js';
 import { runPull } from '../run.js';
 import { createProgress, type Progress } from '../../shared/progress.js';
 
-/** A progress line on a terminal while repositories are cloned and fetched. */
-function progressEvents(): PullEvents {
+/** A progress line while repositories are cloned and fetched: on a terminal, or as lines with -v. */
+function progressEvents(verbose: boolean): PullEvents {
   let progress: Progress | null = null;
   return {
     onPlan: (p) => {
-      progress = createProgress({ label: 'grok-pull', total: p.total });
+      progress = createProgress({ label: 'grok-pull', total: p.total, lines: verbose });
     },
     onRepoDone: () => progress?.tick(),
     onPassDone: () => progress?.end(),
@@ -55,7 +55,7 @@ runCli('grok-pull', async (argv, cli) => {
   const res = await runPull(
     config,
     { force: !flags.mtimeCheck, purge: Boolean(flags.purge), forcePurge: Boolean(flags.forcePurge) },
-    { git: new Git(), log, now: Date.now, ...(flags.verbose ? {} : { events: progressEvents() }) },
+    { git: new Git(), log, now: Date.now, events: progressEvents(Boolean(flags.verbose)) },
   );
   const secs = ((Date.now() - started) / 1000).toFixed(2);
   const summary =
