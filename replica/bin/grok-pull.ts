@@ -9,6 +9,7 @@ import { configLogger } from '../../shared/log.js';
 import type { PullEvents } from '../events.js';
 import { pullCommand, type PullFlags } from '../cli-options.js';
 import { runPull } from '../run.js';
+import { holdDaemonLock, holdPassLock } from '../daemon-lock.js';
 import { createProgress, type Progress } from '../../shared/progress.js';
 
 /** A progress line while repositories are cloned and fetched: on a terminal, or as lines with -v. */
@@ -41,7 +42,6 @@ runCli('grok-pull', async (argv, cli) => {
     // Loaded only here: the daemon's feed client, socket listener and node-cron are start-up cost a
     // one-pass run (often a single 304) should not pay.
     const { runDaemon } = await import('../daemon.js');
-    const { holdDaemonLock } = await import('../daemon-lock.js');
     const held = await holdDaemonLock(config.core.toplevel);
     try {
       await runDaemon(config, { purge: Boolean(flags.purge), forcePurge: Boolean(flags.forcePurge) }, { git: new Git(), log, now: Date.now }, stop.signal);
@@ -51,12 +51,27 @@ runCli('grok-pull', async (argv, cli) => {
     log.info('stopped');
     return EXIT_OK;
   }
+  // One pass at a time on a toplevel (daemon-lock.ts): a second one-shot, from a timer or by hand,
+  // says which pass runs and does nothing, exiting 0 as a second grok-fsck does: the running pass is
+  // doing the work, and a timer's next start picks up whatever it missed.
+  const passLock = await holdPassLock(config.core.toplevel, { wait: false });
+  if ('busy' in passLock) {
+    const msg = `another grok-pull pass is running (${passLock.busy !== null ? `pid ${passLock.busy}` : 'pid unknown'}) on toplevel ${config.core.toplevel}; this one does nothing`;
+    log.info({ action: 'exit' }, msg);
+    if (!flags.verbose) process.stderr.write(`grok-pull: ${msg}\n`);
+    return EXIT_OK;
+  }
   const started = Date.now();
-  const res = await runPull(
-    config,
-    { force: !flags.mtimeCheck, purge: Boolean(flags.purge), forcePurge: Boolean(flags.forcePurge) },
-    { git: new Git(), log, now: Date.now, events: progressEvents(Boolean(flags.verbose)) },
-  );
+  let res;
+  try {
+    res = await runPull(
+      config,
+      { force: !flags.mtimeCheck, purge: Boolean(flags.purge), forcePurge: Boolean(flags.forcePurge) },
+      { git: new Git(), log, now: Date.now, events: progressEvents(Boolean(flags.verbose)) },
+    );
+  } finally {
+    await passLock.release();
+  }
   const secs = ((Date.now() - started) / 1000).toFixed(2);
   const summary =
     res.status === 'unchanged'
