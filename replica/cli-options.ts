@@ -11,6 +11,7 @@ export interface PullFlags {
   verbose?: boolean;
   asOtherUser?: boolean;
   checkConfig?: boolean;
+  dryRun?: boolean;
 }
 
 export function pullCommand(): Command {
@@ -22,6 +23,7 @@ export function pullCommand(): Command {
     .option('-o, --continuous', 'keep running: re-check every [pull] refresh seconds, follow the change feed, listen on [pull] socket')
     .option('-v, --verbose', 'say what is being done')
     .option('--as-other-user', "run as root on a toplevel another user owns (what root makes there stays root's)")
+    .option('--dry-run', 'read the remote manifest and the disk, print what a pass would do (one line per repository: clone, reclone, fetch, fix, refuse, skip, purge) and change nothing')
     .option('--check-config', 'check the config, print every key as this command uses it (defaults filled in, ${...} resolved, URL credentials hidden) and exit: 0 valid, 1 not');
 }
 

@@ -8,7 +8,10 @@ import { checkToplevelUser } from '../../shared/fs/toplevel-user.js';
 import { configLogger } from '../../shared/log.js';
 import type { PullEvents } from '../events.js';
 import { pullCommand, type PullFlags } from '../cli-options.js';
-import { runPull } from '../run.js';
+import { planOnly, runPull } from '../run.js';
+import { planLines } from '../plan-lines.js';
+import { GrokError } from '../../shared/errors.js';
+import { safeText } from '../../shared/safe-text.js';
 import { holdDaemonLock, holdPassLock } from '../daemon-lock.js';
 import { createProgress, type Progress } from '../../shared/progress.js';
 
@@ -29,7 +32,9 @@ runCli('grok-pull', async (argv, cli) => {
   const flags = cmd.opts<PullFlags>();
   const config = loadConfig(flags.config);
   if (flags.checkConfig) return (printCheckedConfig('grok-pull', config), EXIT_OK);
-  const log = configLogger('grok-pull', config, Boolean(flags.verbose));
+  if (flags.dryRun && flags.continuous) throw new GrokError('GROK_ERR_USAGE', '--dry-run and -o cannot be used together');
+  // A dry run changes nothing on disk, [core] log included: its log is stderr alone.
+  const log = configLogger('grok-pull', flags.dryRun ? { ...config, core: { ...config.core, log: '' } } : config, Boolean(flags.verbose));
   cli.logTo(log);
   const otherUser = checkToplevelUser(config.core.toplevel, { uid: process.geteuid?.() ?? 0, asOtherUser: Boolean(flags.asOtherUser) });
   if (otherUser) log.warn(otherUser);
@@ -51,6 +56,18 @@ runCli('grok-pull', async (argv, cli) => {
     log.info('stopped');
     return EXIT_OK;
   }
+  const runOpts = { force: !flags.mtimeCheck, purge: Boolean(flags.purge), forcePurge: Boolean(flags.forcePurge) };
+  if (flags.dryRun) {
+    const planned = await planOnly(config, runOpts, { git: new Git(), log, now: Date.now });
+    if (!planned) {
+      process.stderr.write('grok-pull: dry run: the remote manifest has not changed, so a pass would do nothing (-n to plan anyway)\n');
+      return EXIT_OK;
+    }
+    const lines = planLines(planned.plan, planned.actions, planned.refused, config.pull.purgeprotect);
+    process.stdout.write(lines.map((l) => `${safeText(l)}\n`).join(''));
+    process.stderr.write(`grok-pull: dry run: ${planned.plan.wanted.size} repositories wanted, ${planned.actions.length} need work, ${planned.refused.length} refused, ${planned.plan.purge.length} to purge; nothing changed\n`);
+    return EXIT_OK;
+  }
   // One pass at a time on a toplevel (daemon-lock.ts): a second one-shot, from a timer or by hand,
   // says which pass runs and does nothing, exiting 0 as a second grok-fsck does: the running pass is
   // doing the work, and a timer's next start picks up whatever it missed.
@@ -66,7 +83,7 @@ runCli('grok-pull', async (argv, cli) => {
   try {
     res = await runPull(
       config,
-      { force: !flags.mtimeCheck, purge: Boolean(flags.purge), forcePurge: Boolean(flags.forcePurge) },
+      runOpts,
       { git: new Git(), log, now: Date.now, events: progressEvents(Boolean(flags.verbose)) },
     );
   } finally {
