@@ -73,3 +73,21 @@ export async function withPassLock<T>(toplevel: string, fn: () => Promise<T>): P
     await held.release();
   }
 }
+
+/** The pid of a live grok-pull -o on this toplevel, read without taking or making anything; null if none. */
+export function runningDaemon(toplevel: string): number | null {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(path.join(toplevel, DAEMON_PID), 'utf8').trim());
+  } catch {
+    return null;
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return null;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch (err) {
+    // EPERM: alive, another user's; ESRCH: a pid file a kill -9 left
+    return (err as NodeJS.ErrnoException).code === 'EPERM' ? pid : null;
+  }
+}

@@ -18,7 +18,9 @@ import type { Logger } from '../shared/log.js';
 import type { ManifestEntry } from '../shared/manifest/entry.js';
 import { readManifestFile } from '../shared/manifest/io.js';
 import { withPassLock } from './daemon-lock.js';
+import { allEvents } from './events.js';
 import { followFeed } from './feed-client.js';
+import { passRecorder } from './pass-record.js';
 import { runPull } from './run.js';
 import { listenSocket } from './socket-listener.js';
 import type { RunningStatusServer } from './status/server.js';
@@ -100,7 +102,8 @@ export async function runDaemon(config: GrokConfig, opts: DaemonOptions, baseDep
 }
 
 async function follow(config: GrokConfig, opts: DaemonOptions, baseDeps: DaemonDeps, signal: AbortSignal, tracker: StatusTracker | null): Promise<void> {
-  const deps = { ...baseDeps, warned: new Set<string>(), ...(tracker ? { events: tracker.events } : {}) };
+  const recorder = passRecorder(config.core.toplevel, { now: baseDeps.now, log: baseDeps.log, nextRetryMs: config.pull.refresh * 1000 });
+  const deps = { ...baseDeps, warned: new Set<string>(), events: allEvents(tracker?.events, recorder) };
   const { log } = deps;
   const schedule = baseDeps.schedule ?? ((expr: string, job: () => void): CronJob => cronSchedule(expr, job));
   let full: { force: boolean } | null = { force: false };

@@ -6,13 +6,14 @@ import { printCheckedConfig } from '../../shared/config/print.js';
 import { Git } from '../../shared/git/index.js';
 import { checkToplevelUser } from '../../shared/fs/toplevel-user.js';
 import { configLogger } from '../../shared/log.js';
-import type { PullEvents } from '../events.js';
+import { allEvents, type PullEvents } from '../events.js';
+import { EXIT_UNKNOWN, PASS_RECORD, passRecorder, readPassRecord, statusReport } from '../pass-record.js';
 import { pullCommand, type PullFlags } from '../cli-options.js';
 import { planOnly, runPull } from '../run.js';
 import { planLines } from '../plan-lines.js';
-import { GrokError } from '../../shared/errors.js';
+import { describeError, GrokError } from '../../shared/errors.js';
 import { safeText } from '../../shared/safe-text.js';
-import { holdDaemonLock, holdPassLock } from '../daemon-lock.js';
+import { holdDaemonLock, holdPassLock, runningDaemon } from '../daemon-lock.js';
 import { createProgress, type Progress } from '../../shared/progress.js';
 
 /** A progress line while repositories are cloned and fetched: on a terminal, or as lines with -v. */
@@ -34,6 +35,19 @@ runCli('grok-pull', async (argv, cli) => {
   if (flags.checkConfig) return (printCheckedConfig('grok-pull', config), EXIT_OK);
   if (flags.dryRun && flags.continuous) throw new GrokError('GROK_ERR_USAGE', '--dry-run and -o cannot be used together');
   // A dry run changes nothing on disk, [core] log included: its log is stderr alone.
+  if (flags.status) {
+    if (flags.continuous || flags.dryRun) throw new GrokError('GROK_ERR_USAGE', '--status cannot be used with -o or --dry-run');
+    let record;
+    try {
+      record = readPassRecord(config.core.toplevel);
+    } catch (err) {
+      process.stdout.write(`toplevel ${safeText(config.core.toplevel)}\ncannot read ${PASS_RECORD} (${safeText(describeError(err))}); the next pass writes it again\n`);
+      return EXIT_UNKNOWN;
+    }
+    const report = statusReport(config.core.toplevel, record, Date.now(), runningDaemon(config.core.toplevel));
+    process.stdout.write(report.lines.map((l) => `${safeText(l)}\n`).join(''));
+    return report.code;
+  }
   const log = configLogger('grok-pull', flags.dryRun ? { ...config, core: { ...config.core, log: '' } } : config, Boolean(flags.verbose));
   cli.logTo(log);
   const otherUser = checkToplevelUser(config.core.toplevel, { uid: process.geteuid?.() ?? 0, asOtherUser: Boolean(flags.asOtherUser) });
@@ -84,7 +98,7 @@ runCli('grok-pull', async (argv, cli) => {
     res = await runPull(
       config,
       runOpts,
-      { git: new Git(), log, now: Date.now, events: progressEvents(Boolean(flags.verbose)) },
+      { git: new Git(), log, now: Date.now, events: allEvents(progressEvents(Boolean(flags.verbose)), passRecorder(config.core.toplevel, { now: Date.now, log, nextRetryMs: null })) },
     );
   } finally {
     await passLock.release();
