@@ -14,7 +14,9 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { GrokError } from '../shared/errors.js';
+import { removeStaleTemps } from '../shared/fs/atomic.js';
 import { acquireLock, isLockBusy, type HeldLock } from '../shared/lock.js';
+import { PASS_RECORD } from './pass-record.js';
 
 export const DAEMON_LOCK = '.grok-pull-daemon.lck';
 export const DAEMON_PID = '.grok-pull-daemon.pid';
@@ -60,7 +62,10 @@ export async function holdDaemonLock(toplevel: string, pid = process.pid): Promi
  * waited for (the daemon).
  */
 export async function holdPassLock(toplevel: string, opts: { readonly wait: boolean; readonly pid?: number }): Promise<HeldLock | { busy: number | null }> {
-  return holdWithPid(toplevel, PASS_LOCK, PASS_PID, opts.pid ?? process.pid, opts.wait);
+  const held = await holdWithPid(toplevel, PASS_LOCK, PASS_PID, opts.pid ?? process.pid, opts.wait);
+  // Only passes write the pass record, under this lock: a temp file of it is a killed pass's.
+  if (!('busy' in held)) await removeStaleTemps(path.join(toplevel, PASS_RECORD));
+  return held;
 }
 
 /** Runs `fn` holding the pass lock, waiting for it first (the daemon's passes). */

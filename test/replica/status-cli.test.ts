@@ -45,7 +45,10 @@ t.test('--status says which repositories fail, since when, and what git said', a
   t.same(readdirSync(mirror).sort(), listing, '--status writes nothing');
 
   renameSync(path.join(dir, 'b-objects'), path.join(origin, 'b.git/objects'));
+  const killedWrite = path.join(mirror, `.${PASS_RECORD}.0123456789ab.tmp`);
+  writeFileSync(killedWrite, '{"lastPa');
   t.equal((await runBin(BIN.pull, ['-c', conf])).code, 0);
+  t.notOk(existsSync(killedWrite), 'the temp file of a killed record write goes with the next pass');
   const well = await runBin(BIN.pull, ['-c', conf, '--status']);
   t.equal(well.code, 0, well.stdout);
   t.match(well.stdout, /: 1 cloned, 0 updated, 0 fixed, 0 purged, 0 deferred, 0 failed\nno repository failing\n$/);
