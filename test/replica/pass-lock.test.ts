@@ -4,7 +4,7 @@
  * every repository is cloned, and logged `cloned`, once. A pass beside the daemon waits for the
  * daemon's pass to end rather than running through it.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { PASS_PID } from '../../replica/daemon-lock.js';
@@ -12,8 +12,8 @@ import { BIN } from '../helpers/fixture.js';
 import { fsckOk, makeRepo } from '../helpers/git.js';
 import { spawnKillable, type Killable } from '../helpers/killable.js';
 import { startTestOrigin } from '../helpers/origin.js';
+import { waitFor } from '../helpers/status-daemon.js';
 import { tmpDir } from '../helpers/tmp.js';
-import { existsSync } from 'node:fs';
 
 const NAMES = ['a', 'b', 'c', 'd', 'e'];
 
@@ -61,8 +61,7 @@ t.test('the pass lock names its holder while a pass runs', async (t) => {
   writeFileSync(conf, `[core]\ntoplevel = ${mirror}\nmanifest = ${mirror}/manifest.js.gz\n[remote]\nsite = ${origin.url}\nmanifest = ${origin.url}/manifest.js.gz\n[pull]\nprojectslist =\npost_work_complete_hook = /bin/sleep 2\n`);
   const p = spawnKillable(BIN.pull, ['-c', conf]);
   t.teardown(() => void (p.exited() || p.kill('group')));
-  const until = Date.now() + 60_000;
-  while (!existsSync(path.join(mirror, 'a.git/HEAD')) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  await waitFor('the pass cloned a.git', () => existsSync(path.join(mirror, 'a.git/HEAD')), 60_000);
   t.equal(readFileSync(path.join(mirror, PASS_PID), 'utf8'), `${p.pid}\n`);
   t.equal(await p.ended, 0, p.stderr());
 });
