@@ -11,6 +11,8 @@ export interface PullFlags {
   verbose?: boolean;
   asOtherUser?: boolean;
   checkConfig?: boolean;
+  dryRun?: boolean;
+  status?: boolean;
 }
 
 export function pullCommand(): Command {
@@ -22,6 +24,8 @@ export function pullCommand(): Command {
     .option('-o, --continuous', 'keep running: re-check every [pull] refresh seconds, follow the change feed, listen on [pull] socket')
     .option('-v, --verbose', 'say what is being done')
     .option('--as-other-user', "run as root on a toplevel another user owns (what root makes there stays root's)")
+    .option('--dry-run', 'read the remote manifest and the disk, print what a pass would do (one line per repository: clone, reclone, fetch, fix, refuse, skip, purge) and change nothing')
+    .option('--status', 'print, from the state the passes leave in the toplevel (no daemon needed), the last pass and the failing repositories with their last error and next retry; exit 0 all well, 1 something failing, 3 no pass recorded yet')
     .option('--check-config', 'check the config, print every key as this command uses it (defaults filled in, ${...} resolved, URL credentials hidden) and exit: 0 valid, 1 not');
 }
 
@@ -32,12 +36,15 @@ export const pullManual: Manual = {
     'With -o it keeps running: it follows a grok-origin change feed ([pull] feed), takes manifest paths on [pull] socket, re-reads the manifest every [pull] refresh seconds, and can serve a status page ([pull] status_listen).',
   ],
   exitStatus: [
-    '0 when every repository was done (or the manifest had not changed); 1 when a repository failed or a purge was refused (grokmirror always exits 0); 2 for usage errors.',
+    '0 when every repository was done (or the manifest had not changed), and when another pass was running on the toplevel (it says so and does nothing); 1 when a repository failed or a purge was refused (grokmirror always exits 0); 2 for usage errors.',
+    'With --status: 0 when the last pass ended well and no repository is failing; 1 when one is, or the last pass failed; 3 when no pass was recorded yet.',
   ],
   files: [
     ['/etc/grokmirror/<instance>.conf', 'the configuration (grokmirror.conf format)'],
     ['<toplevel>/.<manifest>.remote', 'the last fetch of the remote manifest (grokmirror\'s format)'],
     ['<repo>/grokmirror.fingerprint', 'what the repository holds, as the manifest computes it'],
+    ['<toplevel>/.grok-pull-status.json', 'the last pass and the failing repositories, for --status'],
+    ['<toplevel>/.grok-pull-pass.lck, .grok-pull-pass.pid', 'one pass at a time: the lock, and the pid of the pass holding it'],
     ['<repo>/grokmirror.reclone', 'written by grok-fsck: the next pass clones the repository again'],
   ],
   examples: [

@@ -17,7 +17,10 @@ import type { Git } from '../shared/git/index.js';
 import type { Logger } from '../shared/log.js';
 import type { ManifestEntry } from '../shared/manifest/entry.js';
 import { readManifestFile } from '../shared/manifest/io.js';
+import { withPassLock } from './daemon-lock.js';
+import { allEvents } from './events.js';
 import { followFeed } from './feed-client.js';
+import { passRecorder } from './pass-record.js';
 import { runPull } from './run.js';
 import { listenSocket } from './socket-listener.js';
 import { aboutReplica } from './status/about.js';
@@ -100,7 +103,8 @@ export async function runDaemon(config: GrokConfig, opts: DaemonOptions, baseDep
 }
 
 async function follow(config: GrokConfig, opts: DaemonOptions, baseDeps: DaemonDeps, signal: AbortSignal, tracker: StatusTracker | null): Promise<void> {
-  const deps = { ...baseDeps, warned: new Set<string>(), ...(tracker ? { events: tracker.events } : {}) };
+  const recorder = passRecorder(config.core.toplevel, { now: baseDeps.now, log: baseDeps.log, nextRetryMs: config.pull.refresh * 1000 });
+  const deps = { ...baseDeps, warned: new Set<string>(), events: allEvents(tracker?.events, recorder) };
   const { log } = deps;
   const schedule = baseDeps.schedule ?? ((expr: string, job: () => void): CronJob => cronSchedule(expr, job));
   let full: { force: boolean } | null = { force: false };
@@ -164,7 +168,7 @@ async function follow(config: GrokConfig, opts: DaemonOptions, baseDeps: DaemonD
         const force = full.force;
         full = null;
         try {
-          const res = await runPull(config, { force, purge: opts.purge, forcePurge: opts.forcePurge }, deps);
+          const res = await withPassLock(config.core.toplevel, () => runPull(config, { force, purge: opts.purge, forcePurge: opts.forcePurge }, deps));
           if (res.status === 'done') log.info(`pass: ${res.cloned.length} cloned, ${res.updated.length} updated, ${res.fixed.length} fixed, ${res.purged.length} purged, ${res.failed.length} failed`);
         } catch (err) {
           log.error(`pass failed: ${describeError(err)}; trying again at the next refresh`);
@@ -185,7 +189,7 @@ async function follow(config: GrokConfig, opts: DaemonOptions, baseDeps: DaemonD
         targets.clear();
         tracker?.setQueueDepth(0);
         try {
-          const res = await pullTargets(config, batch, deps);
+          const res = await withPassLock(config.core.toplevel, () => pullTargets(config, batch, deps));
           if (res.updated.length + res.cloned.length + res.fixed.length > 0) log.info(`notices: ${res.cloned.length} cloned, ${res.updated.length} updated, ${res.fixed.length} fixed, ${res.failed.length} failed`);
         } catch (err) {
           log.error(`notices failed: ${describeError(err)}`);

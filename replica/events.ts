@@ -85,3 +85,19 @@ export function guardEvents(events: PullEvents | undefined, log: Logger): Requir
     onPassDone: guard('onPassDone', events?.onPassDone),
   };
 }
+
+/** Several observers as one, each called in turn; one that throws does not keep the others from being told. */
+export function allEvents(...list: readonly (PullEvents | undefined)[]): PullEvents {
+  const each = <K extends keyof PullEvents>(k: K) => (arg: Parameters<Required<PullEvents>[K]>[0]) => {
+    let failed: { err: unknown } | null = null;
+    for (const e of list) {
+      try {
+        (e?.[k] as ((a: typeof arg) => void) | undefined)?.call(e, arg);
+      } catch (err) {
+        failed ??= { err };
+      }
+    }
+    if (failed) throw failed.err;
+  };
+  return { onPassStart: each('onPassStart'), onManifestChecked: each('onManifestChecked'), onPlan: each('onPlan'), onRepoDone: each('onRepoDone'), onPassDone: each('onPassDone') };
+}

@@ -7,6 +7,7 @@
  * lives").
  */
 import { promises as fsp } from 'node:fs';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleepMs } from 'node:timers/promises';
 import type { GrokConfig } from '../shared/config/config.js';
@@ -88,12 +89,18 @@ export interface PassState {
   readonly flush: () => Promise<void>;
 }
 
-/** Step 1: the toplevel (made when missing), the local manifest, the work context. */
-export async function openPass(config: GrokConfig, deps: PassDeps): Promise<PassState> {
-  await fsp.mkdir(config.core.toplevel, { recursive: true });
-  const toplevel = await fsp.realpath(config.core.toplevel);
+/**
+ * Step 1: the toplevel (made when missing), the local manifest, the work context. `readOnly` (a dry
+ * run): nothing made or removed, a missing toplevel taken as empty.
+ */
+export async function openPass(config: GrokConfig, deps: PassDeps, readOnly = false): Promise<PassState> {
+  if (!readOnly) await fsp.mkdir(config.core.toplevel, { recursive: true });
+  const toplevel = await fsp.realpath(config.core.toplevel).catch((err: unknown) => {
+    if (readOnly && (err as NodeJS.ErrnoException).code === 'ENOENT') return path.resolve(config.core.toplevel);
+    throw err;
+  });
   const localFile = config.core.manifest;
-  await removeKilledLocalWrites(localFile, deps.log);
+  if (!readOnly) await removeKilledLocalWrites(localFile, deps.log);
   const local: Manifest = (await readManifestFile(localFile, config.core.manifest_max_size))?.entries ?? new Map();
   const ctx = workContext(config, deps.git, toplevel, local, deps.sleep ?? ((ms: number) => sleepMs(ms)), deps.warned);
   const flush = () => withLock(lockPathFor(localFile), () => writeManifestFile(localFile, local, { pretty: config.manifest.pretty }));

@@ -25,10 +25,10 @@ import { localKeyProblem, REFUSED } from './execute/local-paths.js';
 import { removeLink, removeRepo } from './execute/mirror-steps.js';
 import { isLocalSite, pullOptions } from './execute/context.js';
 import { guardEvents, type PullEvents } from './events.js';
-import { isWanted, type DiskRepo, type Refusal } from './plan.js';
-import { executePass, finishPass, observePass, openPass, planPass, removeKilledLocalWrites, type Events } from './pass.js';
+import { isWanted, type DiskRepo, type PullPlan, type Refusal } from './plan.js';
+import { executePass, finishPass, observePass, openPass, planPass, removeKilledLocalWrites, type Events, type PassState } from './pass.js';
 import type { HttpSourceDeps } from './source/http-source.js';
-import { fetchRemoteManifest, readRemoteState, remoteStateAfter, remoteStatePath, writeRemoteState } from './source/remote-manifest.js';
+import { fetchRemoteManifest, readRemoteState, type RemoteManifest, remoteStateAfter, remoteStatePath, writeRemoteState } from './source/remote-manifest.js';
 
 export interface PullRunOptions {
   /** -n: fetch the manifest even if unchanged. */
@@ -88,13 +88,25 @@ export async function runPull(config: GrokConfig, opts: PullRunOptions, deps: Pu
   });
 }
 
-/** The pass itself; `held` is the local manifest's size afterwards (null when it was not read). */
-async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, events: Events): Promise<{ res: PullResult; held: number | null }> {
+/** What a pass decided before doing anything: its plan, and what it needs to carry it out. */
+interface Prepared {
+  readonly remote: Extract<RemoteManifest, { status: 'fetched' }>;
+  readonly st: PassState;
+  readonly plan: PullPlan;
+  readonly actions: PullPlan['actions'];
+  readonly refused: Refusal[];
+  readonly walk: Awaited<ReturnType<typeof discoverRepos>> | null;
+}
+
+/**
+ * Steps up to the plan: fetch the remote manifest, check it, look at the disk, plan. `readOnly` (a
+ * dry run) writes nothing: no toplevel made, no leftovers removed. Null when the manifest is unchanged.
+ */
+async function prepare(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, events: Events, readOnly: boolean): Promise<Prepared | null> {
   const { git, log } = deps;
-  await fsp.mkdir(config.core.toplevel, { recursive: true });
+  if (!readOnly) await fsp.mkdir(config.core.toplevel, { recursive: true });
   const localFile = config.core.manifest;
-  const stateFile = remoteStatePath(localFile);
-  const state = readRemoteState(stateFile);
+  const state = readRemoteState(remoteStatePath(localFile));
   let remote;
   try {
     remote = await fetchRemoteManifest(
@@ -107,19 +119,18 @@ async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, ev
     throw err;
   }
   events.onManifestChecked({ status: remote.status });
-  const empty: PullResult = { status: 'unchanged', cloned: [], updated: [], fixed: [], purged: [], deferred: [], failed: [], purgeRefused: null, archivedNotFetched: [] };
   if (remote.status === 'unchanged') {
     log.info('remote manifest unchanged');
-    await removeKilledLocalWrites(localFile, log);
-    return { res: empty, held: null };
+    if (!readOnly) await removeKilledLocalWrites(localFile, log);
+    return null;
   }
-  const st = await openPass(config, deps);
+  const st = await openPass(config, deps, readOnly);
   const { toplevel, local, ctx } = st;
   if (remote.parsed.entries.size === 0 && local.size > 0 && !opts.forcePurge) {
     throw new GrokError('GROK_ERR_MANIFEST_SHAPE', `${remote.source}: the remote manifest is empty while we hold ${local.size} repositories; refusing it (use --force-purge if this is right)`);
   }
   const purging = opts.purge || config.pull.purge;
-  const walk = purging ? await discoverRepos(toplevel) : null;
+  const walk = purging ? await discoverRepos(toplevel).catch((err: unknown) => (readOnly && (err as NodeJS.ErrnoException).code === 'ENOENT' ? null : Promise.reject(err))) : null;
   const found: FoundRepo[] = walk ? walk.repos : [];
   const localRepos = found.map((r) => r.key);
   // grokmirror 1.x entries (a reference, no forkgroup) join a forkgroup, as grokmirror maps them
@@ -159,6 +170,24 @@ async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, ev
   );
   const refused: Refusal[] = [...rejected.filter((r) => isWanted(r.key, pullOpts)), ...unplanned];
   log.info(`${plan.wanted.size} repositories wanted, ${actions.length} need work, ${refused.length} refused, ${plan.purge.length} to purge`);
+  return { remote, st, plan, actions, refused, walk };
+}
+
+/** grok-pull --dry-run: the plan of a pass, changing nothing on disk; null when the manifest is unchanged. */
+export async function planOnly(config: GrokConfig, opts: PullRunOptions, deps: PullDeps): Promise<{ plan: PullPlan; actions: PullPlan['actions']; refused: readonly Refusal[] } | null> {
+  const p = await prepare(config, opts, deps, guardEvents(undefined, deps.log), true);
+  return p && { plan: p.plan, actions: p.actions, refused: p.refused };
+}
+
+/** The pass itself; `held` is the local manifest's size afterwards (null when it was not read). */
+async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, events: Events): Promise<{ res: PullResult; held: number | null }> {
+  const { log } = deps;
+  const empty: PullResult = { status: 'unchanged', cloned: [], updated: [], fixed: [], purged: [], deferred: [], failed: [], purgeRefused: null, archivedNotFetched: [] };
+  const prepared = await prepare(config, opts, deps, events, false);
+  if (!prepared) return { res: empty, held: null };
+  const { remote, st, plan, actions, refused, walk } = prepared;
+  const { toplevel, local } = st;
+  const stateFile = remoteStatePath(config.core.manifest);
   events.onPlan({ kind: 'full', total: actions.length + refused.length, purge: plan.purge.length });
 
   const result: PullResult = { ...empty, status: 'done', purgeRefused: plan.purgeRefused, archivedNotFetched: [...plan.archivedNotFetched] };

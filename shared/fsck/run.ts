@@ -141,6 +141,12 @@ async function storeWork<T>(store: StoreInfo, target: MaintainTarget, work: (t: 
   }
 }
 
+/** What was done to one repository or objstore, for its line in the log (and on stderr with -v). */
+function doneLine(d: { readonly repacked: RepackLevel; readonly checked: boolean; readonly errors: readonly string[] }): string {
+  const parts = [d.repacked !== 'none' ? `repacked (${d.repacked})` : 'not repacked', d.checked ? `checked${d.errors.length > 0 ? `, ${d.errors.length} problems` : ', ok'}` : 'check not due'];
+  return parts.join(', ');
+}
+
 function failureLine(f: RepoFailure): string {
   return `${f.repo}: ${describeError(f.error)}`;
 }
@@ -263,6 +269,7 @@ async function fsckPass(config: GrokConfig, opts: FsckRunOptions, deps: FsckDeps
       if (done.preciousRestored) log.warn({ repo: w.key }, `${w.target.path}: extensions.preciousObjects was off (a run killed during its repack?); set again`);
       if (done.repacked !== 'none') repacked.push(w.key);
       if (done.checked) checked.push(w.key);
+      log.info({ repo: w.key, action: 'fsck' }, `${w.target.path}: ${doneLine(done)}`);
       if (done.errors.length > 0) {
         errors.push({ repo: w.target.path, lines: [...done.errors] });
         log.error({ repo: w.key, action: 'fsck' }, `${w.target.path}: git fsck found problems:\n${done.errors.join('\n')}${done.reclone ? '\n(marked for reclone)' : ''}`);

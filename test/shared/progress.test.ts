@@ -19,11 +19,38 @@ t.test('drawn in place on a terminal, throttled; silent elsewhere', async (t) =>
   p.tick(); // within 100 ms of the last draw: skipped
   clock = 60;
   p.tick(); // the last one is always drawn
+  clock = 2000;
   p.end();
-  t.same(written, ['\r\x1b[Kgrok-fsck: 1/3 repositories, 0.0/s', '\r\x1b[Kgrok-fsck: 3/3 repositories, 50/s', '\r\x1b[K']);
+  p.end(); // once only
+  t.same(written, [
+    '\r\x1b[Kgrok-fsck: 1/3 repositories, 0.0/s',
+    '\r\x1b[Kgrok-fsck: 3/3 repositories, 50/s',
+    '\r\x1b[Kgrok-fsck: 3/3 repositories, 1.5/s, in 2s\n',
+  ], 'the end leaves a summary line, not an erased one');
   const piped: string[] = [];
   const q = createProgress({ label: 'x', total: 3, out: { isTTY: false, write: (s: string) => piped.push(s) } });
   q.tick();
   q.end();
   t.same(piped, [], 'not a terminal: nothing');
+});
+
+t.test('-v: whole lines on any output, at most every interval, and the summary', async (t) => {
+  let clock = 0;
+  const piped: string[] = [];
+  const p = createProgress({ label: 'grok-pull', total: 4, out: { isTTY: false, write: (s: string) => piped.push(s) }, now: () => clock, lines: true, minIntervalMs: 1000 });
+  clock = 999;
+  p.tick(); // one interval has not passed since the start
+  clock = 1000;
+  p.tick(); // exactly one has
+  clock = 1500;
+  p.tick();
+  p.tick();
+  clock = 4000;
+  p.end();
+  t.same(piped, ['grok-pull: 2/4 repositories, 2.0/s, ETA 1s\n', 'grok-pull: 4/4 repositories, 1.0/s, in 4s\n']);
+  const none: string[] = [];
+  const q = createProgress({ label: 'x', total: 0, out: { isTTY: true, write: (s: string) => none.push(s) }, lines: true });
+  q.tick();
+  q.end();
+  t.same(none, [], 'nothing to do: no line');
 });
