@@ -6,7 +6,7 @@
  * GROK_REQUIRE_TOOLS=1 (.ci/run), where that is a failure.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { FIXTURES } from './fixture.js';
@@ -141,4 +141,17 @@ export async function startHttpd(t: { teardown(fn: () => void | Promise<void>): 
       await new Promise((r) => setTimeout(r, 100));
     }
   }
+}
+
+/** A pipe command that appends "<tag> <Message-ID>" to `log`. */
+export function writeSink(dir: string, log: string): string {
+  const sink = path.join(dir, 'sink.sh');
+  writeFileSync(sink, `#!/bin/sh\nid=$(sed -n 's/^[Mm]essage-[Ii][Dd]: *//p' | head -n 1)\necho "$1 $id" >> '${log}'\n`);
+  chmodSync(sink, 0o755);
+  return sink;
+}
+
+/** The Message-IDs a sink recorded with `tag`, in order. */
+export function sinkIds(log: string, tag: string): string[] {
+  return existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith(`${tag} `)).map((l) => l.slice(tag.length + 1)) : [];
 }

@@ -6,7 +6,7 @@
  * in order; the mirrored inboxes are registered (address and description from the origin), indexed and
  * searchable through public-inbox-httpd; `shallow = yes` prunes and still updates.
  */
-import { writeFileSync, readFileSync, existsSync, mkdirSync, readdirSync, chmodSync } from 'node:fs';
+import { writeFileSync, readFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import t from 'tap';
@@ -16,19 +16,11 @@ import { runPull } from '../../../replica/run.js';
 import { BIN } from '../../helpers/fixture.js';
 import { fsckOk, git, gitDir } from '../../helpers/git.js';
 import { startTestOrigin } from '../../helpers/origin.js';
-import { message, PiOrigin, PI_MISSING, piSkip, publicInboxInstalled, startHttpd, type Message } from '../../helpers/public-inbox.js';
+import { message, PiOrigin, PI_MISSING, piSkip, publicInboxInstalled, sinkIds, startHttpd, writeSink, type Message } from '../../helpers/public-inbox.js';
 import { replicaConfig } from '../../helpers/replica.js';
 import { tmpDir } from '../../helpers/tmp.js';
 
-/** A pipe command that appends "<tag> <Message-ID>" to `log`. */
-export function writeSink(dir: string, log: string): string {
-  const sink = path.join(dir, 'sink.sh');
-  writeFileSync(sink, `#!/bin/sh\nid=$(sed -n 's/^[Mm]essage-[Ii][Dd]: *//p' | head -n 1)\necho "$1 $id" >> '${log}'\n`);
-  chmodSync(sink, 0o755);
-  return sink;
-}
-
-const piped = (log: string, tag: string) => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith(`${tag} `)).map((l) => l.slice(tag.length + 1)) : []);
+const piped = sinkIds;
 const ids = (ms: readonly Message[]) => ms.map((m) => m.id);
 const piConfigGet = (file: string, key: string) => git(['config', '--file', file, '--get-all', key]).split('\n');
 
