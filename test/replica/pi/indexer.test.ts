@@ -69,6 +69,12 @@ t.test('init and update: one line per inbox, a failure is exit 1 and retried by 
   const broken = await idx(['update', repo('alpha')]);
   t.equal(broken.code, 1);
   t.match(broken.stderr, /alpha: public-inbox-index failed \(exit \d+\): .*; the next update tries again/);
+  // grokmirror's way out, from its manual: init --force-reinit on the inbox directory rebuilds it.
+  const reinit = await idx(['init', '--force-reinit', path.join(top, 'alpha')]);
+  t.equal(reinit.code, 0, reinit.stderr);
+  t.match(reinit.stdout, /alpha: registered with public-inbox as alpha and indexed/);
+  t.equal((await idx(['update', repo('alpha')])).code, 0, 'and updates work again');
+  t.equal(git(['config', '--file', piConfig, '--get-all', 'publicinbox.alpha.address']).trim(), 'alpha@example.org', 'registered once, not twice');
   const notEpoch = await idx(['update', path.join(top, 'alpha')]);
   t.equal(notEpoch.code, 0, 'a path that is not an epoch: nothing to do');
   t.match(notEpoch.stdout, /not a public-inbox epoch/);
