@@ -85,6 +85,28 @@ export async function commitInfo(git: Git, repo: string, commit: string): Promis
   return parser.end();
 }
 
+/**
+ * Several blobs in one `git cat-file --batch` (one process for a chunk of messages rather than one per
+ * message); a blob that is missing is left out of the map.
+ */
+export async function readBlobs(git: Git, repo: string, oids: readonly string[]): Promise<Map<string, Buffer>> {
+  const out = new Map<string, Buffer>();
+  if (oids.length === 0) return out;
+  const buf = (await git.run({ gitDir: repo, args: ['cat-file', '--batch'], input: `${oids.join('\n')}\n` })).stdout;
+  let at = 0;
+  while (at < buf.length) {
+    const nl = buf.indexOf(0x0a, at);
+    if (nl < 0) break;
+    const header = buf.subarray(at, nl).toString('utf8').split(' ');
+    at = nl + 1;
+    if (header.length !== 3) continue; // `<oid> missing`
+    const size = Number(header[2]);
+    out.set(header[0]!, buf.subarray(at, at + size));
+    at += size + 1;
+  }
+  return out;
+}
+
 export async function readBlob(git: Git, repo: string, oid: string): Promise<Buffer> {
   return (await git.run({ gitDir: repo, args: ['cat-file', 'blob', untrusted(oid)] })).stdout;
 }

@@ -9,7 +9,7 @@ import { GrokError } from '../../shared/errors.js';
 import type { Git } from '../../shared/git/index.js';
 import { acquireLock, isLockBusy, lockPathFor } from '../../shared/lock.js';
 import type { Logger } from '../../shared/log.js';
-import { epochCommits, isAncestor, masterTip, MASTER, readBlob } from './epoch-git.js';
+import { epochCommits, isAncestor, masterTip, MASTER, readBlob, readBlobs } from './epoch-git.js';
 import { parseEpochPath } from './epochs.js';
 import { pipeMessage, type PipeOutcome } from './pipe-command.js';
 import { advance, classify, isNew, planStart, resumeAfterRewrite, type EpochCommit, type PiperState } from './piper-plan.js';
@@ -89,7 +89,8 @@ async function runLocked(repo: string, epoch: number, tip: { commit: string; ct:
   const counts = { piped: 0, deletion: 0, purged: 0, other: 0, older: 0 };
   let failure = '';
   let dirty = false;
-  for (const c of work.commits) {
+  let blobs = new Map<string, Buffer>();
+  for (const [i, c] of work.commits.entries()) {
     const kind = classify(c);
     const older = !isNew(c, work.minCt);
     if (older || kind !== 'message') {
@@ -98,14 +99,15 @@ async function runLocked(repo: string, epoch: number, tip: { commit: string; ct:
       dirty = true;
       continue;
     }
-    const message = await readBlob(git, repo, c.m!);
+    if (!blobs.has(c.m!)) blobs = await readBlobs(git, repo, nextMessages(work.commits, i, work.minCt));
+    const message = blobs.get(c.m!) ?? (await readBlob(git, repo, c.m!));
     if (opts.dryRun) {
       rlog.info({ action: 'pipe', commit: c.commit, bytes: message.length }, `would pipe ${c.commit} (${message.length} b) [dry run]`);
       counts.piped++;
       continue;
     }
     if (saved?.inflight === c.commit) rlog.warn(`${repo}: ${c.commit} was being piped when a run was stopped; piping it again (it may have been delivered already)`);
-    await writeState(repo, { ...state, inflight: c.commit });
+    await writeState(repo, { ...state, inflight: c.commit }, false);
     const out = await pipe(opts.pipe, message);
     if (!out.ok) {
       failure = `${opts.pipe[0]} failed on ${c.commit} (${out.status})${out.stderr ? `: ${out.stderr.split('\n')[0]}` : ''}; it and what follows are left for the next run`;
@@ -145,6 +147,19 @@ async function findWork(repo: string, start: Exclude<ReturnType<typeof planStart
       return { commits: r.commits, minCt: null, note: { level: 'warn', text: `history rewritten (${start.from.slice(0, 12)} is gone from ${MASTER}); resuming ${where}` } };
     }
   }
+}
+
+/** Messages read per git process: bounded, so that a new epoch of a busy list is not held in memory at once. */
+const BLOB_CHUNK = 64;
+
+/** The message blobs of the next BLOB_CHUNK commits to pipe, from `from` on. */
+function nextMessages(commits: readonly EpochCommit[], from: number, minCt: number | null): string[] {
+  const oids: string[] = [];
+  for (let i = from; i < commits.length && oids.length < BLOB_CHUNK; i++) {
+    const c = commits[i]!;
+    if (classify(c) === 'message' && isNew(c, minCt)) oids.push(c.m!);
+  }
+  return oids;
 }
 
 function summary(repo: string, c: { piped: number; deletion: number; purged: number; other: number; older: number }, dryRun: boolean, failure: string): string {

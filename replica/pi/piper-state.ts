@@ -75,8 +75,13 @@ export function readLatest(repo: string): string | null {
   return oid;
 }
 
-export async function writeState(repo: string, state: PiperState): Promise<void> {
-  await atomicWrite(stateFileFor(repo), `${JSON.stringify(state)}\n`);
+/**
+ * `durable: false` for the note written before a message is piped (which message was in flight): it
+ * only lets the next run say that it pipes one again, and losing it to a crash of the machine changes
+ * nothing else, so it is not worth two fsyncs per message.
+ */
+export async function writeState(repo: string, state: PiperState, durable = true): Promise<void> {
+  await atomicWrite(stateFileFor(repo), `${JSON.stringify(state)}\n`, durable ? {} : { noSync: true });
 }
 
 /** grokmirror's file, as grokmirror writes it. */
