@@ -205,6 +205,13 @@ t.test('a pipe that cannot run, an unreadable config: one clear line, exit 1', a
   t.equal(res.code, 1);
   t.match(res.stderr, /cannot execute \/nonexistent\/procmail \(pipe = \/nonexistent\/procmail -x\)/);
   t.equal(res.stderr.trim().split('\n').length, 1, 'one line');
+  // A damaged state file: named, nothing piped, nothing overwritten.
+  writeFileSync(s.cfg, `[DEFAULT]\npipe = /bin/cat\n`);
+  writeFileSync(`${e0}.pi-piper.json`, '{"commit": "not an id"');
+  const damaged = await s.run(e0);
+  t.equal(damaged.code, 1);
+  t.match(damaged.stderr, /0\.git\.pi-piper\.json: not valid JSON; move it aside to start this repository afresh/);
+  t.equal(readFileSync(`${e0}.pi-piper.json`, 'utf8'), '{"commit": "not an id"', 'left as it was');
   const missing = await runBin(BIN['pi-piper'], ['-c', path.join(s.dir, 'nope.conf'), e0]);
   t.equal(missing.code, 1);
   t.match(missing.stderr, /nope\.conf: cannot read config file/);
