@@ -31,6 +31,10 @@ export const ERROR_CODES = {
   GROK_ERR_BUNDLE: 'preload bundle unusable',
   GROK_ERR_MAIL: 'report mail could not be sent',
   GROK_ERR_LISTEN: 'address to listen on unusable',
+  GROK_ERR_PI_TOOL: 'public-inbox command not found',
+  GROK_ERR_PI_FAILED: 'public-inbox command failed',
+  GROK_ERR_PIPE: 'pipe command failed',
+  GROK_ERR_PI_STATE: 'pi-piper state file unusable',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { BIN, REPO_ROOT } from './helpers/fixture.js';
 import { runBin } from './helpers/cli.js';
 
-const commands: { name: keyof typeof BIN; sources: string[]; spec: string[] }[] = [
+const commands: { name: keyof typeof BIN; sources: string[]; spec: string[]; subs?: string[] }[] = [
   {
     name: 'manifest',
     sources: ['origin/manifest/cli-options.ts'],
@@ -17,6 +17,8 @@ const commands: { name: keyof typeof BIN; sources: string[]; spec: string[] }[] 
   { name: 'origin', sources: ['origin/server/cli-options.ts'], spec: ['-c', '--listen', '--version'] },
   { name: 'pull', sources: ['replica/cli-options.ts'], spec: ['-c', '-v', '-n', '--no-mtime-check', '-p', '--purge', '--force-purge', '-o', '--continuous', '--version'] },
   { name: 'fsck', sources: ['shared/fsck/cli-options.ts'], spec: ['-c', '-v', '-f', '--force', '--repack-only', '--connectivity-only', '--repack-all-quick', '--repack-all-full', '--version'] },
+  { name: 'pi-piper', sources: ['replica/pi/piper-cli.ts'], spec: ['-v', '--verbose', '-d', '--dry-run', '-c', '--config', '-l', '--pipe-last', '--version'] },
+  { name: 'pi-indexer', sources: ['replica/pi/indexer-cli.ts'], subs: ['init', 'update', 'extindex'], spec: ['-v', '--verbose', '-c', '--pi-config', '-t', '--toplevel', '-p', '--pi-toplevel', '-l', '--logfile', '-L', '--indexlevel', '-j', '--jobs', '--no-fsync', '--local-toplevel', '--origin-hostname', '--listid-priority', '--extra-cfgopts', '--force-reinit', '--version'] },
   { name: 'bundle', sources: ['replica/bundle/cli-options.ts'], spec: ['-c', '--config', '-o', '--outdir', '-g', '--gitargs', '-r', '--revlistargs', '-s', '--maxsize', '-i', '--include', '-v', '--verbose', '--version'] },
 ];
 
@@ -34,7 +36,14 @@ for (const c of commands) {
   t.test(`grok-${c.name} --help and --version`, async (t) => {
     const help = await runBin(BIN[c.name], ['--help']);
     t.equal(help.code, 0);
-    const listed = new Set(help.stdout.match(/(?<![\w-])--?[A-Za-z][\w-]*/g) ?? []);
+    let said = help.stdout;
+    // A subcommand's flags are in its own --help.
+    for (const sub of c.subs ?? []) {
+      const h = await runBin(BIN[c.name], [sub, '--help']);
+      t.equal(h.code, 0, `${sub} --help`);
+      said += h.stdout;
+    }
+    const listed = new Set(said.match(/(?<![\w-])--?[A-Za-z][\w-]*/g) ?? []);
     const inCode = c.sources.flatMap(declared);
     t.ok(inCode.length >= 3, `found the option declarations of grok-${c.name}`);
     for (const f of inCode) t.ok(listed.has(f), `--help lists ${f} (declared in the code)`);

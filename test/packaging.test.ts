@@ -6,7 +6,7 @@ import { REPO_ROOT } from './helpers/fixture.js';
 import { makeRepo } from './helpers/git.js';
 import { tmpDir } from './helpers/tmp.js';
 
-const COMMANDS = ['grok-manifest', 'grok-origin', 'grok-pull', 'grok-fsck', 'grok-dumb-pull', 'grok-bundle'];
+const COMMANDS = ['grok-manifest', 'grok-origin', 'grok-pull', 'grok-fsck', 'grok-dumb-pull', 'grok-bundle', 'grok-pi-piper', 'grok-pi-indexer'];
 /** `node_modules/x`, `node_modules/@s/y`, `node_modules/x/node_modules/z`... below `dir`. */
 function installedPackages(dir: string, rel = ''): string[] {
   const nm = path.join(dir, rel, 'node_modules');

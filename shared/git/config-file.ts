@@ -110,3 +110,45 @@ export function lookupConfigSubsections(text: string, section: string, key: stri
   for (const e of all) if (e.subsection !== undefined) out.set(e.subsection, e.value);
   return out;
 }
+
+const INCLUDE_RE = /^\s*\[\s*include\s*\]\s*(?:[#;].*)?$/i;
+const INCLUDE_PATH_RE = /^\s*path\s*=\s*(.*?)\s*$/i;
+const MAX_INCLUDE_DEPTH = 4;
+
+/**
+ * The text with plain `[include] path = <file>` sections replaced by the files' text (relative paths
+ * taken from `dir`, the including file's directory), as git reads them: public-inbox's epochs include
+ * `../../all.git/config`. Anything else in an include section, a quoted or `~` path, a file that cannot
+ * be read, or nesting deeper than git would go, leaves the include in place (and so the readers above
+ * answer "ask git"). `[includeIf]` is never expanded.
+ */
+export function inlineIncludes(text: string, dir: string, read: (file: string) => string | null, depth = 0): string {
+  if (!/^\s*\[\s*include\s*\]/im.test(text) || depth >= MAX_INCLUDE_DEPTH) return text;
+  const lines = text.split(/\r?\n/);
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (!INCLUDE_RE.test(lines[i]!)) {
+      out.push(lines[i]!);
+      continue;
+    }
+    const block: string[] = [];
+    let j = i + 1;
+    for (; j < lines.length && !lines[j]!.trimStart().startsWith('['); j++) {
+      const l = lines[j]!.trim();
+      if (l === '' || l.startsWith('#') || l.startsWith(';')) continue;
+      const m = INCLUDE_PATH_RE.exec(l);
+      const file = m?.[1];
+      if (!file || /["\\~]/.test(file)) return text;
+      const full = file.startsWith('/') ? file : `${dir.replace(/\/+$/, '')}/${file}`;
+      const inner = read(full);
+      if (inner === null) return text;
+      const innerDir = full.slice(0, full.lastIndexOf('/')) || '/';
+      const expanded = inlineIncludes(inner, innerDir, read, depth + 1);
+      if (/^\s*\[\s*include\s*\]/im.test(expanded)) return text;
+      block.push(expanded);
+    }
+    out.push(...block);
+    i = j - 1;
+  }
+  return out.join('\n');
+}

@@ -121,7 +121,7 @@ export async function readRepoMeta(git: Git, gitDir: string): Promise<RepoMeta> 
     owner,
     alternate,
     archived: existsSync(path.join(gitDir, ARCHIVED_MARKER)),
-    partial: partialMarkOf(config),
+    partial: partialMarkOf(config, gitDir),
   };
 }
 

@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { lookupConfigSubsections, lookupConfigValue } from '../git/index.js';
+import { inlineIncludes, lookupConfigSubsections, lookupConfigValue } from '../git/index.js';
 import { partialFilterProblem } from '../git/partial-filter.js';
 
 /** git's boolean: no value, or true/yes/on, or a non-zero number. */
@@ -22,12 +22,17 @@ function gitTrue(v: string | null): boolean {
 
 type PartialFacts = { readonly partial: false } | { readonly partial: true; readonly filter: string | null };
 
-function readConfig(gitDir: string): string | null {
+function readText(file: string): string | null {
   try {
-    return readFileSync(path.join(gitDir, 'config'), 'utf8');
+    return readFileSync(file, 'utf8');
   } catch {
     return null;
   }
+}
+
+function readConfig(gitDir: string): string | null {
+  const text = readText(path.join(gitDir, 'config'));
+  return text === null ? null : inlineIncludes(text, gitDir, readText);
 }
 
 /** From the text of a repository's config file (null: none). */
@@ -59,8 +64,11 @@ export function partialMark(gitDir: string): string | true | null {
   return partialMarkOf(readConfig(gitDir));
 }
 
-/** partialMark from the config file's text, for a caller that has read it already. */
-export function partialMarkOf(config: string | null): string | true | null {
-  const f = partialFacts(config);
+/**
+ * partialMark from the config file's text, for a caller that has read it already; with `gitDir`, the
+ * files it includes are read too.
+ */
+export function partialMarkOf(config: string | null, gitDir?: string): string | true | null {
+  const f = partialFacts(config !== null && gitDir !== undefined ? inlineIncludes(config, gitDir, readText) : config);
   return f.partial ? (f.filter ?? true) : null;
 }

@@ -14,6 +14,8 @@ export const BIN = {
   fsck: path.join(REPO_ROOT, 'dist/bin/grok-fsck.js'),
   dumbPull: path.join(REPO_ROOT, 'dist/bin/grok-dumb-pull.js'),
   bundle: path.join(REPO_ROOT, 'dist/bin/grok-bundle.js'),
+  'pi-piper': path.join(REPO_ROOT, 'dist/bin/grok-pi-piper.js'),
+  'pi-indexer': path.join(REPO_ROOT, 'dist/bin/grok-pi-indexer.js'),
 };
 
 /** Builds grokmirror's reference collection (same shas every time) under `top`. */

@@ -20,6 +20,8 @@ const BIN_OF: Record<string, string> = {
   'grok-fsck': BIN.fsck,
   'grok-dumb-pull': BIN.dumbPull,
   'grok-bundle': BIN.bundle,
+  'grok-pi-piper': BIN['pi-piper'],
+  'grok-pi-indexer': BIN['pi-indexer'],
 };
 const groff = spawnSync('groff', ['--version'], { encoding: 'utf8' }).status === 0;
 

@@ -6,6 +6,8 @@ import { manifestCommand, manifestManual } from '../../origin/manifest/cli-optio
 import { originCommand, originManual } from '../../origin/server/cli-options.js';
 import { bundleCommand, bundleManual } from '../../replica/bundle/cli-options.js';
 import { pullCommand, pullManual } from '../../replica/cli-options.js';
+import { indexerCommand, indexerManual } from '../../replica/pi/indexer-cli.js';
+import { piperCommand, piperManual } from '../../replica/pi/piper-cli.js';
 import { dumbPullCommand, dumbPullManual } from '../../replica/dumb/cli-options.js';
 
 export interface Page {
@@ -21,4 +23,6 @@ export const PAGES: readonly Page[] = [
   { command: fsckCommand, manual: fsckManual, source: 'shared/fsck/cli-options.ts' },
   { command: dumbPullCommand, manual: dumbPullManual, source: 'replica/dumb/cli-options.ts' },
   { command: bundleCommand, manual: bundleManual, source: 'replica/bundle/cli-options.ts' },
+  { command: piperCommand, manual: piperManual, source: 'replica/pi/piper-cli.ts' },
+  { command: indexerCommand, manual: indexerManual, source: 'replica/pi/indexer-cli.ts' },
 ];

@@ -48,6 +48,19 @@ export function renderManPage(cmd: Command, manual: Manual, version: string, sou
   for (const o of help.visibleOptions(cmd) as Option[]) {
     out.push('.TP', term(help.optionTerm(o)), text(`${help.optionDescription(o)}${o.mandatory ? ' (required)' : ''}`));
   }
+  const subs = cmd.commands.filter((c) => !(c as Command & { _hidden?: boolean })._hidden);
+  if (subs.length > 0) {
+    out.push('.SH COMMANDS');
+    for (const sub of subs) {
+      const sh = sub.createHelp();
+      out.push('.TP', `\\fB${code(sub.name())}\\fR ${code(sh.commandUsage(sub).split(' ').slice(2).join(' '))}`.trimEnd(), text(sub.description()));
+      for (const a of sh.visibleArguments(sub)) out.push('.RS', '.TP', `\\fI${code(sh.argumentTerm(a))}\\fR`, text(sh.argumentDescription(a)), '.RE');
+      for (const o of sh.visibleOptions(sub) as Option[]) {
+        if (o.long === '--help') continue;
+        out.push('.RS', '.TP', term(sh.optionTerm(o)), text(sh.optionDescription(o)), '.RE');
+      }
+    }
+  }
   out.push('.SH EXIT STATUS', manual.exitStatus.map(text).join('\n.PP\n'));
   if (manual.files?.length) {
     out.push('.SH FILES');

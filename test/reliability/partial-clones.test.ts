@@ -51,8 +51,16 @@ t.test('a promisor repository is recognised the way git recognises one', async (
     ['extensions.partialClone only (older git)', '[extensions]\n\tpartialClone = origin\n[remote "origin"]\n\tpartialclonefilter = blob:limit=1m\n', true, 'blob:limit=1m'],
     ['a filter on a remote, nothing else', '[remote "a"]\n\tpartialclonefilter = blob:none\n', true, 'blob:none'],
     ['a filter we do not pass ourselves', '[remote "a"]\n\tpromisor = true\n\tpartialclonefilter = sparse:oid=HEAD:x\n', true, true],
-    ['an include (not followed): taken as partial', '[include]\n\tpath = other\n', true, true],
+    ['an include of a missing file: taken as partial', '[include]\n\tpath = other\n', true, true],
+    // public-inbox's epochs: `[include] path = ../../all.git/config`, a plain config.
+    ['an include of a plain config (public-inbox epochs)', '[include]\n\tpath = ../plain.config\n', false, null],
+    ['an include naming a promisor remote', '[include]\n\tpath = ../promisor.config\n', true, 'blob:none'],
+    ['an include nesting one more', '[include]\n\tpath = ../nested.config\n', true, 'blob:none'],
+    ['includeIf (not followed): taken as partial', '[includeIf "gitdir:/x/"]\n\tpath = ../plain.config\n', true, true],
   ];
+  writeFileSync(path.join(dir, 'plain.config'), '[repack]\n\twriteBitmaps = true\n');
+  writeFileSync(path.join(dir, 'promisor.config'), '[remote "a"]\n\tpromisor = true\n\tpartialclonefilter = blob:none\n');
+  writeFileSync(path.join(dir, 'nested.config'), '[include]\n\tpath = promisor.config\n');
   for (const [name, config, partial, mark] of cases) {
     const repo = path.join(dir, `${cases.findIndex((c) => c[0] === name)}.git`);
     mkdirSync(repo);
