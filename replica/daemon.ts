@@ -148,6 +148,7 @@ async function follow(config: GrokConfig, opts: DaemonOptions, baseDeps: DaemonD
           if (up) log.info(`following the change feed at ${feed}`);
         },
         onMissing: () => tracker?.feedMissing(),
+        onBytes: (n) => tracker?.feedBytes(n),
       })
     : Promise.resolve();
   signal.addEventListener('abort', poke, { once: true });

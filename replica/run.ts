@@ -107,7 +107,7 @@ async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, ev
     events.onManifestChecked({ status: 'failed', error: describeError(err) });
     throw err;
   }
-  events.onManifestChecked({ status: remote.status });
+  events.onManifestChecked(remote.status === 'fetched' ? { status: 'fetched', bytes: remote.downloaded } : { status: remote.status });
   const empty: PullResult = { status: 'unchanged', cloned: [], updated: [], fixed: [], purged: [], deferred: [], failed: [], purgeRefused: null, archivedNotFetched: [] };
   if (remote.status === 'unchanged') {
     log.info('remote manifest unchanged');

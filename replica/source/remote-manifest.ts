@@ -88,7 +88,7 @@ export type RemoteManifest =
    * `source`: where it came from, credentials redacted (it is logged and recorded); `json`: the
    * manifest's bytes, inflated, read with readRemoteEntries.
    */
-  | { readonly status: 'fetched'; readonly json: Buffer; readonly validators: Validators; readonly source: string };
+  | { readonly status: 'fetched'; readonly json: Buffer; readonly validators: Validators; readonly source: string; readonly downloaded: number };
 
 export interface FetchOptions {
   readonly state: RemoteState | null;
@@ -118,7 +118,7 @@ export async function fetchRemoteManifest(remote: RemoteConfig, opts: FetchOptio
   else if (raw.startsWith('file://')) res = await fetchFileManifest(raw, req);
   else throw new GrokError('GROK_ERR_CONFIG_VALUE', `[remote] manifest ${JSON.stringify(source)} is not http(s):// or file://`, { source });
   if (res.status === 'unchanged') return res;
-  return { status: 'fetched', json: res.json, validators: res.validators, source };
+  return { status: 'fetched', json: res.json, validators: res.validators, source, downloaded: res.downloaded };
 }
 
 /**

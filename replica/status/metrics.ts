@@ -38,6 +38,9 @@ export function statusMetrics(tracker: StatusTracker): StatusMetrics {
   gauge('grokmirror_replica_queue_depth', 'Feed and socket notices waiting for the work loop', (s) => s.queue);
   gauge('grokmirror_replica_pass_running', '1 while a pass is running', (s) => (s.working ? 1 : 0));
   counter('grokmirror_replica_fetched_bytes_total', 'Object bytes (packs and loose objects) added by clones and fetches', [], (s) => [[{}, s.bytes_fetched]]);
+  counter('grokmirror_replica_downloaded_bytes_total', 'Bytes downloaded besides git: whole manifests (what=manifest) and the change feed (what=feed)', ['what'], (s) =>
+    Object.entries(s.bytes_downloaded).map(([what, n]) => [{ what }, n]),
+  );
   counter('grokmirror_replica_manifest_checks_total', 'Remote manifest checks by result', ['result'], (s) =>
     Object.entries(s.manifest_checks).map(([result, n]) => [{ result }, n]),
   );
