@@ -255,3 +255,38 @@ t.test('after a dropped feed the daemon catches up through the feed (Last-Event-
   t.ok(fsckOk(path.join(mirror, 'b.git')).ok);
   t.ok(fsckOk(path.join(mirror, 'a.git')).ok);
 });
+
+t.test('fsck_cron: an fsck that found errors is followed by a pass that rechecks every repository; a clean one is not', async (t) => {
+  const dir = tmpDir(t);
+  const origin = await heldManifestServer(t);
+  const FSCK = '0 4 * * 0';
+  const config = replicaConfig(path.join(dir, 'mirror'), origin.url, `refresh = 3600\nfeed = no\nfsck_cron = ${FSCK}\n`);
+  const jobs = new Map<string, () => void>();
+  const schedule: DaemonDeps['schedule'] = (expr, job) => {
+    jobs.set(expr, job);
+    return { stop: () => {} };
+  };
+  const results: FsckResult['errors'][] = [[], [{ repo: '/a.git', lines: ['missing blob 1234'] }]];
+  let fscks = 0;
+  const runFsck: DaemonDeps['runFsck'] = async () => {
+    fscks++;
+    return { status: 'done', checked: ['/a.git'], repacked: [], errors: results.shift() ?? [] } satisfies FsckResult;
+  };
+  const stop = new AbortController();
+  const done = runDaemon(config, { purge: false, forcePurge: false }, { git: new Git(), log: silentLogger(), now: Date.now, schedule, runFsck }, stop.signal);
+  t.teardown(async () => {
+    stop.abort();
+    await done;
+  });
+  origin.answer(await origin.next());
+  await waitFor('nothing pending', () => origin.requests() === 1);
+  jobs.get(FSCK)!();
+  await waitFor('the clean fsck', () => fscks === 1);
+  await new Promise((r) => setTimeout(r, 500));
+  t.equal(origin.requests(), 1, 'a clean fsck: no pass follows');
+  jobs.get(FSCK)!();
+  await waitFor('a pass after the fsck with errors', () => origin.requests() === 2);
+  t.equal(fscks, 2);
+  t.pass('an fsck with errors: a pass follows at once (it may have marked repositories for a reclone)');
+  origin.answer(await origin.next());
+});
