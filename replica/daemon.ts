@@ -158,6 +158,7 @@ async function follow(config: GrokConfig, opts: DaemonOptions, baseDeps: DaemonD
           if (up) log.info(`following the change feed at ${feed}`);
         },
         onMissing: () => tracker?.feedMissing(),
+        onBytes: (n) => tracker?.feedBytes(n),
       })
     : Promise.resolve();
   signal.addEventListener('abort', poke, { once: true });
@@ -179,7 +180,9 @@ async function follow(config: GrokConfig, opts: DaemonOptions, baseDeps: DaemonD
       // it works are batched and fetched when it is done; fsck and pull never touch repositories at once.
       if (fsckDue) {
         fsckDue = false;
-        await fsckLoggingFailures(config, deps);
+        // A repository with errors may have been marked for a reclone; a pass looks at unchanged
+        // repositories only when it rechecks (plan.ts diskLook), so the next one does.
+        if (await fsckLoggingFailures(config, deps)) wantFull(true);
         continue;
       }
       if (targets.size > 0) {
@@ -206,14 +209,19 @@ async function follow(config: GrokConfig, opts: DaemonOptions, baseDeps: DaemonD
   }
 }
 
-/** A failed fsck is logged and the daemon carries on: the next `fsck_cron` tick tries again. */
-async function fsckLoggingFailures(config: GrokConfig, deps: DaemonDeps): Promise<void> {
+/**
+ * A failed fsck is logged and the daemon carries on: the next `fsck_cron` tick tries again. True when
+ * it found repositories with errors.
+ */
+async function fsckLoggingFailures(config: GrokConfig, deps: DaemonDeps): Promise<boolean> {
   const { log } = deps;
   try {
     const res = await (deps.runFsck ?? defaultRunFsck)(config, FSCK_OPTIONS, { git: deps.git, log, now: deps.now });
     if (res.status === 'busy') log.info('fsck: another grok-fsck is running; skipped');
     else log.info(`fsck: ${res.checked.length} checked, ${res.repacked.length} repacked, ${res.errors.length} with errors`);
+    return res.status === 'done' && res.errors.length > 0;
   } catch (err) {
     log.error(`fsck failed: ${describeError(err)}; trying again at the next fsck_cron time`);
+    return false;
   }
 }

@@ -17,6 +17,8 @@ export type PassKind = 'full' | 'targeted';
 export interface ManifestChecked {
   readonly status: 'unchanged' | 'fetched' | 'failed';
   readonly error?: string;
+  /** Fetched: the bytes downloaded (compressed, when they came so). */
+  readonly bytes?: number;
 }
 
 export interface PlanInfo {

@@ -19,6 +19,8 @@ export interface FeedHandlers {
   onConnected?(connected: boolean, lastHeard?: number): void;
   /** The origin has no feed (it answered 404 before the feed ever connected: a grokmirror origin). */
   onMissing?(): void;
+  /** Bytes the feed sent (for the downloaded-bytes metric). */
+  onBytes?(n: number): void;
 }
 
 export interface FeedOptions {
@@ -99,10 +101,11 @@ export async function followFeed(opts: FeedOptions, handlers: FeedHandlers): Pro
       // time keeps backing off (and is warned about once), it does not reconnect every second.
       let healthy = false;
       let buf = '';
-      res.body.setEncoding('utf8');
-      for await (const chunk of res.body as AsyncIterable<string>) {
+      const text = new TextDecoder();
+      for await (const bytes of res.body as AsyncIterable<Buffer>) {
         lastHeard = Date.now();
-        buf += chunk;
+        handlers.onBytes?.(bytes.length);
+        buf += text.decode(bytes, { stream: true });
         if (buf.length > MAX_EVENT_BYTES) throw new Error('an event larger than 4 MiB');
         for (let at = buf.indexOf('\n\n'); at >= 0; at = buf.indexOf('\n\n')) {
           const ev = parseSseBlock(buf.slice(0, at));

@@ -74,3 +74,27 @@ export function referencedRoots(remote: Manifest, local: Manifest): string[] {
   for (const [k, e] of remote) if (!e.forkgroup && e.reference && e.reference !== k) roots.add(rootOf(k, lookup).root);
   return [...roots];
 }
+
+/**
+ * The entries the reference chains of `kept`'s 1.x forks pass through that a pass did not keep (it
+ * builds only the entries it wants or holds: shared/manifest/io.ts parseManifestSubset), read with
+ * `pick` from the manifest, a link of the chains at a time. Rare, and empty when no wanted fork is
+ * 1.x style; with them, mapLegacyReferences names the forkgroups as it would with the whole manifest.
+ */
+export function chainEntries(kept: Manifest, local: Manifest, pick: (keys: ReadonlySet<string>) => Manifest): Manifest {
+  const extra: Manifest = new Map();
+  const lookup = (k: string) => kept.get(k) ?? extra.get(k) ?? local.get(k);
+  const tried = new Set<string>();
+  for (let i = 0; i < MAX_CHAIN; i++) {
+    const need = new Set<string>();
+    for (const [k, e] of kept) {
+      if (e.forkgroup || !e.reference || e.reference === k) continue;
+      const { root } = rootOf(k, lookup);
+      if (!lookup(root) && !tried.has(root)) need.add(root);
+    }
+    if (need.size === 0) break;
+    for (const k of need) tried.add(k);
+    for (const [k, e] of pick(need)) extra.set(k, e);
+  }
+  return extra;
+}

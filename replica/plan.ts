@@ -3,7 +3,7 @@
  * and what is on disk (docs/architecture.md "Where each decision lives"). Pure: no I/O, tested with tables.
  */
 import { matchesAny } from '../shared/glob.js';
-import type { Manifest, ManifestEntry } from '../shared/manifest/entry.js';
+import { sameEntry, type Manifest, type ManifestEntry } from '../shared/manifest/entry.js';
 import { keyToUrlPath } from '../shared/manifest/keys.js';
 
 export interface DiskRepo {
@@ -83,6 +83,24 @@ export interface PullPlan {
 
 export function isWanted(key: string, opts: Pick<PullOptions, 'include' | 'exclude'>): boolean {
   return matchesAny(key, opts.include) && !matchesAny(key, opts.exclude);
+}
+
+/**
+ * How closely a pass looks at a wanted repository before planning, so that a pass costs what
+ * changed, not what the manifest holds (docs/architecture.md "A pass at scale"): `full` (git's view
+ * of it) for an entry we do not hold yet, one the manifest changed, or a partial clone not marked
+ * yet; for an entry held exactly as the manifest has it, `quick` (its files: still there, its
+ * fingerprint, a reclone mark) when the pass rechecks everything (-n, recheck_cron), else `none`:
+ * the recorded entry stands for the disk (recordedDisk).
+ */
+export function diskLook(entry: ManifestEntry, held: ManifestEntry | undefined, recheck: boolean, unmarkedPartial: boolean): 'full' | 'quick' | 'none' {
+  if (held === undefined || unmarkedPartial || !sameEntry(held, entry, 'partial')) return 'full';
+  return recheck ? 'quick' : 'none';
+}
+
+/** What the disk is taken to be when it is not looked at: the repository as the local entry records it. */
+export function recordedDisk(held: ManifestEntry): DiskRepo {
+  return { exists: true, fingerprint: held.fingerprint, reclone: false, head: held.head, description: held.description ?? null, owner: held.owner ?? null, symlinksOk: true };
 }
 
 /**

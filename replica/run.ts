@@ -11,7 +11,7 @@ import { describeError, GrokError } from '../shared/errors.js';
 import type { Git } from '../shared/git/index.js';
 import { lockPathFor, removeLockIfGone, removeOrphanLocks, withLock } from '../shared/lock.js';
 import type { Logger } from '../shared/log.js';
-import { sameEntry, type ManifestEntry } from '../shared/manifest/entry.js';
+import type { ManifestEntry } from '../shared/manifest/entry.js';
 import { keyToPath, pathToKey } from '../shared/manifest/keys.js';
 import { matchesAny } from '../shared/glob.js';
 import { mapPool } from '../shared/pool.js';
@@ -19,16 +19,18 @@ import { discoverRepos, type FoundRepo } from '../shared/repo/discover.js';
 import { readAlternate } from '../shared/repo/inspect.js';
 import { diskState, quickDiskState } from './execute/disk-state.js';
 import { objstoresHeld } from './execute/forkgroups.js';
-import { mapLegacyReferences, referencedRoots } from './legacy-reference.js';
+import { chainEntries, mapLegacyReferences, referencedRoots } from './legacy-reference.js';
 
 import { localKeyProblem, REFUSED } from './execute/local-paths.js';
 import { removeLink, removeRepo } from './execute/mirror-steps.js';
 import { isLocalSite, pullOptions } from './execute/context.js';
 import { guardEvents, type PullEvents } from './events.js';
-import { isWanted, type DiskRepo, type PullPlan, type Refusal } from './plan.js';
+import { diskLook, isWanted, recordedDisk, type DiskRepo, type PullPlan, type Refusal } from './plan.js';
 import { executePass, finishPass, observePass, openPass, planPass, removeKilledLocalWrites, type Events, type PassState } from './pass.js';
 import type { HttpSourceDeps } from './source/http-source.js';
-import { fetchRemoteManifest, readRemoteState, type RemoteManifest, remoteStateAfter, remoteStatePath, writeRemoteState } from './source/remote-manifest.js';
+import { fetchRemoteManifest, readRemoteEntries, readRemoteState, remoteStateAfter, remoteStatePath, writeRemoteState, type RemoteManifest } from './source/remote-manifest.js';
+import type { Validators } from './source/types.js';
+import { parseManifestSubset } from '../shared/manifest/io.js';
 
 export interface PullRunOptions {
   /** -n: fetch the manifest even if unchanged. */
@@ -90,7 +92,9 @@ export async function runPull(config: GrokConfig, opts: PullRunOptions, deps: Pu
 
 /** What a pass decided before doing anything: its plan, and what it needs to carry it out. */
 interface Prepared {
-  readonly remote: Extract<RemoteManifest, { status: 'fetched' }>;
+  /** Where the manifest came from and its validators, recorded when the pass completes. */
+  readonly source: string;
+  readonly validators: Validators;
   readonly st: PassState;
   readonly plan: PullPlan;
   readonly actions: PullPlan['actions'];
@@ -107,7 +111,7 @@ async function prepare(config: GrokConfig, opts: PullRunOptions, deps: PullDeps,
   if (!readOnly) await fsp.mkdir(config.core.toplevel, { recursive: true });
   const localFile = config.core.manifest;
   const state = readRemoteState(remoteStatePath(localFile));
-  let remote;
+  let remote: RemoteManifest | undefined;
   try {
     remote = await fetchRemoteManifest(
       config.remote,
@@ -118,48 +122,65 @@ async function prepare(config: GrokConfig, opts: PullRunOptions, deps: PullDeps,
     events.onManifestChecked({ status: 'failed', error: describeError(err) });
     throw err;
   }
-  events.onManifestChecked({ status: remote.status });
+  events.onManifestChecked(remote.status === 'fetched' ? { status: 'fetched', bytes: remote.downloaded } : { status: remote.status });
   if (remote.status === 'unchanged') {
     log.info('remote manifest unchanged');
     if (!readOnly) await removeKilledLocalWrites(localFile, log);
     return null;
   }
+  // Only the bytes are kept (parsed entry by entry below), so that no second copy of the manifest lives.
+  const { json, source, validators } = remote;
+  remote = undefined;
   const st = await openPass(config, deps, readOnly);
   const { toplevel, local, ctx } = st;
-  if (remote.parsed.entries.size === 0 && local.size > 0 && !opts.forcePurge) {
-    throw new GrokError('GROK_ERR_MANIFEST_SHAPE', `${remote.source}: the remote manifest is empty while we hold ${local.size} repositories; refusing it (use --force-purge if this is right)`);
-  }
   const purging = opts.purge || config.pull.purge;
   const walk = purging ? await discoverRepos(toplevel).catch((err: unknown) => (readOnly && (err as NodeJS.ErrnoException).code === 'ENOENT' ? null : Promise.reject(err))) : null;
   const found: FoundRepo[] = walk ? walk.repos : [];
   const localRepos = found.map((r) => r.key);
+  const pullOpts = pullOptions(config, { purge: purging, forcePurge: opts.forcePurge });
+  // Built: the entries we want, and those of what we hold (a refused one is held back, never purged).
+  const onDisk = new Set(localRepos);
+  const parsed = readRemoteEntries(json, source, (k) => isWanted(k, pullOpts) || local.has(k) || onDisk.has(k), log);
+  if (parsed.total === 0 && local.size > 0 && !opts.forcePurge) {
+    throw new GrokError('GROK_ERR_MANIFEST_SHAPE', `${source}: the remote manifest is empty while we hold ${local.size} repositories; refusing it (use --force-purge if this is right)`);
+  }
   // grokmirror 1.x entries (a reference, no forkgroup) join a forkgroup, as grokmirror maps them
-  const remoteEntries = mapLegacyReferences(remote.parsed.entries, local, await objstoresHeld(config, toplevel, referencedRoots(remote.parsed.entries, local)));
-  const mapped = [...remoteEntries].filter(([k, e]) => e.forkgroup !== remote.parsed.entries.get(k)!.forkgroup).length;
+  const chains = chainEntries(parsed.entries, local, (keys) => parseManifestSubset(json, source, (k) => keys.has(k)).entries);
+  const withChains = chains.size > 0 ? new Map([...parsed.entries, ...chains]) : parsed.entries;
+  const remoteEntries = mapLegacyReferences(withChains, local, await objstoresHeld(config, toplevel, referencedRoots(withChains, local)));
+  const mapped = remoteEntries === withChains ? 0 : [...parsed.entries].filter(([k, e]) => e.forkgroup !== remoteEntries.get(k)!.forkgroup).length;
   if (mapped > 0) log.info(`${mapped} entries with a reference and no forkgroup (grokmirror 1.x style) put into forkgroups, as grokmirror does`);
+  // Only wanted entries are looked at on disk, and of those only what the manifest changed unless the
+  // pass rechecks (-n, recheck_cron): plan.ts diskLook. The quick look is one synchronous sweep; the
+  // full one, git's view, runs 8 at a time. `partial` is this replica's own fact, not the origin's; a
+  // partial clone not marked yet (made before marks existed) gets the full look, which marks it. Only
+  // a replica fed from a local path can have inherited alternates from the origin (a hazard: the
+  // origin's repack would take objects it needs): there every pass gives every wanted repository the
+  // quick look, which reads them.
   const disk = new Map<string, DiskRepo>();
-  // Entries we hold unchanged get the quick look in one synchronous sweep; only changed ones the full
-  // one. `partial` is this replica's own fact, not the origin's; a partial clone not marked yet (made
-  // before marks existed) gets the full look, which marks it. Only a replica fed from a local path can
-  // have inherited alternates from the origin: only there does the quick look read them.
   const quickRoots = isLocalSite(config.remote.site) ? ctx.roots : null;
+  const recheck = opts.force || quickRoots !== null;
   const changed: [string, ManifestEntry][] = [];
+  const wanted = new Map<string, ManifestEntry>();
   for (const [k, e] of remoteEntries) {
+    if (!isWanted(k, pullOpts)) continue;
+    wanted.set(k, e);
     const held = local.get(k);
     const unmarked = held !== undefined && held.partial === undefined && config.pull.partial.length > 0 && matchesAny(k, config.pull.partial);
-    if (held && !unmarked && sameEntry(held, e, 'partial')) disk.set(k, quickDiskState(toplevel, k, e, config.pull.default_owner, config.pull.remotename, quickRoots));
+    const look = diskLook(e, held, recheck, unmarked);
+    if (look === 'none') disk.set(k, recordedDisk(held!));
+    else if (look === 'quick') disk.set(k, quickDiskState(toplevel, k, e, config.pull.default_owner, config.pull.remotename, quickRoots));
     else changed.push([k, e]);
   }
   await mapPool(changed, 8, async ([k, e]) => {
     disk.set(k, await diskState(git, toplevel, k, e, config.pull.remotename, ctx.roots));
   });
-  const pullOpts = pullOptions(config, { purge: purging, forcePurge: opts.forcePurge });
   // Entries refused on reading are held back: whatever we hold of them stays, and is never purged.
-  const rejected = remote.parsed.rejected;
+  const rejected = parsed.rejected;
   const { plan, actions, refused: unplanned } = await planPass(
     st,
     {
-      entries: remoteEntries,
+      entries: wanted,
       disk: (k) => disk.get(k)!,
       opts: pullOpts,
       localRepos,
@@ -170,7 +191,7 @@ async function prepare(config: GrokConfig, opts: PullRunOptions, deps: PullDeps,
   );
   const refused: Refusal[] = [...rejected.filter((r) => isWanted(r.key, pullOpts)), ...unplanned];
   log.info(`${plan.wanted.size} repositories wanted, ${actions.length} need work, ${refused.length} refused, ${plan.purge.length} to purge`);
-  return { remote, st, plan, actions, refused, walk };
+  return { source, validators, st, plan, actions, refused, walk };
 }
 
 /** grok-pull --dry-run: the plan of a pass, changing nothing on disk; null when the manifest is unchanged. */
@@ -185,7 +206,7 @@ async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, ev
   const empty: PullResult = { status: 'unchanged', cloned: [], updated: [], fixed: [], purged: [], deferred: [], failed: [], purgeRefused: null, archivedNotFetched: [] };
   const prepared = await prepare(config, opts, deps, events, false);
   if (!prepared) return { res: empty, held: null };
-  const { remote, st, plan, actions, refused, walk } = prepared;
+  const { source, validators, st, plan, actions, refused, walk } = prepared;
   const { toplevel, local } = st;
   const stateFile = remoteStatePath(config.core.manifest);
   events.onPlan({ kind: 'full', total: actions.length + refused.length, purge: plan.purge.length });
@@ -231,7 +252,7 @@ async function pass(config: GrokConfig, opts: PullRunOptions, deps: PullDeps, ev
   // refusal is no reason to: the same manifest would be refused the same way, and a large one would be
   // fetched whole on every pass for nothing; a changed manifest (or -n) is read again.
   if (result.failed.every((f) => f.error.startsWith(REFUSED)) && result.deferred.length === 0) {
-    await writeRemoteState(stateFile, remoteStateAfter(remote.source, remote.validators, config.lastModified, deps.now()));
+    await writeRemoteState(stateFile, remoteStateAfter(source, validators, config.lastModified, deps.now()));
   }
   return { res: result, held: local.size };
 }

@@ -14,7 +14,7 @@ import type { ExecuteResult } from './execute/action-pool.js';
 import { pullOptions } from './execute/context.js';
 import { guardEvents, type PullEvents } from './events.js';
 import { mapLegacyReferences } from './legacy-reference.js';
-import { isWanted, layoutProblems, type DiskRepo, type Refusal } from './plan.js';
+import { isWanted, layoutProblems, recordedDisk, type DiskRepo, type Refusal } from './plan.js';
 import { executePass, finishPass, observePass, openPass, planPass, type Events } from './pass.js';
 
 export interface TargetItem {
@@ -35,14 +35,6 @@ type TargetResult = ExecuteResult & { ignored: string[] };
 export async function pullTargets(config: GrokConfig, items: readonly TargetItem[], deps: TargetDeps): Promise<TargetResult> {
   const events = guardEvents(deps.events, deps.log);
   return observePass('targeted', events, async () => ({ ...(await targeted(config, items, deps, events)), status: 'done' }));
-}
-
-/**
- * What a notice says of the disk: the local entry as it is. A socket notice carries no entry, so
- * there is nothing to compare the repository's settings with; it asks for a fetch only.
- */
-function asHeld(e: ManifestEntry): DiskRepo {
-  return { exists: true, fingerprint: e.fingerprint, reclone: false, head: e.head, description: e.description ?? null, owner: e.owner ?? null, symlinksOk: true };
 }
 
 async function targeted(config: GrokConfig, items: readonly TargetItem[], deps: TargetDeps, events: Events): Promise<{ res: TargetResult; held: number }> {
@@ -100,7 +92,9 @@ async function targeted(config: GrokConfig, items: readonly TargetItem[], deps: 
       continue;
     }
     entries.set(item.key, known);
-    disk.set(item.key, asHeld(known));
+    // A socket notice carries no entry, so there is nothing to compare the repository's settings
+    // with: the recorded entry stands for the disk, and the notice asks for a fetch only.
+    disk.set(item.key, recordedDisk(known));
     notified.add(item.key);
   }
   const planned = await planPass(st, { entries, disk: (k) => disk.get(k)!, opts, notified }, log);

@@ -44,7 +44,7 @@ export function fetchCommandManifest(command: string, req: SourceRequest, log: L
         return fail('GROK_ERR_MANIFEST_FETCH', how);
       }
       const code = err ? (err.code as number) : 0;
-      if (code === 0) return resolve({ status: 'fetched', json: stdout, validators: {} });
+      if (code === 0) return resolve({ status: 'fetched', json: stdout, validators: {}, downloaded: stdout.length });
       if (code === 127) return resolve({ status: 'unchanged' });
       const msg = quoteOutput(stdout, stderr);
       if (code === 1) return fail('GROK_ERR_MANIFEST_FETCH', `failed: ${msg}`);

@@ -15,5 +15,5 @@ export async function fetchFileManifest(url: string, req: SourceRequest): Promis
   if (!req.force && req.previous.lastModified === mtime) return { status: 'unchanged' };
   if (st.size > req.maxBytes) throw new GrokError('GROK_ERR_MANIFEST_TOO_LARGE', `${file}: larger than ${req.maxBytes} bytes`, { file });
   const raw = await readFile(file);
-  return { status: 'fetched', json: isGzipName(file) ? gunzipCapped(raw, req.maxBytes, file) : raw, validators: { lastModified: mtime } };
+  return { status: 'fetched', json: isGzipName(file) ? gunzipCapped(raw, req.maxBytes, file) : raw, validators: { lastModified: mtime }, downloaded: raw.length };
 }

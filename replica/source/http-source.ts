@@ -92,7 +92,7 @@ async function once(url: string, req: SourceRequest, dispatcher: Dispatcher, dep
   const json = gz ? gunzipCapped(body, req.maxBytes, shown) : body;
   const lm = res.headers['last-modified'];
   const etag = res.headers.etag;
-  return { status: 'fetched', json, validators: { ...(typeof lm === 'string' ? { lastModified: lm } : {}), ...(typeof etag === 'string' ? { etag } : {}) } };
+  return { status: 'fetched', json, validators: { ...(typeof lm === 'string' ? { lastModified: lm } : {}), ...(typeof etag === 'string' ? { etag } : {}) }, downloaded: body.length };
 }
 
 export async function fetchHttpManifest(url: string, req: SourceRequest, deps: HttpSourceDeps = {}): Promise<SourceResult> {

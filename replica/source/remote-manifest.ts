@@ -10,7 +10,7 @@ import type { RemoteConfig } from '../../shared/config/schema.js';
 import { GrokError } from '../../shared/errors.js';
 import { atomicWrite } from '../../shared/fs/atomic.js';
 import type { Logger } from '../../shared/log.js';
-import { parseManifestText, type ParsedManifest } from '../../shared/manifest/io.js';
+import { parseManifestSubset, type ParsedSubset } from '../../shared/manifest/io.js';
 import { fetchCommandManifest } from './command-source.js';
 import { fetchFileManifest } from './file-source.js';
 import { fetchHttpManifest, type HttpSourceDeps } from './http-source.js';
@@ -84,8 +84,11 @@ export function sourceOf(remote: RemoteConfig): string {
 
 export type RemoteManifest =
   | { readonly status: 'unchanged' }
-  /** `source`: where it came from, credentials redacted (it is logged and recorded). */
-  | { readonly status: 'fetched'; readonly parsed: ParsedManifest; readonly validators: Validators; readonly source: string };
+  /**
+   * `source`: where it came from, credentials redacted (it is logged and recorded); `json`: the
+   * manifest's bytes, inflated, read with readRemoteEntries.
+   */
+  | { readonly status: 'fetched'; readonly json: Buffer; readonly validators: Validators; readonly source: string; readonly downloaded: number };
 
 export interface FetchOptions {
   readonly state: RemoteState | null;
@@ -115,7 +118,15 @@ export async function fetchRemoteManifest(remote: RemoteConfig, opts: FetchOptio
   else if (raw.startsWith('file://')) res = await fetchFileManifest(raw, req);
   else throw new GrokError('GROK_ERR_CONFIG_VALUE', `[remote] manifest ${JSON.stringify(source)} is not http(s):// or file://`, { source });
   if (res.status === 'unchanged') return res;
-  const parsed = parseManifestText(res.json.toString('utf8'), source);
-  for (const r of parsed.rejected) deps.log.error({ repo: r.key, action: 'refuse' }, `${source}: refusing ${JSON.stringify(r.key)}: ${r.why}; whatever this replica holds of it stays as it is`);
-  return { status: 'fetched', parsed, validators: res.validators, source };
+  return { status: 'fetched', json: res.json, validators: res.validators, source, downloaded: res.downloaded };
+}
+
+/**
+ * The entries of a fetched manifest that `keep` accepts (the ones this replica wants or holds),
+ * checked, each refused one logged; the rest are skipped unbuilt (shared/manifest/io.ts).
+ */
+export function readRemoteEntries(json: Buffer, source: string, keep: (key: string) => boolean, log: Logger): ParsedSubset {
+  const parsed = parseManifestSubset(json, source, keep);
+  for (const r of parsed.rejected) log.error({ repo: r.key, action: 'refuse' }, `${source}: refusing ${JSON.stringify(r.key)}: ${r.why}; whatever this replica holds of it stays as it is`);
+  return parsed;
 }

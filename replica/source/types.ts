@@ -7,7 +7,8 @@ export interface Validators {
 
 export type SourceResult =
   | { readonly status: 'unchanged' }
-  | { readonly status: 'fetched'; readonly json: Buffer; readonly validators: Validators };
+  /** `downloaded`: the bytes that came over the wire (compressed, when they were). */
+  | { readonly status: 'fetched'; readonly json: Buffer; readonly validators: Validators; readonly downloaded: number };
 
 export interface SourceRequest {
   readonly previous: Validators;

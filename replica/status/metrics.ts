@@ -44,6 +44,9 @@ export function statusMetrics(tracker: StatusTracker): StatusMetrics {
   gauge('last_pass_timestamp_seconds', 'When the last pass (full or notice) ended, whatever the result; 0: not yet', (s) => s.last_pass?.at ?? 0);
   gauge('pass_running', '1 while a pass is running', (s) => (s.working ? 1 : 0));
   counter('fetched_bytes_total', 'Object bytes (packs and loose objects) added by clones and fetches', [], (s) => [[{}, s.bytes_fetched]]);
+  counter('downloaded_bytes_total', 'Bytes downloaded besides git: whole manifests (what=manifest) and the change feed (what=feed)', ['what'], (s) =>
+    Object.entries(s.bytes_downloaded).map(([what, n]) => [{ what }, n]),
+  );
   counter('manifest_checks_total', 'Remote manifest checks by result', ['result'], (s) =>
     Object.entries(s.manifest_checks).map(([result, n]) => [{ result }, n]),
   );

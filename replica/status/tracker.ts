@@ -80,6 +80,8 @@ export interface StatusSnapshot {
   /** Feed and socket notices waiting for the work loop. */
   readonly queue: number;
   readonly bytes_fetched: number;
+  /** Bytes downloaded besides git's: whole manifests (a full pass that found it changed) and the change feed. */
+  readonly bytes_downloaded: { readonly manifest: number; readonly feed: number };
   readonly last_manifest_check: { readonly at: number; readonly status: ManifestChecked['status']; readonly error?: string } | null;
   readonly last_pass: (Omit<PassSummary, 'ms' | 'held'> & { readonly at: number; readonly seconds: number }) | null;
   readonly working: { readonly kind: PassKind; readonly since: number; readonly total: number | null; readonly done: number } | null;
@@ -121,6 +123,8 @@ export class StatusTracker {
   private held: number | null = null;
   private queue = 0;
   private bytes = 0;
+  /** Bytes downloaded besides git's: whole manifests, and the change feed. */
+  private readonly downloaded = { manifest: 0, feed: 0 };
   private lastCheck: StatusSnapshot['last_manifest_check'] = null;
   private lastPass: StatusSnapshot['last_pass'] = null;
   private lastFullPassAt: number | null = null;
@@ -172,6 +176,11 @@ export class StatusTracker {
     this.feedState = up ? 'connected' : 'disconnected';
   }
 
+  /** Bytes the change feed sent. */
+  feedBytes(n: number): void {
+    this.downloaded.feed += n;
+  }
+
   /** The origin has no change feed (a grokmirror origin): polls are all there is, as without one. */
   feedMissing(): void {
     this.feedState = 'none';
@@ -203,6 +212,7 @@ export class StatusTracker {
   private manifestChecked(c: ManifestChecked): void {
     const at = this.now();
     this.checks[c.status]++;
+    this.downloaded.manifest += c.bytes ?? 0;
     this.lastCheck = { at: sec(at), status: c.status, ...(c.error !== undefined ? { error: clip(c.error) } : {}) };
     if (c.status !== 'failed') this.lastContact = at;
     // A changed manifest is known from the moment this pass started reading it.
@@ -299,6 +309,7 @@ export class StatusTracker {
       about: this.about,
       queue: this.queue,
       bytes_fetched: this.bytes,
+      bytes_downloaded: { ...this.downloaded },
       last_manifest_check: this.lastCheck,
       last_pass: this.lastPass,
       working: cur ? { kind: cur.kind, since: sec(cur.since), total: cur.total, done: cur.done } : null,

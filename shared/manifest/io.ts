@@ -9,9 +9,10 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { GrokError } from '../errors.js';
 import { atomicWrite } from '../fs/atomic.js';
-import { entryProblem, normaliseEntry, sortedEntry, type Manifest } from './entry.js';
+import { entryProblem, normaliseEntry, sortedEntry, type Manifest, type ManifestEntry } from './entry.js';
 import { gunzipCapped } from './inflate.js';
 import { keyProblem } from './keys.js';
+import { forEachEntry } from './scan.js';
 
 export const DEFAULT_MAX_MANIFEST_BYTES = 512 * 1024 * 1024;
 /** Level 1 takes half the time of level 6 and costs 2% in size on a 100k-entry manifest. */
@@ -33,13 +34,7 @@ export function isGzipName(file: string): boolean {
 
 /** Decodes (and gunzips, when asked) raw manifest bytes into checked entries. */
 export function decodeManifest(raw: Uint8Array, source: string, opts: { gzip: boolean; maxBytes?: number }): ParsedManifest {
-  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_MANIFEST_BYTES;
-  let bytes = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
-  if (opts.gzip) bytes = gunzipCapped(bytes, maxBytes, source);
-  else if (bytes.length > maxBytes) {
-    throw new GrokError('GROK_ERR_MANIFEST_TOO_LARGE', `${source}: larger than ${maxBytes} bytes (the manifest size cap)`, { source, maxBytes });
-  }
-  return parseManifestText(bytes.toString('utf8'), source);
+  return parseManifestText(manifestJson(raw, source, opts).toString('utf8'), source);
 }
 
 export function parseManifestText(text: string, source: string): ParsedManifest {
@@ -66,6 +61,63 @@ export function parseManifestText(text: string, source: string): ParsedManifest 
     entries.set(key, normaliseEntry(value as Record<string, unknown>));
   }
   return { entries, rejected };
+}
+
+/** Raw manifest bytes inflated (when asked) and held to the size cap. */
+export function manifestJson(raw: Uint8Array, source: string, opts: { gzip: boolean; maxBytes?: number }): Buffer {
+  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_MANIFEST_BYTES;
+  const bytes = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+  if (opts.gzip) return gunzipCapped(bytes, maxBytes, source);
+  if (bytes.length > maxBytes) {
+    throw new GrokError('GROK_ERR_MANIFEST_TOO_LARGE', `${source}: larger than ${maxBytes} bytes (the manifest size cap)`, { source, maxBytes });
+  }
+  return bytes;
+}
+
+/** The entries a reader kept of a manifest, and how many the manifest holds in all. */
+export interface ParsedSubset extends ParsedManifest {
+  readonly total: number;
+}
+
+function checkedEntry(key: string, text: string): { entry: ManifestEntry } | { why: string } {
+  const keyWhy = keyProblem(key);
+  if (keyWhy) return { why: `key ${keyWhy}` };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return { why: `entry is not valid JSON (${(err as Error).message})` };
+  }
+  const why = entryProblem(value);
+  return why ? { why: `entry ${why}` } : { entry: normaliseEntry(value as Record<string, unknown>) };
+}
+
+/**
+ * The entries of a manifest whose keys `keep` accepts, checked as parseManifestText checks them; the
+ * others are skipped over without being built (the whole document is still checked as JSON). One
+ * copy of the manifest is held, its bytes, never a second as objects: a replica that wants a few
+ * entries of a million reads it in the time of a scan (docs/architecture.md "A pass at scale").
+ */
+export function parseManifestSubset(json: Buffer, source: string, keep: (key: string) => boolean): ParsedSubset {
+  const entries: Manifest = new Map();
+  const rejected = new Map<string, string>();
+  let total = 0;
+  // Anything but an object is refused with a whole parse's words (what it is, or why it is no JSON).
+  const first = json.findIndex((c) => c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09);
+  if (json[first] !== 0x7b) return { ...parseManifestText(json.toString('utf8'), source), total: 0 };
+  forEachEntry(json, source, (key, _keyStart, valueStart, valueEnd) => {
+    total++;
+    if (!keep(key)) return;
+    // A key given twice: the last value counts, as with JSON.parse.
+    rejected.delete(key);
+    const res = checkedEntry(key, json.toString('utf8', valueStart, valueEnd));
+    if ('entry' in res) entries.set(key, res.entry);
+    else {
+      entries.delete(key);
+      rejected.set(key, res.why);
+    }
+  });
+  return { entries, rejected: [...rejected].map(([key, why]) => ({ key, why })), total };
 }
 
 /** Reads a manifest file; `null` when it does not exist. */

@@ -2,7 +2,8 @@
  * A validating JSON scanner for manifest bytes that builds no objects: it checks the whole document
  * is valid JSON and records where each top-level entry's key and value lie. grok-manifest uses it to
  * update a few entries of a large manifest in place (manifest/splice.ts) instead of parsing and
- * re-serialising every entry. Iterative, so deep nesting cannot overflow the stack.
+ * re-serialising every entry, and a replica to read only the entries it wants (forEachEntry).
+ * Iterative, so deep nesting cannot overflow the stack.
  */
 import { GrokError } from '../errors.js';
 
@@ -133,15 +134,20 @@ function decodeKey(b: Buffer, start: number, end: number): string {
   return raw.includes(BACKSLASH) ? (JSON.parse(b.toString('utf8', start, end)) as string) : raw.toString('utf8');
 }
 
-export function scanManifest(b: Buffer, source: string): ScanResult {
+/**
+ * Walks the top-level entries of manifest bytes in order, checking the whole document, and calls
+ * `onEntry` with each key and where its value lies; returns the offset of the closing brace. Nothing
+ * is built for an entry the callback does not keep: a replica reads a large manifest this way,
+ * parsing only the entries it wants (io.ts decodeManifestSubset).
+ */
+export function forEachEntry(b: Buffer, source: string, onEntry: (key: string, keyStart: number, valueStart: number, valueEnd: number) => void): number {
   try {
     let i = skipWs(b, 0);
     if (b[i] !== 0x7b) {
       throw new GrokError('GROK_ERR_MANIFEST_SHAPE', `${source}: expected a JSON object keyed by repository path`, { source });
     }
-    const spans: EntrySpan[] = [];
     i = skipWs(b, i + 1);
-    if (b[i] === 0x7d) return { spans, closeBrace: checkEnd(b, i) };
+    if (b[i] === 0x7d) return checkEnd(b, i);
     for (;;) {
       if (b[i] !== QUOTE) throw new ScanError(i, 'expected a key');
       const keyStart = i;
@@ -150,13 +156,13 @@ export function scanManifest(b: Buffer, source: string): ScanResult {
       if (b[i] !== 0x3a) throw new ScanError(i, 'expected ":"');
       const valueStart = skipWs(b, i + 1);
       const valueEnd = skipValue(b, valueStart);
-      spans.push({ key: decodeKey(b, keyStart, keyEnd), keyStart, valueStart, valueEnd });
+      onEntry(decodeKey(b, keyStart, keyEnd), keyStart, valueStart, valueEnd);
       i = skipWs(b, valueEnd);
       if (b[i] === 0x2c) {
         i = skipWs(b, i + 1);
         continue;
       }
-      if (b[i] === 0x7d) return { spans, closeBrace: checkEnd(b, i) };
+      if (b[i] === 0x7d) return checkEnd(b, i);
       throw new ScanError(i, 'expected "," or "}"');
     }
   } catch (err) {
@@ -165,6 +171,12 @@ export function scanManifest(b: Buffer, source: string): ScanResult {
     }
     throw err;
   }
+}
+
+export function scanManifest(b: Buffer, source: string): ScanResult {
+  const spans: EntrySpan[] = [];
+  const closeBrace = forEachEntry(b, source, (key, keyStart, valueStart, valueEnd) => spans.push({ key, keyStart, valueStart, valueEnd }));
+  return { spans, closeBrace };
 }
 
 function checkEnd(b: Buffer, close: number): number {

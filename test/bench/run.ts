@@ -3,6 +3,7 @@
  * processes, prints a table, rewrites BENCHMARKS.md and draws its plots (test/bench/plots/*.svg).
  * `--quick` is a smoke run of about a minute: smaller collections (200 repositories, 10k-entry
  * manifests), fewer repetitions; it writes bench-out/ and leaves BENCHMARKS.md alone.
+ * `--only=replica-1m` runs just the 1M replica section (replica-1m-bench.ts), which the full run ends with.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,6 +20,7 @@ import { benchPull } from './pull-bench.js';
 import { benchFsck } from './fsck-bench.js';
 import { lineChart, percentiles } from './plot.js';
 import { benchScaling } from './scaling.js';
+import { benchReplica1M } from './replica-1m-bench.js';
 import { median, repeat, timeProcess, type Summary } from './measure.js';
 
 interface Row {
@@ -59,7 +61,17 @@ async function floorForEachRef(repos: string[]): Promise<number> {
   return median(times);
 }
 
+/** Sections that run on their own with --only=NAME (and at the end of a full run). */
+const SECTIONS: Record<string, () => Promise<void>> = { 'replica-1m': () => benchReplica1M(work, quick) };
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+
 async function main(): Promise<void> {
+  if (only !== undefined) {
+    const run = SECTIONS[only];
+    if (!run) throw new Error(`--only=${only}: no such section (${Object.keys(SECTIONS).join(', ')})`);
+    await run();
+    return;
+  }
   const rows: Row[] = [];
   const top = path.join(work, `top${SCALE.repos}`);
   console.log(`generating collections under ${work} ...`);
@@ -361,6 +373,7 @@ ${table}
   const kept = quick ? '' : markedSections(out);
   writeFileSync(out, kept ? `${md}\n${kept}` : md);
   console.log(`${path.relative(REPO_ROOT, out)} written`);
+  for (const run of Object.values(SECTIONS)) await run();
 }
 
 main().catch((err: unknown) => {

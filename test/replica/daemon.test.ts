@@ -1,5 +1,6 @@
 import { createServer, type ServerResponse } from 'node:http';
 import { createConnection, type AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { pino } from 'pino';
@@ -13,6 +14,8 @@ import { fsckOk, git, makeRepo, pushCommit } from '../helpers/git.js';
 import { startTestOrigin } from '../helpers/origin.js';
 import { replicaConfig } from '../helpers/replica.js';
 import { tmpDir } from '../helpers/tmp.js';
+import { startFeedOrigin } from '../helpers/feed-origin.js';
+import { readM, runM } from '../helpers/manifest.js';
 
 const headOf = (repo: string, ref = 'refs/heads/master') => {
   try {
@@ -207,4 +210,83 @@ t.test('a broken fsck_cron is a clear config error', async (t) => {
     { code: 'GROK_ERR_CONFIG_VALUE', message: /\[pull\] fsck_cron: "61 \* \* \* \*" is not a cron expression/ },
   );
   t.equal(scheduled, 0, 'nothing was scheduled');
+});
+
+t.test('after a dropped feed the daemon catches up through the feed (Last-Event-ID), with no manifest download; bytes on /metrics', async (t) => {
+  const dir = tmpDir(t);
+  const top = path.join(dir, 'origin');
+  makeRepo(path.join(top, 'a.git'));
+  makeRepo(path.join(top, 'b.git'));
+  const manifest = path.join(top, 'manifest.js.gz');
+  const entryOf = async (key: string) => {
+    await runM(top, manifest);
+    return (await readM(manifest))[key];
+  };
+  await runM(top, manifest);
+  const served = readFileSync(manifest).length;
+  const origin = await startFeedOrigin(t, { '/manifest.js.gz': manifest });
+  const mirror = path.join(dir, 'mirror');
+  const config = replicaConfig(mirror, top, 'refresh = 3600\nstatus_listen = 127.0.0.1:0\n', `${origin.url}/manifest.js.gz`);
+  let status = '';
+  const stop = new AbortController();
+  const done = runDaemon(config, { purge: false, forcePurge: false }, { git: new Git(), log: silentLogger(), now: Date.now, onStatusListening: (u) => (status = u) }, stop.signal);
+  t.teardown(async () => {
+    stop.abort();
+    await done;
+  });
+  await waitFor('the initial mirror', () => headOf(path.join(mirror, 'b.git')) !== '');
+  await origin.connected(1);
+  const first = pushCommit(path.join(top, 'a.git'), { branch: 'live' });
+  origin.send(7, '/a.git', await entryOf('/a.git'));
+  await waitFor('the first event applied', () => headOf(path.join(mirror, 'a.git'), 'refs/heads/live') === first);
+  // The feed drops; a push happens meanwhile; the origin has it in its backlog for the reconnect.
+  origin.drop();
+  const second = pushCommit(path.join(top, 'b.git'), { branch: 'live' });
+  const entry = await entryOf('/b.git');
+  await origin.connected(2);
+  t.same(origin.connections, ['', '7'], 'the reconnect resumes after the last event seen');
+  origin.send(8, '/b.git', entry);
+  await waitFor('the missed push applied', () => headOf(path.join(mirror, 'b.git'), 'refs/heads/live') === second);
+  t.equal(origin.downloads.get('/manifest.js.gz'), 1, 'the manifest was downloaded once, by the first pass: the gap came through the feed');
+  const metrics = await (await fetch(`${status}/metrics`)).text();
+  const value = (what: string) => Number(new RegExp(`^grokmirror_replica_downloaded_bytes_total\\{what="${what}"\\} (\\d+)$`, 'm').exec(metrics)?.[1]);
+  t.equal(value('manifest'), served, 'the manifest bytes downloaded');
+  t.ok(value('feed') > 2 * JSON.stringify(entry).length, `the feed bytes downloaded (${value('feed')})`);
+  t.ok(fsckOk(path.join(mirror, 'b.git')).ok);
+  t.ok(fsckOk(path.join(mirror, 'a.git')).ok);
+});
+
+t.test('fsck_cron: an fsck that found errors is followed by a pass that rechecks every repository; a clean one is not', async (t) => {
+  const dir = tmpDir(t);
+  const origin = await heldManifestServer(t);
+  const FSCK = '0 4 * * 0';
+  const config = replicaConfig(path.join(dir, 'mirror'), origin.url, `refresh = 3600\nfeed = no\nfsck_cron = ${FSCK}\n`);
+  const jobs = new Map<string, () => void>();
+  const schedule: DaemonDeps['schedule'] = (expr, job) => {
+    jobs.set(expr, job);
+    return { stop: () => {} };
+  };
+  const results: FsckResult['errors'][] = [[], [{ repo: '/a.git', lines: ['missing blob 1234'] }]];
+  let fscks = 0;
+  const runFsck: DaemonDeps['runFsck'] = async () => {
+    fscks++;
+    return { status: 'done', checked: ['/a.git'], repacked: [], errors: results.shift() ?? [] } satisfies FsckResult;
+  };
+  const stop = new AbortController();
+  const done = runDaemon(config, { purge: false, forcePurge: false }, { git: new Git(), log: silentLogger(), now: Date.now, schedule, runFsck }, stop.signal);
+  t.teardown(async () => {
+    stop.abort();
+    await done;
+  });
+  origin.answer(await origin.next());
+  await waitFor('nothing pending', () => origin.requests() === 1);
+  jobs.get(FSCK)!();
+  await waitFor('the clean fsck', () => fscks === 1);
+  await new Promise((r) => setTimeout(r, 500));
+  t.equal(origin.requests(), 1, 'a clean fsck: no pass follows');
+  jobs.get(FSCK)!();
+  await waitFor('a pass after the fsck with errors', () => origin.requests() === 2);
+  t.equal(fscks, 2);
+  t.pass('an fsck with errors: a pass follows at once (it may have marked repositories for a reclone)');
+  origin.answer(await origin.next());
 });

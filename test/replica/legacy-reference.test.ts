@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { Manifest, ManifestEntry } from '../../shared/manifest/entry.js';
-import { derivedForkgroup, mapLegacyReferences, referencedRoots } from '../../replica/legacy-reference.js';
+import { chainEntries, derivedForkgroup, mapLegacyReferences, referencedRoots } from '../../replica/legacy-reference.js';
 
 const e = (over: Partial<ManifestEntry> = {}): ManifestEntry => ({ modified: 1, fingerprint: 'a'.repeat(40), head: null, reference: null, ...over });
 const m = (rows: Record<string, Partial<ManifestEntry>>): Manifest => new Map(Object.entries(rows).map(([k, v]) => [k, e(v)]));
@@ -31,4 +31,26 @@ t.test('1.x references become forkgroups, as grokmirror maps them', async (t) =>
   t.same(referencedRoots(m({ '/up.git': {}, '/a.git': { reference: '/up.git' }, '/b.git': { reference: '/a.git' } }), new Map()), ['/up.git']);
   t.match(up, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'a UUID-shaped name, like grokmirror\'s');
   t.equal(derivedForkgroup('/up.git'), up, 'the same on every pass and every replica');
+});
+
+t.test('chainEntries: a pass that built only the entries it wants maps 1.x forks as the whole manifest would', async (t) => {
+  // /f.git (wanted) -> /mid.git -> /up.git (forkgroup g1), neither of them wanted
+  const whole = m({ '/up.git': { forkgroup: 'g1' }, '/mid.git': { reference: '/up.git' }, '/f.git': { reference: '/mid.git' }, '/other.git': {} });
+  const picks: string[][] = [];
+  const pick = (keys: ReadonlySet<string>) => {
+    picks.push([...keys]);
+    return new Map([...whole].filter(([k]) => keys.has(k)));
+  };
+  const kept = m({ '/f.git': { reference: '/mid.git' } });
+  const chains = chainEntries(kept, new Map(), pick);
+  t.same([...chains.keys()].sort(), ['/mid.git', '/up.git'], 'the chain read a link at a time');
+  t.same(picks, [['/mid.git'], ['/up.git']]);
+  const merged = new Map([...kept, ...chains]);
+  t.equal(mapLegacyReferences(merged, new Map()).get('/f.git')!.forkgroup, mapLegacyReferences(whole, new Map()).get('/f.git')!.forkgroup, 'the same forkgroup as with every entry');
+  t.equal(mapLegacyReferences(merged, new Map()).get('/f.git')!.forkgroup, 'g1');
+  t.same(chainEntries(m({ '/a.git': {}, '/b.git': { forkgroup: 'x', reference: '/a.git' } }), new Map(), pick).size, 0, 'no 1.x fork: nothing read');
+  picks.length = 0;
+  t.same(chainEntries(m({ '/f.git': { reference: '/gone.git' } }), new Map(), pick).size, 0, 'a reference to an entry the manifest lacks: read once, then left');
+  t.same(picks, [['/gone.git']]);
+  t.same(chainEntries(m({ '/f.git': { reference: '/up.git' } }), m({ '/up.git': { forkgroup: 'mine' } }), pick).size, 0, 'an end we hold locally: nothing read');
 });

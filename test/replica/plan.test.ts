@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { Manifest, ManifestEntry } from '../../shared/manifest/entry.js';
-import { layoutProblems, planPull, remoteUrl, type DiskRepo, type PullOptions } from '../../replica/plan.js';
+import { diskLook, layoutProblems, planPull, recordedDisk, remoteUrl, type DiskRepo, type PullOptions } from '../../replica/plan.js';
 
 const fp = (c: string) => c.repeat(40);
 const e = (over: Partial<ManifestEntry> = {}): ManifestEntry => ({ modified: 1, fingerprint: fp('a'), head: 'ref: refs/heads/main', reference: null, ...over });
@@ -233,4 +233,25 @@ t.test('a notice (socket) forces the fetch the fingerprints cannot ask for; neve
   t.same(notified(e()), { key: '/r.git', entry: e(), op: 'update', fixRemotes: false, fixParams: false, pull: true, newlyArchived: false }, 'fetched, nothing else');
   t.equal(notified(e({ archived: true }), new Map([['/r.git', e({ archived: true })]])), null, 'archived: nothing');
   t.equal(planPull(known, new Map([['/r.git', e()]]), () => d(), opts, [], new Set(), new Set(), new Set(['/other.git'])).actions.length, 0, 'another key named: nothing');
+});
+
+t.test('diskLook: a pass looks at what the manifest changed, everything held only when it rechecks', async (t) => {
+  const held = e({ description: 'd', owner: 'Ann' });
+  const rows: [string, ReturnType<typeof diskLook>, ReturnType<typeof diskLook>][] = [
+    ['not held yet: git\'s view', diskLook(held, undefined, false, false), 'full'],
+    ['not held yet, rechecking: the same', diskLook(held, undefined, true, false), 'full'],
+    ['held exactly: nothing looked at', diskLook(held, held, false, false), 'none'],
+    ['held exactly, rechecking (-n, recheck_cron): its files', diskLook(held, held, true, false), 'quick'],
+    ['the fingerprint changed', diskLook(e({ description: 'd', owner: 'Ann', fingerprint: fp('b') }), held, false, false), 'full'],
+    ['only the description changed', diskLook(e({ description: 'x', owner: 'Ann' }), held, false, false), 'full'],
+    ['only the modified time changed', diskLook(e({ description: 'd', owner: 'Ann', modified: 2 }), held, false, false), 'full'],
+    ['our partial mark is ours, not a change', diskLook(held, { ...held, partial: true }, false, false), 'none'],
+    ['a partial clone not marked yet: git\'s view, which marks it', diskLook(held, held, false, true), 'full'],
+  ];
+  for (const [name, got, want] of rows) t.equal(got, want, name);
+  // what is planned from the recorded entry: nothing, or a fetch when a notice asks
+  const local: Manifest = new Map([['/r.git', held]]);
+  t.equal(planPull(local, new Map([['/r.git', held]]), () => recordedDisk(held), opts).actions.length, 0, 'an unchanged entry taken as recorded: no work');
+  t.match(planPull(local, new Map([['/r.git', held]]), () => recordedDisk(held), opts, [], new Set(), new Set(), new Set(['/r.git'])).actions[0], { op: 'update', pull: true, fixParams: false, fixRemotes: false }, 'a notice still fetches it');
+  t.same(recordedDisk(e()), { exists: true, fingerprint: fp('a'), reclone: false, head: 'ref: refs/heads/main', description: null, owner: null, symlinksOk: true });
 });

@@ -212,6 +212,29 @@ t.test('a reclone marker replaces the repository', async (t) => {
   t.ok(fsckOk(path.join(mirror, 'r.git')).ok);
 });
 
+t.test('a pass looks on disk only at what the manifest changed; -n looks at everything held', async (t) => {
+  const dir = tmpDir(t);
+  const top = path.join(dir, 'origin');
+  makeRepo(path.join(top, 'r.git'), { commits: 3 });
+  makeRepo(path.join(top, 'other.git'), { commits: 2 });
+  const origin = await startTestOrigin(t, top);
+  const mirror = path.join(dir, 'mirror');
+  const config = replicaConfig(mirror, origin.url);
+  await pull(config);
+  writeFileSync(path.join(mirror, 'r.git/grokmirror.reclone'), 'fsck found: missing blob\n');
+  pushCommit(path.join(top, 'other.git'));
+  await origin.app.inject({ method: 'POST', url: '/_grok/notify', payload: { paths: ['/other.git'] } });
+  const res = await pull(config);
+  t.same(res.updated, ['/other.git'], 'the changed entry is fetched');
+  t.same(res.cloned, [], 'the unchanged one is taken as recorded: its reclone mark waits for a recheck');
+  t.ok(existsSync(path.join(mirror, 'r.git/grokmirror.reclone')));
+  const rechecked = await pull(config, { force: true });
+  t.same(rechecked.cloned, ['/r.git'], '-n looks at every repository held');
+  t.notOk(existsSync(path.join(mirror, 'r.git/grokmirror.reclone')));
+  t.ok(fsckOk(path.join(mirror, 'r.git')).ok);
+  t.ok(fsckOk(path.join(mirror, 'other.git')).ok);
+});
+
 t.test('include/exclude changes: newly excluded repositories become purge candidates', async (t) => {
   const dir = tmpDir(t);
   const top = path.join(dir, 'origin');

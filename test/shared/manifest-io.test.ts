@@ -3,7 +3,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import t from 'tap';
 import type { Manifest, ManifestEntry } from '../../shared/manifest/entry.js';
-import { decodeManifest, readManifestFile, serializeManifest, writeManifestFile } from '../../shared/manifest/io.js';
+import { decodeManifest, parseManifestSubset, parseManifestText, readManifestFile, serializeManifest, writeManifestFile } from '../../shared/manifest/io.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const entry = (i: number) => ({ modified: 1600000000 + i, fingerprint: i.toString(16).padStart(40, '0'), head: 'ref: refs/heads/master', reference: null });
@@ -102,4 +102,47 @@ t.test('a write that fails leaves the old file and no temp file', async (t) => {
   await t.rejects(writeManifestFile(path.join(dir, 'nodir', 'm.js'), sample(1), { pretty: false }), { code: 'GROK_ERR_WRITE', message: /ENOENT/ });
   t.equal(readFileSync(f, 'utf8'), '{"old": true}');
   t.same(readdirSync(dir), ['manifest.js']);
+});
+
+t.test('parseManifestSubset: only the kept entries built, checked as a whole parse checks them; the whole document still checked', async (t) => {
+  const doc = {
+    '/keep/a.git': { ...entry(1), description: 'é ☕ "q"', extra: { nested: [1, { x: null }] } },
+    '/skip/b.git': entry(2),
+    '/keep/nofp.git': { modified: 1, head: null },
+    '/skip/nofp.git': { modified: 1, head: null },
+    '/keep/../x.git': entry(3),
+    '/keep/c\u00e9\u2603.git': entry(4),
+  };
+  const text = JSON.stringify(doc);
+  const keep = (k: string) => k.startsWith('/keep/');
+  const sub = parseManifestSubset(Buffer.from(text), 'm', keep);
+  const whole = parseManifestText(text, 'm');
+  t.equal(sub.total, 6, 'every entry counted');
+  t.same([...sub.entries], [...whole.entries].filter(([k]) => keep(k)), 'the kept entries exactly as a whole parse has them, in order');
+  t.same(sub.rejected, whole.rejected.filter((r) => keep(r.key)), 'refusals of kept entries with the same reasons');
+  t.same(parseManifestSubset(Buffer.from(text), 'm', () => false), { entries: new Map(), rejected: [], total: 6 }, 'nothing kept: nothing built');
+  // a key given twice: the last value counts, as with JSON.parse, whichever of the two is bad
+  const dup = (first: string, last: string) => parseManifestSubset(Buffer.from(`{"/a.git": ${first}, "/a.git": ${last}}`), 'm', () => true);
+  const good = JSON.stringify(entry(1));
+  const bad = '{"modified": 1}';
+  t.same([[...dup(bad, good).entries.keys()], dup(bad, good).rejected], [['/a.git'], []], 'a bad value then a good one: the good one');
+  t.same([[...dup(good, bad).entries.keys()], dup(good, bad).rejected.map((r) => r.key)], [[], ['/a.git']], 'a good value then a bad one: refused');
+  // escaped keys are decoded before they are matched
+  t.same([...parseManifestSubset(Buffer.from(`{"\\/keep\\/e.git": ${good}}`), 'm', keep).entries.keys()], ['/keep/e.git']);
+  // bad JSON in an entry nobody keeps still refuses the whole manifest, as a whole parse does
+  const broken = `{"/keep/a.git": ${good}, "/skip/b.git": {"fingerprint": "x",}}`;
+  t.throws(() => parseManifestSubset(Buffer.from(broken), 'm', keep), { code: 'GROK_ERR_MANIFEST_PARSE', message: /^m: not valid JSON/ });
+  t.throws(() => parseManifestText(broken, 'm'), { code: 'GROK_ERR_MANIFEST_PARSE' });
+  for (const [shape, code, message] of [
+    ['[]', 'GROK_ERR_MANIFEST_SHAPE', 'm: expected a JSON object keyed by repository path, found an array'],
+    [' null', 'GROK_ERR_MANIFEST_SHAPE', 'm: expected a JSON object keyed by repository path, found null'],
+    ['"x"', 'GROK_ERR_MANIFEST_SHAPE', 'm: expected a JSON object keyed by repository path, found string'],
+    ['3', 'GROK_ERR_MANIFEST_SHAPE', 'm: expected a JSON object keyed by repository path, found number'],
+    ['\u0001\u00ff', 'GROK_ERR_MANIFEST_PARSE', /^m: not valid JSON/],
+    ['', 'GROK_ERR_MANIFEST_PARSE', /^m: not valid JSON/],
+  ] as const) {
+    t.throws(() => parseManifestSubset(Buffer.from(shape), 'm', keep), { code, message }, `${JSON.stringify(shape)}: as a whole parse words it`);
+  }
+  t.throws(() => parseManifestSubset(Buffer.from(`{"/a.git": ${good}} x`), 'm', keep), { code: 'GROK_ERR_MANIFEST_PARSE' }, 'data after the object');
+  t.same(parseManifestSubset(Buffer.from(' {} '), 'm', keep), { entries: new Map(), rejected: [], total: 0 }, 'an empty manifest');
 });
