@@ -82,8 +82,8 @@ export function sliceMember(text: string, index: number, count: number, entries:
 }
 
 /** The same on the threadpool, for writing many slices at once. */
-export async function sliceMemberAsync(text: string, index: number, count: number, entries: number): Promise<Buffer> {
-  const b = Buffer.from(text, 'utf8');
+export async function sliceMemberAsync(text: string | Buffer, index: number, count: number, entries: number): Promise<Buffer> {
+  const b = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
   return wrap(await deflateRawAsync(b, { level: LEVEL, chunkSize: 64 * 1024 }), b, index, count, entries);
 }
 
@@ -91,8 +91,8 @@ export async function sliceMemberAsync(text: string, index: number, count: numbe
  * The members of `count` slices, a few compressed at a time on the threadpool (each deflate stream
  * holds its own state: thousands at once took gigabytes); an empty slice has none.
  */
-export function compressSlices<T>(slices: readonly T[], size: (s: T) => number, text: (s: T) => string): Promise<(Buffer | null)[]> {
-  return mapPool(slices, Math.max(2, availableParallelism()), (s, i) => (size(s) === 0 ? Promise.resolve(null) : sliceMemberAsync(text(s), i, slices.length, size(s))));
+export function compressSlices<T>(slices: readonly T[], size: (s: T, i: number) => number, text: (s: T) => string | Buffer): Promise<(Buffer | null)[]> {
+  return mapPool(slices, Math.max(2, availableParallelism()), (s, i) => (size(s, i) === 0 ? Promise.resolve(null) : sliceMemberAsync(text(s), i, slices.length, size(s, i))));
 }
 
 const punct = (c: string) => sliceMember(c, PUNCT, 0, 0);
