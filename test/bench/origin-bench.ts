@@ -26,8 +26,6 @@ export interface OriginFigures {
   rssMb: number;
   peakRssMb: number;
   afterStartMb: number;
-  /** From the start to every entry checked (a file in the sliced form is checked after listening). */
-  checkedMs: number | null;
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
@@ -66,7 +64,7 @@ export async function benchOrigin(work: string, quick: boolean, entries: number,
   writeFileSync(conf, `[core]\ntoplevel = ${top}\nmanifest = ${manifest}\n[origin]\nlisten = 127.0.0.1:0\nwrite_delay_ms = 2\n`);
 
   const t0 = performance.now();
-  const { url, child, checked } = await startServer(conf);
+  const { url, child } = await startServer(conf);
   const startupMs = performance.now() - t0;
   const afterStartMb = procStatus(child.pid!, 'VmRSS');
   const token = (JSON.parse(readFileSync(path.join(top, '.manifest.js.gz.origin'), 'utf8')) as { token: string }).token;
@@ -128,8 +126,7 @@ export async function benchOrigin(work: string, quick: boolean, entries: number,
     const notModifiedPerSec = count / ((performance.now() - t304) / 1000);
     const rssMb = procStatus(child.pid!, 'VmRSS');
     const peakRssMb = procStatus(child.pid!, 'VmHWM');
-    const checkedMs = await Promise.race([checked, new Promise<null>((r) => setTimeout(() => r(null), 1000))]);
-    return { startupMs, afterStartMb, checkedMs: checkedMs === null ? null : checkedMs - t0, latencyP50: median(lat), latencyP99: lat[Math.floor(lat.length * 0.99)] ?? NaN, noticesPerSec, notices: total, lost, notModifiedPerSec, rssMb, peakRssMb };
+    return { startupMs, afterStartMb, latencyP50: median(lat), latencyP99: lat[Math.floor(lat.length * 0.99)] ?? NaN, noticesPerSec, notices: total, lost, notModifiedPerSec, rssMb, peakRssMb };
   } finally {
     await stopProcess(child);
     agent.destroy();
