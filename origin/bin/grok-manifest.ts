@@ -6,11 +6,9 @@ import { GrokError } from '../../shared/errors.js';
 import { Git } from '../../shared/git/index.js';
 import { checkToplevelUser } from '../../shared/fs/toplevel-user.js';
 import { createCliLogger } from '../../shared/log.js';
-import { createProgress } from '../../shared/progress.js';
 import { manifestCommand, resolveManifestOptions, type ManifestFlags } from '../manifest/cli-options.js';
 import { setArchiveMarks } from '../manifest/archive.js';
 import { canHandOff, handOff } from '../manifest/handoff-run.js';
-import { runManifest } from '../manifest/run.js';
 
 runCli('grok-manifest', async (argv, cli) => {
   const cmd = manifestCommand().parse(argv, { from: 'user' });
@@ -45,6 +43,8 @@ runCli('grok-manifest', async (argv, cli) => {
     const handed = await handOff(opts.run, git, log);
     if (handed.handled) return handed.ok && !marksFailed ? EXIT_OK : EXIT_FAILURE;
   }
+  // Loaded only here: a hook handing off to grok-origin does not pay for compiling the manifest code.
+  const [{ runManifest }, { createProgress }] = await Promise.all([import('../manifest/run.js'), import('../../shared/progress.js')]);
   const progress = (total: number) => createProgress({ label: 'grok-manifest', total });
   const res = await runManifest(opts.run, { git, log, now: Date.now, ...(opts.verbose ? {} : { progress }) });
   log.info(

@@ -1,27 +1,30 @@
 /**
- * The origin's manifest in memory, kept as slices ("chunks") of entries, each with its JSON text and
- * its own gzip member. The file on disk is the members back to back (a valid multi-member gzip that
- * Python's gzip module, zcat and node:zlib read whole), so a push recompresses one slice of ~512
- * entries instead of the whole manifest: O(1) in the size of the collection.
- * Entries go to slices by a hash of their key; compact JSON has no key order to keep.
+ * The origin's manifest in memory, in the sliced form of the file (shared/manifest/sliced.ts): per
+ * slice only its gzip member is kept, and a slice is inflated and parsed when one of its entries is
+ * wanted (a few recently used ones stay decoded). A million entries then take the size of the gzip
+ * file in memory (tens of MB) instead of a million objects, a push recompresses one slice, and a
+ * start-up from a file in the sliced form takes its members as they are (checkAll() then looks at
+ * every entry in the background). Every decoded slice is checked entry by entry; an entry that
+ * fails is dropped and reported through `onRejected`, as when the whole file is read.
  */
 import { createHash } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
-import type { Manifest, ManifestEntry } from '../../shared/manifest/entry.js';
-import { serializeManifest } from '../../shared/manifest/io.js';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { sameEntry, type Manifest, type ManifestEntry } from '../../shared/manifest/entry.js';
+import { parseManifestText, serializeManifest, type Rejected } from '../../shared/manifest/io.js';
+import { assemble, compressSlices, inflateSlice, outgrown, sliceCountFor, sliceMember, sliceOf, sliceText, type SlicedLayout } from '../../shared/manifest/sliced.js';
 
-const TARGET_PER_CHUNK = 256;
-const MAX_CHUNKS = 4096;
-const gz = (text: string) => gzipSync(Buffer.from(text, "utf8"));
-const OPEN = gz('{');
-const COMMA = gz(',');
-const CLOSE = gz('}');
+/** Decoded clean slices kept for reads (git requests look up their repository's entry). */
+const CACHED_SLICES = 64;
 
-interface Chunk {
-  readonly keys: Set<string>;
-  member: Buffer;
-  digest: Buffer;
+interface Slice {
+  member: Buffer | null;
+  digest: Buffer | null;
+  entries: number;
+  /** Decoded entries: always while dirty, else while cached. */
+  decoded: Map<string, ManifestEntry> | null;
   dirty: boolean;
+  /** Every entry checked (decoded once); a slice taken from a file starts unchecked. */
+  checked: boolean;
 }
 
 export interface Rendered {
@@ -32,93 +35,224 @@ export interface Rendered {
   readonly etag: string;
 }
 
-function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
+export interface ExternalChange {
+  readonly key: string;
+  readonly entry: ManifestEntry | null;
 }
 
-export class ChunkedManifest {
-  private readonly entries: Manifest;
-  private chunks: Chunk[] = [];
+const emptySlice = (): Slice => ({ member: null, digest: null, entries: 0, decoded: new Map(), dirty: false, checked: true });
 
-  constructor(entries: Manifest, private readonly pretty = false) {
-    this.entries = new Map(entries);
-    this.rechunk();
+export class ChunkedManifest {
+  private slices: Slice[] = [];
+  private total = 0;
+  private readonly cache = new Map<number, true>();
+
+  private constructor(
+    private readonly pretty: boolean,
+    private readonly onRejected: (r: Rejected) => void,
+  ) {}
+
+  /** From checked entries: every slice compressed (in parallel on the threadpool). */
+  static async build(entries: Manifest, pretty: boolean, onRejected: (r: Rejected) => void): Promise<ChunkedManifest> {
+    const m = new ChunkedManifest(pretty, onRejected);
+    m.fill(entries, sliceCountFor(entries.size));
+    const members = await compressSlices(m.slices, (s) => s.entries, (s) => sliceText(s.decoded!));
+    m.slices.forEach((s, i) => {
+      s.member = members[i]!;
+      s.digest = s.member && createHash('sha1').update(s.member).digest();
+      s.decoded = null;
+      s.dirty = false;
+    });
+    return m;
+  }
+
+  /** From a file in the sliced form, its members taken as they are (unchecked until decoded). */
+  static adopt(raw: Buffer, layout: SlicedLayout, pretty: boolean, onRejected: (r: Rejected) => void): ChunkedManifest {
+    const m = new ChunkedManifest(pretty, onRejected);
+    m.slices = Array.from({ length: layout.count }, emptySlice);
+    for (const [i, ref] of layout.slices) {
+      // A view into the file's bytes: the members together are the file, so nothing is copied.
+      const member = raw.subarray(ref.start, ref.end);
+      m.slices[i] = { member, digest: createHash('sha1').update(member).digest(), entries: ref.entries, decoded: null, dirty: false, checked: false };
+    }
+    m.total = layout.entries;
+    return m;
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.total;
+  }
+
+  get sliceCount(): number {
+    return this.slices.length;
   }
 
   get(key: string): ManifestEntry | undefined {
-    return this.entries.get(key);
-  }
-
-  keys(): IterableIterator<string> {
-    return this.entries.keys();
+    return this.decode(sliceOf(key, this.slices.length)).get(key);
   }
 
   set(key: string, entry: ManifestEntry | null): void {
-    const chunk = this.chunkOf(key);
+    const i = sliceOf(key, this.slices.length);
+    const s = this.slices[i]!;
+    const d = this.decode(i);
     if (entry === null) {
-      if (!this.entries.delete(key)) return;
-      chunk.keys.delete(key);
-    } else {
-      this.entries.set(key, entry);
-      chunk.keys.add(key);
+      if (!d.delete(key)) return;
+    } else d.set(key, entry);
+    this.touch(i, s, d);
+    if (outgrown(this.total, this.slices.length)) this.fill(this.all(), sliceCountFor(this.total));
+  }
+
+  /**
+   * Checks every slice not decoded yet, a batch at a time (`yieldFn` between batches, so that the
+   * server answers meanwhile; false from it stops the check); dropped entries make their slice dirty.
+   * Returns how many were dropped.
+   */
+  async checkAll(yieldFn: () => Promise<boolean>, batch = 64): Promise<number> {
+    let dropped = 0;
+    for (let i = 0; i < this.slices.length; i++) {
+      if (i % batch === 0 && !(await yieldFn())) break;
+      const s = this.slices[i];
+      if (!s || s.checked) continue;
+      const before = s.entries;
+      this.decode(i);
+      dropped += before - s.entries;
     }
-    chunk.dirty = true;
-    if (this.entries.size > this.chunks.length * TARGET_PER_CHUNK * 4 && this.chunks.length < MAX_CHUNKS) this.rechunk();
+    return dropped;
   }
 
   /** Recompresses the slices that changed and returns the file's members. */
   render(): Rendered {
     if (this.pretty) {
       // Pretty manifests are sorted as a whole: one member, rebuilt on every write.
-      const member = gz(serializeManifest(this.entries, true));
+      const member = gzipSync(serializeManifest(this.all(), true));
       return { members: [member], size: member.length, etag: `"${createHash('sha1').update(member).digest('hex')}"` };
     }
-    const members: Buffer[] = [OPEN];
     const hash = createHash('sha1');
-    let first = true;
-    for (const c of this.chunks) {
-      if (c.dirty) this.compress(c);
-      if (c.keys.size === 0) continue;
-      if (!first) members.push(COMMA);
-      members.push(c.member);
-      hash.update(c.digest);
-      first = false;
-    }
-    members.push(CLOSE);
-    const size = members.reduce((n, m) => n + m.length, 0);
-    return { members, size, etag: `"${hash.digest('hex')}"` };
+    this.slices.forEach((s, i) => {
+      if (s.dirty) {
+        s.member = s.entries === 0 ? null : sliceMember(sliceText(s.decoded!), i, this.slices.length, s.entries);
+        s.digest = s.member && createHash('sha1').update(s.member).digest();
+        s.dirty = false;
+        this.cache.set(i, true);
+        this.trimCache();
+      }
+      if (s.digest) hash.update(s.digest);
+    });
+    const members = assemble(this.slices.map((s) => s.member));
+    return { members, size: members.reduce((n, m) => n + m.length, 0), etag: `"${hash.digest('hex')}"` };
   }
 
-  /** The manifest as plain JSON (for /manifest.js); built on request, the slices keep only gzip. */
+  /** The manifest as plain JSON (for /manifest.js and a file not named .gz). */
   json(): Buffer {
-    return Buffer.from(serializeManifest(this.entries, this.pretty), 'utf8');
+    if (this.pretty) return Buffer.from(serializeManifest(this.all(), true), 'utf8');
+    return gunzipSync(Buffer.concat(this.render().members));
   }
 
-  private chunkOf(key: string): Chunk {
-    return this.chunks[fnv1a(key) % this.chunks.length]!;
+  /**
+   * Takes another writer's manifest, except the keys `keep` names (ours, not written yet): returns
+   * what changed. A file in the same sliced layout is compared member by member, so only the slices
+   * it changed are decoded; any other is compared entry by entry.
+   */
+  replaceWith(next: { entries: Manifest } | { raw: Buffer; layout: SlicedLayout }, keep: (key: string) => boolean): ExternalChange[] {
+    const count = this.slices.length;
+    const theirs: (Map<string, ManifestEntry> | Buffer | null)[] = Array.from({ length: count }, () => null);
+    if ('entries' in next) {
+      for (let i = 0; i < count; i++) theirs[i] = new Map();
+      for (const [k, e] of next.entries) (theirs[sliceOf(k, count)] as Map<string, ManifestEntry>).set(k, e);
+    } else if (next.layout.count === count) {
+      for (const [i, ref] of next.layout.slices) theirs[i] = next.raw.subarray(ref.start, ref.end);
+    } else {
+      const all = new Map<string, ManifestEntry>();
+      for (const ref of next.layout.slices.values()) for (const [k, e] of this.parse(inflateSlice(next.raw, ref), null)) all.set(k, e);
+      return this.replaceWith({ entries: all }, keep);
+    }
+    const changes: ExternalChange[] = [];
+    for (let i = 0; i < count; i++) {
+      const s = this.slices[i]!;
+      const t = theirs[i];
+      if (Buffer.isBuffer(t) && s.member && !s.dirty && t.equals(s.member)) continue;
+      if (t === null && s.entries === 0) continue;
+      const tm = Buffer.isBuffer(t) ? this.parse(inflateSlice(t, { index: i, entries: 0, start: 0, end: t.length }), null) : ((t as Map<string, ManifestEntry> | null) ?? new Map<string, ManifestEntry>());
+      const ours = this.decode(i);
+      const merged = new Map<string, ManifestEntry>();
+      for (const [k, e] of tm) {
+        if (keep(k)) continue;
+        merged.set(k, e);
+        const old = ours.get(k);
+        if (!sameEntry(old, e)) changes.push({ key: k, entry: e });
+      }
+      for (const [k, e] of ours) {
+        if (keep(k)) merged.set(k, e);
+        else if (!tm.has(k)) changes.push({ key: k, entry: null });
+      }
+      this.touch(i, s, merged);
+    }
+    return changes;
   }
 
-  private compress(c: Chunk): Chunk {
-    const parts: string[] = [];
-    for (const k of c.keys) parts.push(`${JSON.stringify(k)}:${JSON.stringify(this.entries.get(k))}`);
-    c.member = gz(parts.join(','));
-    c.digest = createHash('sha1').update(c.member).digest();
-    c.dirty = false;
-    return c;
+  private parse(text: string, slice: number | null): Map<string, ManifestEntry> {
+    const parsed = parseManifestText(`{${text}}`, slice === null ? 'manifest slice' : `manifest slice ${slice}`);
+    for (const r of parsed.rejected) this.onRejected(r);
+    return parsed.entries;
   }
 
-  private rechunk(): void {
-    const n = Math.min(MAX_CHUNKS, Math.max(1, Math.ceil(this.entries.size / TARGET_PER_CHUNK)));
-    this.chunks = Array.from({ length: n }, () => ({ keys: new Set<string>(), member: Buffer.alloc(0), digest: Buffer.alloc(0), dirty: true }));
-    for (const k of this.entries.keys()) this.chunkOf(k).keys.add(k);
+  private decode(i: number): Map<string, ManifestEntry> {
+    const s = this.slices[i]!;
+    if (s.decoded) {
+      if (!s.dirty && this.cache.delete(i)) this.cache.set(i, true);
+      return s.decoded;
+    }
+    const member = s.member;
+    if (!member) return (s.decoded = new Map());
+    const d = this.parse(inflateSlice(member, { index: i, entries: s.entries, start: 0, end: member.length }), i);
+    s.decoded = d;
+    s.checked = true;
+    // Entries dropped by the checks: the slice is written again without them.
+    if (d.size !== s.entries) this.touch(i, s, d);
+    else {
+      this.cache.set(i, true);
+      this.trimCache();
+    }
+    return d;
+  }
+
+  private touch(i: number, s: Slice, d: Map<string, ManifestEntry>): void {
+    this.total += d.size - s.entries;
+    s.entries = d.size;
+    s.decoded = d;
+    s.dirty = true;
+    s.checked = true;
+    this.cache.delete(i);
+  }
+
+  private trimCache(): void {
+    for (const i of this.cache.keys()) {
+      if (this.cache.size <= CACHED_SLICES) break;
+      this.cache.delete(i);
+      const s = this.slices[i]!;
+      if (!s.dirty) s.decoded = null;
+    }
+  }
+
+  /** Every entry (decoding each slice once, without filling the cache). */
+  private all(): Manifest {
+    const out: Manifest = new Map();
+    this.slices.forEach((s, i) => {
+      const d = s.decoded ?? (s.entries === 0 ? new Map() : this.parse(inflateSlice(s.member!, { index: i, entries: s.entries, start: 0, end: s.member!.length }), i));
+      for (const [k, e] of d) out.set(k, e);
+    });
+    return out;
+  }
+
+  /** Puts `entries` into `count` new slices, all dirty (compressed at the next render). */
+  private fill(entries: Manifest, count: number): void {
+    this.slices = Array.from({ length: count }, emptySlice);
+    this.cache.clear();
+    for (const [k, e] of entries) this.slices[sliceOf(k, count)]!.decoded!.set(k, e);
+    for (const s of this.slices) {
+      s.entries = s.decoded!.size;
+      s.dirty = s.entries > 0;
+    }
+    this.total = entries.size;
   }
 }

@@ -13,7 +13,8 @@ import { atomicWrite } from '../../shared/fs/atomic.js';
 import { lockPathFor, withLock } from '../../shared/lock.js';
 import type { Logger } from '../../shared/log.js';
 import { sameEntry, type ManifestEntry } from '../../shared/manifest/entry.js';
-import { isGzipName, readManifestFile } from '../../shared/manifest/io.js';
+import { isGzipName, readManifestFile, type Rejected } from '../../shared/manifest/io.js';
+import { readSliced } from '../../shared/manifest/sliced.js';
 import { removeKilledManifestWrites } from '../../shared/manifest/killed-writes.js';
 
 import { ChunkedManifest, type Rendered } from './chunked-manifest.js';
@@ -37,8 +38,8 @@ export interface StoreDeps {
 }
 
 export interface Published {
+  /** The gzip body is `rendered.members` joined: sent and written as they are, never joined in memory (45 MB at 1M entries). */
   readonly rendered: Rendered;
-  readonly body: Buffer;
   /** Last-Modified, whole seconds (HTTP dates have no finer resolution). */
   readonly lastModifiedSec: number;
   readonly generation: number;
@@ -70,36 +71,54 @@ export class ManifestStore {
     private readonly deps: StoreDeps,
   ) {
     const rendered = manifest.render();
-    this.published = { rendered, body: Buffer.concat(rendered.members), lastModifiedSec: Math.floor(deps.now() / 1000), generation: 0 };
+    this.published = { rendered, lastModifiedSec: Math.floor(deps.now() / 1000), generation: 0 };
   }
 
   static async open(opts: StoreOptions, events: EventLog, deps: StoreDeps): Promise<ManifestStore> {
     // A server or grok-manifest killed in the middle of a write left its temp file beside the manifest.
     for (const n of await removeKilledManifestWrites(opts.file)) deps.log.warn(`removed ${n}, left by a manifest write that was cut short`);
-    const parsed = await readManifestFile(opts.file, opts.maxBytes);
-    for (const r of parsed?.rejected ?? []) deps.log.warn({ repo: r.key }, `${opts.file}: ignoring entry ${JSON.stringify(r.key)}: ${r.why}`);
-    const store = new ManifestStore(new ChunkedManifest(parsed?.entries ?? new Map(), opts.pretty), opts, events, deps);
-    await store.publishFile(0);
+    const onRejected = (r: Rejected) => deps.log.warn({ repo: r.key }, `${opts.file}: ignoring entry ${JSON.stringify(r.key)}: ${r.why}`);
+    const sliced = await readSliced(opts);
+    let manifest: ChunkedManifest;
+    if (sliced) manifest = ChunkedManifest.adopt(sliced.raw, sliced.layout, opts.pretty, onRejected);
+    else {
+      const parsed = await readManifestFile(opts.file, opts.maxBytes);
+      for (const r of parsed?.rejected ?? []) onRejected(r);
+      manifest = await ChunkedManifest.build(parsed?.entries ?? new Map(), opts.pretty, onRejected);
+    }
+    const store = new ManifestStore(manifest, opts, events, deps);
+    await store.publishFile(0, sliced?.raw);
     return store;
+  }
+
+  /**
+   * A start-up from a file in the sliced form took its slices unread: check every entry now, in the
+   * background (the server serves the file as it is meanwhile); a slice with entries that fail is
+   * written again without them. Resolves with the number dropped.
+   */
+  async checkEntries(stopped: () => boolean): Promise<number> {
+    const dropped = await this.manifest.checkAll(() => new Promise((r) => setImmediate(() => r(!stopped()))));
+    if (dropped > 0) this.schedule();
+    return dropped;
   }
 
   /**
    * Until the server writes the manifest itself, it serves the file's own bytes, so that replicas
    * reading it over HTTP and over file:// see the same thing (and the same validators).
    */
-  private async publishFile(generation: number): Promise<void> {
+  private async publishFile(generation: number, read?: Buffer): Promise<void> {
     const st = await stat(this.opts.file).catch(() => null);
     if (!st) return;
     this.ownWrite = { ino: st.ino, mtimeMs: st.mtimeMs, size: st.size };
     const lastModifiedSec = Math.max(Math.floor(st.mtimeMs / 1000), generation > 0 ? this.servedSec + 1 : 0);
     if (!isGzipName(this.opts.file)) {
       const rendered = this.manifest.render();
-      this.published = { rendered, body: Buffer.concat(rendered.members), lastModifiedSec, generation };
+      this.published = { rendered, lastModifiedSec, generation };
       return;
     }
-    const raw = await readFile(this.opts.file);
+    const raw = read ?? (await readFile(this.opts.file));
     const etag = `"${createHash('sha1').update(raw).digest('hex')}"`;
-    this.published = { rendered: { members: [raw], size: raw.length, etag }, body: raw, lastModifiedSec, generation };
+    this.published = { rendered: { members: [raw], size: raw.length, etag }, lastModifiedSec, generation };
   }
 
   get size(): number {
@@ -181,15 +200,14 @@ export class ManifestStore {
         });
         external.push(...(taken ?? []));
         const rendered = this.manifest.render();
-        const body = Buffer.concat(rendered.members, rendered.size);
         const nowSec = Math.floor(this.deps.now() / 1000);
         // Never reuse a Last-Modified second that a client has seen (If-Modified-Since is per second).
         const lastModifiedSec = this.servedSec >= nowSec ? Math.min(this.servedSec + 1, nowSec + 1) : nowSec;
         // The file keeps the format its name says; /manifest.js.gz is served gzip either way.
-        await atomicWrite(this.opts.file, isGzipName(this.opts.file) ? body : this.manifest.json(), { mtime: lastModifiedSec });
+        await atomicWrite(this.opts.file, isGzipName(this.opts.file) ? rendered.members : this.manifest.json(), { mtime: lastModifiedSec });
         const st = await stat(this.opts.file);
         this.ownWrite = { ino: st.ino, mtimeMs: st.mtimeMs, size: st.size };
-        this.published = { rendered, body, lastModifiedSec, generation: this.published.generation + 1 };
+        this.published = { rendered, lastModifiedSec, generation: this.published.generation + 1 };
       });
       this.lastWriteMs = this.deps.now();
       this.writeCount++;
@@ -242,17 +260,12 @@ export class ManifestStore {
    */
   private async takeExternal(pending: ReadonlyMap<string, ManifestEntry | null>): Promise<Change[] | null> {
     if (await this.isOwnWrite()) return null;
+    const ours = (k: string) => pending.has(k) || this.unwritten.has(k);
+    const sliced = await readSliced(this.opts);
+    if (sliced) return this.manifest.replaceWith(sliced, ours);
     const parsed = await readManifestFile(this.opts.file, this.opts.maxBytes);
     if (!parsed) return null;
-    const ours = (k: string) => pending.has(k) || this.unwritten.has(k);
-    const changes: Change[] = [];
-    for (const [k, e] of parsed.entries) {
-      const old = this.manifest.get(k);
-      if (!ours(k) && !(old && sameEntry(old, e))) changes.push({ key: k, entry: e });
-    }
-    for (const k of this.manifest.keys()) if (!parsed.entries.has(k) && !ours(k)) changes.push({ key: k, entry: null });
-    for (const c of changes) this.manifest.set(c.key, c.entry);
-    return changes;
+    return this.manifest.replaceWith({ entries: parsed.entries }, ours);
   }
 
   private announce(changes: readonly Change[], at: number): void {

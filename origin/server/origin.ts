@@ -122,10 +122,18 @@ export async function startOrigin(input: OriginSettings, deps: OriginDeps): Prom
   recheck.unref();
   const repoWatch = settings.repoWatch ? await startRepoWatch(settings.toplevel, queue, log) : null;
   log.info(`grok-origin serving ${store.size} repositories from ${settings.toplevel} on ${boundUrl}`);
+  let stopping = false;
+  const t0 = deps.now();
+  const checked = store.checkEntries(() => stopping).then(
+    (n) => log.info({ action: 'check' }, `every manifest entry checked in ${deps.now() - t0} ms${n > 0 ? `: ${n} dropped` : ''}`),
+    (err: unknown) => log.error(`cannot check the manifest's entries: ${describeError(err)}`),
+  );
 
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
+      stopping = true;
+      await checked;
       await fsp.rm(handoffFile, { force: true });
       clearInterval(recheck);
       stalls.stop();

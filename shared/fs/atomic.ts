@@ -58,17 +58,32 @@ async function removeTemps(dir: string, ours: (name: string) => boolean): Promis
   return gone;
 }
 
-export async function atomicWrite(target: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): Promise<void> {
+/** `data` as a list of buffers: written one after the other (writev), never joined in memory. */
+export async function atomicWrite(target: string, data: string | Uint8Array | readonly Uint8Array[], opts: AtomicWriteOptions = {}): Promise<void> {
   const tmp = tempNameFor(target);
   await publish(tmp, target, async () => {
     const fh = await fsp.open(tmp, 'wx', opts.mode ?? 0o666);
     try {
-      await fh.writeFile(data);
+      if (Array.isArray(data)) await writeAll(fh, data);
+      else await fh.writeFile(data as string | Uint8Array);
       if (!opts.noSync) await fh.sync();
     } finally {
       await fh.close();
     }
   }, opts);
+}
+
+/** writev in batches (IOV_MAX is 1024), each batch until every byte is written. */
+async function writeAll(fh: fsp.FileHandle, bufs: readonly Uint8Array[]): Promise<void> {
+  for (let i = 0; i < bufs.length; i += 1024) {
+    let batch = bufs.slice(i, i + 1024);
+    while (batch.length > 0) {
+      const { bytesWritten } = await fh.writev(batch as Uint8Array[]);
+      let left = bytesWritten;
+      while (batch.length > 0 && left >= batch[0]!.length) left -= batch.shift()!.length;
+      if (left > 0) batch[0] = batch[0]!.subarray(left);
+    }
+  }
 }
 
 /**

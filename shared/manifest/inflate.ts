@@ -11,13 +11,25 @@
 import { gunzipSync } from 'node:zlib';
 import { GrokError } from '../errors.js';
 
+/** A gzip member's trailer gives its size; believed only up to this ratio (manifests inflate ~6:1). */
+const MAX_HINTED_RATIO = 32;
+
+/**
+ * Output chunk size: the size the (last) member's trailer gives, when plausible, so that a file of
+ * one member inflates into one buffer (joining 1 MiB chunks of a 25 MB manifest cost 200-400 ms);
+ * otherwise 1 MiB chunks, fewer steps and copies than the default 16 KiB.
+ */
+function outputChunk(data: Uint8Array, maxBytes: number): number {
+  const isize = Buffer.from(data.buffer, data.byteOffset, data.byteLength).readUInt32LE(data.length - 4);
+  return isize > 1024 * 1024 && isize < maxBytes && isize <= MAX_HINTED_RATIO * data.length ? isize + 1 : 1024 * 1024;
+}
+
 export function gunzipCapped(data: Uint8Array, maxBytes: number, source: string): Buffer {
   if (data.length < 18 || data[0] !== 0x1f || data[1] !== 0x8b) {
     throw new GrokError('GROK_ERR_MANIFEST_GZIP', `${source}: not gzip data (bad magic bytes)`, { source });
   }
   try {
-    // 1 MiB output chunks: fewer steps and copies than the default 16 KiB.
-    return gunzipSync(data, { maxOutputLength: maxBytes, chunkSize: 1024 * 1024 });
+    return gunzipSync(data, { maxOutputLength: maxBytes, chunkSize: outputChunk(data, maxBytes) });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ERR_BUFFER_TOO_LARGE') {

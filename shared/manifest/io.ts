@@ -13,6 +13,7 @@ import { entryProblem, normaliseEntry, sortedEntry, type Manifest, type Manifest
 import { gunzipCapped } from './inflate.js';
 import { keyProblem } from './keys.js';
 import { forEachEntry } from './scan.js';
+import { slicedBytes } from './sliced.js';
 
 export const DEFAULT_MAX_MANIFEST_BYTES = 512 * 1024 * 1024;
 /** Level 1 takes half the time of level 6 and costs 2% in size on a 100k-entry manifest. */
@@ -168,7 +169,8 @@ export async function manifestBytes(file: string, json: Buffer): Promise<Buffer>
   return Buffer.concat(await Promise.all(parts.map((p) => gzipAsync(p, { level: GZIP_LEVEL, chunkSize: 4 * 1024 * 1024 }))));
 }
 
+/** A compact gzip manifest is written in the sliced form (sliced.ts), so the next push recompresses one slice. */
 export async function writeManifestFile(file: string, m: Manifest, opts: { pretty: boolean; mtime?: number }): Promise<void> {
-  const data = await manifestBytes(file, Buffer.from(serializeManifest(m, opts.pretty), 'utf8'));
+  const data = isGzipName(file) && !opts.pretty && m.size > 0 ? await slicedBytes(m) : await manifestBytes(file, Buffer.from(serializeManifest(m, opts.pretty), 'utf8'));
   await atomicWrite(file, data, opts.mtime === undefined ? {} : { mtime: opts.mtime });
 }

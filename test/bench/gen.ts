@@ -4,7 +4,7 @@
  * repo has its own fingerprint and date while generation stays cheap.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, linkSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
@@ -49,7 +49,7 @@ export function makeCollection(top: string, count: number): string[] {
   return paths;
 }
 
-/** A synthetic manifest with `count` entries (gzip), shaped like kernel.org's. */
+/** A synthetic manifest with `count` entries (gzip, one member as grokmirror writes it), shaped like kernel.org's. */
 export function writeSyntheticManifest(file: string, count: number, extra: Record<string, unknown> = {}): void {
   const doc: Record<string, unknown> = {};
   for (let i = 0; i < count; i++) {
@@ -64,4 +64,31 @@ export function writeSyntheticManifest(file: string, count: number, extra: Recor
   }
   Object.assign(doc, extra);
   writeFileSync(file, gzipSync(JSON.stringify(doc)));
+}
+
+/**
+ * `count` real bare repositories under `top` (100 per directory), made without a git process each:
+ * HEAD, config, description and packed-refs written, the objects/pack files hardlinked to a seed's
+ * pack of one commit. Returns their paths.
+ */
+export function makeLinkedCollection(top: string, count: number): string[] {
+  rmSync(top, { recursive: true, force: true });
+  mkdirSync(top, { recursive: true });
+  const seed = path.join(top, '.seed.git');
+  const [commit] = makeSeed(seed, 1);
+  const packDir = path.join(seed, 'objects/pack');
+  const packs = readdirSync(packDir).filter((f) => f.endsWith('.pack') || f.endsWith('.idx'));
+  const config = '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = true\n';
+  const paths: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const r = path.join(top, `group${Math.floor(i / 100)}`, `repo${i}.git`);
+    for (const d of ['refs/heads', 'refs/tags', 'objects/info', 'objects/pack']) mkdirSync(path.join(r, d), { recursive: true });
+    writeFileSync(path.join(r, 'HEAD'), 'ref: refs/heads/master\n');
+    writeFileSync(path.join(r, 'config'), config);
+    writeFileSync(path.join(r, 'description'), `Benchmark repository ${i}\n`);
+    writeFileSync(path.join(r, 'packed-refs'), `# pack-refs with: peeled fully-peeled sorted \n${commit} refs/heads/master\n`);
+    for (const f of packs) linkSync(path.join(packDir, f), path.join(r, 'objects/pack', f));
+    paths.push(r);
+  }
+  return paths;
 }

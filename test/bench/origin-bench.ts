@@ -10,6 +10,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { readRefFiles } from '../../shared/git/index.js';
 import { fingerprintOf } from '../../shared/repo/refs.js';
+import { readManifestFile, writeManifestFile } from '../../shared/manifest/io.js';
 import { makeSeed, writeSyntheticManifest } from './gen.js';
 import { median } from './measure.js';
 import { startServer, stopProcess } from './server.js';
@@ -24,6 +25,7 @@ export interface OriginFigures {
   notModifiedPerSec: number;
   rssMb: number;
   peakRssMb: number;
+  afterStartMb: number;
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
@@ -45,7 +47,8 @@ function procStatus(pid: number, field: string): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-export async function benchOrigin(work: string, quick: boolean, entries: number): Promise<OriginFigures> {
+/** `sliced`: the manifest is rewritten in the sliced form first (as our writers leave it), else one gzip member. */
+export async function benchOrigin(work: string, quick: boolean, entries: number, opts: { sliced?: boolean } = {}): Promise<OriginFigures> {
   const top = path.join(work, `origin${entries}`);
   const realCount = 20;
   rmSync(top, { recursive: true, force: true });
@@ -56,12 +59,14 @@ export async function benchOrigin(work: string, quick: boolean, entries: number)
   for (const r of repos) cpSync(seed, r, { recursive: true });
   const manifest = path.join(top, 'manifest.js.gz');
   writeSyntheticManifest(manifest, entries);
+  if (opts.sliced) await writeManifestFile(manifest, (await readManifestFile(manifest))!.entries, { pretty: false });
   const conf = path.join(work, 'origin-bench.conf');
   writeFileSync(conf, `[core]\ntoplevel = ${top}\nmanifest = ${manifest}\n[origin]\nlisten = 127.0.0.1:0\nwrite_delay_ms = 2\n`);
 
   const t0 = performance.now();
   const { url, child } = await startServer(conf);
   const startupMs = performance.now() - t0;
+  const afterStartMb = procStatus(child.pid!, 'VmRSS');
   const token = (JSON.parse(readFileSync(path.join(top, '.manifest.js.gz.origin'), 'utf8')) as { token: string }).token;
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
   let next = 0;
@@ -121,7 +126,7 @@ export async function benchOrigin(work: string, quick: boolean, entries: number)
     const notModifiedPerSec = count / ((performance.now() - t304) / 1000);
     const rssMb = procStatus(child.pid!, 'VmRSS');
     const peakRssMb = procStatus(child.pid!, 'VmHWM');
-    return { startupMs, latencyP50: median(lat), latencyP99: lat[Math.floor(lat.length * 0.99)] ?? NaN, noticesPerSec, notices: total, lost, notModifiedPerSec, rssMb, peakRssMb };
+    return { startupMs, afterStartMb, latencyP50: median(lat), latencyP99: lat[Math.floor(lat.length * 0.99)] ?? NaN, noticesPerSec, notices: total, lost, notModifiedPerSec, rssMb, peakRssMb };
   } finally {
     await stopProcess(child);
     agent.destroy();

@@ -9,6 +9,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
+import { readLayout } from '../../shared/manifest/sliced.js';
 import { BIN } from '../helpers/fixture.js';
 import { pushCommit } from '../helpers/git.js';
 import { startOriginProcess } from '../helpers/origin-process.js';
@@ -56,6 +57,8 @@ if (suite) {
   };
 
   t.test("grokmirror's grok-pull mirrors everything it can from our grok-origin", async (t) => {
+    // what it reads is our writers' sliced form: gzip members with an FEXTRA field each, served as written
+    t.ok(readLayout(readFileSync(path.join(c.top, 'manifest.js.gz'))), 'the manifest is in the sliced, multi-member form');
     await peerPull();
     const log = readFileSync(peerLog, 'utf8');
     t.notMatch(log, / - (ERROR|CRITICAL) - /, 'grokmirror logged no error');

@@ -3,6 +3,7 @@
  * get) and plain JSON, both with a strong ETag, Last-Modified, 304 for If-None-Match /
  * If-Modified-Since (If-None-Match wins, RFC 9110), and HEAD.
  */
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ManifestStore } from '../manifest-store.js';
 
@@ -35,10 +36,14 @@ export function manifestRoutes(app: FastifyInstance, store: ManifestStore, urls:
     reply.header('cache-control', 'no-cache');
     if (notModified(req.headers, v)) return reply.code(304).send();
     store.markServed(v.lastModifiedSec);
-    const body = kind === 'gz' ? cur.body : store.json();
     // fastify answers HEAD from this handler, keeping the headers and dropping the body.
     reply.type(kind === 'gz' ? 'application/gzip' : 'application/json; charset=utf-8');
-    return reply.send(body);
+    if (kind === 'json') return reply.send(store.json());
+    // The gzip members as they are, one after the other: joining them would copy the whole file per generation.
+    const { members, size } = cur.rendered;
+    if (members.length === 1) return reply.send(members[0]);
+    reply.header('content-length', size);
+    return reply.send(Readable.from(members, { objectMode: false }));
   };
   for (const [url, kind] of [[urls.gz, 'gz'], [urls.json, 'json']] as const) {
     app.get(url, { exposeHeadRoute: true }, (req, reply) => send(req, reply, kind));

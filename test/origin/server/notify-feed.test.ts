@@ -142,7 +142,7 @@ t.test('a server write keeps what a stand-alone writer wrote since the server la
   const store = await ManifestStore.open({ file, pretty: false, writeDelayMs: 60_000, maxBytes: 1 << 20 }, events, { log: silentLogger(), now: Date.now });
   const servedWhenAnnounced: boolean[] = [];
   events.subscribe((e) => {
-    const served = JSON.parse(gunzipSync(store.current().body).toString('utf8')) as Record<string, { fingerprint: string; description?: string }>;
+    const served = JSON.parse(gunzipSync(Buffer.concat(store.current().rendered.members)).toString('utf8')) as Record<string, { fingerprint: string; description?: string }>;
     servedWhenAnnounced.push(JSON.stringify(served[e.key]) === JSON.stringify(e.entry));
   });
   const mine = { ...(await readM(file))['/r0.git']!, description: 'changed by the server' };
