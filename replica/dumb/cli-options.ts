@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { collect, newCommand, type Manual } from '../../shared/cli.js';
 import { GrokError } from '../../shared/errors.js';
 import type { RefProbeMode } from './ref-probe.js';
+import type { Schedule } from './schedule.js';
 
 export interface DumbPullFlags {
   list?: string;
@@ -29,6 +30,9 @@ export interface DumbPullFlags {
   allowFileUrls?: boolean;
   refProbe: string;
   checkpointSecs: string;
+  all?: boolean;
+  recheckMin: string;
+  recheckMax: string;
 }
 
 export interface DumbPullOptions {
@@ -38,6 +42,8 @@ export interface DumbPullOptions {
   readonly toplevel: string;
   readonly manifestFile: string | null;
   readonly stateFile: string;
+  /** The JSON state of earlier versions, taken into a new database (no --state given: `<list>.state.json`). */
+  readonly legacyStateFile: string | null;
   readonly jobs: number;
   readonly perHost: number;
   readonly attempts: number;
@@ -51,6 +57,9 @@ export interface DumbPullOptions {
   readonly allowFile: boolean;
   readonly refProbe: RefProbeMode;
   readonly checkpointMs: number;
+  readonly schedule: Schedule;
+  /** Check every URL, due or not. */
+  readonly all: boolean;
 }
 
 export function dumbPullCommand(): Command {
@@ -64,7 +73,7 @@ export function dumbPullCommand(): Command {
     .option('--list <file>', 'list mode: a file of upstream URLs, one per line, mirrored under --toplevel')
     .option('--toplevel <dir>', 'list mode: where the mirrors go, as <host>/<path>.git')
     .option('--manifest <file>', 'list mode: write a grokmirror manifest of the toplevel after the sweep')
-    .option('--state <file>', 'list mode: the per-URL record (default: <list>.state.json)')
+    .option('--state <file>', 'list mode: the state database, a SQLite file (default: <list>.state.sqlite; a JSON state of earlier versions is taken in once)')
     .option('-j, --jobs <n>', 'repositories worked on at once', '32')
     .option('--per-host <n>', 'list mode: at most this many at once per upstream host', '8')
     .option('--retries <n>', 'attempts for a transient network failure, the first included', '3')
@@ -73,16 +82,22 @@ export function dumbPullCommand(): Command {
     .option('--no-detect', 'fetch every repository without asking ls-remote first (grokmirror 1.x behaviour)')
     .option('--allow-file-urls', 'list mode: accept file:// URLs (local testing)')
     .option('--ref-probe <how>', 'list mode: "auto" asks http(s) upstreams for their refs with one HTTP request and falls back to git ls-remote; "git" always runs git ls-remote', 'auto')
-    .option('--checkpoint-secs <s>', 'list mode: rewrite the state file at most this often during a sweep', '30');
+    .option('--checkpoint-secs <s>', 'list mode: record the rows that changed at most this often during a sweep', '30')
+    .option('--all', 'list mode: check every URL this sweep, due or not')
+    .option('--recheck-min <s>', 'list mode: first check after a change, and first delay after a failure', '3600')
+    .option('--recheck-max <s>', 'list mode: longest time between two checks of a URL, and longest failure delay', '86400');
 }
 
 export const dumbPullManual: Manual = {
   description: [
     "Classic mode is grokmirror's grok-dumb-pull: it fetches the remotes of the bare repositories given as paths (or found under directories given), only those whose refs moved (asked with git ls-remote first), runs -u with the path of each repository that changed, and updates grokmirror.fingerprint. -s (git-svn) is refused.",
-    'List mode mirrors a file of upstream URLs (one per line, # comments) as bare mirrors under --toplevel, at <toplevel>/<host>/<path>.git; before any fetch the upstream is asked for its refs (one HTTP request for http(s) upstreams, git ls-remote otherwise) and only a repository whose refs changed is fetched. Each URL\'s outcome is kept in the state file, rewritten atomically during the sweep; --manifest writes a grokmirror manifest of the toplevel afterwards.',
+    'List mode mirrors a file of upstream URLs (one per line, # comments) as bare mirrors under --toplevel, at <toplevel>/<host>/<path>.git; before any fetch the upstream is asked for its refs (one HTTP request for http(s) upstreams, git ls-remote otherwise) and only a repository whose refs changed is fetched. Each URL\'s outcome is kept in a SQLite state database (0600, credentials redacted), of which a checkpoint writes only the rows that changed; a sweep checks only the URLs that are due (a changed one again after --recheck-min, then less often as it stays quiet, at least every --recheck-max; a failing one after a doubling delay, at most --recheck-max; --all checks every URL); --manifest writes a grokmirror manifest of the toplevel afterwards.',
   ],
   exitStatus: ['0 when every repository ended fetched, unchanged, not found or needing credentials; 1 when one failed after its retries; 2 for usage errors.'],
-  files: [['<list>.state.json', "list mode: each URL's last outcome (--state)"]],
+  files: [
+    ['<list>.state.sqlite', "list mode: each URL's last outcome and next check (--state)"],
+    ['<list>.state.json', 'list mode: the state of earlier versions, taken into a new database once'],
+  ],
   examples: [
     ['Classic mode, every bare repository under a directory', 'grok-dumb-pull -v /srv/mirrors'],
     ['List mode, with a manifest for grok-origin', 'grok-dumb-pull --list upstreams.txt --toplevel /srv/mirror --manifest /srv/mirror/manifest.js.gz'],
@@ -112,13 +127,16 @@ export function resolveDumbPullOptions(flags: DumbPullFlags, args: readonly stri
   if (!list && (flags.toplevel || flags.manifest || flags.state)) {
     throw new GrokError('GROK_ERR_USAGE', '--toplevel, --manifest and --state belong to list mode (--list FILE)');
   }
+  const schedule = { firstMs: count('--recheck-min', flags.recheckMin, 0) * 1000, maxMs: count('--recheck-max', flags.recheckMax, 1) * 1000 };
+  if (schedule.firstMs > schedule.maxMs) throw new GrokError('GROK_ERR_USAGE', '--recheck-min must not be more than --recheck-max');
   return Object.freeze({
     mode: list ? 'list' : 'classic',
     paths: [...args],
     listFile: flags.list ? path.resolve(flags.list) : '',
     toplevel: flags.toplevel ? path.resolve(flags.toplevel) : '',
     manifestFile: flags.manifest ? path.resolve(flags.manifest) : null,
-    stateFile: path.resolve(flags.state ?? `${flags.list ?? ''}.state.json`),
+    stateFile: path.resolve(flags.state ?? `${flags.list ?? ''}.state.sqlite`),
+    legacyStateFile: flags.state === undefined ? path.resolve(`${flags.list ?? ''}.state.json`) : null,
     jobs: count('--jobs', flags.jobs, 1),
     perHost: count('--per-host', flags.perHost, 1),
     attempts: count('--retries', flags.retries, 1),
@@ -132,5 +150,7 @@ export function resolveDumbPullOptions(flags: DumbPullFlags, args: readonly stri
     allowFile: Boolean(flags.allowFileUrls),
     refProbe: refProbeMode(flags.refProbe),
     checkpointMs: count('--checkpoint-secs', flags.checkpointSecs, 1) * 1000,
+    schedule: Object.freeze(schedule),
+    all: Boolean(flags.all),
   });
 }

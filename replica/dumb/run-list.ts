@@ -1,10 +1,11 @@
 /**
- * List mode: a file of upstream URLs mirrored as bare repositories under a toplevel. One sweep reads
- * the list and the state, works through the URLs with a bounded pool (and a per-host limit), records
- * every URL's outcome in the state file, then rebuilds the manifest with grok-manifest's own code so
- * that grok-origin can serve the set and grok-pull replicate it. The state file's lock keeps two
- * sweeps of the same list apart.
+ * List mode: a file of upstream URLs mirrored as bare repositories under a toplevel. One sweep brings
+ * the state database's rows in line with the list, works through the URLs that are due (schedule.ts)
+ * with a bounded pool (and a per-host limit), writes the rows that changed (row-update.ts), then
+ * rebuilds the manifest with grok-manifest's own code so that grok-origin can serve the set and
+ * grok-pull replicate it. The database file's lock keeps two sweeps of the same list apart.
  */
+import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { GrokError } from '../../shared/errors.js';
@@ -18,7 +19,10 @@ import { runManifest } from '../../origin/manifest/run.js';
 import { HostLimiter } from './host-limiter.js';
 import { Checkpoint } from './checkpoint.js';
 import { refProbe, type RefProbeMode } from './ref-probe.js';
-import { countStates, readState, writeState, type RepoState, type SweepState } from './state.js';
+import { rowAfter, type UrlRow } from './row-update.js';
+import type { Schedule } from './schedule.js';
+import type { RepoState, StateEntry } from './state.js';
+import { openStateDb } from './state-db.js';
 import { sweepOne } from './sweep.js';
 import { parseUrlList } from './url-list.js';
 import { redactUrls } from '../../shared/safe-text.js';
@@ -27,6 +31,8 @@ export interface ListRunOptions {
   readonly listFile: string;
   readonly toplevel: string;
   readonly stateFile: string;
+  /** A JSON state of earlier versions to take into a new database, or null. */
+  readonly legacyStateFile: string | null;
   readonly manifestFile: string | null;
   readonly jobs: number;
   readonly perHost: number;
@@ -37,8 +43,11 @@ export interface ListRunOptions {
   readonly detect: boolean;
   readonly allowFile: boolean;
   readonly refProbe: RefProbeMode;
-  /** The state file is rewritten at most this often during a sweep, so a crash loses little. */
+  /** The rows that changed are written at most this often during a sweep, so a crash loses little. */
   readonly checkpointMs: number;
+  readonly schedule: Schedule;
+  /** Check every URL, due or not. */
+  readonly all: boolean;
 }
 
 export interface ListRunDeps {
@@ -50,7 +59,12 @@ export interface ListRunDeps {
 }
 
 export interface ListRunResult {
+  /** This sweep's outcomes (pending: due and not reached); invalid counts refused URLs too. */
   readonly counts: Record<RepoState, number>;
+  /** Listed URLs not due this sweep. */
+  readonly notDue: number;
+  /** Rows of the state database this sweep wrote. */
+  readonly rowsWritten: number;
   /** How the refs were asked for: one HTTP request, or git ls-remote. */
   readonly probes: { readonly http: number; readonly git: number };
   readonly manifestWritten: boolean;
@@ -77,40 +91,55 @@ export async function runList(opts: ListRunOptions, deps: ListRunDeps): Promise<
   for (const r of list.refused) log.warn(`${opts.listFile}: skipping ${JSON.stringify(r.url)}: it ${r.why}`);
   const stateFile = path.resolve(opts.stateFile);
   return withLock(lockPathFor(stateFile), async () => {
-    const old = await readState(stateFile);
-    const state: SweepState = { version: 1, repos: Object.create(null) as SweepState['repos'] };
-    for (const r of list.refused) state.repos[r.url] = { state: 'invalid', attempts: 0, failures: 0, lastError: r.why };
-    // The record is keyed by the URL as it may be shown: credentials in a listed URL never reach it.
-    const shown = (it: { url: string }) => redactUrls(it.url);
-    // Pending until this sweep reaches them: a sweep cut short leaves them so.
-    for (const it of list.items) state.repos[shown(it)] = { ...old.repos[shown(it)], key: it.key, state: 'pending', attempts: 0, failures: old.repos[shown(it)]?.failures ?? 0 };
-    const probe = await refProbe(opts.refProbe, { git, log, timeoutMs: opts.lsRemoteTimeoutMs, connectionsPerHost: opts.perHost });
-    const ctx = {
-      toplevel,
-      git,
-      log,
-      limiter: new HostLimiter(opts.perHost),
-      retry: { attempts: opts.attempts, baseDelayMs: opts.backoffMs, sleep: deps.sleep },
-      remoteRefs: probe.remoteRefs,
-      postUpdateHook: opts.postUpdateHook,
-      detect: opts.detect,
-      repoCache: new Map<string, boolean>(),
-      nowSec: () => Math.floor(deps.now() / 1000),
-    };
-    log.info(`sweeping ${list.items.length} upstreams (${opts.jobs} at once, ${opts.perHost} per host)`);
-    // The record is rewritten as the sweep goes (one write at a time, at most every checkpointMs), so
-    // a sweep killed half-way keeps what it learnt; URLs it never reached stay pending.
-    const checkpoint = new Checkpoint(() => writeState(stateFile, state), opts.checkpointMs, deps.now);
+    const db = await openStateDb(stateFile);
     try {
-      await mapPool(list.items, opts.jobs, async (it) => {
-        state.repos[shown(it)] = await sweepOne(it, old.repos[shown(it)], ctx);
-        checkpoint.poke();
-      });
-    } finally {
-      await probe.close();
-      await checkpoint.settle();
-    }
-    await writeState(stateFile, state);
+      if (opts.legacyStateFile !== null) {
+        const n = await db.importJson(opts.legacyStateFile);
+        if (n) log.info(`took ${n} URLs from the JSON state ${opts.legacyStateFile} into the state database ${stateFile}`);
+      }
+      db.syncList(listDigest(list.items, list.refused), list.items, list.refused);
+      const started = deps.now();
+      // Rounds tile time: this one covers (the last finished sweep's start, now].
+      const due = db.due({ from: Number(db.meta('sweep_from') ?? 0), to: started, all: opts.all }, opts.schedule);
+      const byUrl = new Map(list.items.map((it) => [redactUrls(it.url), it]));
+      const counts: Record<RepoState, number> = { pending: due.length, fetched: 0, unchanged: 0, not_found: 0, auth_required: 0, failed: 0, invalid: list.refused.length };
+      const probe = await refProbe(opts.refProbe, { git, log, timeoutMs: opts.lsRemoteTimeoutMs, connectionsPerHost: opts.perHost });
+      const ctx = {
+        toplevel,
+        git,
+        log,
+        limiter: new HostLimiter(opts.perHost),
+        retry: { attempts: opts.attempts, baseDelayMs: opts.backoffMs, sleep: deps.sleep },
+        remoteRefs: probe.remoteRefs,
+        postUpdateHook: opts.postUpdateHook,
+        detect: opts.detect,
+        repoCache: new Map<string, boolean>(),
+        nowSec: () => Math.floor(deps.now() / 1000),
+      };
+      log.info(`sweeping ${due.length} of ${list.items.length} upstreams that are due (${opts.jobs} at once, ${opts.perHost} per host)`);
+      // Changed rows are written as the sweep goes (one transaction at a time, at most every
+      // checkpointMs), so a sweep killed half-way keeps what it learnt; rows it never reached stay due.
+      const dirty: UrlRow[] = [];
+      let rowsWritten = 0;
+      const flush = () => (rowsWritten += db.write(dirty.splice(0)));
+      const checkpoint = new Checkpoint(async () => void flush(), opts.checkpointMs, deps.now);
+      try {
+        await mapPool(due, opts.jobs, async (row) => {
+          const it = byUrl.get(row.url);
+          if (!it) return;
+          const out = await sweepOne(it, entryOf(row), ctx);
+          counts.pending--;
+          counts[out.state]++;
+          const next = rowAfter(row, out, deps.now(), opts.schedule);
+          if (next) dirty.push(next);
+          checkpoint.poke();
+        });
+      } finally {
+        await probe.close();
+        await checkpoint.settle();
+        flush();
+      }
+      db.setMeta('sweep_from', String(started));
     let manifestWritten = false;
     if (opts.manifestFile) {
       const res = await runManifest(
@@ -133,6 +162,30 @@ export async function runList(opts: ListRunOptions, deps: ListRunDeps): Promise<
       );
       manifestWritten = res.written;
     }
-    return { counts: countStates(state), probes: { ...probe.counts }, manifestWritten };
+    return { counts, notDue: list.items.length - due.length, rowsWritten, probes: { ...probe.counts }, manifestWritten };
+    } finally {
+      db.close();
+    }
   });
+}
+
+/** What sweepOne needs of a row. */
+function entryOf(r: UrlRow): StateEntry {
+  return {
+    state: r.state,
+    attempts: r.attempts,
+    failures: r.failures,
+    ...(r.key !== null ? { key: r.key } : {}),
+    ...(r.lastError !== null ? { lastError: r.lastError } : {}),
+    ...(r.lastChanged !== null ? { lastChanged: Math.floor(r.lastChanged / 1000) } : {}),
+    ...(r.digest !== null ? { digest: r.digest } : {}),
+  };
+}
+
+/** The list as the database last saw it: an unchanged list skips the sync (no write). */
+function listDigest(items: readonly { url: string; key: string }[], refused: readonly { url: string; why: string }[]): string {
+  const h = createHash('sha256');
+  for (const it of items) h.update(`${redactUrls(it.url)}\t${it.key}\n`);
+  for (const r of refused) h.update(`!${r.url}\t${r.why}\n`);
+  return h.digest('hex');
 }

@@ -1,12 +1,9 @@
 /**
- * The record of a list-mode sweep, one entry per listed URL: where it is mirrored, what happened last
- * time, how many attempts that took, the last error, and for repositories that keep failing, since
- * when. JSON, replaced atomically (shared/fs/atomic.ts) so a crash leaves the previous record.
+ * A URL's state words, and the JSON record earlier list-mode sweeps kept (one entry per listed URL),
+ * read once to take it into the state database (state-db.ts).
  */
 import { promises as fsp } from 'node:fs';
 import { GrokError } from '../../shared/errors.js';
-import { atomicWrite } from '../../shared/fs/atomic.js';
-import { redactUrls, safeText } from '../../shared/safe-text.js';
 
 export type RepoState = 'pending' | 'fetched' | 'unchanged' | 'not_found' | 'auth_required' | 'failed' | 'invalid';
 
@@ -22,6 +19,8 @@ export interface StateEntry {
   /** Epoch seconds. */
   lastChecked?: number;
   lastChanged?: number;
+  /** refs-digest.ts of the mirror after the check (kept in the state database, not in the JSON). */
+  digest?: string;
 }
 
 export interface SweepState {
@@ -54,19 +53,3 @@ export async function readState(file: string): Promise<SweepState> {
   return { version: 1, repos: Object.assign(Object.create(null), d.repos) as Record<string, StateEntry> };
 }
 
-/**
- * Written 0600: the record names every upstream, and errors quote git, which quotes URLs. Keys and
- * errors are redacted on the way out too (safe-text.ts), whatever put them in.
- */
-export async function writeState(file: string, state: SweepState): Promise<void> {
-  const repos: Record<string, StateEntry> = {};
-  for (const [url, e] of Object.entries(state.repos)) repos[redactUrls(url)] = e.lastError === undefined ? e : { ...e, lastError: safeText(e.lastError) };
-  await atomicWrite(file, `${JSON.stringify({ ...state, repos }, null, 1)}\n`, { mode: 0o600 });
-}
-
-/** How many URLs are in each state, for the summary line. */
-export function countStates(state: SweepState): Record<RepoState, number> {
-  const counts: Record<RepoState, number> = { pending: 0, fetched: 0, unchanged: 0, not_found: 0, auth_required: 0, failed: 0, invalid: 0 };
-  for (const e of Object.values(state.repos)) counts[e.state]++;
-  return counts;
-}

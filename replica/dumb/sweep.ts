@@ -14,7 +14,8 @@ import { runHooks } from '../execute/hooks.js';
 import type { HostLimiter } from './host-limiter.js';
 import { localRefs } from './local-refs.js';
 import { placeProblem, type RepoCache } from './placement.js';
-import { MIRROR_REFSPECS, planRepo } from './plan.js';
+import { MIRROR_REFSPECS, planRepo, type RefMap } from './plan.js';
+import { advertisedDigest, mirrorDigest } from './refs-digest.js';
 import { withRetries, type Attempted, type RetryPolicy } from './retry.js';
 import type { StateEntry } from './state.js';
 import type { ListedUrl } from './url-list.js';
@@ -71,19 +72,38 @@ export async function sweepOne(item: ListedUrl, prev: StateEntry | undefined, ct
   const net = <T>(fn: () => Promise<T>) => withRetries(ctx.retry, () => ctx.limiter.run(item.host, fn));
   let attempts = 0;
   let action: 'clone' | 'fetch' | 'unchanged';
+  let local: RefMap | null = null;
   try {
     const misplaced = await placeProblem(ctx.toplevel, item.key, ctx.repoCache);
     if (misplaced) {
       log.error({ action: 'check' }, `${redactUrls(item.url)}: ${misplaced}; refused`);
       return { ...prev, key: item.key, state: 'invalid', attempts: 0, failures: prev?.failures ?? 0, lastError: misplaced, lastChecked: now };
     }
-    const local = await localRefs(ctx.git, dir);
+    let remoteRefs: RefMap | null = null;
+    // The upstream's refs digest to what the mirror was left with: unchanged, decided without reading
+    // the mirror (most of a sweep). A mirror gone from disk is looked at whatever the digest says.
+    if (ctx.detect && prev?.digest && (await fsp.stat(dir).then(() => true, () => false))) {
+      const remote = await net(() => ctx.remoteRefs(item.url));
+      attempts += remote.attempts;
+      if (!remote.ok) {
+        log.warn({ action: 'ls-remote' }, `${redactUrls(item.url)}: ${remote.kind}: ${remote.error}`);
+        return failed(prev, item.key, remote, attempts, now);
+      }
+      if (advertisedDigest(remote.value) === prev.digest) {
+        log.debug({ action: 'unchanged' }, `${item.key}: unchanged`);
+        return { key: item.key, state: 'unchanged', attempts, failures: 0, lastChecked: now, digest: prev.digest, ...(prev.lastChanged ? { lastChanged: prev.lastChanged } : {}) };
+      }
+      remoteRefs = remote.value;
+    }
+    local = await localRefs(ctx.git, dir);
     if (local === null && (await fsp.stat(dir).then(() => true, () => false))) {
       const error = `${dir} exists and is not a bare git repository; left alone`;
       log.error({ action: 'check' }, error);
       return { ...prev, key: item.key, state: 'failed', attempts: 0, failures: (prev?.failures ?? 0) + 1, lastError: error, lastChecked: now };
     }
-    if (ctx.detect || local === null) {
+    if (remoteRefs !== null) {
+      action = planRepo(remoteRefs, local, MIRROR_REFSPECS);
+    } else if (ctx.detect || local === null) {
       const remote = await net(() => ctx.remoteRefs(item.url));
       attempts += remote.attempts;
       if (!remote.ok) {
@@ -101,7 +121,7 @@ export async function sweepOne(item: ListedUrl, prev: StateEntry | undefined, ct
   }
   if (action === 'unchanged') {
     log.debug({ action }, `${item.key}: unchanged`);
-    return { key: item.key, state: 'unchanged', attempts, failures: 0, lastChecked: now, ...(prev?.lastChanged ? { lastChanged: prev.lastChanged } : {}) };
+    return { key: item.key, state: 'unchanged', attempts, failures: 0, lastChecked: now, ...(local ? { digest: mirrorDigest(local) } : {}), ...(prev?.lastChanged ? { lastChanged: prev.lastChanged } : {}) };
   }
   const done = await net<unknown>(() => (action === 'clone' ? cloneMirror(ctx, item.url, dir) : ctx.git.run(mirrorFetch(dir, 'origin', { forcedRefspecs: true }))));
   attempts += done.attempts;
@@ -111,5 +131,6 @@ export async function sweepOne(item: ListedUrl, prev: StateEntry | undefined, ct
   }
   log.info({ action }, `${item.key}: ${action === 'clone' ? 'cloned' : 'fetched'}`);
   if (ctx.postUpdateHook.length > 0) await runHooks('post_update_hook', ctx.postUpdateHook, { args: [dir] }, log);
-  return { key: item.key, state: 'fetched', attempts, failures: 0, lastChecked: now, lastChanged: now };
+  const after = await localRefs(ctx.git, dir).catch(() => null);
+  return { key: item.key, state: 'fetched', attempts, failures: 0, lastChecked: now, lastChanged: now, ...(after ? { digest: mirrorDigest(after) } : {}) };
 }

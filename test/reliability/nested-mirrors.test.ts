@@ -5,13 +5,14 @@
  * is made or kept, and it stays sound (`git fsck`, no stray refs). Upstreams are local repositories
  * (file:// with --allow-file-urls), each with a history of its own.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { runList } from '../../replica/dumb/run-list.js';
 import { Git } from '../../shared/git/index.js';
 import { silentLogger } from '../../shared/log.js';
 import { CaseTable } from '../helpers/case-table.js';
+import { readDumbState } from '../helpers/dumb-state.js';
 import { fsckOk, gitDir, makeRepo } from '../helpers/git.js';
 import { tmpDir } from '../helpers/tmp.js';
 
@@ -34,7 +35,7 @@ function upstreams(dir: string, paths: readonly string[]): string {
 async function sweep(dir: string, urls: readonly string[]): Promise<StateFile['repos']> {
   const list = path.join(dir, 'urls.txt');
   writeFileSync(list, `${urls.join('\n')}\n`);
-  const state = path.join(dir, 'state.json');
+  const state = path.join(dir, 'state.sqlite');
   await runList(
     {
       listFile: list,
@@ -51,10 +52,13 @@ async function sweep(dir: string, urls: readonly string[]): Promise<StateFile['r
       allowFile: true,
       refProbe: 'git',
       checkpointMs: 60_000,
+      legacyStateFile: null,
+      schedule: { firstMs: 3_600_000, maxMs: 86_400_000 },
+      all: true,
     },
     { git: new Git(), log: silentLogger(), now: Date.now, sleep: async () => {} },
   );
-  return (JSON.parse(readFileSync(state, 'utf8')) as StateFile).repos;
+  return readDumbState(state).repos;
 }
 
 /** Whether the mirror of an upstream path is there, sound, with exactly the upstream's refs (and nothing else under refs/). */

@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { readManifestFile } from '../../shared/manifest/io.js';
 import { runBin } from '../helpers/cli.js';
 import { gitShim, loggedSubcommands, makeUpstreams, startFrontServer, truncate, writeUpstreamManifest } from '../helpers/dumb-upstreams.js';
+import { integrity, readDumbState } from '../helpers/dumb-state.js';
 import { BIN } from '../helpers/fixture.js';
 import { fsckOk, gitDir, pushCommit } from '../helpers/git.js';
 import { spawnKillable } from '../helpers/killable.js';
@@ -35,12 +36,12 @@ t.test('list mode: 52 upstreams over HTTP, change detection, unreachable repos r
   const privateUrl = `${front.url}/private/secret.git`;
   const flakyUrl = `${front.url}/flaky${keys[0]}`;
   writeFileSync(list, ['# upstreams', ...urls, privateUrl, flakyUrl, 'ext::sh -c touch% /tmp/pwned', `${front.url}/g/../../etc.git`, ''].join('\n'));
-  const state = path.join(dir, 'state.json');
+  const state = path.join(dir, 'state.sqlite');
   const manifest = path.join(top, 'manifest.js.gz');
   const shimLog = path.join(dir, 'git.log');
   const env = { PATH: `${gitShim(path.join(dir, 'shim'), shimLog)}:${process.env.PATH}` };
   const args = ['--list', list, '--toplevel', top, '--state', state, '--manifest', manifest, '-j', '16', '--per-host', '8', '--backoff-ms', '10'];
-  const readState = () => JSON.parse(readFileSync(state, 'utf8')) as StateFile;
+  const readState = (): StateFile => readDumbState(state);
 
   // A temp clone a killed sweep left beside a mirror-to-be: removed before that mirror is cloned.
   const leftover = path.join(top, host, path.dirname(keys[5]!), `.${path.basename(keys[5]!)}.grok-init-0badf00d`);
@@ -74,7 +75,8 @@ t.test('list mode: 52 upstreams over HTTP, change detection, unreachable repos r
   const vanished = keys[COUNT - 1]!;
   front.gone.add(vanished);
   truncate(shimLog);
-  const second = await runBin(BIN.dumbPull, args, { env });
+  // --all: the failing upstreams are not due again for an hour, the quiet ones for longer.
+  const second = await runBin(BIN.dumbPull, [...args, '--all'], { env });
   t.equal(second.code, 0, `second sweep exits 0 with a vanished and a private upstream (stderr: ${second.stderr})`);
   const subs2 = loggedSubcommands(shimLog);
   t.equal(subs2.filter((s) => s === 'fetch').length, 3, 'exactly 3 fetch processes for 3 changed upstreams');
@@ -135,9 +137,9 @@ t.test('list mode --no-detect fetches every repository', async (t) => {
   const shimLog = path.join(dir, 'git.log');
   const env = { PATH: `${gitShim(path.join(dir, 'shim'), shimLog)}:${process.env.PATH}` };
   t.equal((await runBin(BIN.dumbPull, ['--list', list, '--toplevel', top], { env })).code, 0, 'first sweep');
-  t.ok(existsSync(`${list}.state.json`), 'the state file defaults to <list>.state.json');
+  t.ok(existsSync(`${list}.state.sqlite`), 'the state database defaults to <list>.state.sqlite');
   truncate(shimLog);
-  t.equal((await runBin(BIN.dumbPull, ['--list', list, '--toplevel', top, '--no-detect'], { env })).code, 0, 'second sweep');
+  t.equal((await runBin(BIN.dumbPull, ['--list', list, '--toplevel', top, '--no-detect', '--all'], { env })).code, 0, 'second sweep');
   const subs = loggedSubcommands(shimLog);
   t.equal(subs.filter((s) => s === 'fetch').length, 4, 'every repository fetched');
   t.equal(subs.filter((s) => s === 'ls-remote').length, 0, 'without ls-remote');
@@ -190,15 +192,23 @@ t.test('classic mode: paths and walks, -r globs, -u hook only for repositories t
 
 t.test('list mode: a sweep killed (-9) half-way keeps what it learnt; the next one finishes the job', async (t) => {
   const { up, keys, origin, top, list } = await servedUpstreams(t, 60);
-  const state = `${list}.state.json`;
+  const state = `${list}.state.sqlite`;
   const args = ['--list', list, '--toplevel', top, '-j', '2', '--per-host', '2', '--checkpoint-secs', '1'];
-  const readState = () => JSON.parse(readFileSync(state, 'utf8')) as StateFile;
+  const readState = (): StateFile => readDumbState(state);
   const countOf = (s: StateFile, st: string) => Object.values(s.repos).filter((e) => e.state === st).length;
 
   // Killed once the state file shows some repositories fetched (a checkpoint has been written).
   const sweep = spawnKillable(BIN.dumbPull, args);
   const until = Date.now() + 60_000;
-  while (!sweep.exited() && Date.now() < until && !(existsSync(state) && countOf(readState(), 'fetched') > 0)) await sleep(20);
+  // The database may be there before its tables are.
+  const fetchedSoFar = () => {
+    try {
+      return countOf(readState(), 'fetched');
+    } catch {
+      return 0;
+    }
+  };
+  while (!sweep.exited() && Date.now() < until && !(existsSync(state) && fetchedSoFar() > 0)) await sleep(20);
   const killedMidway = sweep.kill('group');
   await sweep.ended;
   t.ok(killedMidway, 'the sweep was killed before it ended');
@@ -206,9 +216,12 @@ t.test('list mode: a sweep killed (-9) half-way keeps what it learnt; the next o
   const fetched = countOf(after, 'fetched');
   t.ok(fetched > 0 && fetched < keys.length, `the checkpointed state parses and records ${fetched} of ${keys.length} fetched`);
   t.equal(countOf(after, 'pending') + fetched, keys.length, 'the rest are pending');
+  t.equal(integrity(state), 'ok', 'the killed sweep\'s database passes SQLite\'s integrity check');
+  t.equal(statSync(state).mode & 0o777, 0o600, 'the database is 0600');
 
-  const again = await runBin(BIN.dumbPull, args);
+  const again = await runBin(BIN.dumbPull, [...args, '-v']);
   t.equal(again.code, 0, `the next sweep exits 0 (stderr: ${again.stderr})`);
+  t.match(again.stderr, new RegExp(`sweeping ${keys.length - fetched} of ${keys.length} upstreams`), 'it checks only what the killed sweep did not record (those are not due)');
   const done = readState();
   t.equal(countOf(done, 'fetched') + countOf(done, 'unchanged'), keys.length, 'every upstream fetched or unchanged');
   const host = `127.0.0.1+${new URL(origin.url).port}`;
