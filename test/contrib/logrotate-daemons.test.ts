@@ -10,12 +10,13 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
 import { BIN, REPO_ROOT } from '../helpers/fixture.js';
+import { checkoutUnreadableByNobody, SETPRIV } from '../helpers/other-user.js';
 import { GIT_ENV, makeRepo } from '../helpers/git.js';
 import { waitFor } from '../helpers/status-daemon.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const LOGROTATE = ['/usr/sbin/logrotate', '/sbin/logrotate', '/usr/bin/logrotate'].find((p) => existsSync(p));
-const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+const UNREADABLE = checkoutUnreadableByNobody();
 const ROOT = process.getuid?.() === 0;
 const OTHER_UID = 65534;
 const shipped = readFileSync(path.join(REPO_ROOT, 'contrib/logrotate/grokmirror'), 'utf8');
@@ -95,7 +96,7 @@ async function stopBoth(t: Test, d: Awaited<ReturnType<typeof setUp>>): Promise<
   t.equal(await d.pull.ended, 0, `grok-pull -o stopped cleanly: ${d.pull.stderr()}`);
 }
 
-t.test('the shipped file keeps each log its daemon\'s: an origin under another user than the mirror user reopens its new file', { skip: noLogrotate || (!ROOT ? 'needs root: the daemons run as another user than logrotate' : !SETPRIV ? 'setpriv not found' : false) }, async (t) => {
+t.test('the shipped file keeps each log its daemon\'s: an origin under another user than the mirror user reopens its new file', { skip: noLogrotate || (!ROOT ? 'needs root: the daemons run as another user than logrotate' : !SETPRIV ? 'setpriv not found' : UNREADABLE) }, async (t) => {
   const d = await setUp(t);
   // The mirror user of the sample is one the daemons do not run as (root here, logrotate's own).
   const res = d.rotate(shipped.replaceAll('mirror mirror', 'root root'));
@@ -114,7 +115,7 @@ t.test('the shipped file keeps each log its daemon\'s: an origin under another u
   t.notMatch(d.origin.stderr() + d.pull.stderr(), /cannot reopen/);
 });
 
-t.test('a new log file the daemon cannot open: it keeps the old one, says so on stderr, and retries until it can', { skip: noLogrotate || (ROOT && !SETPRIV ? 'setpriv not found (root writes any file)' : false) }, async (t) => {
+t.test('a new log file the daemon cannot open: it keeps the old one, says so on stderr, and retries until it can', { skip: noLogrotate || (ROOT && !SETPRIV ? 'setpriv not found (root writes any file)' : UNREADABLE) }, async (t) => {
   const d = await setUp(t);
   // Recreated unwritable: what a fixed owner other than the daemon's gives it (EACCES on reopen).
   const res = d.rotate(shipped.replace(/^(\s*)create\b.*$/m, '$1create 0444').replace(/^\s*su\s.*$/m, ''));

@@ -13,10 +13,10 @@ import { runBin, runProcess, type CliResult } from '../helpers/cli.js';
 import { GIT_ENV, makeRepo } from '../helpers/git.js';
 import { startTestOrigin } from '../helpers/origin.js';
 import { tmpDir } from '../helpers/tmp.js';
+import { checkoutUnreadableByNobody, NOBODY, SETPRIV } from '../helpers/other-user.js';
 
 const ROOT = process.getuid?.() === 0;
-const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
-const NOBODY = 65534;
+const UNREADABLE = checkoutUnreadableByNobody();
 const me = userName(process.geteuid?.() ?? 0);
 
 t.test('user names come from /etc/passwd, numbers when unknown', async (t) => {
@@ -47,7 +47,7 @@ function asOther(bin: string, args: string[]): Promise<CliResult> {
 }
 const other = ROOT ? 'nobody' : me;
 
-t.test('a toplevel this user cannot write: one line naming the user and the owner, nothing attempted', { skip: ROOT && !SETPRIV ? 'setpriv not found: root writes any directory' : false }, async (t) => {
+t.test('a toplevel this user cannot write: one line naming the user and the owner, nothing attempted', { skip: ROOT && !SETPRIV ? 'setpriv not found: root writes any directory' : UNREADABLE }, async (t) => {
   const { mirror, conf } = await setUp(t);
   if (!ROOT) chmodSync(mirror, 0o555);
   t.teardown(() => chmodSync(mirror, 0o755));
@@ -82,7 +82,7 @@ t.test("root on another user's toplevel: refused without --as-other-user", { ski
   t.ok(existsSync(path.join(mirror, 'a.git/HEAD')));
 });
 
-t.test("another user than the owner who may write: warned, and the run goes ahead", { skip: ROOT && SETPRIV ? false : 'needs root and setpriv: a second user' }, async (t) => {
+t.test("another user than the owner who may write: warned, and the run goes ahead", { skip: ROOT && SETPRIV ? UNREADABLE : 'needs root and setpriv: a second user' }, async (t) => {
   const { mirror, conf } = await setUp(t);
   chmodSync(mirror, 0o777);
   const res = await asOther(BIN.pull, ['-c', conf]);
