@@ -18,6 +18,7 @@ import type { Logger } from '../shared/log.js';
 import type { Manifest } from '../shared/manifest/entry.js';
 import { readManifestFile, writeManifestFile } from '../shared/manifest/io.js';
 import { keyToPath } from '../shared/manifest/keys.js';
+import { removeStaleTemps } from '../shared/fs/atomic.js';
 import { removeKilledManifestWrites } from '../shared/manifest/killed-writes.js';
 import { workContext } from './execute/context.js';
 import type { WorkContext } from './execute/apply-action.js';
@@ -100,7 +101,7 @@ export async function openPass(config: GrokConfig, deps: PassDeps, readOnly = fa
     throw err;
   });
   const localFile = config.core.manifest;
-  if (!readOnly) await removeKilledLocalWrites(localFile, deps.log);
+  if (!readOnly) await removeKilledLocalWrites(config, deps.log);
   const local: Manifest = (await readManifestFile(localFile, config.core.manifest_max_size))?.entries ?? new Map();
   const ctx = workContext(config, deps.git, toplevel, local, deps.sleep ?? ((ms: number) => sleepMs(ms)), deps.warned);
   const flush = () => withLock(lockPathFor(localFile), () => writeManifestFile(localFile, local, { pretty: config.manifest.pretty }));
@@ -108,11 +109,16 @@ export async function openPass(config: GrokConfig, deps: PassDeps, readOnly = fa
 }
 
 /**
- * A pass killed while writing the local manifest left its temp file; nothing else on a replica but
- * grok-fsck would ever remove it. Every pass looks, an unchanged one too.
+ * A pass killed while writing the local manifest or projects.list left a temp file; nothing else on a
+ * replica but grok-fsck would ever remove the first, nothing at all the second. Every pass looks, an
+ * unchanged one too. projects.list is written by passes only, and a pass holds the pass lock (one per
+ * toplevel, docs/architecture.md), so a temp file of it is a killed pass's.
  */
-export async function removeKilledLocalWrites(localFile: string, log: Logger): Promise<void> {
-  for (const n of await removeKilledManifestWrites(localFile)) log.warn(`removed ${n}, left by a manifest write that was cut short`);
+export async function removeKilledLocalWrites(config: GrokConfig, log: Logger): Promise<void> {
+  for (const n of await removeKilledManifestWrites(config.core.manifest)) log.warn(`removed ${n}, left by a manifest write that was cut short`);
+  if (config.pull.projectslist) {
+    for (const n of await removeStaleTemps(config.pull.projectslist)) log.warn(`removed ${n}, left by a projects.list write that was cut short`);
+  }
 }
 
 /** Held-back entries count as failed repositories (the pass exits 1 naming them), their mirrors untouched. */

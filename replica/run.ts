@@ -125,7 +125,7 @@ async function prepare(config: GrokConfig, opts: PullRunOptions, deps: PullDeps,
   events.onManifestChecked(remote.status === 'fetched' ? { status: 'fetched', bytes: remote.downloaded } : { status: remote.status });
   if (remote.status === 'unchanged') {
     log.info('remote manifest unchanged');
-    if (!readOnly) await removeKilledLocalWrites(localFile, log);
+    if (!readOnly) await removeKilledLocalWrites(config, log);
     return null;
   }
   // Only the bytes are kept (parsed entry by entry below), so that no second copy of the manifest lives.

@@ -180,16 +180,22 @@ t.test('a local-manifest write cut short by a kill: the next pass removes its te
   makeRepo(path.join(top, 'r.git'), { commits: 2 });
   const origin = await startTestOrigin(t, top);
   const mirror = path.join(dir, 'mirror');
+  const plist = path.join(mirror, 'projects.list');
   const config = replicaConfig(mirror, origin.url);
   await pull(config);
   const manifest = config.core.manifest;
   const left = path.join(path.dirname(manifest), `.${path.basename(manifest)}.0123456789ab.tmp`);
+  // projects.list is written by passes only, under the pass lock: a temp file of it is a killed pass's.
+  const plistLeft = path.join(mirror, '.projects.list.32d087dd79c4.tmp');
+  writeFileSync(plistLeft, 'r.git\n');
   const notOurs = path.join(path.dirname(manifest), `.${path.basename(manifest)}.notatemp.tmp`);
   writeFileSync(left, 'half a manifest');
   writeFileSync(notOurs, 'someone else');
   // A pass with nothing to do (no -n: the origin's manifest is unchanged) still cleans up.
   await pull(config);
   t.notOk(existsSync(left), 'the temp file of the killed write is gone');
+  t.notOk(existsSync(plistLeft), 'and that of a killed projects.list write');
+  t.equal(readFileSync(plist, 'utf8'), 'r.git\n', 'projects.list itself stays');
   t.ok(existsSync(notOurs), 'a file that is not one of ours stays');
   t.same(Object.keys(await readM(manifest)), ['/r.git']);
   t.ok(fsckOk(path.join(mirror, 'r.git')).ok);
