@@ -18,6 +18,7 @@ import type { Logger } from '../shared/log.js';
 import type { Manifest } from '../shared/manifest/entry.js';
 import { readManifestFile, writeManifestFile } from '../shared/manifest/io.js';
 import { keyToPath } from '../shared/manifest/keys.js';
+import { remoteStatePath } from './source/remote-manifest.js';
 import { removeStaleTemps } from '../shared/fs/atomic.js';
 import { removeKilledManifestWrites } from '../shared/manifest/killed-writes.js';
 import { workContext } from './execute/context.js';
@@ -109,13 +110,14 @@ export async function openPass(config: GrokConfig, deps: PassDeps, readOnly = fa
 }
 
 /**
- * A pass killed while writing the local manifest or projects.list left a temp file; nothing else on a
- * replica but grok-fsck would ever remove the first, nothing at all the second. Every pass looks, an
- * unchanged one too. projects.list is written by passes only, and a pass holds the pass lock (one per
- * toplevel, docs/architecture.md), so a temp file of it is a killed pass's.
+ * A pass killed while writing the local manifest, its remote-manifest state or projects.list left a
+ * temp file; nothing else on a replica but grok-fsck (the manifest's only) would ever remove them. Every
+ * pass looks, an unchanged one too. The last two are written by passes only, and a pass holds the pass
+ * lock (one per toplevel, docs/architecture.md), so a temp file of them is a killed pass's.
  */
 export async function removeKilledLocalWrites(config: GrokConfig, log: Logger): Promise<void> {
   for (const n of await removeKilledManifestWrites(config.core.manifest)) log.warn(`removed ${n}, left by a manifest write that was cut short`);
+  for (const n of await removeStaleTemps(remoteStatePath(config.core.manifest))) log.warn(`removed ${n}, left by a remote-manifest state write that was cut short`);
   if (config.pull.projectslist) {
     for (const n of await removeStaleTemps(config.pull.projectslist)) log.warn(`removed ${n}, left by a projects.list write that was cut short`);
   }

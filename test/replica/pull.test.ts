@@ -188,6 +188,8 @@ t.test('a local-manifest write cut short by a kill: the next pass removes its te
   // projects.list is written by passes only, under the pass lock: a temp file of it is a killed pass's.
   const plistLeft = path.join(mirror, '.projects.list.32d087dd79c4.tmp');
   writeFileSync(plistLeft, 'r.git\n');
+  const stateLeft = path.join(mirror, '..manifest.js.gz.remote.a0b1c2d3e4f5.tmp');
+  writeFileSync(stateLeft, '{');
   const notOurs = path.join(path.dirname(manifest), `.${path.basename(manifest)}.notatemp.tmp`);
   writeFileSync(left, 'half a manifest');
   writeFileSync(notOurs, 'someone else');
@@ -195,6 +197,7 @@ t.test('a local-manifest write cut short by a kill: the next pass removes its te
   await pull(config);
   t.notOk(existsSync(left), 'the temp file of the killed write is gone');
   t.notOk(existsSync(plistLeft), 'and that of a killed projects.list write');
+  t.notOk(existsSync(stateLeft), 'and that of a killed remote-manifest state write');
   t.equal(readFileSync(plist, 'utf8'), 'r.git\n', 'projects.list itself stays');
   t.ok(existsSync(notOurs), 'a file that is not one of ours stays');
   t.same(Object.keys(await readM(manifest)), ['/r.git']);
