@@ -24,12 +24,12 @@ export const PASS_LOCK = '.grok-pull-pass.lck';
 export const PASS_PID = '.grok-pull-pass.pid';
 
 /** The lock `lockName` with our pid in `pidName`; when busy, the holder's pid (null if unknown). */
-async function holdWithPid(toplevel: string, lockName: string, pidName: string, pid: number, wait: boolean): Promise<HeldLock | { busy: number | null }> {
+async function holdWithPid(toplevel: string, lockName: string, pidName: string, pid: number, wait: boolean, signal?: AbortSignal): Promise<HeldLock | { busy: number | null }> {
   mkdirSync(toplevel, { recursive: true });
   const pidFile = path.join(toplevel, pidName);
   let held: HeldLock;
   try {
-    held = await acquireLock(path.join(toplevel, lockName), wait ? {} : { timeoutMs: 0 });
+    held = await acquireLock(path.join(toplevel, lockName), wait ? (signal ? { signal } : {}) : { timeoutMs: 0 });
   } catch (err) {
     if (!isLockBusy(err)) throw err;
     let other = '';
@@ -59,18 +59,19 @@ export async function holdDaemonLock(toplevel: string, pid = process.pid): Promi
 
 /**
  * The pass lock: tried once (a one-shot: `busy` names the running pass's pid, null if unknown), or
- * waited for (the daemon).
+ * waited for (the daemon) until `signal` aborts (GROK_ERR_STOPPED): a daemon told to stop while a
+ * long one-shot pass runs stops at once rather than when that pass ends.
  */
-export async function holdPassLock(toplevel: string, opts: { readonly wait: boolean; readonly pid?: number }): Promise<HeldLock | { busy: number | null }> {
-  const held = await holdWithPid(toplevel, PASS_LOCK, PASS_PID, opts.pid ?? process.pid, opts.wait);
+export async function holdPassLock(toplevel: string, opts: { readonly wait: boolean; readonly pid?: number; readonly signal?: AbortSignal }): Promise<HeldLock | { busy: number | null }> {
+  const held = await holdWithPid(toplevel, PASS_LOCK, PASS_PID, opts.pid ?? process.pid, opts.wait, opts.signal);
   // Only passes write the pass record, under this lock: a temp file of it is a killed pass's.
   if (!('busy' in held)) await removeStaleTemps(path.join(toplevel, PASS_RECORD));
   return held;
 }
 
-/** Runs `fn` holding the pass lock, waiting for it first (the daemon's passes). */
-export async function withPassLock<T>(toplevel: string, fn: () => Promise<T>): Promise<T> {
-  const held = await holdPassLock(toplevel, { wait: true });
+/** Runs `fn` holding the pass lock, waiting for it first until `signal` aborts (the daemon's passes). */
+export async function withPassLock<T>(toplevel: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  const held = await holdPassLock(toplevel, signal ? { wait: true, signal } : { wait: true });
   if ('busy' in held) throw new GrokError('GROK_ERR_LOCK', `cannot lock ${path.join(toplevel, PASS_LOCK)}`);
   try {
     return await fn();

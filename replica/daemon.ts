@@ -14,6 +14,7 @@ import { configWhere, type GrokConfig } from '../shared/config/config.js';
 import { describeError, GrokError } from '../shared/errors.js';
 import type { FsckDeps, FsckResult, FsckRunOptions } from '../shared/fsck/run.js';
 import type { Git } from '../shared/git/index.js';
+import { isLockWaitStopped } from '../shared/lock.js';
 import type { Logger } from '../shared/log.js';
 import type { ManifestEntry } from '../shared/manifest/entry.js';
 import { readManifestFile } from '../shared/manifest/io.js';
@@ -169,9 +170,10 @@ async function follow(config: GrokConfig, opts: DaemonOptions, baseDeps: DaemonD
         const force = full.force;
         full = null;
         try {
-          const res = await withPassLock(config.core.toplevel, () => runPull(config, { force, purge: opts.purge, forcePurge: opts.forcePurge }, deps));
+          const res = await withPassLock(config.core.toplevel, () => runPull(config, { force, purge: opts.purge, forcePurge: opts.forcePurge }, deps), signal);
           if (res.status === 'done') log.info(`pass: ${res.cloned.length} cloned, ${res.updated.length} updated, ${res.fixed.length} fixed, ${res.purged.length} purged, ${res.failed.length} failed`);
         } catch (err) {
+          if (isLockWaitStopped(err)) break;
           log.error(`pass failed: ${describeError(err)}; trying again at the next refresh`);
         }
         continue;
@@ -192,9 +194,10 @@ async function follow(config: GrokConfig, opts: DaemonOptions, baseDeps: DaemonD
         targets.clear();
         tracker?.setQueueDepth(0);
         try {
-          const res = await withPassLock(config.core.toplevel, () => pullTargets(config, batch, deps));
+          const res = await withPassLock(config.core.toplevel, () => pullTargets(config, batch, deps), signal);
           if (res.updated.length + res.cloned.length + res.fixed.length > 0) log.info(`notices: ${res.cloned.length} cloned, ${res.updated.length} updated, ${res.fixed.length} fixed, ${res.failed.length} failed`);
         } catch (err) {
+          if (isLockWaitStopped(err)) break;
           log.error(`notices failed: ${describeError(err)}`);
         }
         continue;

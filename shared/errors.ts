@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   GROK_ERR_TOPLEVEL: 'toplevel missing or unusable',
   GROK_ERR_OTHER_USER: "running as root on another user's toplevel",
   GROK_ERR_LOCK: 'lock could not be taken',
+  GROK_ERR_STOPPED: 'stopped while waiting for a lock',
   GROK_ERR_ALREADY_RUNNING: 'a daemon already runs for this toplevel',
   GROK_ERR_WRITE: 'file could not be written',
   GROK_ERR_BUNDLE: 'preload bundle unusable',

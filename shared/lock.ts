@@ -21,6 +21,8 @@ export interface LockOptions {
   /** Give up after this long (default: wait forever). 0 means try once. */
   readonly timeoutMs?: number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Stop waiting when this aborts (a daemon told to stop): GROK_ERR_STOPPED, nothing held. */
+  readonly signal?: AbortSignal;
 }
 
 export interface HeldLock {
@@ -59,14 +61,19 @@ export async function acquireLock(lockFile: string, opts: LockOptions = {}): Pro
   };
   if (previous) {
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<false>((r) => {
+    let onAbort: (() => void) | undefined;
+    const timedOut = new Promise<false | 'stopped'>((r) => {
       if (deadline !== Infinity) timer = setTimeout(() => r(false), Math.max(0, deadline - Date.now()));
+      onAbort = () => r('stopped');
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
     });
-    const waited = await Promise.race([previous.then(() => true), timedOut]);
+    if (opts.signal?.aborted) onAbort!();
+    const waited = await Promise.race([previous.then(() => true as const), timedOut]);
     clearTimeout(timer);
-    if (!waited) {
+    opts.signal?.removeEventListener('abort', onAbort!);
+    if (waited !== true) {
       cleanupLocal();
-      throw busyError(file);
+      throw waited === 'stopped' ? stoppedError(file) : busyError(file);
     }
   }
 
@@ -92,6 +99,7 @@ export async function acquireLock(lockFile: string, opts: LockOptions = {}): Pro
       } catch (err) {
         if (!isBusy(err)) throw err;
         if (Date.now() >= deadline) throw busyError(file);
+        if (opts.signal?.aborted) throw stoppedError(file);
         await sleep(Math.min(delay, Math.max(1, deadline - Date.now())) + Math.random() * delay);
         delay = Math.min(delay * 2, 100);
       }
@@ -188,8 +196,17 @@ export async function withLock<T>(lockFile: string, fn: () => Promise<T>, opts: 
 }
 
 /** The lock was held elsewhere (as opposed to a lock that could not be taken at all). */
+/** A wait for a lock ended by its AbortSignal (LockOptions.signal). */
+export function isLockWaitStopped(err: unknown): boolean {
+  return err instanceof GrokError && err.code === 'GROK_ERR_STOPPED';
+}
+
 export function isLockBusy(err: unknown): boolean {
   return err instanceof GrokError && err.code === 'GROK_ERR_LOCK' && err.data.busy === true;
+}
+
+function stoppedError(file: string): GrokError {
+  return new GrokError('GROK_ERR_STOPPED', `stopped while waiting for ${file}`, { path: file });
 }
 
 function busyError(file: string): GrokError {

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { PASS_PID } from '../../replica/daemon-lock.js';
+import { DAEMON_PID, PASS_PID } from '../../replica/daemon-lock.js';
 import { BIN } from '../helpers/fixture.js';
 import { fsckOk, makeRepo } from '../helpers/git.js';
 import { spawnKillable, type Killable } from '../helpers/killable.js';
@@ -64,4 +64,33 @@ t.test('the pass lock names its holder while a pass runs', async (t) => {
   await waitFor('the pass cloned a.git', () => existsSync(path.join(mirror, 'a.git/HEAD')), 60_000);
   t.equal(readFileSync(path.join(mirror, PASS_PID), 'utf8'), `${p.pid}\n`);
   t.equal(await p.ended, 0, p.stderr());
+});
+
+t.test('a daemon waiting for a one-shot pass to end stops at once when told to', async (t) => {
+  const dir = tmpDir(t);
+  const top = path.join(dir, 'origin');
+  makeRepo(path.join(top, 'a.git'));
+  const origin = await startTestOrigin(t, top);
+  const mirror = path.join(dir, 'mirror');
+  const conf = path.join(dir, 'pull.conf');
+  // The one-shot's hook keeps its pass (and the pass lock) for a minute: the daemon, started inside
+  // it, waits for the lock before its first pass.
+  writeFileSync(conf, `[core]\ntoplevel = ${mirror}\nmanifest = ${mirror}/manifest.js.gz\n[remote]\nsite = ${origin.url}\nmanifest = ${origin.url}/manifest.js.gz\n[pull]\nrefresh = 3600\nprojectslist =\npost_work_complete_hook = /bin/sleep 60\n`);
+  const started: Killable[] = [];
+  t.teardown(() => void started.forEach((p) => p.exited() || p.kill('group')));
+  const oneShot = spawnKillable(BIN.pull, ['-c', conf]);
+  started.push(oneShot);
+  await waitFor('the one-shot holds the pass lock', () => existsSync(path.join(mirror, PASS_PID)) && readFileSync(path.join(mirror, PASS_PID), 'utf8') === `${oneShot.pid}\n`, 60_000);
+  const daemon = spawnKillable(BIN.pull, ['-o', '-c', conf]);
+  started.push(daemon);
+  await waitFor('the daemon is up, waiting', () => existsSync(path.join(mirror, DAEMON_PID)) || daemon.exited(), 60_000);
+  t.notOk(daemon.exited(), daemon.stderr());
+  daemon.child.kill('SIGTERM');
+  t.equal(await daemon.ended, 0, daemon.stderr());
+  t.notOk(oneShot.exited(), 'the daemon stopped while the one-shot pass still ran (it did not wait for that pass to end)');
+  t.equal(readFileSync(path.join(mirror, PASS_PID), 'utf8'), `${oneShot.pid}\n`, 'and left the one-shot its pass lock');
+  t.notOk(existsSync(path.join(mirror, DAEMON_PID)), 'its pid file goes with it');
+  oneShot.kill('group');
+  await oneShot.ended;
+  t.ok(fsckOk(path.join(mirror, 'a.git')).ok);
 });

@@ -66,3 +66,29 @@ t.test('a grokmirror-ts process killed -9 while holding a lock frees it', async 
   await (await acquireLock(file, { timeoutMs: 10_000 })).release();
   t.pass('freed by the kernel when the holder died');
 });
+
+t.test('a wait ends when its signal aborts, in-process or across processes, holding nothing', async (t) => {
+  const dir = tmpDir(t);
+  const file = path.join(dir, '.repo.git.lock');
+  // Across processes: another process holds the file (polling path).
+  const lockModule = pathToFileURL(path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../shared/lock.js')).href;
+  const code = `const { acquireLock } = await import(${JSON.stringify(lockModule)}); await acquireLock(process.argv[1]); console.log('locked'); setInterval(() => {}, 1000);`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code, file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => void child.kill('SIGKILL'));
+  await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+  const stop = new AbortController();
+  const waiting = acquireLock(file, { signal: stop.signal });
+  stop.abort();
+  await t.rejects(waiting, { code: 'GROK_ERR_STOPPED' }, 'another process holds it');
+  await t.rejects(acquireLock(file, { signal: stop.signal }), { code: 'GROK_ERR_STOPPED' }, 'already aborted: gives up at the first busy try');
+  child.kill('SIGKILL');
+  // In-process: an earlier holder in this process (the queue path).
+  const held = await acquireLock(file, { timeoutMs: 10_000 });
+  const stop2 = new AbortController();
+  const queued = acquireLock(file, { signal: stop2.signal });
+  stop2.abort();
+  await t.rejects(queued, { code: 'GROK_ERR_STOPPED' }, 'an earlier holder in this process');
+  await held.release();
+  await (await acquireLock(file, { timeoutMs: 0 })).release();
+  t.pass('the stopped waits hold nothing: the lock is free at once');
+});
