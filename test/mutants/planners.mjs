@@ -10,4 +10,6 @@ export const planners = {
   'shared/repo/repack-level': { mutate: 'shared/repo/repack-level.ts', tests: ['dist/test/shared/repack-level.test.js'] },
   'replica/bundle/plan': { mutate: 'replica/bundle/plan.ts', tests: ['dist/test/replica/bundle/plan.test.js'] },
   'shared/fsck/objstore-steps': { mutate: 'shared/fsck/objstore-steps.ts', tests: ['dist/test/shared/fsck/objstore-steps.test.js'] },
+  'replica/pi/piper-plan': { mutate: 'replica/pi/piper-plan.ts', tests: ['dist/test/replica/pi/piper-plan.test.js'] },
+  'replica/dumb/schedule': { mutate: 'replica/dumb/schedule.ts', tests: ['dist/test/replica/dumb/schedule.test.js'] },
 };

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import t from 'tap';
 import { rowAfter, type UrlRow } from '../../../replica/dumb/row-update.js';
-import { dueSql, failureDelayMs, isDue, type RoundWindow, type ScheduleFacts } from '../../../replica/dumb/schedule.js';
+import { dueSql, failureDelayMs, isDue, pointsUpTo, schedulePoints, type RoundWindow, type ScheduleFacts } from '../../../replica/dumb/schedule.js';
 
 // Points of quiet time: 100, 200, 400, 800, then every 1000 after 800 (1800, 2800, ...).
 const S = { firstMs: 100, maxMs: 1000 };
@@ -24,6 +24,8 @@ t.test('isDue and dueSql agree, at each threshold', async (t) => {
     ['then every maxMs: 2800', { nextCheck: null, lastChanged: 0 }, w(1800, 2800), true],
     ['one round over several points is due once', { nextCheck: null, lastChanged: 0 }, w(0, 5000), true],
     ['changed after the round started', { nextCheck: null, lastChanged: 700 }, w(500, 600), false],
+    ['changed at 1000: quiet exactly 100 at 1100', { nextCheck: null, lastChanged: 1000 }, w(1099, 1100), true],
+    ['changed at 1000: quiet 99 at 1099', { nextCheck: null, lastChanged: 1000 }, w(1000, 1099), false],
     ['--all: everything', { nextCheck: 10_000, lastChanged: 0 }, w(0, 1, true), true],
   ];
   const db = new Database(':memory:');
@@ -36,6 +38,35 @@ t.test('isDue and dueSql agree, at each threshold', async (t) => {
     const n = (db.prepare(`SELECT count(*) AS n FROM r WHERE ${dueSql(win, S)}`).get() as { n: number }).n;
     t.equal(n === 1, want, `dueSql: ${name}`);
   }
+});
+
+t.test('the schedule points and how many lie at or below a quiet time, at each threshold', async (t) => {
+  t.same(schedulePoints(S), [100, 200, 400, 800], 'doubling while below maxMs');
+  t.same(schedulePoints({ firstMs: 100, maxMs: 800 }), [100, 200, 400], 'a point equal to maxMs is not a geometric point');
+  t.same(schedulePoints({ firstMs: 100, maxMs: 801 }), [100, 200, 400, 800], 'one just below maxMs is');
+  t.same(schedulePoints({ firstMs: 0, maxMs: 1000 }), [0], 'firstMs 0: no doubling (it would never end)');
+  const rows: [number, number][] = [
+    [-1, 0],
+    [99, 0],
+    [100, 1],
+    [500, 3],
+    [799, 3],
+    [800, 4],
+    [1799, 4],
+    [1800, 5],
+    [2799, 5],
+    [2800, 6],
+    [10_800, 14],
+  ];
+  for (const [q, want] of rows) t.equal(pointsUpTo(q, S), want, `quiet ${q}: ${want} points`);
+});
+
+t.test('dueSql writes only safe integers into its SQL', async (t) => {
+  t.throws(() => dueSql(w(0, 1.5), S), new RangeError('round end must be a safe integer, not 1.5'));
+  t.throws(() => dueSql(w(Number.NaN, 10), S), new RangeError('round start must be a safe integer, not NaN'));
+  t.throws(() => dueSql(w(0, 10), { firstMs: 100.5, maxMs: 1000 }), new RangeError('point must be a safe integer, not 100.5'));
+  t.throws(() => dueSql(w(0, 10), { firstMs: 100, maxMs: 1000.5 }), new RangeError('point must be a safe integer, not 1800.5'));
+  t.equal(dueSql(w(0, 1.5, true), S), '1 = 1', 'an --all round needs no numbers');
 });
 
 t.test('failure backoff doubles and is bounded', async (t) => {

@@ -1,4 +1,5 @@
 /** The piper's pure planner: where a run starts, what a commit is, where a rewritten epoch resumes (rows at each boundary). */
+import { execFileSync } from 'node:child_process';
 import t from 'tap';
 import { advance, classify, EMPTY_BLOB, isNew, planStart, RECENT_KEPT, resumeAfterRewrite, type EpochCommit, type PiperState } from '../../../replica/pi/piper-plan.js';
 
@@ -18,6 +19,11 @@ t.test('planStart', async (t) => {
     ['older epoch followed by grokmirror (handled unknown): root from the start', { epoch: 1, state: null, siblings: [{ epoch: 0, state: state({ handled: undefined as unknown as number }) }], pipeLast: null, now: NOW }, 'root:null'],
     ['older epoch took 0 commits: root from when following began', { epoch: 1, state: null, siblings: [{ epoch: 0, state: state({ handled: 0, since: 50 }) }], pipeLast: null, now: NOW }, 'root:50'],
     ['older epoch took 0 commits, since unknown: init', { epoch: 1, state: null, siblings: [{ epoch: 0, state: state({ handled: 0, since: 0 }) }], pipeLast: null, now: NOW }, 'init'],
+    ['a newer epoch here wins over a followed older one: init', { epoch: 1, state: null, siblings: [{ epoch: 0, state: state({ handled: 1 }) }, { epoch: 2, state: null }], pipeLast: null, now: NOW }, 'init'],
+    ['itself among the siblings is neither newer nor older', { epoch: 1, state: null, siblings: [{ epoch: 0, state: state({ handled: 1 }) }, { epoch: 1, state: state({ handled: 0, since: 0 }) }], pipeLast: null, now: NOW }, 'root:null'],
+    ['the newest older epoch decides (took 1), not an older one (since unknown)', { epoch: 2, state: null, siblings: [{ epoch: 0, state: state({ handled: 0, since: 0 }) }, { epoch: 1, state: state({ handled: 1 }) }], pipeLast: null, now: NOW }, 'root:null'],
+    ['the newest older epoch decides (since unknown), not an older one (took 1)', { epoch: 2, state: null, siblings: [{ epoch: 1, state: state({ handled: 0, since: 0 }) }, { epoch: 0, state: state({ handled: 1 }) }], pipeLast: null, now: NOW }, 'init'],
+    ['an unfollowed epoch between is passed over', { epoch: 2, state: null, siblings: [{ epoch: 0, state: state({ handled: 1 }) }, { epoch: 1, state: null }], pipeLast: null, now: NOW }, 'root:null'],
   ];
   for (const [name, input, want] of rows) {
     const s = planStart(input);
@@ -25,6 +31,25 @@ t.test('planStart', async (t) => {
   }
   const init = planStart({ epoch: 0, state: null, siblings: [], pipeLast: null, now: NOW });
   t.equal(init.kind === 'init' && init.since, NOW, 'following begins now');
+  const sinceOf = (sib: { epoch: number; state: PiperState | null }[]) => {
+    const st = planStart({ epoch: 9, state: null, siblings: sib, pipeLast: null, now: NOW });
+    return st.kind === 'init' || st.kind === 'root' ? st.since : -1;
+  };
+  t.equal(sinceOf([{ epoch: 0, state: state({ since: 70 }) }, { epoch: 1, state: state({ since: 30 }) }, { epoch: 2, state: state({ since: 0 }) }, { epoch: 3, state: null }]), 30, 'following began with the earliest known start (0 is unknown)');
+  t.equal(sinceOf([{ epoch: 0, state: state({ since: 0 }) }, { epoch: 1, state: null }]), NOW, 'none known: now');
+  const why = (input: Parameters<typeof planStart>[0]) => {
+    const st = planStart(input);
+    return st.kind === 'init' || st.kind === 'root' ? st.why : '';
+  };
+  t.equal(why({ epoch: 0, state: null, siblings: [{ epoch: 1, state: null }], pipeLast: null, now: NOW }), 'an older epoch: a newer one is already here');
+  t.equal(why({ epoch: 0, state: null, siblings: [], pipeLast: null, now: NOW }), 'a list not followed before');
+  t.equal(why({ epoch: 3, state: null, siblings: [{ epoch: 2, state: state({ handled: 4 }) }], pipeLast: null, now: NOW }), 'a new epoch after epoch 2, which took messages while followed');
+  t.equal(why({ epoch: 3, state: null, siblings: [{ epoch: 2, state: state({ handled: 0, since: 0 }) }], pipeLast: null, now: NOW }), 'epoch 2 took nothing yet and when following began is unknown');
+  t.equal(why({ epoch: 3, state: null, siblings: [{ epoch: 2, state: state({ handled: 0, since: 50 }) }], pipeLast: null, now: NOW }), 'a new epoch after epoch 2; messages committed from 1970-01-01T00:00:50.000Z on');
+});
+
+t.test('EMPTY_BLOB is the id git gives an empty file', async (t) => {
+  t.equal(execFileSync('git', ['hash-object', '--stdin'], { input: '' }).toString().trim(), EMPTY_BLOB);
 });
 
 t.test('classify and isNew at their boundaries', async (t) => {
@@ -47,6 +72,12 @@ t.test('advance keeps the last RECENT_KEPT piped blobs', async (t) => {
   const skipped = advance(s, { commit: oid(3), ct: 9, d: true }, false);
   t.same(skipped.recent, s.recent, 'a deletion adds no blob');
   t.equal(advance(s, { commit: oid(4), ct: 9 }, false, false).handled, s.handled, 'an older commit is not counted');
+  t.same(advance(s, { commit: oid(5), ct: 9, m: oid(6) }, false).recent, s.recent, 'a message not piped adds no blob');
+  t.same(advance(s, { commit: oid(5), ct: 9 }, true).recent, s.recent, 'a commit without a message adds none, even counted as piped');
+  const { handled: _h, ...grok } = state();
+  const after = advance(grok, { commit: oid(8), ct: 9, m: oid(9) }, true);
+  t.notOk('handled' in after, "grokmirror's state (no count) stays without one");
+  t.same(after.recent, [oid(9)]);
 });
 
 t.test('resumeAfterRewrite', async (t) => {
