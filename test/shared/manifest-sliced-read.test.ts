@@ -89,6 +89,7 @@ t.test('punctuation members another writer made, and a one-member file: read the
   const want = (k: string) => k.endsWith('7.git');
   const expected = outcome(() => parseManifestSubset(gunzipSync(sliced), 'm', want));
   t.equal(expected.ok && expected.entries.length, 70);
+  t.notOk(Buffer.isBuffer(gzipManifestBody(sliced, MAX, 'm')), 'our own sliced file is not inflated whole');
   t.same(await outcomeAsync(() => readManifestSubset(gzipManifestBody(sliced, MAX, 'm'), 'm', want)), expected, 'our own sliced file');
   const onePiece = gzipSync(gunzipSync(sliced));
   t.same(await outcomeAsync(() => readManifestSubset(gzipManifestBody(onePiece, MAX, 'm'), 'm', want)), expected, "a one-member file (grokmirror's)");
