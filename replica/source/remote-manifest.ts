@@ -87,7 +87,7 @@ export type RemoteManifest =
   | { readonly status: 'unchanged' }
   /**
    * `source`: where it came from, credentials redacted (it is logged and recorded); `json`: the
-   * manifest's bytes, inflated, read with readRemoteEntries.
+   * manifest's bytes (inflated, or a sliced file as it is: shared/manifest/sliced-read.ts), read with readRemoteEntries.
    */
   | { readonly status: 'fetched'; readonly json: ManifestBody; readonly validators: Validators; readonly source: string; readonly downloaded: number };
 
