@@ -30,7 +30,7 @@ import { executePass, finishPass, observePass, openPass, planPass, removeKilledL
 import type { HttpSourceDeps } from './source/http-source.js';
 import { fetchRemoteManifest, readRemoteEntries, readRemoteState, remoteStateAfter, remoteStatePath, writeRemoteState, type RemoteManifest } from './source/remote-manifest.js';
 import type { Validators } from './source/types.js';
-import { parseManifestSubset } from '../shared/manifest/io.js';
+import { readManifestSubsetSync } from '../shared/manifest/sliced-read.js';
 
 export interface PullRunOptions {
   /** -n: fetch the manifest even if unchanged. */
@@ -140,12 +140,12 @@ async function prepare(config: GrokConfig, opts: PullRunOptions, deps: PullDeps,
   const pullOpts = pullOptions(config, { purge: purging, forcePurge: opts.forcePurge });
   // Built: the entries we want, and those of what we hold (a refused one is held back, never purged).
   const onDisk = new Set(localRepos);
-  const parsed = readRemoteEntries(json, source, (k) => isWanted(k, pullOpts) || local.has(k) || onDisk.has(k), log);
+  const parsed = await readRemoteEntries(json, source, (k) => isWanted(k, pullOpts) || local.has(k) || onDisk.has(k), log);
   if (parsed.total === 0 && local.size > 0 && !opts.forcePurge) {
     throw new GrokError('GROK_ERR_MANIFEST_SHAPE', `${source}: the remote manifest is empty while we hold ${local.size} repositories; refusing it (use --force-purge if this is right)`);
   }
   // grokmirror 1.x entries (a reference, no forkgroup) join a forkgroup, as grokmirror maps them
-  const chains = chainEntries(parsed.entries, local, (keys) => parseManifestSubset(json, source, (k) => keys.has(k)).entries);
+  const chains = chainEntries(parsed.entries, local, (keys) => readManifestSubsetSync(json, source, (k) => keys.has(k)).entries);
   const withChains = chains.size > 0 ? new Map([...parsed.entries, ...chains]) : parsed.entries;
   const remoteEntries = mapLegacyReferences(withChains, local, await objstoresHeld(config, toplevel, referencedRoots(withChains, local)));
   const mapped = remoteEntries === withChains ? 0 : [...parsed.entries].filter(([k, e]) => e.forkgroup !== remoteEntries.get(k)!.forkgroup).length;

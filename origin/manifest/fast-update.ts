@@ -91,7 +91,7 @@ async function slicedUpdate(raw: Buffer, layout: SlicedLayout, targets: readonly
       touched.set(i, new Map());
       continue;
     }
-    const parsed = parseManifestText(`{${inflateSlice(raw, ref)}}`, ctx.file);
+    const parsed = parseManifestText(`{${inflateSlice(raw, ref, ctx.maxBytes, ctx.file)}}`, ctx.file);
     // A damaged entry in the slice, or a header that miscounts it: the general path sorts it out.
     if (parsed.rejected.length > 0 || parsed.entries.size !== ref.entries) return null;
     touched.set(i, parsed.entries);

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { sameEntry, type Manifest, type ManifestEntry } from '../../shared/manifest/entry.js';
-import { parseManifestText, serializeManifest, type Rejected } from '../../shared/manifest/io.js';
+import { DEFAULT_MAX_MANIFEST_BYTES, parseManifestText, serializeManifest, type Rejected } from '../../shared/manifest/io.js';
 import { assemble, compressSlices, inflateSlice, outgrown, sliceCountFor, sliceMember, sliceOf, sliceText, type SlicedLayout } from '../../shared/manifest/sliced.js';
 
 /** Decoded clean slices kept for reads (git requests look up their repository's entry). */
@@ -50,11 +50,13 @@ export class ChunkedManifest {
   private constructor(
     private readonly pretty: boolean,
     private readonly onRejected: (r: Rejected) => void,
+    /** The manifest size cap: no slice inflates past it. */
+    private readonly maxBytes: number,
   ) {}
 
   /** From checked entries: every slice compressed (in parallel on the threadpool). */
-  static async build(entries: Manifest, pretty: boolean, onRejected: (r: Rejected) => void): Promise<ChunkedManifest> {
-    const m = new ChunkedManifest(pretty, onRejected);
+  static async build(entries: Manifest, pretty: boolean, onRejected: (r: Rejected) => void, maxBytes = DEFAULT_MAX_MANIFEST_BYTES): Promise<ChunkedManifest> {
+    const m = new ChunkedManifest(pretty, onRejected, maxBytes);
     m.fill(entries, sliceCountFor(entries.size));
     const members = await compressSlices(m.slices, (s) => s.entries, (s) => sliceText(s.decoded!));
     m.slices.forEach((s, i) => {
@@ -67,8 +69,8 @@ export class ChunkedManifest {
   }
 
   /** From a file in the sliced form, its members taken as they are (unchecked until decoded). */
-  static adopt(raw: Buffer, layout: SlicedLayout, pretty: boolean, onRejected: (r: Rejected) => void): ChunkedManifest {
-    const m = new ChunkedManifest(pretty, onRejected);
+  static adopt(raw: Buffer, layout: SlicedLayout, pretty: boolean, onRejected: (r: Rejected) => void, maxBytes = DEFAULT_MAX_MANIFEST_BYTES): ChunkedManifest {
+    const m = new ChunkedManifest(pretty, onRejected, maxBytes);
     m.slices = Array.from({ length: layout.count }, emptySlice);
     for (const [i, ref] of layout.slices) {
       // A view into the file's bytes: the members together are the file, so nothing is copied.
@@ -163,7 +165,7 @@ export class ChunkedManifest {
       for (const [i, ref] of next.layout.slices) theirs[i] = next.raw.subarray(ref.start, ref.end);
     } else {
       const all = new Map<string, ManifestEntry>();
-      for (const ref of next.layout.slices.values()) for (const [k, e] of this.parse(inflateSlice(next.raw, ref), null)) all.set(k, e);
+      for (const ref of next.layout.slices.values()) for (const [k, e] of this.parse(inflateSlice(next.raw, ref, this.maxBytes), null)) all.set(k, e);
       return this.replaceWith({ entries: all }, keep);
     }
     const changes: ExternalChange[] = [];
@@ -172,7 +174,7 @@ export class ChunkedManifest {
       const t = theirs[i];
       if (Buffer.isBuffer(t) && s.member && !s.dirty && t.equals(s.member)) continue;
       if (t === null && s.entries === 0) continue;
-      const tm = Buffer.isBuffer(t) ? this.parse(inflateSlice(t, { index: i, entries: 0, start: 0, end: t.length }), null) : ((t as Map<string, ManifestEntry> | null) ?? new Map<string, ManifestEntry>());
+      const tm = Buffer.isBuffer(t) ? this.parse(inflateSlice(t, { index: i, entries: 0, start: 0, end: t.length }, this.maxBytes), null) : ((t as Map<string, ManifestEntry> | null) ?? new Map<string, ManifestEntry>());
       const ours = this.decode(i);
       const merged = new Map<string, ManifestEntry>();
       for (const [k, e] of tm) {
@@ -204,7 +206,7 @@ export class ChunkedManifest {
     }
     const member = s.member;
     if (!member) return (s.decoded = new Map());
-    const d = this.parse(inflateSlice(member, { index: i, entries: s.entries, start: 0, end: member.length }), i);
+    const d = this.parse(inflateSlice(member, { index: i, entries: s.entries, start: 0, end: member.length }, this.maxBytes), i);
     s.decoded = d;
     s.checked = true;
     // Entries dropped by the checks: the slice is written again without them.
@@ -238,7 +240,7 @@ export class ChunkedManifest {
   private all(): Manifest {
     const out: Manifest = new Map();
     this.slices.forEach((s, i) => {
-      const d = s.decoded ?? (s.entries === 0 ? new Map() : this.parse(inflateSlice(s.member!, { index: i, entries: s.entries, start: 0, end: s.member!.length }), i));
+      const d = s.decoded ?? (s.entries === 0 ? new Map() : this.parse(inflateSlice(s.member!, { index: i, entries: s.entries, start: 0, end: s.member!.length }, this.maxBytes), i));
       for (const [k, e] of d) out.set(k, e);
     });
     return out;

@@ -80,11 +80,11 @@ export class ManifestStore {
     const onRejected = (r: Rejected) => deps.log.warn({ repo: r.key }, `${opts.file}: ignoring entry ${JSON.stringify(r.key)}: ${r.why}`);
     const sliced = await readSliced(opts);
     let manifest: ChunkedManifest;
-    if (sliced) manifest = ChunkedManifest.adopt(sliced.raw, sliced.layout, opts.pretty, onRejected);
+    if (sliced) manifest = ChunkedManifest.adopt(sliced.raw, sliced.layout, opts.pretty, onRejected, opts.maxBytes);
     else {
       const parsed = await readManifestFile(opts.file, opts.maxBytes);
       for (const r of parsed?.rejected ?? []) onRejected(r);
-      manifest = await ChunkedManifest.build(parsed?.entries ?? new Map(), opts.pretty, onRejected);
+      manifest = await ChunkedManifest.build(parsed?.entries ?? new Map(), opts.pretty, onRejected, opts.maxBytes);
     }
     const store = new ManifestStore(manifest, opts, events, deps);
     await store.publishFile(0, sliced?.raw);

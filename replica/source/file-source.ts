@@ -2,7 +2,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { GrokError } from '../../shared/errors.js';
-import { gunzipCapped } from '../../shared/manifest/inflate.js';
+import { gzipManifestBody } from '../../shared/manifest/sliced-read.js';
 import { isGzipName } from '../../shared/manifest/io.js';
 import type { SourceRequest, SourceResult } from './types.js';
 
@@ -15,5 +15,5 @@ export async function fetchFileManifest(url: string, req: SourceRequest): Promis
   if (!req.force && req.previous.lastModified === mtime) return { status: 'unchanged' };
   if (st.size > req.maxBytes) throw new GrokError('GROK_ERR_MANIFEST_TOO_LARGE', `${file}: larger than ${req.maxBytes} bytes`, { file });
   const raw = await readFile(file);
-  return { status: 'fetched', json: isGzipName(file) ? gunzipCapped(raw, req.maxBytes, file) : raw, validators: { lastModified: mtime }, downloaded: raw.length };
+  return { status: 'fetched', json: isGzipName(file) ? gzipManifestBody(raw, req.maxBytes, file) : raw, validators: { lastModified: mtime }, downloaded: raw.length };
 }

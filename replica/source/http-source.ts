@@ -9,7 +9,7 @@ import type { Dispatcher } from 'undici';
 import { setTimeout as sleepMs } from 'node:timers/promises';
 import { GrokError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
-import { gunzipCapped } from '../../shared/manifest/inflate.js';
+import { gzipManifestBody } from '../../shared/manifest/sliced-read.js';
 import { redactUrls } from '../../shared/safe-text.js';
 import { httpTarget, type CredentialsLookup } from './auth.js';
 import { TransferGuard, type RateLimit } from './transfer.js';
@@ -89,7 +89,7 @@ async function once(url: string, req: SourceRequest, dispatcher: Dispatcher, dep
   }
   const encoding = String(res.headers['content-encoding'] ?? '').toLowerCase();
   const gz = encoding === 'gzip' || (encoding === '' && new URL(url).pathname.endsWith('.gz'));
-  const json = gz ? gunzipCapped(body, req.maxBytes, shown) : body;
+  const json = gz ? gzipManifestBody(body, req.maxBytes, shown) : body;
   const lm = res.headers['last-modified'];
   const etag = res.headers.etag;
   return { status: 'fetched', json, validators: { ...(typeof lm === 'string' ? { lastModified: lm } : {}), ...(typeof etag === 'string' ? { etag } : {}) }, downloaded: body.length };

@@ -10,7 +10,8 @@ import type { RemoteConfig } from '../../shared/config/schema.js';
 import { GrokError } from '../../shared/errors.js';
 import { atomicWrite } from '../../shared/fs/atomic.js';
 import type { Logger } from '../../shared/log.js';
-import { parseManifestSubset, type ParsedSubset } from '../../shared/manifest/io.js';
+import type { ParsedSubset } from '../../shared/manifest/io.js';
+import { readManifestSubset, type ManifestBody } from '../../shared/manifest/sliced-read.js';
 import { fetchCommandManifest } from './command-source.js';
 import { fetchFileManifest } from './file-source.js';
 import { fetchHttpManifest, type HttpSourceDeps } from './http-source.js';
@@ -86,9 +87,9 @@ export type RemoteManifest =
   | { readonly status: 'unchanged' }
   /**
    * `source`: where it came from, credentials redacted (it is logged and recorded); `json`: the
-   * manifest's bytes, inflated, read with readRemoteEntries.
+   * manifest's bytes (inflated, or a sliced file as it is: shared/manifest/sliced-read.ts), read with readRemoteEntries.
    */
-  | { readonly status: 'fetched'; readonly json: Buffer; readonly validators: Validators; readonly source: string; readonly downloaded: number };
+  | { readonly status: 'fetched'; readonly json: ManifestBody; readonly validators: Validators; readonly source: string; readonly downloaded: number };
 
 export interface FetchOptions {
   readonly state: RemoteState | null;
@@ -125,8 +126,8 @@ export async function fetchRemoteManifest(remote: RemoteConfig, opts: FetchOptio
  * The entries of a fetched manifest that `keep` accepts (the ones this replica wants or holds),
  * checked, each refused one logged; the rest are skipped unbuilt (shared/manifest/io.ts).
  */
-export function readRemoteEntries(json: Buffer, source: string, keep: (key: string) => boolean, log: Logger): ParsedSubset {
-  const parsed = parseManifestSubset(json, source, keep);
+export async function readRemoteEntries(json: ManifestBody, source: string, keep: (key: string) => boolean, log: Logger): Promise<ParsedSubset> {
+  const parsed = await readManifestSubset(json, source, keep);
   for (const r of parsed.rejected) log.error({ repo: r.key, action: 'refuse' }, `${source}: refusing ${JSON.stringify(r.key)}: ${r.why}; whatever this replica holds of it stays as it is`);
   return parsed;
 }

@@ -1,3 +1,5 @@
+import type { ManifestBody } from '../../shared/manifest/sliced-read.js';
+
 /** What a manifest source answers: "unchanged" is a result, not an error. */
 export interface Validators {
   /** The Last-Modified header (http) or file mtime in ms (file://), as last seen. */
@@ -8,7 +10,8 @@ export interface Validators {
 export type SourceResult =
   | { readonly status: 'unchanged' }
   /** `downloaded`: the bytes that came over the wire (compressed, when they were). */
-  | { readonly status: 'fetched'; readonly json: Buffer; readonly validators: Validators; readonly downloaded: number };
+  /** `json`: the JSON text, or a sliced gzip manifest to read slice by slice (shared/manifest/sliced-read.ts). */
+  | { readonly status: 'fetched'; readonly json: ManifestBody; readonly validators: Validators; readonly downloaded: number };
 
 export interface SourceRequest {
   readonly previous: Validators;

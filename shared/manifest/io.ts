@@ -12,7 +12,7 @@ import { atomicWrite } from '../fs/atomic.js';
 import { entryProblem, normaliseEntry, sortedEntry, type Manifest, type ManifestEntry } from './entry.js';
 import { gunzipCapped } from './inflate.js';
 import { keyProblem } from './keys.js';
-import { forEachEntry } from './scan.js';
+import { forEachEntry, type OnEntry } from './scan.js';
 import { slicedBytes } from './sliced.js';
 
 export const DEFAULT_MAX_MANIFEST_BYTES = 512 * 1024 * 1024;
@@ -100,25 +100,41 @@ function checkedEntry(key: string, text: string): { entry: ManifestEntry } | { w
  * entries of a million reads it in the time of a scan (docs/architecture.md "A pass at scale").
  */
 export function parseManifestSubset(json: Buffer, source: string, keep: (key: string) => boolean): ParsedSubset {
-  const entries: Manifest = new Map();
-  const rejected = new Map<string, string>();
-  let total = 0;
   // Anything but an object is refused with a whole parse's words (what it is, or why it is no JSON).
   const first = json.findIndex((c) => c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09);
   if (json[first] !== 0x7b) return { ...parseManifestText(json.toString('utf8'), source), total: 0 };
-  forEachEntry(json, source, (key, _keyStart, valueStart, valueEnd) => {
-    total++;
-    if (!keep(key)) return;
-    // A key given twice: the last value counts, as with JSON.parse.
-    rejected.delete(key);
-    const res = checkedEntry(key, json.toString('utf8', valueStart, valueEnd));
-    if ('entry' in res) entries.set(key, res.entry);
-    else {
-      entries.delete(key);
-      rejected.set(key, res.why);
-    }
-  });
-  return { entries, rejected: [...rejected].map(([key, why]) => ({ key, why })), total };
+  const subset = new SubsetReader(keep);
+  forEachEntry(json, source, subset.from(json));
+  return subset.result();
+}
+
+/** Gathers the kept entries of a manifest read in one piece or in several (the slices of the sliced form, in order). */
+export class SubsetReader {
+  private readonly entries: Manifest = new Map();
+  private readonly rejected = new Map<string, string>();
+  private total = 0;
+
+  constructor(private readonly keep: (key: string) => boolean) {}
+
+  /** The scanner's callback for `json`, one piece of the manifest. */
+  from(json: Buffer): OnEntry {
+    return (key, _keyStart, valueStart, valueEnd) => {
+      this.total++;
+      if (!this.keep(key)) return;
+      // A key given twice: the last value counts, as with JSON.parse.
+      this.rejected.delete(key);
+      const res = checkedEntry(key, json.toString('utf8', valueStart, valueEnd));
+      if ('entry' in res) this.entries.set(key, res.entry);
+      else {
+        this.entries.delete(key);
+        this.rejected.set(key, res.why);
+      }
+    };
+  }
+
+  result(): ParsedSubset {
+    return { entries: this.entries, rejected: [...this.rejected].map(([key, why]) => ({ key, why })), total: this.total };
+  }
 }
 
 /** Reads a manifest file; `null` when it does not exist. */

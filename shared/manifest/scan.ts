@@ -138,33 +138,55 @@ function decodeKey(b: Buffer, start: number, end: number): string {
  * Walks the top-level entries of manifest bytes in order, checking the whole document, and calls
  * `onEntry` with each key and where its value lies; returns the offset of the closing brace. Nothing
  * is built for an entry the callback does not keep: a replica reads a large manifest this way,
- * parsing only the entries it wants (io.ts decodeManifestSubset).
+ * parsing only the entries it wants (io.ts parseManifestSubset).
  */
-export function forEachEntry(b: Buffer, source: string, onEntry: (key: string, keyStart: number, valueStart: number, valueEnd: number) => void): number {
-  try {
+export function forEachEntry(b: Buffer, source: string, onEntry: OnEntry): number {
+  return guarded(source, () => {
     let i = skipWs(b, 0);
     if (b[i] !== 0x7b) {
       throw new GrokError('GROK_ERR_MANIFEST_SHAPE', `${source}: expected a JSON object keyed by repository path`, { source });
     }
     i = skipWs(b, i + 1);
     if (b[i] === 0x7d) return checkEnd(b, i);
-    for (;;) {
-      if (b[i] !== QUOTE) throw new ScanError(i, 'expected a key');
-      const keyStart = i;
-      const keyEnd = skipString(b, i);
-      i = skipWs(b, keyEnd);
-      if (b[i] !== 0x3a) throw new ScanError(i, 'expected ":"');
-      const valueStart = skipWs(b, i + 1);
-      const valueEnd = skipValue(b, valueStart);
-      onEntry(decodeKey(b, keyStart, keyEnd), keyStart, valueStart, valueEnd);
-      i = skipWs(b, valueEnd);
-      if (b[i] === 0x2c) {
-        i = skipWs(b, i + 1);
-        continue;
-      }
-      if (b[i] === 0x7d) return checkEnd(b, i);
-      throw new ScanError(i, 'expected "," or "}"');
+    return members(b, i, onEntry, true);
+  });
+}
+
+/**
+ * The same over a list of members with no braces around it (`"k":v,"k":v`, the text of one slice of
+ * the sliced form): every byte up to the end of `b` must belong to it. Returns `b.length`.
+ */
+export function forEachMember(b: Buffer, source: string, onEntry: OnEntry): number {
+  return guarded(source, () => members(b, skipWs(b, 0), onEntry, false));
+}
+
+/** Called with each entry: its key, decoded, and byte offsets as in EntrySpan. */
+export type OnEntry = (key: string, keyStart: number, valueStart: number, valueEnd: number) => void;
+
+function members(b: Buffer, i: number, onEntry: OnEntry, inObject: boolean): number {
+  for (;;) {
+    if (b[i] !== QUOTE) throw new ScanError(i, 'expected a key');
+    const keyStart = i;
+    const keyEnd = skipString(b, i);
+    i = skipWs(b, keyEnd);
+    if (b[i] !== 0x3a) throw new ScanError(i, 'expected ":"');
+    const valueStart = skipWs(b, i + 1);
+    const valueEnd = skipValue(b, valueStart);
+    onEntry(decodeKey(b, keyStart, keyEnd), keyStart, valueStart, valueEnd);
+    i = skipWs(b, valueEnd);
+    if (b[i] === 0x2c) {
+      i = skipWs(b, i + 1);
+      continue;
     }
+    if (inObject && b[i] === 0x7d) return checkEnd(b, i);
+    if (!inObject && i === b.length) return i;
+    throw new ScanError(i, inObject ? 'expected "," or "}"' : 'expected ","');
+  }
+}
+
+function guarded(source: string, scan: () => number): number {
+  try {
+    return scan();
   } catch (err) {
     if (err instanceof ScanError) {
       throw new GrokError('GROK_ERR_MANIFEST_PARSE', `${source}: not valid JSON (${err.message} at byte ${err.at})`, { source, at: err.at });

@@ -14,6 +14,7 @@ import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
 import { crc32, deflateRaw, deflateRawSync, inflateRawSync } from 'node:zlib';
+import { GrokError } from '../errors.js';
 import type { Manifest, ManifestEntry } from './entry.js';
 import { mapPool } from '../pool.js';
 import { isGzipName } from './io.js';
@@ -23,8 +24,8 @@ export const SLICE_TARGET = 256;
 export const MAX_SLICES = 4096;
 /** The slice number of the punctuation members. */
 const PUNCT = 0xffff;
-const HEADER = 28;
-const TRAILER = 8;
+export const HEADER = 28;
+export const TRAILER = 8;
 /** Level 1: half the time of level 6 for 2% in size (measured on a 100k-entry manifest). */
 const LEVEL = 1;
 const deflateRawAsync = promisify(deflateRaw);
@@ -99,6 +100,11 @@ const punct = (c: string) => sliceMember(c, PUNCT, 0, 0);
 const OPEN = punct('{');
 const COMMA = punct(',');
 const CLOSE = punct('}');
+
+/** Whether `member` is exactly the punctuation member this writer makes for `c`. */
+export function isPunctuation(member: Buffer, c: '{' | ',' | '}'): boolean {
+  return member.equals(c === '{' ? OPEN : c === ',' ? COMMA : CLOSE);
+}
 
 /** The file's members in order, from the slices' members (undefined or null: an empty slice). */
 export function assemble(slices: Iterable<Buffer | null | undefined>): Buffer[] {
@@ -195,9 +201,23 @@ export async function readSliced(opts: { file: string; pretty: boolean; maxBytes
   return layout && layout.inflated <= opts.maxBytes ? { raw: raw!, layout } : null;
 }
 
-/** The JSON text of one slice (throws on damaged data). */
-export function inflateSlice(buf: Buffer, ref: SliceRef): string {
-  const text = inflateRawSync(buf.subarray(ref.start + HEADER, ref.end - TRAILER));
+/**
+ * The JSON text of one slice (throws on damaged data). `maxBytes` (the manifest size cap) bounds what
+ * it inflates to: the trailer's size is only a claim, so a slice that is a gzip bomb is refused
+ * before it is inflated past the cap.
+ */
+export function inflateSlice(buf: Buffer, ref: SliceRef, maxBytes: number, source = 'manifest'): string {
+  let text: Buffer;
+  try {
+    text = inflateRawSync(buf.subarray(ref.start + HEADER, ref.end - TRAILER), { maxOutputLength: maxBytes });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(source, ref.index, maxBytes);
+    throw err;
+  }
   if (crc32(text) !== buf.readUInt32LE(ref.end - TRAILER)) throw new Error(`slice ${ref.index}: CRC mismatch`);
   return text.toString('utf8');
+}
+
+export function tooLarge(source: string, slice: number, maxBytes: number): GrokError {
+  return new GrokError('GROK_ERR_MANIFEST_TOO_LARGE', `${source}: slice ${slice} inflates to more than ${maxBytes} bytes (the manifest size cap); refusing it`, { source, maxBytes });
 }

@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { startFeedOrigin } from '../helpers/feed-origin.js';
 import { BIN, REPO_ROOT } from '../helpers/fixture.js';
 import { GIT_ENV } from '../helpers/git.js';
@@ -25,31 +25,43 @@ export interface PassFigures {
   readonly ours: Sample[];
   /** null when grokmirror cannot run here (the reason in `peerMissing`). */
   readonly peer: Sample[] | null;
+  /** The same passes with the manifest as one gzip member. */
+  readonly onePiece: { readonly ours: Sample[]; readonly peer: Sample[] | null };
   readonly peerMissing: string | null;
 }
 
 const ourPass = (s: Replica1M, args: string[] = []): Sample => timeProcess([process.execPath, BIN.pull, '-c', s.conf, ...args]);
 const peerPass = (s: Replica1M): Sample => timeProcess(['env', `PYTHONPATH=${PEER_DIR}`, 'PYTHONDONTWRITEBYTECODE=1', 'python3', '-m', 'grokmirror.pull', '-c', s.peerConf]);
 
-/** `reps` passes of each tool, each after one change at the origin. */
+/**
+ * `reps` passes of each tool, each after one change at the origin: on the manifest as grok-manifest
+ * writes it (sliced, one gzip member per slice), then rewritten after each change as one gzip member
+ * (level 6), the form grokmirror writes, which cannot be inflated a slice at a time.
+ */
 export function benchReplicaPass(work: string, count: number, reps: number, log: (s: string) => void = console.log): PassFigures {
   const s = makeReplica1M(path.join(work, `replica-${count}`), count);
   const missing = peerMissing();
   log(`replica ${count}: initial passes${missing ? ` (grokmirror left out: ${missing})` : ''}`);
   ourPass(s);
   if (!missing) peerPass(s);
-  const ours: Sample[] = [];
-  const peer: Sample[] = [];
-  for (let i = 0; i < reps; i++) {
-    s.change();
-    ours.push(ourPass(s));
-    log(`  ours: ${(ours.at(-1)!.ms / 1000).toFixed(2)} s, ${((ours.at(-1)!.rssKb ?? 0) / 1024).toFixed(0)} MB`);
-    if (!missing) {
-      peer.push(peerPass(s));
-      log(`  grokmirror: ${(peer.at(-1)!.ms / 1000).toFixed(2)} s, ${((peer.at(-1)!.rssKb ?? 0) / 1024).toFixed(0)} MB`);
+  const run = (onePiece: boolean) => {
+    const ours: Sample[] = [];
+    const peer: Sample[] = [];
+    for (let i = 0; i < reps; i++) {
+      s.change();
+      if (onePiece) writeFileSync(s.manifest, gzipSync(gunzipSync(readFileSync(s.manifest))));
+      ours.push(ourPass(s));
+      log(`  ours${onePiece ? ' (one member)' : ''}: ${(ours.at(-1)!.ms / 1000).toFixed(2)} s, ${((ours.at(-1)!.rssKb ?? 0) / 1024).toFixed(0)} MB`);
+      if (!missing) {
+        peer.push(peerPass(s));
+        log(`  grokmirror: ${(peer.at(-1)!.ms / 1000).toFixed(2)} s, ${((peer.at(-1)!.rssKb ?? 0) / 1024).toFixed(0)} MB`);
+      }
     }
-  }
-  return { entries: count, ours, peer: missing ? null : peer, peerMissing: missing };
+    return { ours, peer: missing ? null : peer };
+  };
+  const sliced = run(false);
+  const onePiece = run(true);
+  return { entries: count, ...sliced, onePiece, peerMissing: missing };
 }
 
 export interface DaemonFigures {
@@ -173,12 +185,14 @@ export async function benchReplica1M(work: string, quick: boolean): Promise<void
 \`npm run bench -- --only=replica-1m\` on ${new Date().toISOString().slice(0, 10)}, commit ${commit}. Machine: ${machine}; load average
 ${load} before, ${loadAfter} after (other work shares the machine: wall times are inflated, CPU time is the steadier figure).
 A manifest of ${count.toLocaleString('en')} entries (file://, gzip ${(readFileSync(path.join(work, `replica-${count}`, 'manifest.js.gz')).length / 1e6).toFixed(0)} MB) of which \`[pull] include\` wants one real
-repository; each pass follows one change to it at the origin (medians of ${p.ours.length}; grokmirror in the same run, same config).
+repository; each pass follows one change to it at the origin, which leaves the manifest in the sliced form grok-manifest writes (medians of ${p.ours.length}; grokmirror in the same run, same config).
 
 | | grokmirror-ts | grokmirror 2.x | target |
 |---|---|---|---|
 | one pass after one change | ${pass(p.ours)} | ${p.peer ? pass(p.peer) : `not run: ${p.peerMissing}`} | 5x faster than grokmirror, less memory |
 | ratio (grokmirror / ours) | ${p.peer ? `${ratio(p.ours, p.peer)}x wall, ${cpuRatio(p.ours, p.peer)}x CPU` : '-'} | | |
+| the same, the manifest rewritten as one gzip member (grokmirror's form) | ${pass(p.onePiece.ours)} | ${p.onePiece.peer ? pass(p.onePiece.peer) : '-'} | |
+| ratio (grokmirror / ours), one member | ${p.onePiece.peer ? `${ratio(p.onePiece.ours, p.onePiece.peer)}x wall, ${cpuRatio(p.onePiece.ours, p.onePiece.peer)}x CPU` : '-'} | | |
 | grok-pull -o: first full pass, RSS after it, peak RSS | ${fmt(d.firstPassMs)}, ${d.rssMb.toFixed(0)} MB, peak ${d.peakRssMb.toFixed(0)} MB | - | RSS < 1 GB |
 | grok-pull -o: feed event to ref on the replica (${d.eventMs.length} events) | median ${fmt(median(d.eventMs))}, max ${fmt(Math.max(...d.eventMs))} | next poll | < 1 s |
 | grok-pull -o: feed dropped, a push meanwhile, caught up after the reconnect | ${fmt(d.reconnectMs)} from the reconnect; manifest downloaded ${d.manifestDownloads} time(s) in all (the first pass) | - | through the feed, no manifest download |
