@@ -3,7 +3,9 @@
  * the state database's rows in line with the list, works through the URLs that are due (schedule.ts)
  * with a bounded pool (and a per-host limit), writes the rows that changed (row-update.ts), then
  * rebuilds the manifest with grok-manifest's own code so that grok-origin can serve the set and
- * grok-pull replicate it. The database file's lock keeps two sweeps of the same list apart.
+ * grok-pull replicate it. The URLs are checked by a worker over leases (worker.ts): with SQLite the
+ * due list in one process, the database file's lock keeping two sweeps of one list apart; with
+ * PostgreSQL batches of it claimed, beside other workers, from the shards this toplevel holds.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import os from 'node:os';
