@@ -39,7 +39,9 @@ runCli('grok-dumb-pull', async (argv, cli) => {
   log.info(
     `${c.fetched} fetched, ${c.unchanged} unchanged, ${c.not_found} not found, ${c.auth_required} auth required, ` +
       `${c.failed} failed, ${c.invalid} invalid, ${c.pending} pending, ${res.notDue} not due in ${secs()}s` +
-      ` (refs asked over HTTP ${res.probes.http}, with git ls-remote ${res.probes.git}; ${res.rowsWritten} state rows written)${res.manifestWritten ? '; manifest written' : ''}`,
+      ` (refs asked over HTTP ${res.probes.http}, with git ls-remote ${res.probes.git}; ${res.rowsWritten} state rows written)` +
+      (res.fleet ? `; leases ${res.fleet.leases}, taken over ${res.fleet.takenOver}, lost ${res.fleet.lost}` : '') +
+      (res.manifestWritten ? '; manifest written' : ''),
   );
   return c.failed > 0 ? EXIT_FAILURE : EXIT_OK;
 });

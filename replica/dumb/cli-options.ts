@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { collect, newCommand, type Manual } from '../../shared/cli.js';
 import { GrokError } from '../../shared/errors.js';
+import { isPostgresUrl } from './state-store.js';
 import type { RefProbeMode } from './ref-probe.js';
 import type { Schedule } from './schedule.js';
 
@@ -33,6 +34,9 @@ export interface DumbPullFlags {
   all?: boolean;
   recheckMin: string;
   recheckMax: string;
+  shards?: string;
+  leaseSecs: string;
+  batch: string;
 }
 
 export interface DumbPullOptions {
@@ -60,6 +64,8 @@ export interface DumbPullOptions {
   readonly schedule: Schedule;
   /** Check every URL, due or not. */
   readonly all: boolean;
+  /** With a postgres:// state: this worker's part of the fleet (run-list.ts). */
+  readonly fleet: { readonly shards: string | null; readonly leaseMs: number; readonly batch: number };
 }
 
 export function dumbPullCommand(): Command {
@@ -73,7 +79,10 @@ export function dumbPullCommand(): Command {
     .option('--list <file>', 'list mode: a file of upstream URLs, one per line, mirrored under --toplevel')
     .option('--toplevel <dir>', 'list mode: where the mirrors go, as <host>/<path>.git')
     .option('--manifest <file>', 'list mode: write a grokmirror manifest of the toplevel after the sweep')
-    .option('--state <file>', 'list mode: the state database, a SQLite file (default: <list>.state.sqlite; a JSON state of earlier versions is taken in once)')
+    .option('--state <file|url>', 'list mode: the state database, a SQLite file (default: <list>.state.sqlite; a JSON state of earlier versions is taken in once), or a postgres:// URL shared by a fleet of workers')
+    .option('--shards <list>', 'list mode, postgres state: claim only URLs of these shards (0-255), e.g. "0-127" (default: the toplevel\'s .grok-dumb-shards file, else all)')
+    .option('--lease-secs <s>', 'list mode, postgres state: a claimed batch is this worker\'s for this long, renewed while it works; another worker takes it after', '300')
+    .option('--batch <n>', 'list mode, postgres state: due URLs claimed at a time', '500')
     .option('-j, --jobs <n>', 'repositories worked on at once', '32')
     .option('--per-host <n>', 'list mode: at most this many at once per upstream host', '8')
     .option('--retries <n>', 'attempts for a transient network failure, the first included', '3')
@@ -128,6 +137,8 @@ export function resolveDumbPullOptions(flags: DumbPullFlags, args: readonly stri
     throw new GrokError('GROK_ERR_USAGE', '--toplevel, --manifest and --state belong to list mode (--list FILE)');
   }
   const schedule = { firstMs: count('--recheck-min', flags.recheckMin, 0) * 1000, maxMs: count('--recheck-max', flags.recheckMax, 1) * 1000 };
+  const pgState = flags.state !== undefined && isPostgresUrl(flags.state);
+  if (flags.shards !== undefined && !pgState) throw new GrokError('GROK_ERR_USAGE', '--shards needs a postgres:// --state: shards split a list shared by a fleet');
   if (schedule.firstMs > schedule.maxMs) throw new GrokError('GROK_ERR_USAGE', '--recheck-min must not be more than --recheck-max');
   return Object.freeze({
     mode: list ? 'list' : 'classic',
@@ -135,7 +146,7 @@ export function resolveDumbPullOptions(flags: DumbPullFlags, args: readonly stri
     listFile: flags.list ? path.resolve(flags.list) : '',
     toplevel: flags.toplevel ? path.resolve(flags.toplevel) : '',
     manifestFile: flags.manifest ? path.resolve(flags.manifest) : null,
-    stateFile: path.resolve(flags.state ?? `${flags.list ?? ''}.state.sqlite`),
+    stateFile: pgState ? flags.state! : path.resolve(flags.state ?? `${flags.list ?? ''}.state.sqlite`),
     legacyStateFile: flags.state === undefined ? path.resolve(`${flags.list ?? ''}.state.json`) : null,
     jobs: count('--jobs', flags.jobs, 1),
     perHost: count('--per-host', flags.perHost, 1),
@@ -152,5 +163,6 @@ export function resolveDumbPullOptions(flags: DumbPullFlags, args: readonly stri
     checkpointMs: count('--checkpoint-secs', flags.checkpointSecs, 1) * 1000,
     schedule: Object.freeze(schedule),
     all: Boolean(flags.all),
+    fleet: Object.freeze({ shards: flags.shards ?? null, leaseMs: count('--lease-secs', flags.leaseSecs, 1) * 1000, batch: count('--batch', flags.batch, 1) }),
   });
 }

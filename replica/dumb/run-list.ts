@@ -3,9 +3,12 @@
  * the state database's rows in line with the list, works through the URLs that are due (schedule.ts)
  * with a bounded pool (and a per-host limit), writes the rows that changed (row-update.ts), then
  * rebuilds the manifest with grok-manifest's own code so that grok-origin can serve the set and
- * grok-pull replicate it. The database file's lock keeps two sweeps of the same list apart.
+ * grok-pull replicate it. The URLs are checked by a worker over leases (worker.ts): with SQLite the
+ * due list in one process, the database file's lock keeping two sweeps of one list apart; with
+ * PostgreSQL batches of it claimed, beside other workers, from the shards this toplevel holds.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import os from 'node:os';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { GrokError } from '../../shared/errors.js';
@@ -13,18 +16,21 @@ import type { Git } from '../../shared/git/index.js';
 import { lockPathFor, withLock } from '../../shared/lock.js';
 import type { Logger } from '../../shared/log.js';
 import { keyToPath } from '../../shared/manifest/keys.js';
-import { mapPool } from '../../shared/pool.js';
 import { isBareRepoSync } from '../../shared/repo/bare.js';
 import { runManifest } from '../../origin/manifest/run.js';
 import { HostLimiter } from './host-limiter.js';
-import { Checkpoint } from './checkpoint.js';
 import { refProbe, type RefProbeMode } from './ref-probe.js';
+import { pgLeases } from './pg-lease.js';
+import { openPgState } from './pg-state.js';
 import { rowAfter, type UrlRow } from './row-update.js';
 import type { Schedule } from './schedule.js';
 import type { RepoState, StateEntry } from './state.js';
 import { openStateDb } from './state-db.js';
+import { isPostgresUrl, type StateStore } from './state-store.js';
+import { SHARD_COUNT, toplevelShards } from './shards.js';
 import { sweepOne } from './sweep.js';
-import { parseUrlList } from './url-list.js';
+import { parseUrlList, type ParsedList } from './url-list.js';
+import { localLeases, runWorker, type LeaseSource, type WorkerStats } from './worker.js';
 import { redactUrls } from '../../shared/safe-text.js';
 
 export interface ListRunOptions {
@@ -48,6 +54,14 @@ export interface ListRunOptions {
   readonly schedule: Schedule;
   /** Check every URL, due or not. */
   readonly all: boolean;
+  /** With a postgres:// state: this worker's part of the fleet. */
+  readonly fleet?: {
+    /** --shards as given, or null: the toplevel's shard file, else every shard (shards.ts). */
+    readonly shards: string | null;
+    readonly leaseMs: number;
+    /** URLs per lease. */
+    readonly batch: number;
+  };
 }
 
 export interface ListRunDeps {
@@ -68,6 +82,8 @@ export interface ListRunResult {
   /** How the refs were asked for: one HTTP request, or git ls-remote. */
   readonly probes: { readonly http: number; readonly git: number };
   readonly manifestWritten: boolean;
+  /** A fleet worker's leases: taken, taken over, lost. */
+  readonly fleet?: WorkerStats;
 }
 
 async function readList(file: string): Promise<string> {
@@ -85,88 +101,123 @@ async function checkToplevel(dir: string): Promise<string> {
 }
 
 export async function runList(opts: ListRunOptions, deps: ListRunDeps): Promise<ListRunResult> {
-  const { git, log } = deps;
   const toplevel = await checkToplevel(opts.toplevel);
   const list = parseUrlList(await readList(opts.listFile), { allowFile: opts.allowFile, isRepo: (key) => isBareRepoSync(keyToPath(toplevel, key)) });
-  for (const r of list.refused) log.warn(`${opts.listFile}: skipping ${JSON.stringify(r.url)}: it ${r.why}`);
+  for (const r of list.refused) deps.log.warn(`${opts.listFile}: skipping ${JSON.stringify(r.url)}: it ${r.why}`);
+  if (isPostgresUrl(opts.stateFile)) {
+    const shards = toplevelShards(toplevel, opts.fleet?.shards ?? null) ?? Array.from({ length: SHARD_COUNT }, (_, i) => i);
+    const store = await openPgState(opts.stateFile);
+    try {
+      return await sweep(store, toplevel, list, opts, deps, async () => {
+        const owner = `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+        const leases = await pgLeases(store, { owner, shards, all: opts.all, batch: opts.fleet?.batch ?? 500, leaseMs: opts.fleet?.leaseMs ?? 300_000, schedule: opts.schedule });
+        deps.log.info(`worker ${owner} sweeping the due URLs of ${shards.length} shards of ${store.where} (${opts.jobs} at once, ${opts.perHost} per host)`);
+        return { source: leases, due: null, now: store.conn.now, finish: async () => undefined };
+      });
+    } finally {
+      await store.close();
+    }
+  }
+  // SQLite: the database file's lock keeps two sweeps of the same list apart.
   const stateFile = path.resolve(opts.stateFile);
   return withLock(lockPathFor(stateFile), async () => {
     const db = await openStateDb(stateFile);
     try {
-      if (opts.legacyStateFile !== null) {
-        const n = await db.importJson(opts.legacyStateFile);
-        if (n) log.info(`took ${n} URLs from the JSON state ${opts.legacyStateFile} into the state database ${stateFile}`);
-      }
-      db.syncList(listDigest(list.items, list.refused), list.items, list.refused);
-      const started = deps.now();
-      // Rounds tile time: this one covers (the last finished sweep's start, now].
-      const due = db.due({ from: Number(db.meta('sweep_from') ?? 0), to: started, all: opts.all }, opts.schedule);
-      const byUrl = new Map(list.items.map((it) => [redactUrls(it.url), it]));
-      const counts: Record<RepoState, number> = { pending: due.length, fetched: 0, unchanged: 0, not_found: 0, auth_required: 0, failed: 0, invalid: list.refused.length };
-      const probe = await refProbe(opts.refProbe, { git, log, timeoutMs: opts.lsRemoteTimeoutMs, connectionsPerHost: opts.perHost });
-      const ctx = {
-        toplevel,
-        git,
-        log,
-        limiter: new HostLimiter(opts.perHost),
-        retry: { attempts: opts.attempts, baseDelayMs: opts.backoffMs, sleep: deps.sleep },
-        remoteRefs: probe.remoteRefs,
-        postUpdateHook: opts.postUpdateHook,
-        detect: opts.detect,
-        repoCache: new Map<string, boolean>(),
-        nowSec: () => Math.floor(deps.now() / 1000),
-      };
-      log.info(`sweeping ${due.length} of ${list.items.length} upstreams that are due (${opts.jobs} at once, ${opts.perHost} per host)`);
-      // Changed rows are written as the sweep goes (one transaction at a time, at most every
-      // checkpointMs), so a sweep killed half-way keeps what it learnt; rows it never reached stay due.
-      const dirty: UrlRow[] = [];
-      let rowsWritten = 0;
-      const flush = () => (rowsWritten += db.write(dirty.splice(0)));
-      const checkpoint = new Checkpoint(async () => void flush(), opts.checkpointMs, deps.now);
-      try {
-        await mapPool(due, opts.jobs, async (row) => {
-          const it = byUrl.get(row.url);
-          if (!it) return;
-          const out = await sweepOne(it, entryOf(row), ctx);
-          counts.pending--;
-          counts[out.state]++;
-          const next = rowAfter(row, out, deps.now(), opts.schedule);
-          if (next) dirty.push(next);
-          checkpoint.poke();
-        });
-      } finally {
-        await probe.close();
-        await checkpoint.settle();
-        flush();
-      }
-      db.setMeta('sweep_from', String(started));
-    let manifestWritten = false;
-    if (opts.manifestFile) {
-      const res = await runManifest(
-        {
-          toplevel,
-          manifestFile: opts.manifestFile,
-          paths: [],
-          pretty: false,
-          useNow: false,
-          checkExportOk: false,
-          purge: false,
-          remove: false,
-          wait: false,
-          fetchObjstore: false,
-          regenerate: true,
-          ignorePaths: [],
-          ignoreRefs: [],
-        },
-        { git, log, now: deps.now },
-      );
-      manifestWritten = res.written;
-    }
-    return { counts, notDue: list.items.length - due.length, rowsWritten, probes: { ...probe.counts }, manifestWritten };
+      return await sweep(db, toplevel, list, opts, deps, async () => {
+        const started = deps.now();
+        // Rounds tile time: this one covers (the last finished sweep's start, now].
+        const due = db.due({ from: Number(db.meta('sweep_from') ?? 0), to: started, all: opts.all }, opts.schedule);
+        deps.log.info(`sweeping ${due.length} of ${list.items.length} upstreams that are due (${opts.jobs} at once, ${opts.perHost} per host)`);
+        const source = localLeases(due, Math.max(1, due.length), (rows) => db.write(rows));
+        return { source, due: due.length, now: deps.now, finish: async () => db.setMeta('sweep_from', String(started)) };
+      });
     } finally {
       db.close();
     }
   });
+}
+
+interface Round {
+  readonly source: LeaseSource;
+  /** How many URLs are due this sweep, when known ahead (one process); null in a fleet. */
+  readonly due: number | null;
+  readonly now: () => number;
+  /** After every claimed URL was checked and recorded. */
+  readonly finish: () => Promise<void>;
+}
+
+async function sweep(store: StateStore, toplevel: string, list: ParsedList, opts: ListRunOptions, deps: ListRunDeps, round: () => Promise<Round>): Promise<ListRunResult> {
+  const { git, log } = deps;
+  if (opts.legacyStateFile !== null) {
+    const n = await store.importJson(opts.legacyStateFile);
+    if (n) log.info(`took ${n} URLs from the JSON state ${opts.legacyStateFile} into the state database ${store.where}`);
+  }
+  await store.syncList(listDigest(list.items, list.refused), list.items, list.refused);
+  const r = await round();
+  const byUrl = new Map(list.items.map((it) => [redactUrls(it.url), it]));
+  const counts: Record<RepoState, number> = { pending: 0, fetched: 0, unchanged: 0, not_found: 0, auth_required: 0, failed: 0, invalid: list.refused.length };
+  const probe = await refProbe(opts.refProbe, { git, log, timeoutMs: opts.lsRemoteTimeoutMs, connectionsPerHost: opts.perHost });
+  const ctx = {
+    toplevel,
+    git,
+    log,
+    limiter: new HostLimiter(opts.perHost),
+    retry: { attempts: opts.attempts, baseDelayMs: opts.backoffMs, sleep: deps.sleep },
+    remoteRefs: probe.remoteRefs,
+    postUpdateHook: opts.postUpdateHook,
+    detect: opts.detect,
+    repoCache: new Map<string, boolean>(),
+    nowSec: () => Math.floor(r.now() / 1000),
+  };
+  // Changed rows are written as the sweep goes (worker.ts), so a sweep killed half-way keeps what it
+  // learnt; rows it never reached stay due.
+  let stats: WorkerStats;
+  try {
+    stats = await runWorker(
+      { jobs: opts.jobs, leaseMs: opts.fleet?.leaseMs ?? 300_000, checkpointMs: opts.checkpointMs },
+      {
+        source: r.source,
+        sleep: deps.sleep,
+        now: deps.now,
+        log,
+        check: async (row) => {
+          const it = byUrl.get(row.url);
+          if (!it) return null;
+          const out = await sweepOne(it, entryOf(row), ctx);
+          counts[out.state]++;
+          return rowAfter(row, out, r.now(), opts.schedule);
+        },
+      },
+    );
+  } finally {
+    await probe.close();
+  }
+  await r.finish();
+  if (r.due !== null) counts.pending = r.due - stats.checked;
+  let manifestWritten = false;
+  if (opts.manifestFile) {
+    const res = await runManifest(
+      {
+        toplevel,
+        manifestFile: opts.manifestFile,
+        paths: [],
+        pretty: false,
+        useNow: false,
+        checkExportOk: false,
+        purge: false,
+        remove: false,
+        wait: false,
+        fetchObjstore: false,
+        regenerate: true,
+        ignorePaths: [],
+        ignoreRefs: [],
+      },
+      { git, log, now: deps.now },
+    );
+    manifestWritten = res.written;
+  }
+  const notDue = list.items.length - (r.due ?? stats.checked);
+  return { counts, notDue, rowsWritten: stats.written, probes: { ...probe.counts }, manifestWritten, ...(r.due === null ? { fleet: stats } : {}) };
 }
 
 /** What sweepOne needs of a row. */

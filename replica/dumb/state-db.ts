@@ -14,6 +14,7 @@ import { redactUrls, safeText } from '../../shared/safe-text.js';
 import type { UrlRow } from './row-update.js';
 import { dueSql, type RoundWindow, type Schedule } from './schedule.js';
 import { readState, type RepoState } from './state.js';
+import type { StateStore } from './state-store.js';
 
 const SCHEMA = [
   'CREATE TABLE IF NOT EXISTS dumb_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)',
@@ -46,21 +47,39 @@ const fromRaw = (r: RawRow): UrlRow => ({
   nextCheck: r.next_check,
 });
 
-const params = (r: UrlRow) => [redactUrls(r.url), r.key, r.state, r.digest, r.attempts, r.failures, r.lastError === null ? null : safeText(r.lastError), r.lastChanged, r.nextCheck];
+/** A row's column values as stored (both stores): URL redacted, error made safe. */
+export const rowParams = (r: UrlRow) => [redactUrls(r.url), r.key, r.state, r.digest, r.attempts, r.failures, r.lastError === null ? null : safeText(r.lastError), r.lastChanged, r.nextCheck];
 
-export interface StateDb {
+/** The SQLite store: every method answers at once. */
+export interface StateDb extends StateStore {
   readonly file: string;
   meta(name: string): string | undefined;
   setMeta(name: string, value: string): void;
-  /** Rows as a JSON state file recorded them, each due at once; once per database (false: done before). */
-  importJson(file: string): Promise<number | false>;
-  /** Makes the rows those of the list: new URLs pending and due, gone ones deleted, refused ones invalid. */
   syncList(digest: string, items: readonly { url: string; key: string }[], refused: readonly { url: string; why: string }[]): boolean;
   due(w: RoundWindow, s: Schedule): UrlRow[];
-  /** Writes these rows in one transaction; returns how many. */
   write(rows: readonly UrlRow[]): number;
   all(): UrlRow[];
   close(): void;
+}
+
+/** The rows a JSON state file of earlier versions records, each due at once. */
+export async function legacyRows(json: string): Promise<UrlRow[]> {
+  const st = await readState(json);
+  return Object.entries(st.repos).map(([url, e]): UrlRow => {
+    const valid = typeof e.key === 'string' && e.state !== 'invalid';
+    return {
+      url,
+      key: valid ? e.key! : null,
+      state: valid ? e.state : 'invalid',
+      digest: null,
+      attempts: Number.isInteger(e.attempts) ? e.attempts : 0,
+      failures: Number.isInteger(e.failures) ? e.failures : 0,
+      lastError: typeof e.lastError === 'string' ? e.lastError : null,
+      lastChanged: typeof e.lastChanged === 'number' ? e.lastChanged * 1000 : null,
+      // Due at once: the first check compares the upstream with the mirror on disk.
+      nextCheck: valid ? 0 : null,
+    };
+  });
 }
 
 function holdsJson(file: string): boolean {
@@ -119,34 +138,20 @@ function openSqlite(file: string): StateDb {
   const meta = (name: string) => (getMeta.get(name) as { value: string } | undefined)?.value;
   const writeRows = db.transaction((rows: readonly UrlRow[]) => {
     for (const r of rows) {
-      const [url, ...rest] = params(r);
+      const [url, ...rest] = rowParams(r);
       update.run(...rest, url);
     }
   });
   return {
     file,
+    where: file,
     meta,
     setMeta: (name, value) => void putMeta.run(name, value),
     async importJson(json: string): Promise<number | false> {
       if (meta('imported') !== undefined) return false;
-      const st = await readState(json);
-      const rows = Object.entries(st.repos).map(([url, e]): UrlRow => {
-        const valid = typeof e.key === 'string' && e.state !== 'invalid';
-        return {
-          url,
-          key: valid ? e.key! : null,
-          state: valid ? e.state : 'invalid',
-          digest: null,
-          attempts: Number.isInteger(e.attempts) ? e.attempts : 0,
-          failures: Number.isInteger(e.failures) ? e.failures : 0,
-          lastError: typeof e.lastError === 'string' ? e.lastError : null,
-          lastChanged: typeof e.lastChanged === 'number' ? e.lastChanged * 1000 : null,
-          // Due at once: the first check compares the upstream with the mirror on disk.
-          nextCheck: valid ? 0 : null,
-        };
-      });
+      const rows = await legacyRows(json);
       db.transaction(() => {
-        for (const r of rows) insert.run(...params(r));
+        for (const r of rows) insert.run(...rowParams(r));
         putMeta.run('imported', json);
       }).immediate();
       return rows.length;

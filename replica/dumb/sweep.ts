@@ -8,7 +8,9 @@ import path from 'node:path';
 import { describeError } from '../../shared/errors.js';
 import { mirrorFetch, untrusted, type Git } from '../../shared/git/index.js';
 import type { Logger } from '../../shared/log.js';
+import { lockPathFor, withLock } from '../../shared/lock.js';
 import { keyToPath } from '../../shared/manifest/keys.js';
+import { isBareRepo } from '../../shared/repo/bare.js';
 import { removeWorkLeftovers, workPath } from '../../shared/repo/work-names.js';
 import { runHooks } from '../execute/hooks.js';
 import type { HostLimiter } from './host-limiter.js';
@@ -20,6 +22,9 @@ import { withRetries, type Attempted, type RetryPolicy } from './retry.js';
 import type { StateEntry } from './state.js';
 import type { ListedUrl } from './url-list.js';
 import { redactUrls } from '../../shared/safe-text.js';
+
+/** How long a check waits for a mirror's lock (a repack, another worker) before it counts as failed. */
+export const REPO_LOCK_WAIT_MS = 120_000;
 
 export interface SweepContext {
   readonly toplevel: string;
@@ -39,9 +44,8 @@ export interface SweepContext {
 
 async function cloneMirror(ctx: SweepContext, url: string, dir: string): Promise<void> {
   await fsp.mkdir(path.dirname(dir), { recursive: true });
-  // Temp clones a killed sweep left (work-names.ts: discovery and manifest walks skip them). The state
-  // file's lock keeps sweeps of a list apart, so none is a clone in the making; two lists sharing a
-  // toplevel and a URL could still meet here, and then the other sweep's clone fails and is retried.
+  // Temp clones a killed sweep left (work-names.ts: discovery and manifest walks skip them). The
+  // repository's lock is held here, so none is a clone in the making.
   await removeWorkLeftovers(dir, 'init');
   const tmp = workPath(dir, 'init');
   try {
@@ -123,7 +127,24 @@ export async function sweepOne(item: ListedUrl, prev: StateEntry | undefined, ct
     log.debug({ action }, `${item.key}: unchanged`);
     return { key: item.key, state: 'unchanged', attempts, failures: 0, lastChecked: now, ...(local ? { digest: mirrorDigest(local) } : {}), ...(prev?.lastChanged ? { lastChanged: prev.lastChanged } : {}) };
   }
-  const done = await net<unknown>(() => (action === 'clone' ? cloneMirror(ctx, item.url, dir) : ctx.git.run(mirrorFetch(dir, 'origin', { forcedRefspecs: true }))));
+  // The repository's lock (grok-pull's and grok-fsck's too) keeps two workers sharing a toplevel,
+  // and a repack, off one mirror at a time. A clone that another worker made while this one waited
+  // for the lock is brought up to date instead.
+  let done: Attempted<unknown>;
+  try {
+    done = await withLock(
+      lockPathFor(dir),
+      async () => {
+        if (action === 'clone' && (await isBareRepo(dir))) action = 'fetch';
+        return net<unknown>(() => (action === 'clone' ? cloneMirror(ctx, item.url, dir) : ctx.git.run(mirrorFetch(dir, 'origin', { forcedRefspecs: true }))));
+      },
+      { timeoutMs: REPO_LOCK_WAIT_MS },
+    );
+  } catch (err) {
+    const error = describeError(err);
+    log.warn({ action }, `${item.key}: ${error}`);
+    return { ...prev, key: item.key, state: 'failed', attempts, failures: (prev?.failures ?? 0) + 1, lastError: error, lastChecked: now };
+  }
   attempts += done.attempts;
   if (!done.ok) {
     log.warn({ action }, `${redactUrls(item.url)}: ${action} ${done.kind}: ${done.error}`);

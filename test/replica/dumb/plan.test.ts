@@ -127,8 +127,17 @@ t.test('command line: bad values are refused by name', async (t) => {
     [['--checkpoint-secs', '0'], /--checkpoint-secs must be an integer of at least 1, not "0"/],
     [['--jobs', 'lots'], /--jobs must be an integer of at least 1, not "lots"/],
     [['--per-host', '-1'], /--per-host must be an integer of at least 1/],
+    [['--shards', '0-127'], /--shards needs a postgres:\/\/ --state/],
+    [['--state', '/tmp/s.sqlite', '--shards', '0'], /--shards needs a postgres:\/\/ --state/],
+    [['--state', 'postgres://h/db', '--lease-secs', '0'], /--lease-secs must be an integer of at least 1, not "0"/],
+    [['--state', 'postgres://h/db', '--batch', '0'], /--batch must be an integer of at least 1, not "0"/],
   ];
   for (const [extra, re] of cases) t.throws(() => resolve([...base, ...extra]), { code: 'GROK_ERR_USAGE', message: re }, extra.join(' '));
+  const pg = resolve([...base, '--state', 'postgres://u:pw@db.example/grok', '--shards', '0-127']);
+  t.equal(pg.stateFile, 'postgres://u:pw@db.example/grok', 'a postgres:// state is a URL, not a path to resolve');
+  t.same(pg.fleet, { shards: '0-127', leaseMs: 300_000, batch: 500 }, 'a fleet worker: 5 min leases of 500 URLs by default');
+  t.equal(resolve([...base, '--state', 'POSTGRESQL://h/db']).stateFile, 'POSTGRESQL://h/db', 'either scheme name, any case');
+  t.match(resolve([...base, '--state', 'postgres-state.db']).stateFile, /^\/.*postgres-state\.db$/, 'a file named like it is a path');
   t.throws(() => resolve(['--list', '/tmp/urls.txt']), { message: /--list needs --toplevel/ });
   t.throws(() => resolve(['-s', '/tmp/r.git']), { message: /--svn is not supported/ });
 });
