@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { describeError } from '../../shared/errors.js';
-import { atomicWrite } from '../../shared/fs/atomic.js';
+import { atomicWrite, type Release } from '../../shared/fs/atomic.js';
 import { lockPathFor, withLock } from '../../shared/lock.js';
 import type { Logger } from '../../shared/log.js';
 import { sameEntry, type ManifestEntry } from '../../shared/manifest/entry.js';
@@ -61,6 +61,8 @@ export class ManifestStore {
   /** The write or reload under way; the next one starts after it. */
   private turn: Promise<unknown> = Promise.resolve();
   private jsonCache: { generation: number; body: Buffer } | null = null;
+  /** Freeing the file the last write replaced. */
+  private releasing: Promise<void> = Promise.resolve();
   lastWriteMs = 0;
   writeCount = 0;
 
@@ -190,6 +192,7 @@ export class ManifestStore {
     this.unwritten = new Map();
     // What another process wrote since our last write, taken in under the lock below.
     const external: Change[] = [];
+    let release: Release = () => Promise.resolve();
     try {
       await withLock(lockPathFor(this.opts.file), async () => {
         // Another process may have rewritten the file since we last wrote or read it: writing our
@@ -204,7 +207,9 @@ export class ManifestStore {
         // Never reuse a Last-Modified second that a client has seen (If-Modified-Since is per second).
         const lastModifiedSec = this.servedSec >= nowSec ? Math.min(this.servedSec + 1, nowSec + 1) : nowSec;
         // The file keeps the format its name says; /manifest.js.gz is served gzip either way.
-        await atomicWrite(this.opts.file, isGzipName(this.opts.file) ? rendered.members : this.manifest.json(), { mtime: lastModifiedSec });
+        // The replaced file is freed after the answers go out: at 1M entries that is 43 MB of pages
+        // and blocks, which the rename would otherwise free while the notices wait.
+        release = await atomicWrite(this.opts.file, isGzipName(this.opts.file) ? rendered.members : this.manifest.json(), { mtime: lastModifiedSec, deferRemoval: true });
         const st = await stat(this.opts.file);
         this.ownWrite = { ino: st.ino, mtimeMs: st.mtimeMs, size: st.size };
         this.published = { rendered, lastModifiedSec, generation: this.published.generation + 1 };
@@ -214,6 +219,8 @@ export class ManifestStore {
       this.announce(external, this.lastWriteMs);
       for (const [key, entry] of batch) this.events.append(key, entry, this.lastWriteMs);
       for (const w of waiters) w.resolve();
+      // Not awaited: the next write need not wait for it (flush() does).
+      this.releasing = release().catch((err: unknown) => this.deps.log.warn(`cannot remove the replaced manifest's temp link: ${describeError(err)}`));
     } catch (err) {
       // What another process wrote is on disk all the same: serve and announce it.
       if (external.length > 0) {
@@ -280,5 +287,6 @@ export class ManifestStore {
       if (this.waiters.length > 0 || this.unwritten.size > 0) this.writing = this.inTurn(() => this.write()).finally(() => (this.writing = null));
     }
     while (this.writing) await this.writing;
+    await this.releasing;
   }
 }
