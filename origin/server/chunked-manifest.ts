@@ -79,6 +79,14 @@ export class ChunkedManifest {
     return m;
   }
 
+  /** From slices already checked and compressed (slice-stream.ts), one member per slice (null: empty). */
+  static fromMembers(members: readonly (Buffer | null)[], entries: readonly number[], pretty: boolean, onRejected: (r: Rejected) => void): ChunkedManifest {
+    const m = new ChunkedManifest(pretty, onRejected);
+    m.slices = members.map((member, i) => ({ member, digest: member && createHash('sha1').update(member).digest(), entries: entries[i]!, decoded: member ? null : new Map(), dirty: false, checked: true }));
+    m.total = entries.reduce((a, b) => a + b, 0);
+    return m;
+  }
+
   get size(): number {
     return this.total;
   }

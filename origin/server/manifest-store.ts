@@ -18,6 +18,7 @@ import { readSliced } from '../../shared/manifest/sliced.js';
 import { removeKilledManifestWrites } from '../../shared/manifest/killed-writes.js';
 
 import { ChunkedManifest, type Rendered } from './chunked-manifest.js';
+import { streamSlices } from './slice-stream.js';
 import type { EventLog } from './event-log.js';
 
 export interface Change {
@@ -82,7 +83,9 @@ export class ManifestStore {
     const onRejected = (r: Rejected) => deps.log.warn({ repo: r.key }, `${opts.file}: ignoring entry ${JSON.stringify(r.key)}: ${r.why}`);
     const sliced = await readSliced(opts);
     let manifest: ChunkedManifest;
+    const streamed = sliced || opts.pretty || !isGzipName(opts.file) ? null : await streamSlices(opts.file, opts.maxBytes, onRejected).catch(() => null);
     if (sliced) manifest = ChunkedManifest.adopt(sliced.raw, sliced.layout, opts.pretty, onRejected);
+    else if (streamed) manifest = ChunkedManifest.fromMembers(streamed.members, streamed.entries, opts.pretty, onRejected);
     else {
       const parsed = await readManifestFile(opts.file, opts.maxBytes);
       for (const r of parsed?.rejected ?? []) onRejected(r);
