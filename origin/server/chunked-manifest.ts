@@ -81,6 +81,14 @@ export class ChunkedManifest {
     return m;
   }
 
+  /** From slices already checked and compressed (slice-stream.ts), one member per slice (null: empty). */
+  static fromMembers(members: readonly (Buffer | null)[], entries: readonly number[], pretty: boolean, onRejected: (r: Rejected) => void, maxBytes = DEFAULT_MAX_MANIFEST_BYTES): ChunkedManifest {
+    const m = new ChunkedManifest(pretty, onRejected, maxBytes);
+    m.slices = members.map((member, i) => ({ member, digest: member && createHash('sha1').update(member).digest(), entries: entries[i]!, decoded: member ? null : new Map(), dirty: false, checked: true }));
+    m.total = entries.reduce((a, b) => a + b, 0);
+    return m;
+  }
+
   get size(): number {
     return this.total;
   }

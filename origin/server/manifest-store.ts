@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { describeError } from '../../shared/errors.js';
-import { atomicWrite } from '../../shared/fs/atomic.js';
+import { atomicWrite, type Release } from '../../shared/fs/atomic.js';
 import { lockPathFor, withLock } from '../../shared/lock.js';
 import type { Logger } from '../../shared/log.js';
 import { sameEntry, type ManifestEntry } from '../../shared/manifest/entry.js';
@@ -18,6 +18,7 @@ import { readSliced } from '../../shared/manifest/sliced.js';
 import { removeKilledManifestWrites } from '../../shared/manifest/killed-writes.js';
 
 import { ChunkedManifest, type Rendered } from './chunked-manifest.js';
+import { streamSlices } from './slice-stream.js';
 import type { EventLog } from './event-log.js';
 
 export interface Change {
@@ -61,6 +62,8 @@ export class ManifestStore {
   /** The write or reload under way; the next one starts after it. */
   private turn: Promise<unknown> = Promise.resolve();
   private jsonCache: { generation: number; body: Buffer } | null = null;
+  /** Freeing the file the last write replaced. */
+  private releasing: Promise<void> = Promise.resolve();
   lastWriteMs = 0;
   writeCount = 0;
 
@@ -80,7 +83,9 @@ export class ManifestStore {
     const onRejected = (r: Rejected) => deps.log.warn({ repo: r.key }, `${opts.file}: ignoring entry ${JSON.stringify(r.key)}: ${r.why}`);
     const sliced = await readSliced(opts);
     let manifest: ChunkedManifest;
+    const streamed = sliced || opts.pretty || !isGzipName(opts.file) ? null : await streamSlices(opts.file, opts.maxBytes, onRejected).catch(() => null);
     if (sliced) manifest = ChunkedManifest.adopt(sliced.raw, sliced.layout, opts.pretty, onRejected, opts.maxBytes);
+    else if (streamed) manifest = ChunkedManifest.fromMembers(streamed.members, streamed.entries, opts.pretty, onRejected, opts.maxBytes);
     else {
       const parsed = await readManifestFile(opts.file, opts.maxBytes);
       for (const r of parsed?.rejected ?? []) onRejected(r);
@@ -190,6 +195,7 @@ export class ManifestStore {
     this.unwritten = new Map();
     // What another process wrote since our last write, taken in under the lock below.
     const external: Change[] = [];
+    let release: Release = () => Promise.resolve();
     try {
       await withLock(lockPathFor(this.opts.file), async () => {
         // Another process may have rewritten the file since we last wrote or read it: writing our
@@ -204,7 +210,9 @@ export class ManifestStore {
         // Never reuse a Last-Modified second that a client has seen (If-Modified-Since is per second).
         const lastModifiedSec = this.servedSec >= nowSec ? Math.min(this.servedSec + 1, nowSec + 1) : nowSec;
         // The file keeps the format its name says; /manifest.js.gz is served gzip either way.
-        await atomicWrite(this.opts.file, isGzipName(this.opts.file) ? rendered.members : this.manifest.json(), { mtime: lastModifiedSec });
+        // The replaced file is freed after the answers go out: at 1M entries that is 43 MB of pages
+        // and blocks, which the rename would otherwise free while the notices wait.
+        release = await atomicWrite(this.opts.file, isGzipName(this.opts.file) ? rendered.members : this.manifest.json(), { mtime: lastModifiedSec, deferRemoval: true });
         const st = await stat(this.opts.file);
         this.ownWrite = { ino: st.ino, mtimeMs: st.mtimeMs, size: st.size };
         this.published = { rendered, lastModifiedSec, generation: this.published.generation + 1 };
@@ -214,6 +222,8 @@ export class ManifestStore {
       this.announce(external, this.lastWriteMs);
       for (const [key, entry] of batch) this.events.append(key, entry, this.lastWriteMs);
       for (const w of waiters) w.resolve();
+      // Not awaited: the next write need not wait for it (flush() does).
+      this.releasing = release().catch((err: unknown) => this.deps.log.warn(`cannot remove the replaced manifest's temp link: ${describeError(err)}`));
     } catch (err) {
       // What another process wrote is on disk all the same: serve and announce it.
       if (external.length > 0) {
@@ -280,5 +290,6 @@ export class ManifestStore {
       if (this.waiters.length > 0 || this.unwritten.size > 0) this.writing = this.inTurn(() => this.write()).finally(() => (this.writing = null));
     }
     while (this.writing) await this.writing;
+    await this.releasing;
   }
 }
