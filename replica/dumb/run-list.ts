@@ -13,7 +13,7 @@ import type { Git } from '../../shared/git/index.js';
 import { lockPathFor, withLock } from '../../shared/lock.js';
 import type { Logger } from '../../shared/log.js';
 import { keyToPath } from '../../shared/manifest/keys.js';
-import { mapPool } from '../../shared/pool.js';
+import { eachPool } from '../../shared/pool.js';
 import { isBareRepoSync } from '../../shared/repo/bare.js';
 import { runManifest } from '../../origin/manifest/run.js';
 import { HostLimiter } from './host-limiter.js';
@@ -22,7 +22,7 @@ import { refProbe, type RefProbeMode } from './ref-probe.js';
 import { rowAfter, type UrlRow } from './row-update.js';
 import type { Schedule } from './schedule.js';
 import type { RepoState, StateEntry } from './state.js';
-import { openStateDb } from './state-db.js';
+import { dueRows, openStateDb } from './state-db.js';
 import { sweepOne } from './sweep.js';
 import { parseUrlList } from './url-list.js';
 import { redactUrls } from '../../shared/safe-text.js';
@@ -48,7 +48,12 @@ export interface ListRunOptions {
   readonly schedule: Schedule;
   /** Check every URL, due or not. */
   readonly all: boolean;
+  /** Due rows read from the database at a time (default DUE_PAGE_ROWS). */
+  readonly duePageRows?: number;
 }
+
+/** A page of due rows: memory for a few thousand rows, and a query per page that costs little beside the sweep's probes. */
+export const DUE_PAGE_ROWS = 2000;
 
 export interface ListRunDeps {
   readonly git: Git;
@@ -100,9 +105,10 @@ export async function runList(opts: ListRunOptions, deps: ListRunDeps): Promise<
       db.syncList(listDigest(list.items, list.refused), list.items, list.refused);
       const started = deps.now();
       // Rounds tile time: this one covers (the last finished sweep's start, now].
-      const due = db.due({ from: Number(db.meta('sweep_from') ?? 0), to: started, all: opts.all }, opts.schedule);
+      const window = { from: Number(db.meta('sweep_from') ?? 0), to: started, all: opts.all };
+      const dueCount = db.countDue(window, opts.schedule);
       const byUrl = new Map(list.items.map((it) => [redactUrls(it.url), it]));
-      const counts: Record<RepoState, number> = { pending: due.length, fetched: 0, unchanged: 0, not_found: 0, auth_required: 0, failed: 0, invalid: list.refused.length };
+      const counts: Record<RepoState, number> = { pending: dueCount, fetched: 0, unchanged: 0, not_found: 0, auth_required: 0, failed: 0, invalid: list.refused.length };
       const probe = await refProbe(opts.refProbe, { git, log, timeoutMs: opts.lsRemoteTimeoutMs, connectionsPerHost: opts.perHost });
       const ctx = {
         toplevel,
@@ -116,7 +122,7 @@ export async function runList(opts: ListRunOptions, deps: ListRunDeps): Promise<
         repoCache: new Map<string, boolean>(),
         nowSec: () => Math.floor(deps.now() / 1000),
       };
-      log.info(`sweeping ${due.length} of ${list.items.length} upstreams that are due (${opts.jobs} at once, ${opts.perHost} per host)`);
+      log.info(`sweeping ${dueCount} of ${list.items.length} upstreams that are due (${opts.jobs} at once, ${opts.perHost} per host)`);
       // Changed rows are written as the sweep goes (one transaction at a time, at most every
       // checkpointMs), so a sweep killed half-way keeps what it learnt; rows it never reached stay due.
       const dirty: UrlRow[] = [];
@@ -124,7 +130,7 @@ export async function runList(opts: ListRunOptions, deps: ListRunDeps): Promise<
       const flush = () => (rowsWritten += db.write(dirty.splice(0)));
       const checkpoint = new Checkpoint(async () => void flush(), opts.checkpointMs, deps.now);
       try {
-        await mapPool(due, opts.jobs, async (row) => {
+        await eachPool(dueRows(db, window, opts.schedule, opts.duePageRows ?? DUE_PAGE_ROWS), opts.jobs, async (row) => {
           const it = byUrl.get(row.url);
           if (!it) return;
           const out = await sweepOne(it, entryOf(row), ctx);
@@ -162,7 +168,7 @@ export async function runList(opts: ListRunOptions, deps: ListRunDeps): Promise<
       );
       manifestWritten = res.written;
     }
-    return { counts, notDue: list.items.length - due.length, rowsWritten, probes: { ...probe.counts }, manifestWritten };
+    return { counts, notDue: list.items.length - dueCount, rowsWritten, probes: { ...probe.counts }, manifestWritten };
     } finally {
       db.close();
     }
@@ -183,7 +189,7 @@ function entryOf(r: UrlRow): StateEntry {
 }
 
 /** The list as the database last saw it: an unchanged list skips the sync (no write). */
-function listDigest(items: readonly { url: string; key: string }[], refused: readonly { url: string; why: string }[]): string {
+export function listDigest(items: readonly { url: string; key: string }[], refused: readonly { url: string; why: string }[]): string {
   const h = createHash('sha256');
   for (const it of items) h.update(`${redactUrls(it.url)}\t${it.key}\n`);
   for (const r of refused) h.update(`!${r.url}\t${r.why}\n`);

@@ -56,11 +56,29 @@ export interface StateDb {
   importJson(file: string): Promise<number | false>;
   /** Makes the rows those of the list: new URLs pending and due, gone ones deleted, refused ones invalid. */
   syncList(digest: string, items: readonly { url: string; key: string }[], refused: readonly { url: string; why: string }[]): boolean;
-  due(w: RoundWindow, s: Schedule): UrlRow[];
+  /**
+   * One page of the due rows: at most `limit`, in URL order, after the URL `after` (null: from the
+   * start). A sweep pages through (dueRows), so its memory is a page whatever the list's size, and
+   * rows it writes meanwhile (all behind the page) are never seen twice.
+   */
+  due(w: RoundWindow, s: Schedule, after: string | null, limit: number): UrlRow[];
+  /** How many rows are due (one scan; for the sweep's opening line and its not-due count). */
+  countDue(w: RoundWindow, s: Schedule): number;
   /** Writes these rows in one transaction; returns how many. */
   write(rows: readonly UrlRow[]): number;
   all(): UrlRow[];
   close(): void;
+}
+
+/** Every due row, read a page at a time (StateDb.due); a sync generator, so eachPool's workers can share it. */
+export function* dueRows(db: Pick<StateDb, 'due'>, w: RoundWindow, s: Schedule, pageRows: number): Generator<UrlRow> {
+  let after: string | null = null;
+  for (;;) {
+    const page = db.due(w, s, after, pageRows);
+    yield* page;
+    if (page.length < pageRows) return;
+    after = page[page.length - 1]!.url;
+  }
 }
 
 function holdsJson(file: string): boolean {
@@ -185,8 +203,13 @@ function openSqlite(file: string): StateDb {
       }).immediate();
       return true;
     },
-    due(w, s) {
-      return (db.prepare(`SELECT ${COLUMNS} FROM dumb_urls WHERE key IS NOT NULL AND ${dueSql(w, s)}`).all() as RawRow[]).map(fromRaw);
+    due(w, s, after, limit) {
+      const sql = `SELECT ${COLUMNS} FROM dumb_urls WHERE key IS NOT NULL AND url > ? AND ${dueSql(w, s)} ORDER BY url LIMIT ?`;
+      // '' sorts before every URL: the first page.
+      return (db.prepare(sql).all(after ?? '', limit) as RawRow[]).map(fromRaw);
+    },
+    countDue(w, s) {
+      return (db.prepare(`SELECT count(*) AS n FROM dumb_urls WHERE key IS NOT NULL AND ${dueSql(w, s)}`).get() as { n: number }).n;
     },
     write(rows) {
       if (rows.length > 0) writeRows.immediate(rows);
