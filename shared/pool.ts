@@ -11,3 +11,4 @@ export async function mapPool<T, R>(items: readonly T[], limit: number, fn: (ite
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
   return results;
 }
+

@@ -72,6 +72,18 @@ export function probeable(url: string): boolean {
 }
 
 export async function httpRefs(url: string, opts: { dispatcher: Dispatcher; timeoutMs: number }): Promise<Map<string, string> | null> {
+  // A deadline cleared when the request ends: AbortSignal.timeout() keeps each signal that ever had a
+  // listener until its timer fires, which at thousands of probes a second held hundreds of MB.
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), opts.timeoutMs);
+  try {
+    return await askRefs(url, opts, deadline.signal);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function askRefs(url: string, opts: { dispatcher: Dispatcher; timeoutMs: number }, signal: AbortSignal): Promise<Map<string, string> | null> {
   const u = new URL(url);
   const base = u.pathname.replace(/\/+$/, '');
   let res: Dispatcher.ResponseData;
@@ -83,7 +95,7 @@ export async function httpRefs(url: string, opts: { dispatcher: Dispatcher; time
       headers: { 'user-agent': 'git/grok-dumb-pull', accept: 'application/x-git-upload-pack-advertisement', pragma: 'no-cache' },
       headersTimeout: opts.timeoutMs,
       bodyTimeout: opts.timeoutMs,
-      signal: AbortSignal.timeout(opts.timeoutMs),
+      signal,
     });
   } catch {
     return null;

@@ -10,7 +10,7 @@ import type pg from 'pg';
 import { GrokError } from '../../shared/errors.js';
 import { redactUrls, safeText } from '../../shared/safe-text.js';
 import type { UrlRow } from './row-update.js';
-import { dueSql } from './schedule.js';
+import { dueSql, type RoundWindow, type Schedule } from './schedule.js';
 import { shardOf, SHARD_COUNT } from './shards.js';
 import { legacyRows, rowParams } from './state-db.js';
 import type { StateStore } from './state-store.js';
@@ -46,7 +46,8 @@ export interface PgState extends StateStore {
   readonly conn: PgConnection;
   meta(name: string): Promise<string | undefined>;
   syncList(digest: string, items: readonly { url: string; key: string }[], refused: readonly { url: string; why: string }[]): Promise<boolean>;
-  due(w: Parameters<StateStore['due']>[0], s: Parameters<StateStore['due']>[1]): Promise<UrlRow[]>;
+  due(w: RoundWindow, s: Schedule, after: string | null, limit: number): Promise<UrlRow[]>;
+  countDue(w: RoundWindow, s: Schedule): Promise<number>;
   all(): Promise<UrlRow[]>;
   close(): Promise<void>;
 }
@@ -210,7 +211,10 @@ export async function openPgState(url: string): Promise<PgState> {
         await putMeta(q, 'list_digest', digest);
         return true;
       }),
-    due: async (w, s) => (await tx((q) => q(`SELECT ${PG_COLUMNS} FROM dumb_urls WHERE key IS NOT NULL AND ${dueSql(w, s)} ORDER BY url`))).rows.map(pgRow),
+    // url is COLLATE "C": pages in byte order, as SQLite's; '' sorts before every URL (the first page).
+    due: async (w, s, after, limit) =>
+      (await tx((q) => q(`SELECT ${PG_COLUMNS} FROM dumb_urls WHERE key IS NOT NULL AND url > $1 AND ${dueSql(w, s)} ORDER BY url LIMIT $2`, [after ?? '', limit]))).rows.map(pgRow),
+    countDue: async (w, s) => Number((await tx((q) => q(`SELECT count(*) AS n FROM dumb_urls WHERE key IS NOT NULL AND ${dueSql(w, s)}`))).rows[0]!.n),
     write: (rows) => (rows.length === 0 ? 0 : tx((q) => writePgRows(q, rows))),
     all: async () => (await tx((q) => q(`SELECT ${PG_COLUMNS} FROM dumb_urls ORDER BY url`))).rows.map(pgRow),
     close: async () => {

@@ -25,7 +25,7 @@ import { openPgState } from './pg-state.js';
 import { rowAfter, type UrlRow } from './row-update.js';
 import type { Schedule } from './schedule.js';
 import type { RepoState, StateEntry } from './state.js';
-import { openStateDb } from './state-db.js';
+import { dueRows, openStateDb } from './state-db.js';
 import { isPostgresUrl, type StateStore } from './state-store.js';
 import { SHARD_COUNT, toplevelShards } from './shards.js';
 import { sweepOne } from './sweep.js';
@@ -62,7 +62,12 @@ export interface ListRunOptions {
     /** URLs per lease. */
     readonly batch: number;
   };
+  /** Due rows read from the database at a time (default DUE_PAGE_ROWS); one process's batches too. */
+  readonly duePageRows?: number;
 }
+
+/** A page of due rows: memory for a few thousand rows, and a query per page that costs little beside the sweep's probes. */
+export const DUE_PAGE_ROWS = 2000;
 
 export interface ListRunDeps {
   readonly git: Git;
@@ -126,10 +131,14 @@ export async function runList(opts: ListRunOptions, deps: ListRunDeps): Promise<
       return await sweep(db, toplevel, list, opts, deps, async () => {
         const started = deps.now();
         // Rounds tile time: this one covers (the last finished sweep's start, now].
-        const due = db.due({ from: Number(db.meta('sweep_from') ?? 0), to: started, all: opts.all }, opts.schedule);
-        deps.log.info(`sweeping ${due.length} of ${list.items.length} upstreams that are due (${opts.jobs} at once, ${opts.perHost} per host)`);
-        const source = localLeases(due, Math.max(1, due.length), (rows) => db.write(rows));
-        return { source, due: due.length, now: deps.now, finish: async () => db.setMeta('sweep_from', String(started)) };
+        const window = { from: Number(db.meta('sweep_from') ?? 0), to: started, all: opts.all };
+        const due = db.countDue(window, opts.schedule);
+        deps.log.info(`sweeping ${due} of ${list.items.length} upstreams that are due (${opts.jobs} at once, ${opts.perHost} per host)`);
+        // A page of due rows at a time (dueRows), each a local batch: memory for two pages whatever
+        // the list's size; rows written meanwhile are all behind the page, so none is read twice.
+        const page = opts.duePageRows ?? DUE_PAGE_ROWS;
+        const source = localLeases(dueRows(db, window, opts.schedule, page), page, (rows) => db.write(rows));
+        return { source, due, now: deps.now, finish: async () => db.setMeta('sweep_from', String(started)) };
       });
     } finally {
       db.close();
@@ -234,7 +243,7 @@ function entryOf(r: UrlRow): StateEntry {
 }
 
 /** The list as the database last saw it: an unchanged list skips the sync (no write). */
-function listDigest(items: readonly { url: string; key: string }[], refused: readonly { url: string; why: string }[]): string {
+export function listDigest(items: readonly { url: string; key: string }[], refused: readonly { url: string; why: string }[]): string {
   const h = createHash('sha256');
   for (const it of items) h.update(`${redactUrls(it.url)}\t${it.key}\n`);
   for (const r of refused) h.update(`!${r.url}\t${r.why}\n`);

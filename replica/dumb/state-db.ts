@@ -56,7 +56,8 @@ export interface StateDb extends StateStore {
   meta(name: string): string | undefined;
   setMeta(name: string, value: string): void;
   syncList(digest: string, items: readonly { url: string; key: string }[], refused: readonly { url: string; why: string }[]): boolean;
-  due(w: RoundWindow, s: Schedule): UrlRow[];
+  due(w: RoundWindow, s: Schedule, after: string | null, limit: number): UrlRow[];
+  countDue(w: RoundWindow, s: Schedule): number;
   write(rows: readonly UrlRow[]): number;
   all(): UrlRow[];
   close(): void;
@@ -80,6 +81,17 @@ export async function legacyRows(json: string): Promise<UrlRow[]> {
       nextCheck: valid ? 0 : null,
     };
   });
+}
+
+/** Every due row, read a page at a time (StateDb.due); a sync generator, taken from batch by batch (worker.ts localLeases). */
+export function* dueRows(db: Pick<StateDb, 'due'>, w: RoundWindow, s: Schedule, pageRows: number): Generator<UrlRow> {
+  let after: string | null = null;
+  for (;;) {
+    const page = db.due(w, s, after, pageRows);
+    yield* page;
+    if (page.length < pageRows) return;
+    after = page[page.length - 1]!.url;
+  }
 }
 
 function holdsJson(file: string): boolean {
@@ -190,8 +202,13 @@ function openSqlite(file: string): StateDb {
       }).immediate();
       return true;
     },
-    due(w, s) {
-      return (db.prepare(`SELECT ${COLUMNS} FROM dumb_urls WHERE key IS NOT NULL AND ${dueSql(w, s)}`).all() as RawRow[]).map(fromRaw);
+    due(w, s, after, limit) {
+      const sql = `SELECT ${COLUMNS} FROM dumb_urls WHERE key IS NOT NULL AND url > ? AND ${dueSql(w, s)} ORDER BY url LIMIT ?`;
+      // '' sorts before every URL: the first page.
+      return (db.prepare(sql).all(after ?? '', limit) as RawRow[]).map(fromRaw);
+    },
+    countDue(w, s) {
+      return (db.prepare(`SELECT count(*) AS n FROM dumb_urls WHERE key IS NOT NULL AND ${dueSql(w, s)}`).get() as { n: number }).n;
     },
     write(rows) {
       if (rows.length > 0) writeRows.immediate(rows);

@@ -18,7 +18,14 @@ export interface StateStore {
   importJson(file: string): Promise<number | false>;
   /** Makes the rows those of the list: new URLs pending and due, gone ones deleted, refused ones invalid. */
   syncList(digest: string, items: readonly { url: string; key: string }[], refused: readonly { url: string; why: string }[]): Maybe<boolean>;
-  due(w: RoundWindow, s: Schedule): Maybe<UrlRow[]>;
+  /**
+   * One page of the due rows: at most `limit`, in URL order, after the URL `after` (null: from the
+   * start). A sweep pages through (state-db.ts dueRows), so its memory is a page whatever the list's
+   * size, and rows it writes meanwhile (all behind the page) are never seen twice.
+   */
+  due(w: RoundWindow, s: Schedule, after: string | null, limit: number): Maybe<UrlRow[]>;
+  /** How many rows are due (one scan; for the sweep's opening line and its not-due count). */
+  countDue(w: RoundWindow, s: Schedule): Maybe<number>;
   /** Writes these rows in one transaction; returns how many. */
   write(rows: readonly UrlRow[]): Maybe<number>;
   all(): Maybe<UrlRow[]>;

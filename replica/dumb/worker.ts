@@ -151,14 +151,23 @@ export async function runWorker(o: WorkerOptions, d: WorkerDeps): Promise<Worker
   return stats;
 }
 
-/** One process's leases over a due list (SQLite): batches of it in order; none expires or is lost. */
-export function localLeases(due: readonly UrlRow[], batch: number, write: (rows: readonly UrlRow[]) => number | Promise<number>): LeaseSource {
-  let at = 0;
+/**
+ * One process's leases over its due rows (SQLite): batches of `batch` rows in order, taken from the
+ * iterable as they are claimed (a paged read: state-db.ts dueRows); none expires or is lost.
+ */
+export function localLeases(due: Iterable<UrlRow>, batch: number, write: (rows: readonly UrlRow[]) => number | Promise<number>): LeaseSource {
+  const it = due[Symbol.iterator]();
   let id = 0;
+  let exhausted = false;
   return {
     async claim() {
-      if (at >= due.length) return { done: true };
-      const rows = due.slice(at, (at += batch));
+      const rows: UrlRow[] = [];
+      while (!exhausted && rows.length < batch) {
+        const n = it.next();
+        if (n.done) exhausted = true;
+        else rows.push(n.value);
+      }
+      if (rows.length === 0) return { done: true };
       return { batch: { id: ++id, shard: 0, takenOver: false, rows } };
     },
     renew: async (ids) => [...ids],

@@ -10,6 +10,13 @@ export interface Sample {
   readonly rssKb: number | null;
   /** user + system CPU time of the process and its children (git), from GNU time. */
   readonly cpuMs: number | null;
+  /**
+   * Bytes the process and its children wrote to storage (GNU time's %O, file system outputs in
+   * 512-byte units: on Linux the kernel's write_bytes I/O accounting, the same as /proc/<pid>/io).
+   */
+  readonly writtenBytes: number | null;
+  /** What it printed, stdout then stderr. */
+  readonly output: string;
 }
 
 const GNU_TIME = '/usr/bin/time';
@@ -17,20 +24,22 @@ const GNU_TIME = '/usr/bin/time';
 export function timeProcess(argv: string[], opts: { cwd?: string } = {}): Sample {
   const rssFile = path.join(os.tmpdir(), `grok-bench-rss-${process.pid}`);
   const useTime = existsSync(GNU_TIME);
-  const full = useTime ? [GNU_TIME, '-f', '%M %U %S', '-o', rssFile, ...argv] : argv;
+  const full = useTime ? [GNU_TIME, '-f', '%M %U %S %O', '-o', rssFile, ...argv] : argv;
   const t0 = process.hrtime.bigint();
   const r = spawnSync(full[0]!, full.slice(1), { env: GIT_ENV, cwd: opts.cwd, encoding: 'utf8', maxBuffer: 1 << 26 });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stderr}`);
   let rssKb: number | null = null;
   let cpuMs: number | null = null;
+  let writtenBytes: number | null = null;
   if (useTime) {
-    const [rss, user, sys] = (readFileSync(rssFile, 'utf8').trim().split('\n').pop() ?? '').split(' ').map(Number);
+    const [rss, user, sys, out] = (readFileSync(rssFile, 'utf8').trim().split('\n').pop() ?? '').split(' ').map(Number);
     rssKb = rss ?? null;
     cpuMs = ((user ?? 0) + (sys ?? 0)) * 1000;
+    writtenBytes = out === undefined ? null : out * 512;
     rmSync(rssFile, { force: true });
   }
-  return { ms, rssKb, cpuMs };
+  return { ms, rssKb, cpuMs, writtenBytes, output: `${r.stdout}${r.stderr}` };
 }
 
 export function median(xs: readonly number[]): number {

@@ -4,13 +4,18 @@ import { BIN } from '../helpers/fixture.js';
 import { GIT_ENV } from '../helpers/git.js';
 
 export async function startServer(conf: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [BIN.origin, '-c', conf], { env: GIT_ENV, stdio: ['ignore', 'pipe', 'inherit'] });
+  return startListening([BIN.origin, '-c', conf]);
+}
+
+/** A node script of ours that prints "listening on <url>" once it serves. */
+export async function startListening(args: string[]): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, args, { env: GIT_ENV, stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout!.setEncoding('utf8').on('data', (d: string) => {
       const m = /listening on (\S+)/.exec(d);
       if (m) resolve(m[1]!);
     });
-    child.on('exit', (c) => reject(new Error(`grok-origin exited ${c}`)));
+    child.on('exit', (c) => reject(new Error(`${args[0]} exited ${c}`)));
   });
   return { url, child };
 }

@@ -45,12 +45,17 @@ t.test('PostgreSQL state', { skip: pgSkip }, async (t) => {
       ['https://***@h/a.git', '/h/a.git', 'pending'],
       ['https://h/b.git', '/h/b.git', 'pending'],
     ]);
-    const due = await st.due({ from: 0, to: 1000, all: false }, schedule);
+    const due = await st.due({ from: 0, to: 1000, all: false }, schedule, null, 100);
     t.equal(due.length, 2, 'new rows are due; refused ones never');
+    t.equal(await st.countDue({ from: 0, to: 1000, all: false }, schedule), 2, 'and counted so');
+    const first = await st.due({ from: 0, to: 1000, all: false }, schedule, null, 1);
+    t.same(first.map((r) => r.key), ['/h/a.git'], 'a page of one: the first in URL order');
+    t.same((await st.due({ from: 0, to: 1000, all: false }, schedule, first[0]!.url, 1)).map((r) => r.key), ['/h/b.git'], 'the next page starts after it');
+    t.same(await st.due({ from: 0, to: 1000, all: false }, schedule, 'https://h/b.git', 1), [], 'after the last: empty');
     const b = due.find((r) => r.key === '/h/b.git')!;
     t.equal(await st.write([{ ...b, state: 'fetched', digest: 'x', lastChanged: 500, nextCheck: null, lastError: null }]), 1);
-    t.same((await st.due({ from: 1000, to: 2000, all: false }, schedule)).map((r) => r.key), ['/h/a.git'], 'a row fetched at 500 is not due again before its first point');
-    t.same((await st.due({ from: 1000, to: 500 + 3_600_000, all: false }, schedule)).map((r) => r.key).sort(), ['/h/a.git', '/h/b.git'], 'due when its first point falls in the window');
+    t.same((await st.due({ from: 1000, to: 2000, all: false }, schedule, null, 100)).map((r) => r.key), ['/h/a.git'], 'a row fetched at 500 is not due again before its first point');
+    t.same((await st.due({ from: 1000, to: 500 + 3_600_000, all: false }, schedule, null, 100)).map((r) => r.key).sort(), ['/h/a.git', '/h/b.git'], 'due when its first point falls in the window');
     await st.syncList('d2', [items[1]!], []);
     t.same((await st.all()).map((r) => r.key), ['/h/b.git'], 'URLs gone from the list are deleted');
   });

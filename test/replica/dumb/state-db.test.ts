@@ -135,3 +135,18 @@ t.test('an existing state database with loose permissions is tightened to 0600',
   await run();
   t.equal(statSync(db).mode & 0o777, 0o600, '0644 -> 0600');
 });
+
+t.test('a sweep over more due URLs than a page probes each exactly once, at every page boundary', async (t) => {
+  const { run, db } = setup(t);
+  // COUNT = 12 rows: pages of 5 (a short last page), 4 (exact multiple: an empty last read), 12 (exactly one page), 11 (one more than a page).
+  const first = await run({ duePageRows: 5 });
+  t.equal(first.counts.fetched, COUNT, 'new URLs over 3 pages: each cloned');
+  t.equal(first.probes.git, COUNT, 'each asked for its refs once');
+  for (const duePageRows of [4, 12, 11]) {
+    const r = await run({ all: true, duePageRows });
+    t.equal(r.counts.unchanged, COUNT, `pages of ${duePageRows}: every URL checked`);
+    t.equal(r.probes.git, COUNT, `pages of ${duePageRows}: one probe each (${COUNT} in all, and every one reached: none twice)`);
+    t.equal(r.counts.pending, 0, `pages of ${duePageRows}: none left pending`);
+  }
+  t.equal(Object.keys(readDumbState(db).repos).length, COUNT, 'one row per URL');
+});
