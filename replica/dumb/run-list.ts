@@ -23,6 +23,8 @@ import { rowAfter, type UrlRow } from './row-update.js';
 import type { Schedule } from './schedule.js';
 import type { RepoState, StateEntry } from './state.js';
 import { openStateDb } from './state-db.js';
+import { Collection } from './collection.js';
+import { openSqliteTipIndex } from './tip-index.js';
 import { sweepOne } from './sweep.js';
 import { parseUrlList } from './url-list.js';
 import { redactUrls } from '../../shared/safe-text.js';
@@ -48,6 +50,8 @@ export interface ListRunOptions {
   readonly schedule: Schedule;
   /** Check every URL, due or not. */
   readonly all: boolean;
+  /** Objects from the whole collection (collection.ts): the objstore directory; null or absent for none. */
+  readonly objstoreDir?: string | null;
 }
 
 export interface ListRunDeps {
@@ -92,6 +96,7 @@ export async function runList(opts: ListRunOptions, deps: ListRunDeps): Promise<
   const stateFile = path.resolve(opts.stateFile);
   return withLock(lockPathFor(stateFile), async () => {
     const db = await openStateDb(stateFile);
+    const tips = opts.objstoreDir ? openSqliteTipIndex(stateFile) : null;
     try {
       if (opts.legacyStateFile !== null) {
         const n = await db.importJson(opts.legacyStateFile);
@@ -115,6 +120,7 @@ export async function runList(opts: ListRunOptions, deps: ListRunDeps): Promise<
         detect: opts.detect,
         repoCache: new Map<string, boolean>(),
         nowSec: () => Math.floor(deps.now() / 1000),
+        collection: tips && opts.objstoreDir ? new Collection({ git, log, objstoreDir: opts.objstoreDir, index: tips }) : null,
       };
       log.info(`sweeping ${due.length} of ${list.items.length} upstreams that are due (${opts.jobs} at once, ${opts.perHost} per host)`);
       // Changed rows are written as the sweep goes (one transaction at a time, at most every
@@ -164,6 +170,7 @@ export async function runList(opts: ListRunOptions, deps: ListRunDeps): Promise<
     }
     return { counts, notDue: list.items.length - due.length, rowsWritten, probes: { ...probe.counts }, manifestWritten };
     } finally {
+      tips?.close();
       db.close();
     }
   });
