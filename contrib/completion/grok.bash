@@ -35,7 +35,7 @@ _grokmirror_ts() {
       esac
       ;;
     grok-dumb-pull)
-      opts='--version -r --remote-names -u --post-update-hook -s --svn -l --logfile -v --verbose --list --toplevel --manifest --state -j --jobs --per-host --retries --backoff-ms --ls-remote-timeout --no-detect --allow-file-urls --ref-probe --checkpoint-secs --all --recheck-min --recheck-max --objstore --no-collection -h --help'
+      opts='--version -r --remote-names -u --post-update-hook -s --svn -l --logfile -v --verbose --list --toplevel --manifest --state -j --jobs --per-host --retries --backoff-ms --ls-remote-timeout --no-detect --allow-file-urls --ref-probe --checkpoint-secs --all --recheck-min --recheck-max --collection --objstore -h --help'
       case "$prev" in
         -r|--remote-names|-j|--jobs|--per-host|--retries|--backoff-ms|--ls-remote-timeout|--ref-probe|--checkpoint-secs|--recheck-min|--recheck-max) COMPREPLY=(); return ;;
         -u|--post-update-hook|-l|--logfile|--list|--manifest|--state) mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return ;;

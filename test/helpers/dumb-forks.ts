@@ -4,8 +4,8 @@
  * with commits of its own on master (the upstream's tags kept, as forks on a hosting site keep them),
  * served by grok-origin on 127.0.0.1 behind a proxy that counts the bytes of every response (HTTP
  * headers and bodies: the refs probes, `info/refs` and every upload-pack exchange), listed as URLs
- * and mirrored twice in the same run: with the collection (the default) and with --no-collection
- * (each fork cloned in full, the floor to beat). Disk is `du -sk` of each toplevel (the objstore
+ * and mirrored twice in the same run: with the collection (--collection) and without it (each fork
+ * cloned in full, the floor to beat). Disk is `du -sk` of each toplevel (the objstore
  * directory lies inside it).
  */
 import { execFileSync } from 'node:child_process';
@@ -76,7 +76,7 @@ export interface ServedForks {
   readonly url: string;
   /** The directory under a toplevel that the served URLs map to (`127.0.0.1+<port>`). */
   readonly hostDir: string;
-  /** Mirrors every fork under `top` (state database beside it); `collection` false: --no-collection. */
+  /** Mirrors every fork under `top` (state database beside it); `collection`: as --collection. */
   sweep(top: string, collection: boolean, jobs?: number): Promise<SweepFigures>;
   close(): Promise<void>;
 }

@@ -1,6 +1,6 @@
 /**
  * Objects from the whole collection (issue 22 item 3): 100 forks of one upstream mirrored by
- * grok-dumb-pull list mode, against the same forks cloned each in full (--no-collection) in the same
+ * grok-dumb-pull list mode, against the same forks cloned each in full (without --collection) in the same
  * run. Bytes are every HTTP response of the upstream server (headers and bodies); disk is du of the
  * toplevel, objstore included. Then: every mirror git fsck clean and a member of the one objstore,
  * grok-fsck finds nothing to regroup, and an updated fork whose new commits another mirror already

@@ -2,7 +2,7 @@
  * Objects from the whole collection, the cases around the happy path (small repositories, file://
  * URLs): a stale tip-index row (mirror gone, or tips gone from it) costs a plain clone, never a failed
  * one; a mirror killed after its clone's rename and before joining its objstore joins it at its next
- * visit; --no-collection leaves no objstore.
+ * visit; without --collection no objstore is made.
  */
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -65,7 +65,7 @@ t.test('forks join one objstore; grok-fsck has nothing to regroup', async (t) =>
   t.same((res.objstoreNotes ?? []).filter((n) => /joined|new objstore|merged|moved|left|removed objstore/.test(n)), [], 'nothing to regroup');
 });
 
-t.test('--no-collection: no objstore, no alternates', async (t) => {
+t.test('without --collection: no objstore, no alternates', async (t) => {
   const dir = tmpDir(t);
   const forks = upstreams(dir, 2);
   const { top } = await sweep(dir, forks, false);
