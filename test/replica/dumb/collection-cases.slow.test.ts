@@ -131,3 +131,23 @@ t.test('killed after the rename, before joining: the next visit makes it a membe
   const res = await fsck(fsckConfig(top, '', `objstore = ${path.join(top, 'objstore')}`));
   t.same((res.objstoreNotes ?? []).filter((n) => /joined|new objstore|merged|moved|left|removed objstore/.test(n)), [], 'nothing to regroup');
 });
+
+t.test('a mirror in no objstore whose new tips another holds joins that one\'s objstore before its fetch', async (t) => {
+  const dir = tmpDir(t);
+  const forks = upstreams(dir, 2);
+  const { top } = await sweep(dir, forks, false);
+  t.same(storesOf(top), [], 'two standalone mirrors');
+  const next = pushCommit(forks[0]!, { branch: 'next', message: 'shared later' });
+  await sweep(dir, forks);
+  t.same(storesOf(top), [], 'fork0 fetched its new branch alone: nobody held it');
+  gitDir(forks[1]!, ['fetch', '-q', forks[0]!, 'refs/heads/next:refs/heads/next']);
+  await sweep(dir, forks);
+  const stores = storesOf(top);
+  t.equal(stores.length, 1, 'an objstore made from fork0');
+  const store = path.join(top, 'objstore', stores[0]!);
+  t.same((await readMembers(store)).sort(), forks.map((f) => mirrorOf(top, f)).sort(), 'both are members');
+  t.equal(gitDir(mirrorOf(top, forks[1]!), ['rev-parse', 'refs/heads/next']), next, 'fork1 fetched the branch');
+  for (const f of forks) t.ok(fsckOk(mirrorOf(top, f)).ok, `${path.basename(f)} fsck clean`);
+  const res = await fsck(fsckConfig(top, '', `objstore = ${path.join(top, 'objstore')}`));
+  t.same((res.objstoreNotes ?? []).filter((n) => /joined|new objstore|merged|moved|left|removed objstore/.test(n)), [], 'nothing to regroup');
+});
