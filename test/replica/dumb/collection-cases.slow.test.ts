@@ -48,6 +48,9 @@ async function sweep(dir: string, repos: readonly string[], collection = true): 
   return { top, state };
 }
 
+// Joins take the objstore's lock one at a time: minutes on a loaded 2-core machine, past tap's 600 s default.
+t.setTimeout(1_800_000);
+
 const mirrorOf = (top: string, repo: string) => path.join(top, 'file', repo);
 const storesOf = (top: string) => (existsSync(path.join(top, 'objstore')) ? readdirSync(path.join(top, 'objstore')).filter((n) => n.endsWith('.git') && !n.startsWith('.')) : []);
 const tipsIn = (repo: string) => gitDir(repo, ['for-each-ref', '--format=%(objectname)', 'refs/heads/', 'refs/tags/']).split('\n');
