@@ -35,11 +35,11 @@ _grokmirror_ts() {
       esac
       ;;
     grok-dumb-pull)
-      opts='--version -r --remote-names -u --post-update-hook -s --svn -l --logfile -v --verbose --list --toplevel --manifest --state --shards --lease-secs --batch -j --jobs --per-host --retries --backoff-ms --ls-remote-timeout --no-detect --allow-file-urls --ref-probe --checkpoint-secs --all --recheck-min --recheck-max -h --help'
+      opts='--version -r --remote-names -u --post-update-hook -s --svn -l --logfile -v --verbose --list --toplevel --manifest --state --shards --lease-secs --batch -j --jobs --per-host --retries --backoff-ms --ls-remote-timeout --no-detect --allow-file-urls --ref-probe --checkpoint-secs --all --recheck-min --recheck-max --collection --objstore -h --help'
       case "$prev" in
         -r|--remote-names|--state|--shards|--lease-secs|--batch|-j|--jobs|--per-host|--retries|--backoff-ms|--ls-remote-timeout|--ref-probe|--checkpoint-secs|--recheck-min|--recheck-max) COMPREPLY=(); return ;;
         -u|--post-update-hook|-l|--logfile|--list|--manifest) mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return ;;
-        --toplevel) mapfile -t COMPREPLY < <(compgen -d -- "$cur"); return ;;
+        --toplevel|--objstore) mapfile -t COMPREPLY < <(compgen -d -- "$cur"); return ;;
       esac
       ;;
     grok-bundle)

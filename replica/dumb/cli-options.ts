@@ -37,6 +37,8 @@ export interface DumbPullFlags {
   shards?: string;
   leaseSecs: string;
   batch: string;
+  objstore?: string;
+  collection?: boolean;
 }
 
 export interface DumbPullOptions {
@@ -66,6 +68,8 @@ export interface DumbPullOptions {
   readonly all: boolean;
   /** With a postgres:// state: this worker's part of the fleet (run-list.ts). */
   readonly fleet: { readonly shards: string | null; readonly leaseMs: number; readonly batch: number };
+  /** Objects from the whole collection (--collection): the objstore directory (grok-fsck's `[core] objstore`), or null. */
+  readonly objstoreDir: string | null;
 }
 
 export function dumbPullCommand(): Command {
@@ -94,13 +98,16 @@ export function dumbPullCommand(): Command {
     .option('--checkpoint-secs <s>', 'list mode: record the rows that changed at most this often during a sweep', '30')
     .option('--all', 'list mode: check every URL this sweep, due or not')
     .option('--recheck-min <s>', 'list mode: first check after a change, and first delay after a failure', '3600')
-    .option('--recheck-max <s>', 'list mode: longest time between two checks of a URL, and longest failure delay', '86400');
+    .option('--recheck-max <s>', 'list mode: longest time between two checks of a URL, and longest failure delay', '86400')
+    .option('--collection', 'list mode: a new or updated URL borrows what other mirrors already hold, through objstores as grok-fsck makes them')
+    .option('--objstore <dir>', 'list mode, with --collection: the objstore directory, as grok-fsck\'s [core] objstore (default: <toplevel>/objstore)');
 }
 
 export const dumbPullManual: Manual = {
   description: [
     "Classic mode is grokmirror's grok-dumb-pull: it fetches the remotes of the bare repositories given as paths (or found under directories given), only those whose refs moved (asked with git ls-remote first), runs -u with the path of each repository that changed, and updates grokmirror.fingerprint. -s (git-svn) is refused.",
     'List mode mirrors a file of upstream URLs (one per line, # comments) as bare mirrors under --toplevel, at <toplevel>/<host>/<path>.git; before any fetch the upstream is asked for its refs (one HTTP request for http(s) upstreams, git ls-remote otherwise) and only a repository whose refs changed is fetched. Each URL\'s outcome is kept in a SQLite state database (0600, credentials redacted), of which a checkpoint writes only the rows that changed; a sweep checks only the URLs that are due (a changed one again after --recheck-min, then less often as it stays quiet, at least every --recheck-max; a failing one after a doubling delay, at most --recheck-max; --all checks every URL); --manifest writes a grokmirror manifest of the toplevel afterwards.',
+    "With --collection, list mode borrows from the whole collection: a new URL whose advertised branch or tag tips another mirror holds (a tip index in the state database says which, checked on disk) is cloned with --reference to that mirror's objstore (one is made, with that mirror as its first member, when it has none) and joins it as grok-fsck would join it, so only the fork's own objects travel and grok-fsck finds nothing to regroup; a member's fetched objects go to its objstore, so the next fork finds them there.",
   ],
   exitStatus: ['0 when every repository ended fetched, unchanged, not found or needing credentials; 1 when one failed after its retries; 2 for usage errors.'],
   files: [
@@ -139,6 +146,8 @@ export function resolveDumbPullOptions(flags: DumbPullFlags, args: readonly stri
   const schedule = { firstMs: count('--recheck-min', flags.recheckMin, 0) * 1000, maxMs: count('--recheck-max', flags.recheckMax, 1) * 1000 };
   const pgState = flags.state !== undefined && isPostgresUrl(flags.state);
   if (flags.shards !== undefined && !pgState) throw new GrokError('GROK_ERR_USAGE', '--shards needs a postgres:// --state: shards split a list shared by a fleet');
+  // The tip index is a table of the SQLite state database (tip-index.ts); a fleet's PostgreSQL one has none yet.
+  if (flags.collection === true && pgState) throw new GrokError('GROK_ERR_USAGE', '--collection needs a SQLite --state: the tip index is not kept in PostgreSQL yet');
   if (schedule.firstMs > schedule.maxMs) throw new GrokError('GROK_ERR_USAGE', '--recheck-min must not be more than --recheck-max');
   return Object.freeze({
     mode: list ? 'list' : 'classic',
@@ -164,5 +173,6 @@ export function resolveDumbPullOptions(flags: DumbPullFlags, args: readonly stri
     schedule: Object.freeze(schedule),
     all: Boolean(flags.all),
     fleet: Object.freeze({ shards: flags.shards ?? null, leaseMs: count('--lease-secs', flags.leaseSecs, 1) * 1000, batch: count('--batch', flags.batch, 1) }),
+    objstoreDir: list && flags.collection === true ? path.resolve(flags.objstore ?? path.join(flags.toplevel ?? '', 'objstore')) : null,
   });
 }

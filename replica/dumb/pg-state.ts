@@ -150,7 +150,11 @@ export async function openPgState(url: string): Promise<PgState> {
   try {
     await tx(async (q) => {
       await q('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
-      for (const s of SCHEMA) await q(s);
+      // No DDL once the schema is there (its last index names it): CREATE INDEX IF NOT EXISTS locks
+      // its table (SHARE) before it finds the index, and, taken table after table while other
+      // workers' claims write them, deadlocked a worker starting beside a running one.
+      const ready = (await q("SELECT to_regclass('dumb_leases_open') IS NOT NULL AS ok")).rows[0].ok === true;
+      if (!ready) for (const s of SCHEMA) await q(s);
       await q("INSERT INTO dumb_meta (name, value) VALUES ('shards', $1) ON CONFLICT (name) DO NOTHING", [String(SHARD_COUNT)]);
       const shards = (await q("SELECT value FROM dumb_meta WHERE name = 'shards'")).rows[0].value as string;
       if (Number(shards) !== SHARD_COUNT) throw new GrokError('GROK_ERR_STATUS_FILE', `state database ${where} has ${shards} shards; this grok-dumb-pull knows ${SHARD_COUNT}`);

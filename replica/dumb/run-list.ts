@@ -26,6 +26,8 @@ import { rowAfter, type UrlRow } from './row-update.js';
 import type { Schedule } from './schedule.js';
 import type { RepoState, StateEntry } from './state.js';
 import { dueRows, openStateDb } from './state-db.js';
+import { Collection } from './collection.js';
+import { openSqliteTipIndex, type TipIndex } from './tip-index.js';
 import { isPostgresUrl, type StateStore } from './state-store.js';
 import { SHARD_COUNT, toplevelShards } from './shards.js';
 import { sweepOne } from './sweep.js';
@@ -64,6 +66,8 @@ export interface ListRunOptions {
   };
   /** Due rows read from the database at a time (default DUE_PAGE_ROWS); one process's batches too. */
   readonly duePageRows?: number;
+  /** Objects from the whole collection (collection.ts): the objstore directory; null or absent for none. */
+  readonly objstoreDir?: string | null;
 }
 
 /** A page of due rows: memory for a few thousand rows, and a query per page that costs little beside the sweep's probes. */
@@ -113,7 +117,7 @@ export async function runList(opts: ListRunOptions, deps: ListRunDeps): Promise<
     const shards = toplevelShards(toplevel, opts.fleet?.shards ?? null) ?? Array.from({ length: SHARD_COUNT }, (_, i) => i);
     const store = await openPgState(opts.stateFile);
     try {
-      return await sweep(store, toplevel, list, opts, deps, async () => {
+      return await sweep(store, toplevel, list, opts, deps, null, async () => {
         const owner = `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
         const leases = await pgLeases(store, { owner, shards, all: opts.all, batch: opts.fleet?.batch ?? 500, leaseMs: opts.fleet?.leaseMs ?? 300_000, schedule: opts.schedule });
         deps.log.info(`worker ${owner} sweeping the due URLs of ${shards.length} shards of ${store.where} (${opts.jobs} at once, ${opts.perHost} per host)`);
@@ -127,8 +131,9 @@ export async function runList(opts: ListRunOptions, deps: ListRunDeps): Promise<
   const stateFile = path.resolve(opts.stateFile);
   return withLock(lockPathFor(stateFile), async () => {
     const db = await openStateDb(stateFile);
+    const tips = opts.objstoreDir ? openSqliteTipIndex(stateFile) : null;
     try {
-      return await sweep(db, toplevel, list, opts, deps, async () => {
+      return await sweep(db, toplevel, list, opts, deps, tips, async () => {
         const started = deps.now();
         // Rounds tile time: this one covers (the last finished sweep's start, now].
         const window = { from: Number(db.meta('sweep_from') ?? 0), to: started, all: opts.all };
@@ -141,6 +146,7 @@ export async function runList(opts: ListRunOptions, deps: ListRunDeps): Promise<
         return { source, due, now: deps.now, finish: async () => db.setMeta('sweep_from', String(started)) };
       });
     } finally {
+      await tips?.close();
       db.close();
     }
   });
@@ -155,7 +161,7 @@ interface Round {
   readonly finish: () => Promise<void>;
 }
 
-async function sweep(store: StateStore, toplevel: string, list: ParsedList, opts: ListRunOptions, deps: ListRunDeps, round: () => Promise<Round>): Promise<ListRunResult> {
+async function sweep(store: StateStore, toplevel: string, list: ParsedList, opts: ListRunOptions, deps: ListRunDeps, tips: TipIndex | null, round: () => Promise<Round>): Promise<ListRunResult> {
   const { git, log } = deps;
   if (opts.legacyStateFile !== null) {
     const n = await store.importJson(opts.legacyStateFile);
@@ -177,6 +183,7 @@ async function sweep(store: StateStore, toplevel: string, list: ParsedList, opts
     detect: opts.detect,
     repoCache: new Map<string, boolean>(),
     nowSec: () => Math.floor(r.now() / 1000),
+    collection: tips && opts.objstoreDir ? new Collection({ git, log, objstoreDir: opts.objstoreDir, index: tips }) : null,
   };
   // Changed rows are written as the sweep goes (worker.ts), so a sweep killed half-way keeps what it
   // learnt; rows it never reached stay due.

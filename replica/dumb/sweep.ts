@@ -6,13 +6,14 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { describeError } from '../../shared/errors.js';
-import { mirrorFetch, untrusted, type Git } from '../../shared/git/index.js';
+import { mirrorClone, mirrorFetch, type Git } from '../../shared/git/index.js';
 import type { Logger } from '../../shared/log.js';
 import { lockPathFor, withLock } from '../../shared/lock.js';
 import { keyToPath } from '../../shared/manifest/keys.js';
 import { isBareRepo } from '../../shared/repo/bare.js';
 import { removeWorkLeftovers, workPath } from '../../shared/repo/work-names.js';
 import { runHooks } from '../execute/hooks.js';
+import type { Collection } from './collection.js';
 import type { HostLimiter } from './host-limiter.js';
 import { localRefs } from './local-refs.js';
 import { placeProblem, type RepoCache } from './placement.js';
@@ -40,16 +41,18 @@ export interface SweepContext {
   /** Which directories are repositories, as far as this sweep has looked (placement.ts). */
   readonly repoCache: RepoCache;
   readonly nowSec: () => number;
+  /** Objects from the whole collection (collection.ts); absent: each URL cloned and fetched alone. */
+  readonly collection?: Collection | null;
 }
 
-async function cloneMirror(ctx: SweepContext, url: string, dir: string): Promise<void> {
+async function cloneMirror(ctx: SweepContext, url: string, dir: string, reference: string | null): Promise<void> {
   await fsp.mkdir(path.dirname(dir), { recursive: true });
   // Temp clones a killed sweep left (work-names.ts: discovery and manifest walks skip them). The
   // repository's lock is held here, so none is a clone in the making.
   await removeWorkLeftovers(dir, 'init');
   const tmp = workPath(dir, 'init');
   try {
-    await ctx.git.run({ args: ['clone', '--mirror', '-q', untrusted(url), untrusted(tmp)] });
+    await ctx.git.run(mirrorClone(url, tmp, { reference }));
     // A repo that appeared meanwhile (another sweep) is never replaced: rename fails on a non-empty dir.
     await fsp.rename(tmp, dir);
   } finally {
@@ -77,13 +80,13 @@ export async function sweepOne(item: ListedUrl, prev: StateEntry | undefined, ct
   let attempts = 0;
   let action: 'clone' | 'fetch' | 'unchanged';
   let local: RefMap | null = null;
+  let remoteRefs: RefMap | null = null;
   try {
     const misplaced = await placeProblem(ctx.toplevel, item.key, ctx.repoCache);
     if (misplaced) {
       log.error({ action: 'check' }, `${redactUrls(item.url)}: ${misplaced}; refused`);
       return { ...prev, key: item.key, state: 'invalid', attempts: 0, failures: prev?.failures ?? 0, lastError: misplaced, lastChecked: now };
     }
-    let remoteRefs: RefMap | null = null;
     // The upstream's refs digest to what the mirror was left with: unchanged, decided without reading
     // the mirror (most of a sweep). A mirror gone from disk is looked at whatever the digest says.
     if (ctx.detect && prev?.digest && (await fsp.stat(dir).then(() => true, () => false))) {
@@ -114,6 +117,7 @@ export async function sweepOne(item: ListedUrl, prev: StateEntry | undefined, ct
         log.warn({ action: 'ls-remote' }, `${redactUrls(item.url)}: ${remote.kind}: ${remote.error}`);
         return failed(prev, item.key, remote, attempts, now);
       }
+      remoteRefs = remote.value;
       action = planRepo(remote.value, local, MIRROR_REFSPECS);
     } else {
       action = 'fetch';
@@ -125,25 +129,47 @@ export async function sweepOne(item: ListedUrl, prev: StateEntry | undefined, ct
   }
   if (action === 'unchanged') {
     log.debug({ action }, `${item.key}: unchanged`);
+    if (local !== null) await collectionStep(ctx, log, () => ctx.collection!.settle(dir, false));
     return { key: item.key, state: 'unchanged', attempts, failures: 0, lastChecked: now, ...(local ? { digest: mirrorDigest(local) } : {}), ...(prev?.lastChanged ? { lastChanged: prev.lastChanged } : {}) };
   }
-  // The repository's lock (grok-pull's and grok-fsck's too) keeps two workers sharing a toplevel,
-  // and a repack, off one mirror at a time. A clone that another worker made while this one waited
-  // for the lock is brought up to date instead.
+  // Outside the repository's lock: beforeClone may wait for this process's clones that share a tip,
+  // and beforeFetch may join an objstore, which takes that lock itself.
+  const borrow = await collectionStep(ctx, log, async () => {
+    if (action === 'clone') return ctx.collection!.beforeClone(dir, remoteRefs ?? new Map());
+    if (remoteRefs !== null) await ctx.collection!.beforeFetch(dir, remoteRefs, local);
+    return null;
+  });
   let done: Attempted<unknown>;
   try {
-    done = await withLock(
-      lockPathFor(dir),
-      async () => {
-        if (action === 'clone' && (await isBareRepo(dir))) action = 'fetch';
-        return net<unknown>(() => (action === 'clone' ? cloneMirror(ctx, item.url, dir) : ctx.git.run(mirrorFetch(dir, 'origin', { forcedRefspecs: true }))));
-      },
-      { timeoutMs: REPO_LOCK_WAIT_MS },
-    );
-  } catch (err) {
-    const error = describeError(err);
-    log.warn({ action }, `${item.key}: ${error}`);
-    return { ...prev, key: item.key, state: 'failed', attempts, failures: (prev?.failures ?? 0) + 1, lastError: error, lastChecked: now };
+    // The repository's lock (grok-pull's and grok-fsck's too) keeps two workers sharing a toplevel,
+    // and a repack, off one mirror at a time. A clone that another worker made while this one waited
+    // for the lock is brought up to date instead.
+    try {
+      done = await withLock(
+        lockPathFor(dir),
+        async () => {
+          if (action === 'clone' && (await isBareRepo(dir))) action = 'fetch';
+          const reference = action === 'clone' ? (borrow?.reference ?? null) : null;
+          let d = await net<unknown>(() => (action === 'clone' ? cloneMirror(ctx, item.url, dir, reference) : ctx.git.run(mirrorFetch(dir, 'origin', { forcedRefspecs: true }))));
+          if (!d.ok && reference !== null) {
+            // The objstore may have gone since it was chosen: the collection is a hint, a plain clone the fallback.
+            log.warn({ action }, `${redactUrls(item.url)}: clone against ${reference} failed (${d.error}); cloning alone`);
+            attempts += d.attempts;
+            d = await net<unknown>(() => cloneMirror(ctx, item.url, dir, null));
+          }
+          return d;
+        },
+        { timeoutMs: REPO_LOCK_WAIT_MS },
+      );
+    } catch (err) {
+      const error = describeError(err);
+      log.warn({ action }, `${item.key}: ${error}`);
+      return { ...prev, key: item.key, state: 'failed', attempts, failures: (prev?.failures ?? 0) + 1, lastError: error, lastChecked: now };
+    }
+    // After the lock: settle joins the objstore under the repository's lock and the store's.
+    if (done.ok) await collectionStep(ctx, log, () => ctx.collection!.settle(dir, true));
+  } finally {
+    borrow?.release();
   }
   attempts += done.attempts;
   if (!done.ok) {
@@ -154,4 +180,15 @@ export async function sweepOne(item: ListedUrl, prev: StateEntry | undefined, ct
   if (ctx.postUpdateHook.length > 0) await runHooks('post_update_hook', ctx.postUpdateHook, { args: [dir] }, log);
   const after = await localRefs(ctx.git, dir).catch(() => null);
   return { key: item.key, state: 'fetched', attempts, failures: 0, lastChecked: now, lastChanged: now, ...(after ? { digest: mirrorDigest(after) } : {}) };
+}
+
+/** A step of the collection's work (collection.ts): a hint, so a failure is logged and the URL goes on without it. */
+async function collectionStep<T>(ctx: SweepContext, log: Logger, fn: () => Promise<T>): Promise<T | null> {
+  if (!ctx.collection) return null;
+  try {
+    return await fn();
+  } catch (err) {
+    log.warn({ action: 'collection' }, `objects from the collection: ${describeError(err)}`);
+    return null;
+  }
 }

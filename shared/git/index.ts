@@ -4,3 +4,4 @@ export { untrusted, ALLOWED_SUBCOMMANDS, type GitArg, type GitCommand } from './
 export { inlineIncludes, lookupConfigSubsections, lookupConfigValue, type ConfigLookup } from './config-file.js';
 export { readRefFiles, type FileRef, type FileRefs } from './refs-files.js';
 export { mirrorFetch } from './mirror-fetch.js';
+export { mirrorClone } from './mirror-clone.js';

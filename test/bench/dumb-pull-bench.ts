@@ -7,7 +7,7 @@
  * Medians of wall and CPU time (CPU of grok-dumb-pull and its git children, from GNU time).
  * Run: `npm run bench:dumb` (or `node dist/test/bench/dumb-pull-bench.js` after a build);
  * BENCH_UPSTREAMS, BENCH_CHANGED, BENCH_RUNS and BENCH_JOBS override the sizes. Writes bench-out/dumb-pull.md.
- * `npm run bench:dumb` runs this, then the 1M sweep (dumb-1m-bench.ts); BENCH_DUMB=detect or =1m runs one.
+ * `npm run bench:dumb` runs this, the collection (dumb-collection-bench.ts), then the 1M sweep (dumb-1m-bench.ts); BENCH_DUMB=detect, collection or 1m runs one.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
