@@ -12,7 +12,7 @@ import { redactUrls, safeText } from '../../shared/safe-text.js';
 import type { UrlRow } from './row-update.js';
 import { dueSql, type RoundWindow, type Schedule } from './schedule.js';
 import { shardOf, SHARD_COUNT } from './shards.js';
-import { legacyRows, rowParams } from './state-db.js';
+import { fromRaw, legacyRows, rowParams } from './state-db.js';
 import type { StateStore } from './state-store.js';
 
 // Advisory lock keys (any constants): schema creation, list syncs.
@@ -52,29 +52,8 @@ export interface PgState extends StateStore {
   close(): Promise<void>;
 }
 
-interface RawRow {
-  url: string;
-  key: string | null;
-  state: UrlRow['state'];
-  digest: string | null;
-  attempts: number;
-  failures: number;
-  last_error: string | null;
-  last_changed: number | null;
-  next_check: number | null;
-}
-
-export const pgRow = (r: RawRow): UrlRow => ({
-  url: r.url,
-  key: r.key,
-  state: r.state,
-  digest: r.digest,
-  attempts: r.attempts,
-  failures: r.failures,
-  lastError: r.last_error,
-  lastChanged: r.last_changed,
-  nextCheck: r.next_check,
-});
+/** Rows read back: the same columns as SQLite's. */
+export const pgRow = fromRaw;
 
 const CHUNK = 5000;
 

@@ -23,6 +23,7 @@ const SCHEMA = [
 ];
 const COLUMNS = 'url, key, state, digest, attempts, failures, last_error, last_changed, next_check';
 
+/** A row as both stores return it (their column names; pg-state.ts reads it with fromRaw too). */
 interface RawRow {
   url: string;
   key: string | null;
@@ -35,7 +36,7 @@ interface RawRow {
   next_check: number | null;
 }
 
-const fromRaw = (r: RawRow): UrlRow => ({
+export const fromRaw = (r: RawRow): UrlRow => ({
   url: r.url,
   key: r.key,
   state: r.state,
