@@ -11,12 +11,10 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { GrokError } from '../../shared/errors.js';
 import type { PgConnection } from './pg-state.js';
-import { TIP_PREFIX, type TipIndex } from './tip-index.js';
+import { tipPrefix, type TipIndex } from './tip-index.js';
 
 export const ID_FILE = '.grok-dumb-id';
 const ID_RE = /^[0-9a-f]{32}$/;
-
-const prefix = (oid: string) => oid.slice(0, TIP_PREFIX).toLowerCase();
 
 /**
  * The toplevel's id, made once: written whole to a temporary file and linked into place, so two
@@ -55,7 +53,7 @@ export async function toplevelId(toplevel: string): Promise<string> {
 export function pgTipIndex(conn: PgConnection, scope: string): TipIndex {
   return {
     async lookup(tips) {
-      const all = [...new Set(tips.map(prefix))];
+      const all = [...new Set(tips.map(tipPrefix))];
       if (all.length === 0) return null;
       // Most tips first; the path (byte order) breaks ties, so every worker picks the same mirror.
       const res = await conn.tx((q) =>
@@ -65,7 +63,7 @@ export function pgTipIndex(conn: PgConnection, scope: string): TipIndex {
     },
     async record(p, tips) {
       // Sorted: two workers writing one path (a lease taken over) lock its rows in one order.
-      const all = [...new Set(tips.map(prefix))].sort();
+      const all = [...new Set(tips.map(tipPrefix))].sort();
       await conn.tx(async (q) => {
         await q('DELETE FROM dumb_tips WHERE scope = $1 AND path = $2', [scope, p]);
         await q('INSERT INTO dumb_tips (scope, tip, path) SELECT $1, t, $3 FROM UNNEST($2::text[]) AS t ON CONFLICT DO NOTHING', [scope, all, p]);
