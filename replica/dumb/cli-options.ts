@@ -146,8 +146,6 @@ export function resolveDumbPullOptions(flags: DumbPullFlags, args: readonly stri
   const schedule = { firstMs: count('--recheck-min', flags.recheckMin, 0) * 1000, maxMs: count('--recheck-max', flags.recheckMax, 1) * 1000 };
   const pgState = flags.state !== undefined && isPostgresUrl(flags.state);
   if (flags.shards !== undefined && !pgState) throw new GrokError('GROK_ERR_USAGE', '--shards needs a postgres:// --state: shards split a list shared by a fleet');
-  // The tip index is a table of the SQLite state database (tip-index.ts); a fleet's PostgreSQL one has none yet.
-  if (flags.collection === true && pgState) throw new GrokError('GROK_ERR_USAGE', '--collection needs a SQLite --state: the tip index is not kept in PostgreSQL yet');
   if (schedule.firstMs > schedule.maxMs) throw new GrokError('GROK_ERR_USAGE', '--recheck-min must not be more than --recheck-max');
   return Object.freeze({
     mode: list ? 'list' : 'classic',

@@ -19,6 +19,12 @@ import type { StateStore } from './state-store.js';
 const SCHEMA_LOCK = 0x67726f6b01;
 const LIST_LOCK = 0x67726f6b02;
 
+// The tip index (pg-tips.ts), by toplevel id; a database made before it had none, so it is also made on its own.
+const TIPS_SCHEMA = [
+  'CREATE TABLE IF NOT EXISTS dumb_tips (scope TEXT NOT NULL, tip TEXT NOT NULL, path TEXT COLLATE "C" NOT NULL, PRIMARY KEY (scope, tip, path))',
+  'CREATE INDEX IF NOT EXISTS dumb_tips_by_path ON dumb_tips (scope, path)',
+];
+
 const SCHEMA = [
   'CREATE TABLE IF NOT EXISTS dumb_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)',
   // COLLATE "C": batches are cut in URL order, which must not depend on the server's locale.
@@ -29,6 +35,8 @@ const SCHEMA = [
      cursor TEXT COLLATE "C" NOT NULL, all_due BOOLEAN NOT NULL, exhausted BOOLEAN NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS dumb_leases (id BIGSERIAL PRIMARY KEY, shard INTEGER NOT NULL, round INTEGER NOT NULL, lo TEXT COLLATE "C" NOT NULL,
      hi TEXT COLLATE "C" NOT NULL, owner TEXT NOT NULL, expires BIGINT NOT NULL, done BOOLEAN NOT NULL, takeovers INTEGER NOT NULL)`,
+  ...TIPS_SCHEMA,
+  // Last: its presence says the schema is there (openPgState).
   'CREATE INDEX IF NOT EXISTS dumb_leases_open ON dumb_leases (shard, round) WHERE NOT done',
 ];
 export const PG_COLUMNS = 'url, key, state, digest, attempts, failures, last_error, last_changed, next_check';
@@ -134,6 +142,8 @@ export async function openPgState(url: string): Promise<PgState> {
       // workers' claims write them, deadlocked a worker starting beside a running one.
       const ready = (await q("SELECT to_regclass('dumb_leases_open') IS NOT NULL AS ok")).rows[0].ok === true;
       if (!ready) for (const s of SCHEMA) await q(s);
+      // A database made before the tip index: only its new table, which no other worker is using yet.
+      else if ((await q("SELECT to_regclass('dumb_tips_by_path') IS NULL AS missing")).rows[0].missing === true) for (const s of TIPS_SCHEMA) await q(s);
       await q("INSERT INTO dumb_meta (name, value) VALUES ('shards', $1) ON CONFLICT (name) DO NOTHING", [String(SHARD_COUNT)]);
       const shards = (await q("SELECT value FROM dumb_meta WHERE name = 'shards'")).rows[0].value as string;
       if (Number(shards) !== SHARD_COUNT) throw new GrokError('GROK_ERR_STATUS_FILE', `state database ${where} has ${shards} shards; this grok-dumb-pull knows ${SHARD_COUNT}`);

@@ -22,6 +22,7 @@ import { HostLimiter } from './host-limiter.js';
 import { refProbe, type RefProbeMode } from './ref-probe.js';
 import { pgLeases } from './pg-lease.js';
 import { openPgState } from './pg-state.js';
+import { pgTipIndex, toplevelId } from './pg-tips.js';
 import { rowAfter, type UrlRow } from './row-update.js';
 import type { Schedule } from './schedule.js';
 import type { RepoState, StateEntry } from './state.js';
@@ -117,7 +118,9 @@ export async function runList(opts: ListRunOptions, deps: ListRunDeps): Promise<
     const shards = toplevelShards(toplevel, opts.fleet?.shards ?? null) ?? Array.from({ length: SHARD_COUNT }, (_, i) => i);
     const store = await openPgState(opts.stateFile);
     try {
-      return await sweep(store, toplevel, list, opts, deps, null, async () => {
+      // Rows of this toplevel only (pg-tips.ts): another machine's mirrors look gone from here.
+      const tips = opts.objstoreDir ? pgTipIndex(store.conn, await toplevelId(toplevel)) : null;
+      return await sweep(store, toplevel, list, opts, deps, tips, async () => {
         const owner = `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
         const leases = await pgLeases(store, { owner, shards, all: opts.all, batch: opts.fleet?.batch ?? 500, leaseMs: opts.fleet?.leaseMs ?? 300_000, schedule: opts.schedule });
         deps.log.info(`worker ${owner} sweeping the due URLs of ${shards.length} shards of ${store.where} (${opts.jobs} at once, ${opts.perHost} per host)`);

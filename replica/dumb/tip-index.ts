@@ -3,7 +3,7 @@
  * so that a new or updated URL can borrow what the collection already holds (collection.ts). It is
  * a hint, never the truth: every answer is checked on disk before use, and a wrong one costs only a
  * plain clone. Kept in the state database, in its own table; `TipIndex` is all the rest of the code
- * sees, so another store (PostgreSQL, for a fleet) is one more implementation of these three methods.
+ * sees: this file's SQLite one, and PostgreSQL's for a fleet (pg-tips.ts).
  *
  * Tips are stored as the first 16 hex digits of their object id (8 bytes a row instead of 40): a
  * collision only names a mirror that turns out not to hold the tip, which the check on disk catches.
@@ -27,7 +27,8 @@ export const TIP_PREFIX = 16;
 /** SQLite's default limit of bound parameters is 32766; lookups are chunked well below it. */
 const CHUNK = 500;
 
-const prefix = (oid: string) => oid.slice(0, TIP_PREFIX).toLowerCase();
+/** What a tip is stored and looked up as. */
+export const tipPrefix = (oid: string) => oid.slice(0, TIP_PREFIX).toLowerCase();
 
 /**
  * The SQLite tip index, in the state database's file (its own connection: WAL lets it write between
@@ -47,12 +48,12 @@ export function openSqliteTipIndex(file: string): TipIndex {
   const ins = db.prepare('INSERT OR IGNORE INTO dumb_tips (tip, path) VALUES (?, ?)');
   const record = db.transaction((p: string, tips: readonly string[]) => {
     del.run(p);
-    for (const t of new Set(tips.map(prefix))) ins.run(t, p);
+    for (const t of new Set(tips.map(tipPrefix))) ins.run(t, p);
   });
   return {
     async lookup(tips) {
       const hits = new Map<string, number>();
-      const all = [...new Set(tips.map(prefix))];
+      const all = [...new Set(tips.map(tipPrefix))];
       for (let i = 0; i < all.length; i += CHUNK) {
         const part = all.slice(i, i + CHUNK);
         const rows = db.prepare(`SELECT path, COUNT(*) AS n FROM dumb_tips WHERE tip IN (${part.map(() => '?').join(',')}) GROUP BY path`).all(...part) as { path: string; n: number }[];

@@ -131,7 +131,6 @@ t.test('command line: bad values are refused by name', async (t) => {
     [['--state', '/tmp/s.sqlite', '--shards', '0'], /--shards needs a postgres:\/\/ --state/],
     [['--state', 'postgres://h/db', '--lease-secs', '0'], /--lease-secs must be an integer of at least 1, not "0"/],
     [['--state', 'postgres://h/db', '--batch', '0'], /--batch must be an integer of at least 1, not "0"/],
-    [['--state', 'postgres://h/db', '--collection'], /--collection needs a SQLite --state: the tip index is not kept in PostgreSQL yet/],
   ];
   for (const [extra, re] of cases) t.throws(() => resolve([...base, ...extra]), { code: 'GROK_ERR_USAGE', message: re }, extra.join(' '));
   const pg = resolve([...base, '--state', 'postgres://u:pw@db.example/grok', '--shards', '0-127']);
@@ -139,6 +138,9 @@ t.test('command line: bad values are refused by name', async (t) => {
   t.same(pg.fleet, { shards: '0-127', leaseMs: 300_000, batch: 500 }, 'a fleet worker: 5 min leases of 500 URLs by default');
   t.equal(resolve([...base, '--collection']).objstoreDir, '/tmp/top/objstore', '--collection with the SQLite state: the objstore under the toplevel by default');
   t.equal(resolve([...base, '--collection', '--objstore', '/tmp/os']).objstoreDir, '/tmp/os');
+  const pgCollection = resolve([...base, '--state', 'postgres://h/db', '--collection']);
+  t.equal(pgCollection.objstoreDir, '/tmp/top/objstore', '--collection with a postgres:// state: the tip index is a table there');
+  t.equal(pgCollection.stateFile, 'postgres://h/db');
   t.equal(resolve(base).objstoreDir, null, 'no --collection: none');
   t.equal(resolve([...base, '--state', 'POSTGRESQL://h/db']).stateFile, 'POSTGRESQL://h/db', 'either scheme name, any case');
   t.match(resolve([...base, '--state', 'postgres-state.db']).stateFile, /^\/.*postgres-state\.db$/, 'a file named like it is a path');
