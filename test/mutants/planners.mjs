@@ -12,4 +12,6 @@ export const planners = {
   'shared/fsck/objstore-steps': { mutate: 'shared/fsck/objstore-steps.ts', tests: ['dist/test/shared/fsck/objstore-steps.test.js'] },
   'replica/pi/piper-plan': { mutate: 'replica/pi/piper-plan.ts', tests: ['dist/test/replica/pi/piper-plan.test.js'] },
   'replica/dumb/schedule': { mutate: 'replica/dumb/schedule.ts', tests: ['dist/test/replica/dumb/schedule.test.js'] },
+  'replica/dumb/lease': { mutate: 'replica/dumb/lease.ts', tests: ['dist/test/replica/dumb/lease.test.js'] },
+  'replica/dumb/tips': { mutate: 'replica/dumb/tips.ts', tests: ['dist/test/replica/dumb/tips.test.js'] },
 };
