@@ -1,3 +1,7 @@
+/**
+ * grok-dumb-pull end to end through the real command (classic and list mode, detection, retries, kills,
+ * hooks): in test:slow, as its 80 s were the largest share of npm test's ten minutes.
+ */
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
