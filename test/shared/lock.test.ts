@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { acquireLock, lockPathFor, withLock } from '../../shared/lock.js';
 import { tmpDir } from '../helpers/tmp.js';
 
@@ -56,11 +56,7 @@ t.test('excludes grokmirror (Python lockf) and is freed when the holder is kille
 t.test('a grokmirror-ts process killed -9 while holding a lock frees it', async (t) => {
   const dir = tmpDir(t);
   const file = path.join(dir, '.repo.git.lock');
-  const lockModule = pathToFileURL(path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../shared/lock.js')).href;
-  const code = `const { acquireLock } = await import(${JSON.stringify(lockModule)}); await acquireLock(process.argv[1]); console.log('locked'); setInterval(() => {}, 1000);`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', code, file], { stdio: ['ignore', 'pipe', 'inherit'] });
-  t.teardown(() => void child.kill('SIGKILL'));
-  await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+  const child = await ourHolder(t, file);
   await t.rejects(acquireLock(file, { timeoutMs: 200 }), { code: 'GROK_ERR_LOCK' });
   child.kill('SIGKILL');
   await (await acquireLock(file, { timeoutMs: 10_000 })).release();
@@ -71,11 +67,7 @@ t.test('a wait ends when its signal aborts, in-process or across processes, hold
   const dir = tmpDir(t);
   const file = path.join(dir, '.repo.git.lock');
   // Across processes: another process holds the file (polling path).
-  const lockModule = pathToFileURL(path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../shared/lock.js')).href;
-  const code = `const { acquireLock } = await import(${JSON.stringify(lockModule)}); await acquireLock(process.argv[1]); console.log('locked'); setInterval(() => {}, 1000);`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', code, file], { stdio: ['ignore', 'pipe', 'inherit'] });
-  t.teardown(() => void child.kill('SIGKILL'));
-  await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+  const child = await ourHolder(t, file);
   const stop = new AbortController();
   const waiting = acquireLock(file, { signal: stop.signal });
   stop.abort();
@@ -92,3 +84,13 @@ t.test('a wait ends when its signal aborts, in-process or across processes, hold
   await (await acquireLock(file, { timeoutMs: 0 })).release();
   t.pass('the stopped waits hold nothing: the lock is free at once');
 });
+
+/** A grokmirror-ts process holding `file`'s lock (resolves once it holds it); killed at teardown. */
+async function ourHolder(t: Test, file: string): Promise<ChildProcess> {
+  const lockModule = pathToFileURL(path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../shared/lock.js')).href;
+  const code = `const { acquireLock } = await import(${JSON.stringify(lockModule)}); await acquireLock(process.argv[1]); console.log('locked'); setInterval(() => {}, 1000);`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code, file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => void child.kill('SIGKILL'));
+  await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+  return child;
+}
