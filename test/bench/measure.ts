@@ -21,14 +21,17 @@ export interface Sample {
 
 const GNU_TIME = '/usr/bin/time';
 
-export function timeProcess(argv: string[], opts: { cwd?: string } = {}): Sample {
+export function timeProcess(argv: string[], opts: { cwd?: string; capSeconds?: number } = {}): Sample & { capped?: boolean } {
   const rssFile = path.join(os.tmpdir(), `grok-bench-rss-${process.pid}`);
   const useTime = existsSync(GNU_TIME);
-  const full = useTime ? [GNU_TIME, '-f', '%M %U %S %O', '-o', rssFile, ...argv] : argv;
+  // A cap kills the command (not GNU time) so that its CPU and peak RSS up to then are still reported.
+  const capped = opts.capSeconds === undefined ? argv : ['timeout', '-s', 'KILL', String(opts.capSeconds), ...argv];
+  const full = useTime ? [GNU_TIME, '-f', '%M %U %S %O', '-o', rssFile, ...capped] : capped;
   const t0 = process.hrtime.bigint();
   const r = spawnSync(full[0]!, full.slice(1), { env: GIT_ENV, cwd: opts.cwd, encoding: 'utf8', maxBuffer: 1 << 26 });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stderr}`);
+  const hitCap = opts.capSeconds !== undefined && r.status === 137;
+  if (r.status !== 0 && !hitCap) throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stderr}`);
   let rssKb: number | null = null;
   let cpuMs: number | null = null;
   let writtenBytes: number | null = null;
@@ -39,7 +42,7 @@ export function timeProcess(argv: string[], opts: { cwd?: string } = {}): Sample
     writtenBytes = out === undefined ? null : out * 512;
     rmSync(rssFile, { force: true });
   }
-  return { ms, rssKb, cpuMs, writtenBytes, output: `${r.stdout}${r.stderr}` };
+  return { ms, rssKb, cpuMs, writtenBytes, output: `${r.stdout}${r.stderr}`, ...(hitCap ? { capped: true } : {}) };
 }
 
 export function median(xs: readonly number[]): number {

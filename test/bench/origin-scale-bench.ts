@@ -9,7 +9,8 @@
  *   gzip file, memory, notice latency, 250 notices/s open loop with a check that none was lost);
  * - scaling: the manifest operations at 1k, 10k, 100k and 1M entries (the plot);
  * - walk: a full walk with no manifest yet over BENCH_WALK repositories (default 10000; a list
- *   such as 10000,100000 runs each), ours and grokmirror's.
+ *   such as 10000,100000 runs each), ours and grokmirror's (BENCH_WALK_PEER_CAP: seconds after which
+ *   grokmirror's is stopped, reported as unfinished with its time and CPU so far).
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -148,11 +149,12 @@ function walk(): void {
     rmSync(m1, { force: true });
     rmSync(m2, { force: true });
     clean();
-    const theirs = missing ? null : timeProcess(peer(['-m', m2, '-t', top]));
+    const cap = process.env.BENCH_WALK_PEER_CAP ? Number(process.env.BENCH_WALK_PEER_CAP) : undefined;
+    const theirs = missing ? null : timeProcess(peer(['-m', m2, '-t', top]), { capSeconds: cap });
     clean();
     const ours = timeProcess([process.execPath, BIN.manifest, '-m', m1, '-t', top]);
     const again = timeProcess([process.execPath, BIN.manifest, '-m', m1, '-t', top]);
-    rows.push(`| ${n} (made in ${fmt(genMs)}) | ${sample(ours)} | ${sample(again)} | ${theirs ? sample(theirs) : missing} | ${theirs ? `${(theirs.ms / ours.ms).toFixed(1)}x` : '-'} |`);
+    rows.push(`| ${n} (made in ${fmt(genMs)}) | ${sample(ours)} | ${sample(again)} | ${theirs ? `${theirs.capped ? 'stopped unfinished after ' : ''}${sample(theirs)}` : missing} | ${theirs ? `${theirs.capped ? 'more than ' : ''}${(theirs.ms / ours.ms).toFixed(1)}x` : '-'} |`);
     rmSync(top, { recursive: true, force: true });
   }
   out.push(
