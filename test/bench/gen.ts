@@ -4,7 +4,7 @@
  * repo has its own fingerprint and date while generation stays cheap.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, linkSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, linkSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
@@ -80,14 +80,22 @@ export function makeLinkedCollection(top: string, count: number): string[] {
   const packs = readdirSync(packDir).filter((f) => f.endsWith('.pack') || f.endsWith('.idx'));
   const config = '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = true\n';
   const paths: string[] = [];
+  // ext4 allows 65,000 links to one inode: every LINKS_PER_COPY repositories link to a fresh copy.
+  const LINKS_PER_COPY = 60_000;
+  let from = packDir;
   for (let i = 0; i < count; i++) {
+    if (i > 0 && i % LINKS_PER_COPY === 0) {
+      from = path.join(top, `.seed-pack-${i / LINKS_PER_COPY}`);
+      mkdirSync(from);
+      for (const f of packs) copyFileSync(path.join(packDir, f), path.join(from, f));
+    }
     const r = path.join(top, `group${Math.floor(i / 100)}`, `repo${i}.git`);
     for (const d of ['refs/heads', 'refs/tags', 'objects/info', 'objects/pack']) mkdirSync(path.join(r, d), { recursive: true });
     writeFileSync(path.join(r, 'HEAD'), 'ref: refs/heads/master\n');
     writeFileSync(path.join(r, 'config'), config);
     writeFileSync(path.join(r, 'description'), `Benchmark repository ${i}\n`);
     writeFileSync(path.join(r, 'packed-refs'), `# pack-refs with: peeled fully-peeled sorted \n${commit} refs/heads/master\n`);
-    for (const f of packs) linkSync(path.join(packDir, f), path.join(r, 'objects/pack', f));
+    for (const f of packs) linkSync(path.join(from, f), path.join(r, 'objects/pack', f));
     paths.push(r);
   }
   return paths;

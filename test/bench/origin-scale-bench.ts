@@ -97,7 +97,8 @@ async function origin(): Promise<void> {
 }
 
 async function scaling(): Promise<void> {
-  const sc = await benchScaling(work, [1_000, 10_000, 100_000, 1_000_000], 3);
+  const sizes = (process.env.BENCH_SCALING ?? '1000,10000,100000,1000000').split(',').map(Number);
+  const sc = await benchScaling(work, sizes, 3);
   const cell = (pick: (x: (typeof sc)[number]) => string) => sc.map(pick).join(' | ');
   out.push(
     '### The manifest operations against the number of entries (medians of 3)',
