@@ -159,3 +159,11 @@ t.test('damage found only at the end (CRC, size, trailing bytes): refused as a w
   const second = Buffer.concat([good, gzipSync(' \n')]);
   t.same(await settle(() => readManifestSubset(gzipManifestBody(second, MAX, 'm'), 'm', keep)), await wholeOf(text), 'a second member of whitespace: read');
 });
+
+t.test('keys are decoded as JSON.parse decodes them: plain ASCII, escapes, non-ASCII, DEL', async (t) => {
+  const keys = ['/a.git', '/\\u0061.git', '/\\/x.git', '/é.git', '/ü\\u00fc.git', '/日本/x.git', '/del\u007f.git', '/q\\".git', '/ascii~!*().git', ''];
+  const text = `{${keys.map((k, i) => `"${k}": ${i}`).join(', ')}}`;
+  const seen: string[] = [];
+  parseManifestSubset(Buffer.from(text), 'm', (k) => (seen.push(k), false));
+  t.same(seen, keys.map((k) => JSON.parse(`"${k}"`) as string));
+});
