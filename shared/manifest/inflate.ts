@@ -24,10 +24,15 @@ function outputChunk(data: Uint8Array, maxBytes: number): number {
   return isize > 1024 * 1024 && isize < maxBytes && isize <= MAX_HINTED_RATIO * data.length ? isize + 1 : 1024 * 1024;
 }
 
-export function gunzipCapped(data: Uint8Array, maxBytes: number, source: string): Buffer {
+/** Refuses bytes that cannot be a gzip file at all. */
+export function gzipMagic(data: Uint8Array, source: string): void {
   if (data.length < 18 || data[0] !== 0x1f || data[1] !== 0x8b) {
     throw new GrokError('GROK_ERR_MANIFEST_GZIP', `${source}: not gzip data (bad magic bytes)`, { source });
   }
+}
+
+export function gunzipCapped(data: Uint8Array, maxBytes: number, source: string): Buffer {
+  gzipMagic(data, source);
   try {
     return gunzipSync(data, { maxOutputLength: maxBytes, chunkSize: outputChunk(data, maxBytes) });
   } catch (err) {

@@ -13,32 +13,43 @@
 import { promisify } from 'node:util';
 import { crc32, inflateRaw, inflateRawSync } from 'node:zlib';
 import { GrokError } from '../errors.js';
-import { gunzipCapped } from './inflate.js';
+import { gunzipCapped, gzipMagic } from './inflate.js';
 import { parseManifestSubset, SubsetReader, type ParsedSubset } from './io.js';
 import { forEachMember } from './scan.js';
+import { streamManifestSubset } from './stream-read.js';
 import { HEADER, isPunctuation, readLayout, TRAILER, type SliceRef, type SlicedLayout } from './sliced.js';
 
 /** Members inflating at once: enough to keep the threadpool (4 threads) busy while one is scanned. */
 const WINDOW = 8;
 const inflateRawAsync = promisify(inflateRaw);
 
-/** A gzip manifest as fetched: its layout when it is in the sliced form, else its inflated JSON. */
-export type ManifestBody = Buffer | SlicedBody;
+/** A manifest as fetched: its JSON, or gzip bytes (with their layout when in the sliced form) read when parsed. */
+export type ManifestBody = Buffer | GzipBody;
 
-export interface SlicedBody {
+export interface GzipBody {
   readonly raw: Buffer;
-  readonly layout: SlicedLayout;
+  /** Null: not in the sliced form (grokmirror's one member): inflated and scanned at once (stream-read.ts). */
+  readonly layout: SlicedLayout | null;
   readonly maxBytes: number;
 }
 
-/** Gzip manifest bytes to read: sliced ones as they are, any other inflated now (size-capped). */
+type SlicedBody = GzipBody & { readonly layout: SlicedLayout };
+
+/**
+ * Gzip manifest bytes to read: kept as they are (not gzip at all is refused now), inflated when
+ * parsed. A sliced file whose trailers claim more than the cap is refused now, as it was before.
+ */
 export function gzipManifestBody(raw: Buffer, maxBytes: number, source: string): ManifestBody {
+  gzipMagic(raw, source);
   const layout = raw.length <= maxBytes ? readLayout(raw) : null;
   if (layout && layout.inflated <= maxBytes) return { raw, layout, maxBytes };
-  return gunzipCapped(raw, maxBytes, source);
+  if (layout) return gunzipCapped(raw, maxBytes, source);
+  return { raw, layout: null, maxBytes };
 }
 
 class NotSliced extends Error {}
+
+const isSliced = (body: GzipBody): body is SlicedBody => body.layout !== null;
 
 function orderedSlices(body: SlicedBody): SliceRef[] {
   const refs = [...body.layout.slices.values()].sort((a, b) => a.start - b.start);
@@ -100,6 +111,7 @@ function whole(body: ManifestBody, source: string, keep: (key: string) => boolea
 /** parseManifestSubset for a fetched manifest; a sliced one is inflated on the threadpool as it is scanned. */
 export async function readManifestSubset(body: ManifestBody, source: string, keep: (key: string) => boolean): Promise<ParsedSubset> {
   if (Buffer.isBuffer(body)) return parseManifestSubset(body, source, keep);
+  if (!isSliced(body)) return (await streamManifestSubset(body.raw, body.maxBytes, keep)) ?? whole(body, source, keep);
   try {
     const refs = orderedSlices(body);
     const subset = new SubsetReader(keep);
@@ -124,7 +136,7 @@ export async function readManifestSubset(body: ManifestBody, source: string, kee
 
 /** The same, synchronously (a second look for a few keys: legacy-reference.ts chainEntries). */
 export function readManifestSubsetSync(body: ManifestBody, source: string, keep: (key: string) => boolean): ParsedSubset {
-  if (Buffer.isBuffer(body)) return parseManifestSubset(body, source, keep);
+  if (Buffer.isBuffer(body) || !isSliced(body)) return whole(body, source, keep);
   try {
     const subset = new SubsetReader(keep);
     for (const ref of orderedSlices(body)) scanSlice(subset, inflateMemberSync(body.raw, ref), source);

@@ -151,6 +151,17 @@ t.test('hostile remote manifests: refused entries, nothing written outside the t
     await t.rejects(pull(cfg, { force: true }), { code: /GROK_ERR_MANIFEST_(PARSE|SHAPE|TOO_LARGE)/ }, name);
     t.ok(existsSync(path.join(mirror, 'good.git/HEAD')), `${name}: nothing purged`);
   }
+  // One gzip member (grokmirror's form), read as it inflates: a CRC damaged at its very end is found
+  // after every entry was scanned, and nothing is acted on (good.git, absent from it, is not purged).
+  const fillers = Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`/filler/f${i}.git`, good]));
+  const text = JSON.stringify({ ...fillers, '/new.git': good });
+  const damaged = gzipSync(text);
+  damaged.writeUInt32LE((damaged.readUInt32LE(damaged.length - 8) ^ 1) >>> 0, damaged.length - 8);
+  const crcFile = path.join(dir, 'crc.js.gz');
+  writeFileSync(crcFile, damaged);
+  await t.rejects(pull(replicaConfig(mirror, origin.url, 'purge = yes\nexclude = /filler/*\n', `file://${crcFile}`), { force: true, forcePurge: true }), { code: 'GROK_ERR_MANIFEST_GZIP' }, 'a damaged CRC at the end: refused');
+  t.ok(existsSync(path.join(mirror, 'good.git/HEAD')), 'a damaged CRC: nothing purged');
+  t.notOk(existsSync(path.join(mirror, 'new.git')), 'a damaged CRC: nothing cloned');
 });
 
 t.test('hooks get the right arguments and stdin', async (t) => {

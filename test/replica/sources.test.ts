@@ -2,7 +2,7 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import t from 'tap';
 import { silentLogger } from '../../shared/log.js';
 import { fetchCommandManifest } from '../../replica/source/command-source.js';
@@ -12,6 +12,8 @@ import { shellWords } from '../../shared/shell-words.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const req = { previous: {}, force: false, maxBytes: 1 << 20 };
+/** A fetched body's JSON text: gzip bytes are kept compressed until the manifest is read. */
+const textOf = (json: Buffer | { raw: Buffer }) => (Buffer.isBuffer(json) ? json : gunzipSync(json.raw)).toString();
 const manifest = JSON.stringify({ '/a.git': { modified: 1, fingerprint: 'a'.repeat(40), head: null, reference: null } });
 
 t.test('netrc: machine, default, macdef skipped', async (t) => {
@@ -70,9 +72,9 @@ t.test('http: retries 5xx, accepts a 200 without Last-Modified, no double decodi
   t.equal(flaky.status, 'fetched', 'after two 503s');
   t.same(flaky.status === 'fetched' && flaky.validators, {}, 'no Last-Modified is fine');
   const enc = await fetchHttpManifest(`${base}/encoded.js.gz`, req, deps);
-  t.equal(enc.status === 'fetched' && enc.json.toString(), manifest, 'Content-Encoding applied by the server: decoded once');
+  t.equal(enc.status === 'fetched' && textOf(enc.json), manifest, 'Content-Encoding applied by the server: decoded once');
   const plain = await fetchHttpManifest(`${base}/plain.js.gz`, req, deps);
-  t.equal(plain.status === 'fetched' && plain.json.toString(), manifest, '.gz without Content-Encoding: gunzipped');
+  t.equal(plain.status === 'fetched' && textOf(plain.json), manifest, '.gz without Content-Encoding: gunzipped');
   const again = await fetchHttpManifest(`${base}/plain.js.gz`, { ...req, previous: plain.status === 'fetched' ? plain.validators : {} }, deps);
   t.same(again, { status: 'unchanged' });
   t.equal(seen[seen.length - 1]!['if-modified-since'], 'Sat, 21 Nov 2026 10:00:00 GMT');
