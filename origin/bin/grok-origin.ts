@@ -33,6 +33,12 @@ runCli('grok-origin', async (argv, cli) => {
     process.once('SIGTERM', () => stop('SIGTERM'));
     surviveHangup();
     process.once('SIGINT', () => stop('SIGINT'));
+    // A manifest file found bad while its slices were built (after listening): stop serving it and
+    // fail with the error a start-up with that file has always failed with.
+    origin.built.catch((err: unknown) => {
+      const fail = () => reject(err);
+      origin.close().then(fail, fail);
+    });
   });
   return EXIT_OK;
 });

@@ -67,8 +67,9 @@ export function buildApp(settings: OriginSettings, deps: AppDeps): FastifyInstan
     deps.metrics.requests.inc({ route: req.routeOptions.url ?? 'unknown', method: req.method, status: String(reply.statusCode) });
   });
   app.get('/healthz', async () => ({
-    status: 'ok',
-    entries: deps.store.size,
+    // Starting: the manifest file is served as it is while its slices are built (notices wait).
+    status: deps.store.building ? 'starting' : 'ok',
+    entries: deps.store.building ? null : deps.store.size,
     generation: deps.store.current().generation,
     last_write: deps.store.lastWriteMs ? new Date(deps.store.lastWriteMs).toISOString() : null,
     pending_changes: deps.store.pendingChanges,

@@ -66,6 +66,10 @@ export class ManifestStore {
   private releasing: Promise<void> = Promise.resolve();
   lastWriteMs = 0;
   writeCount = 0;
+  /** A deferred open(): no entries in memory until build() has read the file. */
+  private unbuilt = false;
+  private buildRun: Promise<void> | null = null;
+  private readonly built = deferred();
 
   private constructor(
     private manifest: ChunkedManifest,
@@ -77,23 +81,60 @@ export class ManifestStore {
     this.published = { rendered, lastModifiedSec: Math.floor(deps.now() / 1000), generation: 0 };
   }
 
-  static async open(opts: StoreOptions, events: EventLog, deps: StoreDeps): Promise<ManifestStore> {
+  /**
+   * With `defer`, a compact gzip manifest file not in the sliced form (grokmirror's: one gzip member)
+   * is not read here: build() makes its slices later, and the file is served as it
+   * is meanwhile (it is a complete manifest), so that the server can listen first.
+   */
+  static async open(opts: StoreOptions, events: EventLog, deps: StoreDeps, defer = false): Promise<ManifestStore> {
     // A server or grok-manifest killed in the middle of a write left its temp file beside the manifest.
     for (const n of await removeKilledManifestWrites(opts.file)) deps.log.warn(`removed ${n}, left by a manifest write that was cut short`);
-    const onRejected = (r: Rejected) => deps.log.warn({ repo: r.key }, `${opts.file}: ignoring entry ${JSON.stringify(r.key)}: ${r.why}`);
+    const onRejected = rejectedReporter(opts.file, deps.log);
     const sliced = await readSliced(opts);
-    let manifest: ChunkedManifest;
-    const streamed = sliced || opts.pretty || !isGzipName(opts.file) ? null : await streamSlices(opts.file, opts.maxBytes, onRejected).catch(() => null);
-    if (sliced) manifest = ChunkedManifest.adopt(sliced.raw, sliced.layout, opts.pretty, onRejected, opts.maxBytes);
-    else if (streamed) manifest = ChunkedManifest.fromMembers(streamed.members, streamed.entries, opts.pretty, onRejected, opts.maxBytes);
-    else {
-      const parsed = await readManifestFile(opts.file, opts.maxBytes);
-      for (const r of parsed?.rejected ?? []) onRejected(r);
-      manifest = await ChunkedManifest.build(parsed?.entries ?? new Map(), opts.pretty, onRejected, opts.maxBytes);
+    if (!sliced && defer && !opts.pretty && isGzipName(opts.file)) {
+      const store = new ManifestStore(ChunkedManifest.fromMembers([null], [0], false, onRejected, opts.maxBytes), opts, events, deps);
+      store.unbuilt = true;
+      await store.publishFile(0);
+      return store;
     }
+    const manifest = sliced ? ChunkedManifest.adopt(sliced.raw, sliced.layout, opts.pretty, onRejected, opts.maxBytes) : await loadManifest(opts, onRejected);
     const store = new ManifestStore(manifest, opts, events, deps);
     await store.publishFile(0, sliced?.raw);
     return store;
+  }
+
+  /** True while the manifest of a deferred open() is not built yet (the file is served as it is). */
+  get building(): boolean {
+    return this.unbuilt;
+  }
+
+  /**
+   * Builds the manifest a deferred open() left unbuilt (after `gate`, a test's hook), then lets the
+   * notices that waited for it through. Rejects, with the error a whole-file read of the file gives,
+   * when the file is bad: the server must then stop, as it would have before listening.
+   */
+  build(gate: () => Promise<void> = () => Promise.resolve()): Promise<void> {
+    if (this.unbuilt && !this.buildRun) {
+      this.buildRun = gate()
+        .then(() => loadManifest(this.opts, rejectedReporter(this.opts.file, this.deps.log)))
+        .then((m) => {
+          this.manifest = m;
+          this.unbuilt = false;
+        });
+      this.buildRun.then(this.built.resolve, this.built.reject);
+    }
+    return this.whenBuilt();
+  }
+
+  /** Resolves once the manifest is in memory (at once unless a deferred build is under way); rejects when that build failed. */
+  whenBuilt(): Promise<void> {
+    return this.unbuilt ? this.built.promise : Promise.resolve();
+  }
+
+  /** An entry, once the manifest is built (git requests that arrive during a deferred build wait for it). */
+  async lookup(key: string): Promise<ManifestEntry | undefined> {
+    await this.whenBuilt();
+    return this.get(key);
   }
 
   /**
@@ -131,6 +172,7 @@ export class ManifestStore {
   }
 
   get(key: string): ManifestEntry | undefined {
+    if (this.unbuilt) throw new Error('the manifest is not built yet: wait for whenBuilt()');
     return this.manifest.get(key);
   }
 
@@ -140,6 +182,7 @@ export class ManifestStore {
 
   /** The plain JSON body of the current generation, built on first request. */
   json(): Buffer {
+    if (this.unbuilt) throw new Error('the manifest is not built yet: wait for whenBuilt()');
     const gen = this.published.generation;
     if (this.jsonCache?.generation !== gen) this.jsonCache = { generation: gen, body: this.manifest.json() };
     return this.jsonCache.body;
@@ -156,6 +199,7 @@ export class ManifestStore {
 
   /** Applies changes now; resolves once a manifest write that includes them is on disk. */
   apply(changes: readonly Change[]): Promise<void> {
+    if (this.unbuilt) return Promise.reject(new Error('the manifest is not built yet: wait for whenBuilt()'));
     let any = false;
     for (const c of changes) {
       const old = this.manifest.get(c.key);
@@ -250,15 +294,16 @@ export class ManifestStore {
    * change again half-read), serve it, then announce what differs. Returns the number of changes.
    */
   reload(): Promise<number> {
+    // Not before a deferred build: the manifest in memory is then empty, not the file's.
     return this.inTurn(() =>
-      withLock(lockPathFor(this.opts.file), async () => {
+      this.whenBuilt().then(() => withLock(lockPathFor(this.opts.file), async () => {
         const changes = await this.takeExternal(new Map());
         if (changes === null) return 0;
         await this.publishFile(this.published.generation + 1);
         this.announce(changes, this.deps.now());
         if (this.unwritten.size > 0) this.schedule();
         return changes.length;
-      }),
+      })),
     );
   }
 
@@ -292,4 +337,30 @@ export class ManifestStore {
     while (this.writing) await this.writing;
     await this.releasing;
   }
+}
+
+function rejectedReporter(file: string, log: Logger): (r: Rejected) => void {
+  return (r) => log.warn({ repo: r.key }, `${file}: ignoring entry ${JSON.stringify(r.key)}: ${r.why}`);
+}
+
+/**
+ * The manifest in a file not in the sliced form: a compact gzip one is cut into slices as it inflates
+ * (slice-stream.ts); any other, or one that does not stream (not one JSON object, over the cap), is
+ * read whole, which names what is wrong with it.
+ */
+async function loadManifest(opts: StoreOptions, onRejected: (r: Rejected) => void): Promise<ChunkedManifest> {
+  const streamed = opts.pretty || !isGzipName(opts.file) ? null : await streamSlices(opts.file, opts.maxBytes, onRejected).catch(() => null);
+  if (streamed) return ChunkedManifest.fromMembers(streamed.members, streamed.entries, opts.pretty, onRejected, opts.maxBytes);
+  const parsed = await readManifestFile(opts.file, opts.maxBytes);
+  for (const r of parsed?.rejected ?? []) onRejected(r);
+  return ChunkedManifest.build(parsed?.entries ?? new Map(), opts.pretty, onRejected, opts.maxBytes);
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void; reject: (err: unknown) => void } {
+  let resolve!: () => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+  // Observed here: a failed build is reported through build() and whenBuilt(), not as unhandled.
+  promise.catch(() => {});
+  return { promise, resolve, reject };
 }

@@ -89,6 +89,9 @@ export class NotifyQueue {
     let updates: EntryUpdate[];
     try {
       const store = this.store;
+      // A notice that came while the manifest was being built (origin.ts) waits for it: the entries
+      // it updates are compared with the manifest's.
+      await store.whenBuilt();
       const outcomes = await inspectTargets(this.git, this.log, targets, {
         ignoreRefs: opts.ignoreRefs,
         old: { get: (k: string) => store.get(k) },

@@ -32,6 +32,8 @@ export interface OriginDeps {
   readonly git: Git;
   readonly log: Logger;
   readonly now: () => number;
+  /** Awaited before a deferred build of the manifest starts (tests hold the build with it). */
+  readonly beforeBuild?: () => Promise<void>;
 }
 
 export interface RunningOrigin {
@@ -40,6 +42,13 @@ export interface RunningOrigin {
   readonly store: ManifestStore;
   readonly events: EventLog;
   readonly token: string;
+  /**
+   * Settles when the manifest is in memory: at once for a file in the sliced form; after the
+   * server is listening for one in grokmirror's form (built from the file as it inflates, the file
+   * served as it is meanwhile). A rejection is a bad manifest file: the caller must stop the server
+   * and fail as a start-up with that file always has.
+   */
+  readonly built: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -79,6 +88,7 @@ export async function startOrigin(input: OriginSettings, deps: OriginDeps): Prom
     { file: settings.manifestFile, pretty: settings.pretty, writeDelayMs: settings.writeDelayMs, maxBytes: settings.maxManifestBytes },
     events,
     deps,
+    true,
   );
   const queue = new NotifyQueue(store, deps.git, log, settings.toplevel, deps.now);
   const uploads = new Semaphore(settings.maxUploadPacks, settings.maxUploadPacksPerClient, settings.uploadPackWaitingPerClient);
@@ -121,12 +131,28 @@ export async function startOrigin(input: OriginSettings, deps: OriginDeps): Prom
   }, RECHECK_MS);
   recheck.unref();
   const repoWatch = settings.repoWatch ? await startRepoWatch(settings.toplevel, queue, log) : null;
-  log.info(`grok-origin serving ${store.size} repositories from ${settings.toplevel} on ${boundUrl}`);
+  log.info(
+    store.building
+      ? `grok-origin serving ${settings.manifestFile} as it is from ${settings.toplevel} on ${boundUrl}; building its slices (notices wait for them)`
+      : `grok-origin serving ${store.size} repositories from ${settings.toplevel} on ${boundUrl}`,
+  );
   let stopping = false;
   const t0 = deps.now();
-  const checked = store.checkEntries(() => stopping).then(
-    (n) => log.info({ action: 'check' }, `every manifest entry checked in ${deps.now() - t0} ms${n > 0 ? `: ${n} dropped` : ''}`),
-    (err: unknown) => log.error(`cannot check the manifest's entries: ${describeError(err)}`),
+  // The background part of the start-up: the slices of a file in grokmirror's form built, then every
+  // entry of a file in the sliced form checked. The file on disk is served as it is meanwhile.
+  const wasBuilding = store.building;
+  const built = store.build(deps.beforeBuild);
+  const checked = built.then(
+    () => {
+      if (wasBuilding) log.info({ action: 'build' }, `${store.size} repositories in memory after ${deps.now() - t0} ms`);
+      const t1 = deps.now();
+      return store.checkEntries(() => stopping).then(
+        (n) => log.info({ action: 'check' }, `every manifest entry checked in ${deps.now() - t1} ms${n > 0 ? `: ${n} dropped` : ''}`),
+        (err: unknown) => log.error(`cannot check the manifest's entries: ${describeError(err)}`),
+      );
+    },
+    // A bad file: `built` carries the error to the caller, which stops the server.
+    () => {},
   );
 
   let closing: Promise<void> | null = null;
@@ -150,5 +176,5 @@ export async function startOrigin(input: OriginSettings, deps: OriginDeps): Prom
       clearTimeout(cut);
       await store.flush();
     })());
-  return { app, url: boundUrl, store, events, token, close };
+  return { app, url: boundUrl, store, events, token, built, close };
 }

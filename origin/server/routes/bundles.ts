@@ -75,7 +75,7 @@ export function cloneBundleServer(deps: BundleRouteDeps): ((req: FastifyRequest,
   if (deps.bundleDir === '') return null;
   return async (req, reply, base) => {
     for (const key of [base, `${base}.git`]) {
-      if (deps.store.get(key) === undefined) continue;
+      if ((await deps.store.lookup(key)) === undefined) continue;
       const dir = path.join(deps.bundleDir, bundleDirFor(key));
       // `/a` and `/a.git` share a directory: its record says whose bundle it holds.
       if (!(await bundleIsOf(dir, key))) continue;

@@ -55,12 +55,12 @@ function pktLine(s: string): string {
 async function repoFor(deps: GitHttpDeps, key: string): Promise<string | null> {
   if (keyProblem(key) !== null) return null;
   let realKey = key;
-  if (!deps.store.get(key)) {
+  if (!(await deps.store.lookup(key))) {
     // A symlink to a listed repository is served as that repository.
     const res = await resolveRepoSymlink(deps.toplevel, keyToPath(deps.toplevel, key)).catch(() => null);
     if (!res || !('target' in res)) return null;
     realKey = pathToKey(deps.toplevel, res.target);
-    if (!deps.store.get(realKey)) return null;
+    if (!(await deps.store.lookup(realKey))) return null;
   }
   const dir = keyToPath(deps.toplevel, realKey);
   if (deps.checkExportOk && !(await hasExportOk(dir))) return null;

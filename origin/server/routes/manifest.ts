@@ -38,7 +38,8 @@ export function manifestRoutes(app: FastifyInstance, store: ManifestStore, urls:
     store.markServed(v.lastModifiedSec);
     // fastify answers HEAD from this handler, keeping the headers and dropping the body.
     reply.type(kind === 'gz' ? 'application/gzip' : 'application/json; charset=utf-8');
-    if (kind === 'json') return reply.send(store.json());
+    // The plain JSON is the built manifest's (a deferred build: after it).
+    if (kind === 'json') return store.whenBuilt().then(() => reply.send(store.json()));
     // The gzip members as they are, one after the other: joining them would copy the whole file per generation.
     const { members, size } = cur.rendered;
     if (members.length === 1) return reply.send(members[0]);

@@ -161,6 +161,8 @@ export function notifyRoutes(app: FastifyInstance, deps: NotifyDeps): void {
       req.log.warn(`notify refused (404): no repository among ${notice.paths.length} path(s)`);
       return reply.code(404).send({ error: 'no repository among the paths', rejected });
     }
+    // During a deferred build of the manifest (origin.ts), a notice waits for it here and in the queue.
+    await deps.store.whenBuilt();
     const present = removals.filter((k) => deps.store.get(k));
     await deps.store.apply(present.map((key) => ({ key, entry: null })));
     const res = await deps.queue.submit(targets, { useNow: notice.useNow, ignoreRefs: notice.ignoreRefs });
