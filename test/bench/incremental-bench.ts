@@ -6,7 +6,7 @@
  * mirrors, measures) and rewrites its section of BENCHMARKS.md.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { mapPool } from '../../shared/pool.js';
@@ -43,6 +43,8 @@ export interface IncrementalSetup {
   readonly floorDir: string;
   readonly threads: number;
   readonly rounds: number;
+  /** One untimed round first (mirrors kept from another run point at another port: that round fixes them). */
+  readonly warmup?: boolean;
 }
 
 export function gitAsync(args: string[]): Promise<void> {
@@ -52,10 +54,22 @@ export function gitAsync(args: string[]): Promise<void> {
   });
 }
 
+/**
+ * The origin's notice for `paths`. Rounds are seconds apart, longer than the origin keeps an idle
+ * connection: fetch may reuse the socket it is closing (undici's "other side closed"), so that one is
+ * tried again on a new connection.
+ */
 export async function notify(url: string, token: string, paths: readonly string[]): Promise<void> {
-  const res = await fetch(`${url}/_grok/notify`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ paths }) });
-  if (res.status !== 200) throw new Error(`notify ${res.status}`);
-  await res.arrayBuffer();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await fetch(`${url}/_grok/notify`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ paths }) });
+      if (res.status !== 200) throw new Error(`notify ${res.status}`);
+      await res.arrayBuffer();
+      return;
+    } catch (err) {
+      if (attempt >= 3 || !(err instanceof TypeError)) throw err;
+    }
+  }
 }
 
 /**
@@ -70,9 +84,15 @@ export async function measureIncremental(s: IncrementalSetup): Promise<Increment
   const floors: Sample[] = [];
   const floorList = path.join(s.work, 'floor-fetch-list');
   writeFileSync(floorList, changed.map((r) => `${path.join(s.floorDir, path.relative(s.top, r))}\n`).join(''));
-  for (let round = 0; round < s.rounds; round++) {
-    changed.forEach((r, i) => writeFileSync(path.join(r, 'refs/heads/bench'), `${tips[(i + round) % tips.length]}\n`));
+  const first = s.warmup ? -1 : 0;
+  for (let round = first; round < s.rounds; round++) {
+    changed.forEach((r, i) => writeFileSync(path.join(r, 'refs/heads/bench'), `${tips[(i + round + tips.length) % tips.length]}\n`));
     await notify(s.url, s.token, changed);
+    if (round < 0) {
+      timeProcess([process.execPath, BIN.pull, '-c', s.rconf]);
+      timeProcess(['xargs', '-a', floorList, '-P', String(s.threads), '-I{}', 'git', '--git-dir={}', 'fetch', '-q', '--prune', 'origin']);
+      continue;
+    }
     incs.push(timeProcess([process.execPath, BIN.pull, '-c', s.rconf]));
     floors.push(timeProcess(['xargs', '-a', floorList, '-P', String(s.threads), '-I{}', 'git', '--git-dir={}', 'fetch', '-q', '--prune', 'origin']));
   }
@@ -142,12 +162,20 @@ export async function benchIncrementalSection(work: string, quick: boolean): Pro
     const mirror = path.join(work, `mirror${count}`);
     const rconf = path.join(work, 'pull-replica.conf');
     writeReplicaConf(rconf, mirror, url, threads);
-    rmSync(mirror, { recursive: true, force: true });
+    // Mirrors left by an earlier run are kept (building them is most of the time here): the first
+    // pass catches up, and the floor's changed mirrors are pointed at this run's origin.
     timeProcess([process.execPath, BIN.pull, '-c', rconf]);
     const floorDir = path.join(work, `floor${count}`);
-    await cloneFloor(url, top, repos, floorDir, threads);
+    if (existsSync(floorDir)) {
+      for (const r of repos.filter((_, i) => i % 20 === 0)) {
+        const k = path.relative(top, r);
+        await gitAsync(['--git-dir', path.join(floorDir, k), 'remote', 'set-url', 'origin', `${url}/${k}`]);
+      }
+    } else {
+      await cloneFloor(url, top, repos, floorDir, threads);
+    }
     const load = os.loadavg().map((x) => x.toFixed(1)).join(', ');
-    const f = await measureIncremental({ work, top, repos, url, token, rconf, floorDir, threads, rounds: quick ? 3 : 7 });
+    const f = await measureIncremental({ work, top, repos, url, token, rconf, floorDir, threads, rounds: quick ? 3 : 7, warmup: true });
     const noChange = median(Array.from({ length: quick ? 3 : 7 }, () => timeProcess([process.execPath, BIN.pull, '-c', rconf]).ms));
     const nodeStart = median(Array.from({ length: quick ? 3 : 7 }, () => timeProcess([process.execPath, '-e', '0']).ms));
     const loadAfter = os.loadavg().map((x) => x.toFixed(1)).join(', ');

@@ -353,17 +353,20 @@ ${table}
 ## What bounds the figures
 
 - grok-pull's incremental pass is the floor's fetches plus what a pass costs around them: a fixed part
-  (node's start-up, ${fmt(nodeStart.ms)}; loading the commands; fetching and checking the manifest; reading the
-  local manifest; checking every repository's fingerprint file, ${SCALE.repos} here), which is what a pass with
-  nothing to do costs (the 304 row, ${fmt(p.noChangeMs)}), and a part per changed repository (its lock, recording
-  its fingerprint and timestamps, the housekeeping checks after its fetch). Here the whole is
-  ${fmt(p.incremental.ms - p.incremental.floorMs)} over a floor of ${fmt(p.incremental.floorMs)}. Each fetch skips what a mirror
-  does not need (the \`git maintenance run --auto\` process a plain fetch starts, FETCH_HEAD, and the forced-update
-  walk where every refspec forces), the small per-repository files are written synchronously, and undici is
-  bundled into the command; what remains per changed repository is Node's spawn of git (~2-3 ms of the event
-  loop, which a node-less xargs does not spend) and the checks around each fetch. The fixed part is mostly
-  node's start-up and compiling the command's code (~150 ms of CPU on a 304 pass). The daemon (-o) does
-  not pay the fixed part.
+  (node's start-up, ${fmt(nodeStart.ms)}, which no change to the command can cut; loading the commands; fetching
+  and checking the manifest; reading the local manifest), which is what a pass with nothing to do costs (the
+  304 row, ${fmt(p.noChangeMs)}), and a part per changed repository. Here the whole is
+  ${fmt(p.incremental.ms - p.incremental.floorMs)} over a floor of ${fmt(p.incremental.floorMs)}. Counted with a git shim on PATH, a pass
+  runs one git process per changed repository, its fetch (the floor's plain \`git fetch\` runs two: it starts
+  \`git maintenance run --auto\`, and writes FETCH_HEAD), and none for the others; only after the origin's URL
+  changed do four \`git config\` runs put the remote right, once. A CPU profile (\`node --cpu-prof\`) of a
+  50-changed pass at load 12 (10.2 s wall, the main thread busy 6.8 s of it) put Node's spawn of the 50
+  gits first (2.3 s: libuv forks the whole node process on the main thread, which a node-less xargs does
+  not pay), then the listing of all 256 loose-object directories before and after each fetch to count
+  what it brought (1.7 s; now a stat of each and a listing of only those the fetch wrote into), the small
+  per-repository files (fingerprint, timestamps: 0.8 s, mostly rename), the path checks (0.3 s) and GC
+  (0.3 s). The ratio depends on the load: on a busy machine git's own work, of which the floor does more,
+  dominates both (the incremental section). The daemon (-o) does not pay the fixed part.
 - A push stand-alone costs a new process (node start-up) plus reading and rewriting the manifest; at
   100k entries the manifest's inflate, validation and deflate dominate. Through grok-origin the notice
   itself is tens of milliseconds at any size, and the hook process is node start-up plus one request.
