@@ -15,7 +15,7 @@ import { readFingerprintFile } from '../../shared/repo/fingerprint-file.js';
 import { readAlternate } from '../../shared/repo/inspect.js';
 import { takeInForeign } from '../../shared/repo/foreign-alternates.js';
 import { partialMark } from '../../shared/repo/promisor.js';
-import { objectBytes } from '../../shared/repo/object-bytes.js';
+import { objectBytes, objectBytesAdded, objectsSnapshot } from '../../shared/repo/object-bytes.js';
 import { repackArchived } from './archive-repack.js';
 import { housekeep } from './housekeeping.js';
 import { preloadObjstore } from './preload-bundle.js';
@@ -230,10 +230,10 @@ export async function applyAction(ctx: WorkContext, a: RepoAction): Promise<Work
   let fp = before ?? a.entry.fingerprint;
   let bytes = 0;
   if (a.pull) {
-    const sizeBefore = objectBytes(final);
+    const objectsBefore = objectsSnapshot(final);
     await fetchRemote(ctx, final, matchesAny(a.key, ctx.ffonly), ctx.retries, ctx.sleep);
     // Measured before housekeeping, whose repack could shrink what the fetch added.
-    bytes = Math.max(0, objectBytes(final) - sizeBefore);
+    bytes = objectBytesAdded(final, objectsBefore);
     fp = await recordFingerprint(ctx, final);
     notes.push(...recordTimestamps(final, a.entry));
     if (fp !== before) notes.push(...(await housekeep(ctx.git, final)).notes);

@@ -5,87 +5,39 @@
  * the daemon's memory with a 100k-entry manifest (mirroring only 20 of them).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { mapPool } from '../../shared/pool.js';
 import { BIN } from '../helpers/fixture.js';
 import { GIT_ENV } from '../helpers/git.js';
-import { median, timeProcess, type Sample } from './measure.js';
+import { cloneFloor, measureIncremental, notify, startPullOrigin, writeReplicaConf, type IncrementalFigures } from './incremental-bench.js';
+import { median, timeProcess } from './measure.js';
 import { startServer, stopProcess } from './server.js';
 
 export interface PullFigures {
   initialMs: number;
   initialFloorMs: number;
-  incrementalMs: number;
-  incrementalFloorMs: number;
-  /** user + system CPU of the pass and of the floor, git included (medians): steadier than wall time on a busy machine */
-  incrementalCpuMs: number | null;
-  incrementalFloorCpuMs: number | null;
+  incremental: IncrementalFigures;
   noChangeMs: number;
   latencyP50: number;
   latencyP99: number;
   /** every push's latency, ms */
   latencies: number[];
   pushes: number;
-  changed: number;
   daemonRssMb: number;
 }
 
-function git(args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const c = spawn('git', args, { env: GIT_ENV, stdio: 'ignore' });
-    c.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`git ${args.join(' ')}: ${code}`))));
-  });
-}
-
-async function notify(url: string, token: string, paths: string[]): Promise<void> {
-  const res = await fetch(`${url}/_grok/notify`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ paths }) });
-  if (res.status !== 200) throw new Error(`notify ${res.status}`);
-  await res.arrayBuffer();
-}
-
 export async function benchPull(work: string, top: string, repos: string[], quick: boolean, threads: number, bigEntries: number): Promise<PullFigures> {
-  const conf = path.join(work, 'pull-origin.conf');
-  const originDir = path.join(work, 'pull-origin');
-  rmSync(originDir, { recursive: true, force: true });
-  mkdirSync(originDir);
-  writeFileSync(conf, `[core]\ntoplevel = ${top}\nmanifest = ${path.join(originDir, 'manifest.js.gz')}\n[origin]\nlisten = 127.0.0.1:0\n`);
-  const { url, child } = await startServer(conf);
-  const token = (JSON.parse(readFileSync(path.join(originDir, '.manifest.js.gz.origin'), 'utf8')) as { token: string }).token;
+  const { url, token, child } = await startPullOrigin(work, top);
   const mirror = path.join(work, 'mirror1000');
   const rconf = path.join(work, 'pull-replica.conf');
-  const replicaConf = (extra = '') =>
-    writeFileSync(rconf, `[core]\ntoplevel = ${mirror}\nmanifest = \${toplevel}/manifest.js.gz\n[remote]\nsite = ${url}\nmanifest = \${site}/manifest.js.gz\n[pull]\npull_threads = ${threads}\n${extra}`);
+  const replicaConf = (extra = '') => writeReplicaConf(rconf, mirror, url, threads, extra);
   replicaConf();
   const floorDir = path.join(work, 'floor1000');
   try {
     rmSync(mirror, { recursive: true, force: true });
     const initial = timeProcess([process.execPath, BIN.pull, '-c', rconf]);
-    rmSync(floorDir, { recursive: true, force: true });
-    const keys = repos.map((r) => path.relative(top, r));
-    const t0 = performance.now();
-    await mapPool(keys, threads, (k) => git(['clone', '-q', '--mirror', `${url}/${k}`, path.join(floorDir, k)]));
-    const initialFloorMs = performance.now() - t0;
-
-    // 50 of 1000 change: a branch moves to another of the 50's tips (on the origin every repo holds
-    // the whole seed history; a replica may have to fetch a few commits), round after round; each
-    // round is timed for grok-pull and then for the floor's fetches of the same change.
-    const changed = repos.filter((_, i) => i % 20 === 0);
-    const tips = changed.map((r) => readFileSync(path.join(r, 'refs/heads/master'), 'utf8').trim());
-    const incs: Sample[] = [];
-    const floors: Sample[] = [];
-    // The floor is xargs running the fetches, so no node process is in it and its CPU is measured too.
-    const floorList = path.join(work, 'floor-fetch-list');
-    writeFileSync(floorList, changed.map((r) => `${path.join(floorDir, path.relative(top, r))}\n`).join(''));
-    for (let round = 0; round < (quick ? 3 : 5); round++) {
-      changed.forEach((r, i) => writeFileSync(path.join(r, 'refs/heads/bench'), `${tips[(i + round) % tips.length]}\n`));
-      await notify(url, token, changed);
-      incs.push(timeProcess([process.execPath, BIN.pull, '-c', rconf]));
-      floors.push(timeProcess(['xargs', '-a', floorList, '-P', String(threads), '-I{}', 'git', '--git-dir={}', 'fetch', '-q', '--prune', 'origin']));
-    }
-    const cpuOf = (xs: Sample[]) => (xs.every((x) => x.cpuMs !== null) ? median(xs.map((x) => x.cpuMs!)) : null);
-    const incremental = { ms: median(incs.map((x) => x.ms)), cpuMs: cpuOf(incs) };
-    const incrementalFloorMs = median(floors.map((x) => x.ms));
+    const initialFloorMs = await cloneFloor(url, top, repos, floorDir, threads);
+    const incremental = await measureIncremental({ work, top, repos, url, token, rconf, floorDir, threads, rounds: quick ? 3 : 7 });
     const noChange = median(Array.from({ length: quick ? 3 : 7 }, () => timeProcess([process.execPath, BIN.pull, '-c', rconf]).ms));
 
     // push-to-replica latency through the feed, daemon running, polling an hour apart
@@ -117,16 +69,12 @@ export async function benchPull(work: string, top: string, repos: string[], quic
     return {
       initialMs: initial.ms,
       initialFloorMs,
-      incrementalMs: incremental.ms,
-      incrementalFloorMs,
-      incrementalCpuMs: incremental.cpuMs,
-      incrementalFloorCpuMs: cpuOf(floors),
+      incremental,
       noChangeMs: noChange,
       latencyP50: median(lat),
       latencyP99: lat[Math.min(lat.length - 1, Math.floor(lat.length * 0.99))]!,
       latencies: lat,
       pushes,
-      changed: changed.length,
       daemonRssMb: await daemonRss(work, bigEntries),
     };
   } finally {
