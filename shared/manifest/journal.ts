@@ -17,7 +17,7 @@ import { describeError, GrokError } from '../errors.js';
 import { syncDir, tempNameFor } from '../fs/atomic.js';
 import { sameFile, type FileId } from '../fs/atomic-deferred.js';
 import { entryProblem, normaliseEntry, type Manifest, type ManifestEntry } from './entry.js';
-import { readManifestFile, writeManifestFile } from './io.js';
+import { decodeManifest, isGzipName, readManifestFile, writeManifestFile } from './io.js';
 import { keyProblem } from './keys.js';
 
 export interface JournalRecord {
@@ -72,11 +72,12 @@ function checkRecord(r: JournalRecord): JournalRecord {
   return r;
 }
 
-export type Recovered = 'none' | 'replayed' | 'superseded';
+export type Recovered = 'none' | 'synced' | 'replayed' | 'superseded';
 
 /**
  * Brings a manifest whose journal holds records back to every acknowledged change, and empties the
- * journal. Only for a caller holding the manifest lock. The base is the manifest file when it reads
+ * journal: every writer of the manifest runs it first, under the manifest lock (a write that read a
+ * file missing acknowledged changes would otherwise make them unrecoverable). The base is the manifest file when it reads
  * whole and is one grok-origin wrote (the durable file or one a record names: replaying onto it is
  * harmless); when it reads whole but another writer replaced it after the records (a grok-manifest
  * or grok-fsck that read our file under the lock, so it holds them), replaying would undo that
@@ -105,9 +106,15 @@ export async function recoverJournal(file: string, opts: { pretty: boolean; maxB
     else await emptyJournal(file);
     return records.length === 0 ? 'none' : 'superseded';
   }
+  // The file of the last record holds every record (the common case: a live server between a write and its sync).
+  if (current && sameFile(records.at(-1)!.file, st!)) {
+    await rebaseJournal(file);
+    return 'synced';
+  }
   let base: Manifest | undefined = current?.entries;
   if (!base) {
-    const copy = await readManifestFile(durable, opts.maxBytes).catch(() => null);
+    // Read as the manifest's own name says (gzip or not): the copy's name does not end in .gz.
+    const copy = await fsp.readFile(durable).then((raw) => decodeManifest(raw, durable, { gzip: isGzipName(file), maxBytes: opts.maxBytes }), () => null);
     if (!copy) throw new GrokError('GROK_ERR_MANIFEST_PARSE', `${file} does not read whole and there is no readable ${durable} to recover it from (the journal ${jpath} is left as it is)`, { file });
     base = copy.entries;
   }
@@ -129,9 +136,13 @@ export async function rebaseJournal(file: string): Promise<void> {
     } finally {
       await fh.close();
     }
-    const keep = tempNameFor(file);
-    await fsp.link(file, keep);
-    await fsp.rename(keep, durablePathFor(file));
+    const durable = durablePathFor(file);
+    // rename() between two names of one file does nothing: the durable copy may already be this file.
+    if ((await fsp.stat(durable).catch(() => null))?.ino !== (await fsp.stat(file)).ino) {
+      const keep = tempNameFor(file);
+      await fsp.link(file, keep);
+      await fsp.rename(keep, durable);
+    }
   }
   await syncDir(path.dirname(file));
   await emptyJournal(file);
