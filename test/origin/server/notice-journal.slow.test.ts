@@ -18,6 +18,7 @@ import { readManifestFile } from '../../../shared/manifest/io.js';
 import { runBin } from '../../helpers/cli.js';
 import { TEMP_FILE_RE } from '../../helpers/convergence.js';
 import { BIN } from '../../helpers/fixture.js';
+import { peerMissing, runPeer } from '../../interop/peer.js';
 import { makeRepo, pushCommit } from '../../helpers/git.js';
 import { spawnKillable } from '../../helpers/killable.js';
 import { readM, runM } from '../../helpers/manifest.js';
@@ -136,6 +137,23 @@ t.test('a stand-alone grok-manifest -n between a batch and its background sync i
   const m = await readM(file);
   t.same(m['/r0.git'], written, "the restart keeps grok-manifest's entry (the journal's older /r0.git is not replayed over it)");
   t.notOk('/r1.git' in m, 'and change two, which grok-manifest carried over');
+  t.same(settled(file), SETTLED, 'journal empty, the durable copy is the manifest, no temp file left');
+  await store.flush();
+});
+
+t.test("grokmirror's own grok-manifest -n (which knows no journal) between a batch and its background sync is not undone by the replay", { skip: peerMissing() ?? false }, async (t) => {
+  const { top, file, repos } = await collection(t);
+  t.ok(await killAt(file, 'sync'), 'change two answered; the server dies before its file is synced');
+  pushCommit(repos[0]!, { date: 1_700_000_000 });
+  const hook = await runPeer('manifest', ['-n', '-m', file, '-t', top, repos[0]!]);
+  t.equal(hook.code, 0, hook.stderr);
+  const written = (await readM(file))['/r0.git']!;
+  t.ok(written.modified >= 1_700_000_000, "grokmirror wrote the push's entry (a new fingerprint for /r0.git, which the journal's record also names)");
+  t.ok(statSync(journalPathFor(file)).size > 0, 'the journal still holds change two');
+  const store = await restart(file);
+  const m = await readM(file);
+  t.same(m['/r0.git'], written, "the restart keeps grokmirror's entry: its file replaced ours after the records, so they are not replayed over it");
+  t.notOk('/r1.git' in m, 'change two, which grokmirror carried over, stays');
   t.same(settled(file), SETTLED, 'journal empty, the durable copy is the manifest, no temp file left');
   await store.flush();
 });
