@@ -6,14 +6,14 @@
  * damaged is rebuilt from the durable copy and the journal; a torn last record is ignored; and a
  * stand-alone grok-manifest write between a batch and its background sync is not undone by the replay.
  */
-import { appendFileSync, existsSync, linkSync, readdirSync, renameSync, statSync, truncateSync } from 'node:fs';
+import { closeSync, existsSync, linkSync, openSync, readdirSync, readFileSync, renameSync, statSync, truncateSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { EventLog } from '../../../origin/server/event-log.js';
 import { ManifestStore } from '../../../origin/server/manifest-store.js';
 import { silentLogger } from '../../../shared/log.js';
-import { durablePathFor, journalPathFor } from '../../../shared/manifest/journal.js';
+import { decodeJournal, durablePathFor, journalPathFor } from '../../../shared/manifest/journal.js';
 import { readManifestFile } from '../../../shared/manifest/io.js';
 import { runBin } from '../../helpers/cli.js';
 import { TEMP_FILE_RE } from '../../helpers/convergence.js';
@@ -60,14 +60,18 @@ async function described(file: string): Promise<{ r0: string | undefined; r1: bo
 }
 
 /** After a restart: the journal is empty, the durable copy is the manifest, no temp file is left. */
-function settled(file: string): { journalBytes: number; durableIsManifest: boolean; temps: string[] } {
+function records(file: string): number {
+  return decodeJournal(readFileSync(journalPathFor(file))).records.length;
+}
+
+function settled(file: string): { journalRecords: number; durableIsManifest: boolean; temps: string[] } {
   return {
-    journalBytes: statSync(journalPathFor(file)).size,
+    journalRecords: records(file),
     durableIsManifest: statSync(durablePathFor(file)).ino === statSync(file).ino,
     temps: readdirSync(path.dirname(file)).filter((n) => TEMP_FILE_RE.test(n)),
   };
 }
-const SETTLED = { journalBytes: 0, durableIsManifest: true, temps: [] };
+const SETTLED = { journalRecords: 0, durableIsManifest: true, temps: [] };
 
 /** Where the kill lands, and what the manifest holds after the restart: "two" once its record is in the journal. */
 const STEPS: Record<string, 'one' | 'two'> = {
@@ -114,7 +118,12 @@ t.test('a torn last journal record is ignored', async (t) => {
   const { file } = await collection(t);
   t.ok(await killAt(file, 'sync'));
   // A record cut short by the kill: its header promises more than is there.
-  appendFileSync(journalPathFor(file), 'GJ1 900 1234abcd\n{"seq":3,"file":{"ino":1,"size":1,"mtimeMs":1},"changes":[["/r2.git",null');
+  const journal = readFileSync(journalPathFor(file));
+  let end = journal.length;
+  while (end > 0 && journal[end - 1] === 0) end--;
+  const fd = openSync(journalPathFor(file), 'r+');
+  writeSync(fd, 'GJ1 900 1234abcd\n{"seq":3,"file":{"ino":1,"size":1,"mtimeMs":1},"changes":[["/r2.git",null', end);
+  closeSync(fd);
   truncateSync(file, 100);
   const store = await restart(file);
   const m = (await readManifestFile(file))!.entries;
@@ -149,7 +158,7 @@ t.test("grokmirror's own grok-manifest -n (which knows no journal) between a bat
   t.equal(hook.code, 0, hook.stderr);
   const written = (await readM(file))['/r0.git']!;
   t.ok(written.modified >= 1_700_000_000, "grokmirror wrote the push's entry (a new fingerprint for /r0.git, which the journal's record also names)");
-  t.ok(statSync(journalPathFor(file)).size > 0, 'the journal still holds change two');
+  t.ok(records(file) > 0, 'the journal still holds change two');
   const store = await restart(file);
   const m = await readM(file);
   t.same(m['/r0.git'], written, "the restart keeps grokmirror's entry: its file replaced ours after the records, so they are not replayed over it");
@@ -172,7 +181,7 @@ t.test('a grok-manifest -n after a power loss, before the server restarts, first
   t.equal(m['/r0.git']!.description, 'two', 'change two is back before grok-manifest wrote');
   t.notOk('/r1.git' in m, 'the removal too');
   t.ok(m['/r2.git']!.modified >= 1_700_000_000, "and grok-manifest's own change is there");
-  t.equal(statSync(journalPathFor(file)).size, 0, 'grok-manifest left the journal empty (its own file is durable)');
+  t.equal(records(file), 0, 'grok-manifest left the journal empty (its own file is durable)');
   const store = await restart(file);
   t.equal(store.get('/r0.git')?.description, 'two', 'the restarted server serves it');
   await store.flush();
