@@ -14,6 +14,7 @@ import { withLock, lockPathFor, removeOrphanLocks } from '../../shared/lock.js';
 import type { Logger } from '../../shared/log.js';
 import type { Manifest } from '../../shared/manifest/entry.js';
 import { readManifestFile, writeManifestFile, DEFAULT_MAX_MANIFEST_BYTES } from '../../shared/manifest/io.js';
+import { recoverJournal } from '../../shared/manifest/journal.js';
 import type { Progress } from '../../shared/progress.js';
 import { discoverRepos, isIgnored } from '../../shared/repo/discover.js';
 import { removeEntries, resolveSymlinkReferences } from './entry-builder.js';
@@ -229,6 +230,8 @@ export async function runManifest(opts: ManifestRunOptions, deps: ManifestDeps):
   let outcomes = new Map<string, Outcome>();
   const listed = new Set<string>();
   const result = await withLock(lockPathFor(manifestFile), async () => {
+    // A grok-origin that died (or a machine that lost power) before its last writes were durable.
+    await recoverJournal(manifestFile, { pretty: opts.pretty, maxBytes: opts.maxBytes ?? DEFAULT_MAX_MANIFEST_BYTES, warn: (m) => log.warn(m) });
     // Path mode (the hook): inspect before the manifest is in memory. Starting git from a small
     // process is cheap; forking one that holds a 100k-entry manifest costs hundreds of ms.
     const early = given.length > 0 && !opts.remove && !opts.purge;

@@ -5,21 +5,27 @@
  * and external writes (a cron grok-manifest walk, grok-fsck) reloaded and published as changes.
  * Writing and reloading take turns, and each write first takes in whatever another process wrote
  * since: the file watcher reports such a write only later, and our copy in memory does not have it.
+ * A write is durable through the journal (manifest-journal.ts) before its notices are answered; the
+ * 43 MB file's own fsync follows in the background. A write that holds what no record says (another
+ * writer's file taken in, entries dropped by the check) is fsynced at once and starts the journal afresh.
  */
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { describeError } from '../../shared/errors.js';
 import { atomicWrite, type Release } from '../../shared/fs/atomic.js';
+import { atomicWriteDeferred, type DeferredWrite, type FileId } from '../../shared/fs/atomic-deferred.js';
 import { lockPathFor, withLock } from '../../shared/lock.js';
 import type { Logger } from '../../shared/log.js';
 import { sameEntry, type ManifestEntry } from '../../shared/manifest/entry.js';
 import { isGzipName, readManifestFile, type Rejected } from '../../shared/manifest/io.js';
 import { readSliced } from '../../shared/manifest/sliced.js';
 import { removeKilledManifestWrites } from '../../shared/manifest/killed-writes.js';
+import { recoverJournal } from '../../shared/manifest/journal.js';
 
 import { ChunkedManifest, type Rendered } from './chunked-manifest.js';
 import { streamSlices } from './slice-stream.js';
 import type { EventLog } from './event-log.js';
+import { NoticeJournal, type JournalStep } from './manifest-journal.js';
 
 export interface Change {
   readonly key: string;
@@ -36,6 +42,8 @@ export interface StoreOptions {
 export interface StoreDeps {
   readonly log: Logger;
   readonly now: () => number;
+  /** Called before each step of a write (tests hold one there to see what a kill there leaves). */
+  readonly beforeStep?: (step: JournalStep) => Promise<void>;
 }
 
 export interface Published {
@@ -64,6 +72,8 @@ export class ManifestStore {
   private jsonCache: { generation: number; body: Buffer } | null = null;
   /** Freeing the file the last write replaced. */
   private releasing: Promise<void> = Promise.resolve();
+  /** The memory holds changes no journal record has (entries the check dropped): the next write syncs in full. */
+  private unjournaled = false;
   lastWriteMs = 0;
   writeCount = 0;
   /** A deferred open(): no entries in memory until build() has read the file. */
@@ -76,6 +86,7 @@ export class ManifestStore {
     private readonly opts: StoreOptions,
     private readonly events: EventLog,
     private readonly deps: StoreDeps,
+    private readonly journal: NoticeJournal,
   ) {
     const rendered = manifest.render();
     this.published = { rendered, lastModifiedSec: Math.floor(deps.now() / 1000), generation: 0 };
@@ -89,16 +100,22 @@ export class ManifestStore {
   static async open(opts: StoreOptions, events: EventLog, deps: StoreDeps, defer = false): Promise<ManifestStore> {
     // A server or grok-manifest killed in the middle of a write left its temp file beside the manifest.
     for (const n of await removeKilledManifestWrites(opts.file)) deps.log.warn(`removed ${n}, left by a manifest write that was cut short`);
+    // Changes acknowledged by a server that died before its manifest was durable are in the journal.
+    const journal = await withLock(lockPathFor(opts.file), async () => {
+      const recovered = await recoverJournal(opts.file, { pretty: opts.pretty, maxBytes: opts.maxBytes, warn: (m) => deps.log.warn(m) });
+      if (recovered === 'replayed') deps.log.warn(`${opts.file}: changes acknowledged before a crash replayed from its journal`);
+      return NoticeJournal.open(opts.file, deps);
+    });
     const onRejected = rejectedReporter(opts.file, deps.log);
     const sliced = await readSliced(opts);
     if (!sliced && defer && !opts.pretty && isGzipName(opts.file)) {
-      const store = new ManifestStore(ChunkedManifest.fromMembers([null], [0], false, onRejected, opts.maxBytes), opts, events, deps);
+      const store = new ManifestStore(ChunkedManifest.fromMembers([null], [0], false, onRejected, opts.maxBytes), opts, events, deps, journal);
       store.unbuilt = true;
       await store.publishFile(0);
       return store;
     }
     const manifest = sliced ? ChunkedManifest.adopt(sliced.raw, sliced.layout, opts.pretty, onRejected, opts.maxBytes) : await loadManifest(opts, onRejected);
-    const store = new ManifestStore(manifest, opts, events, deps);
+    const store = new ManifestStore(manifest, opts, events, deps, journal);
     await store.publishFile(0, sliced?.raw);
     return store;
   }
@@ -120,6 +137,8 @@ export class ManifestStore {
         .then((m) => {
           this.manifest = m;
           this.unbuilt = false;
+          // Entries the build refused are in the file, not in memory, and no journal record says so.
+          this.unjournaled = true;
         });
       this.buildRun.then(this.built.resolve, this.built.reject);
     }
@@ -144,7 +163,7 @@ export class ManifestStore {
    */
   async checkEntries(stopped: () => boolean): Promise<number> {
     const dropped = await this.manifest.checkAll(() => new Promise((r) => setImmediate(() => r(!stopped()))));
-    if (dropped > 0) this.schedule();
+    if (dropped > 0) (this.unjournaled = true), this.schedule();
     return dropped;
   }
 
@@ -240,8 +259,12 @@ export class ManifestStore {
     // What another process wrote since our last write, taken in under the lock below.
     const external: Change[] = [];
     let release: Release = () => Promise.resolve();
+    let deferred: { seq: number; write: DeferredWrite } | null = null;
     try {
       await withLock(lockPathFor(this.opts.file), async () => {
+        // Another writer's file (or none, or a damaged one) is not what the journal's records apply to.
+        const full = this.unjournaled || !(await this.isOwnWrite());
+        this.unjournaled = false;
         // Another process may have rewritten the file since we last wrote or read it: writing our
         // copy as it is would undo that write (the watcher's reload comes too late to help).
         const taken = await this.takeExternal(batch).catch((err: unknown) => {
@@ -256,9 +279,20 @@ export class ManifestStore {
         // The file keeps the format its name says; /manifest.js.gz is served gzip either way.
         // The replaced file is freed after the answers go out: at 1M entries that is 43 MB of pages
         // and blocks, which the rename would otherwise free while the notices wait.
-        release = await atomicWrite(this.opts.file, isGzipName(this.opts.file) ? rendered.members : this.manifest.json(), { mtime: lastModifiedSec, deferRemoval: true });
-        const st = await stat(this.opts.file);
-        this.ownWrite = { ino: st.ino, mtimeMs: st.mtimeMs, size: st.size };
+        const data = isGzipName(this.opts.file) ? rendered.members : [this.manifest.json()];
+        if (full) {
+          release = await atomicWrite(this.opts.file, data, { mtime: lastModifiedSec, deferRemoval: true });
+          await this.journal.rebase();
+          const st = await stat(this.opts.file);
+          this.ownWrite = { ino: st.ino, mtimeMs: st.mtimeMs, size: st.size };
+        } else {
+          let seq = 0;
+          const alongside = async (id: FileId) => void (seq = await this.journal.append(batch, id));
+          const write = await atomicWriteDeferred(this.opts.file, data, { mtime: lastModifiedSec, alongside, ...(this.deps.beforeStep ? { beforeStep: this.deps.beforeStep } : {}) });
+          deferred = { seq, write };
+          release = write.release;
+          this.ownWrite = write.id;
+        }
         this.published = { rendered, lastModifiedSec, generation: this.published.generation + 1 };
       });
       this.lastWriteMs = this.deps.now();
@@ -266,6 +300,8 @@ export class ManifestStore {
       this.announce(external, this.lastWriteMs);
       for (const [key, entry] of batch) this.events.append(key, entry, this.lastWriteMs);
       for (const w of waiters) w.resolve();
+      const d = deferred as { seq: number; write: DeferredWrite } | null;
+      if (d) this.journal.written(d.seq, d.write);
       // Not awaited: the next write need not wait for it (flush() does).
       this.releasing = release().catch((err: unknown) => this.deps.log.warn(`cannot remove the replaced manifest's temp link: ${describeError(err)}`));
     } catch (err) {
@@ -299,6 +335,8 @@ export class ManifestStore {
       this.whenBuilt().then(() => withLock(lockPathFor(this.opts.file), async () => {
         const changes = await this.takeExternal(new Map());
         if (changes === null) return 0;
+        // The other writer's file holds what the journal held (it read ours under this lock): it is the base now.
+        await this.journal.rebase();
         await this.publishFile(this.published.generation + 1);
         this.announce(changes, this.deps.now());
         if (this.unwritten.size > 0) this.schedule();
@@ -336,6 +374,7 @@ export class ManifestStore {
     }
     while (this.writing) await this.writing;
     await this.releasing;
+    await this.journal.idle();
   }
 }
 

@@ -92,7 +92,7 @@ export async function atomicWrite(target: string, data: string | Uint8Array | re
 }
 
 /** writev in batches (IOV_MAX is 1024), each batch until every byte is written. */
-async function writeAll(fh: fsp.FileHandle, bufs: readonly Uint8Array[]): Promise<void> {
+export async function writeAll(fh: fsp.FileHandle, bufs: readonly Uint8Array[]): Promise<void> {
   for (let i = 0; i < bufs.length; i += 1024) {
     let batch = bufs.slice(i, i + 1024);
     while (batch.length > 0) {
@@ -175,7 +175,7 @@ async function publish(tmp: string, target: string, prepare: () => Promise<void>
   return kept ? () => fsp.rm(kept, { force: true }) : released;
 }
 
-async function syncDir(dir: string): Promise<void> {
+export async function syncDir(dir: string): Promise<void> {
   let dh: fsp.FileHandle | undefined;
   try {
     dh = await fsp.open(dir, 'r');

@@ -7,6 +7,7 @@
 import { lockPathFor, withLock } from '../lock.js';
 import type { Manifest } from '../manifest/entry.js';
 import { readManifestFile, writeManifestFile } from '../manifest/io.js';
+import { recoverJournal } from '../manifest/journal.js';
 
 export interface Membership {
   readonly forkgroup: string;
@@ -33,6 +34,7 @@ export function memberUpdates(m: Manifest, memberships: ReadonlyMap<string, Memb
 
 export async function saveMemberships(file: string, maxBytes: number, pretty: boolean, memberships: ReadonlyMap<string, Membership>): Promise<number> {
   return withLock(lockPathFor(file), async () => {
+    await recoverJournal(file, { pretty, maxBytes, warn: () => {} });
     const parsed = await readManifestFile(file, maxBytes);
     if (!parsed) return 0;
     const changed = memberUpdates(parsed.entries, memberships);
