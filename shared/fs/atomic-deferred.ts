@@ -9,7 +9,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import { GrokError } from '../errors.js';
-import { tempNameFor, writeAll, type Release } from './atomic.js';
+import { linkAside, tempNameFor, writeAll, writeError, type Release } from './atomic.js';
 
 /** A file as `stat` identifies it: the same inode, size and mtime. */
 export interface FileId {
@@ -69,11 +69,7 @@ export async function atomicWriteDeferred(target: string, data: readonly Uint8Ar
     await opts.beforeStep?.('link-new');
     await fsp.link(tmp, keep);
     await opts.beforeStep?.('link-old');
-    old = tempNameFor(target);
-    await fsp.link(target, old).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw err;
-      old = null;
-    });
+    old = await linkAside(target);
     await opts.beforeStep?.('rename');
     await fsp.rename(tmp, target);
     const kept = old;
@@ -98,9 +94,4 @@ export async function atomicWriteDeferred(target: string, data: readonly Uint8Ar
     for (const f of [tmp, keep, old]) if (f) await fsp.rm(f, { force: true }).catch(() => {});
     throw err instanceof GrokError ? err : writeError(target, err);
   }
-}
-
-function writeError(target: string, err: unknown): GrokError {
-  const code = (err as NodeJS.ErrnoException).code ?? 'error';
-  return new GrokError('GROK_ERR_WRITE', `cannot write ${target}: ${code} (${(err as Error).message})`, { path: target, errno: code }, { cause: err });
 }

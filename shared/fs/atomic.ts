@@ -117,8 +117,7 @@ export function atomicWriteSmallSync(target: string, data: string): void {
     renameSync(tmp, target);
   } catch (err) {
     rmSync(tmp, { force: true });
-    const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    throw new GrokError('GROK_ERR_WRITE', `cannot write ${target}: ${code} (${(err as Error).message})`, { path: target, errno: code }, { cause: err });
+    throw writeError(target, err);
   }
 }
 
@@ -155,24 +154,39 @@ async function publish(tmp: string, target: string, prepare: () => Promise<void>
     if (opts.mtime !== undefined) await fsp.utimes(tmp, opts.mtime, opts.mtime);
     if (opts.deferRemoval) {
       await opts.beforeStep?.('link-old');
-      old = tempNameFor(target);
-      await fsp.link(target, old).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== 'ENOENT') throw err;
-        old = null;
-      });
+      old = await linkAside(target);
     }
     await opts.beforeStep?.('rename');
     await fsp.rename(tmp, target);
   } catch (err) {
     await fsp.rm(tmp, { force: true }).catch(() => {});
     if (old) await fsp.rm(old, { force: true }).catch(() => {});
-    const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    throw new GrokError('GROK_ERR_WRITE', `cannot write ${target}: ${code} (${(err as Error).message})`, { path: target, errno: code }, { cause: err });
+    throw writeError(target, err);
   }
   await opts.beforeStep?.('sync-dir');
   if (!opts.noSync) await syncDir(path.dirname(target));
   const kept = old;
   return kept ? () => fsp.rm(kept, { force: true }) : released;
+}
+
+/**
+ * A second name (a killed-write temp name) for the file about to be replaced, so that the rename does
+ * not free its blocks while callers wait; null when there is no such file yet.
+ */
+export async function linkAside(target: string): Promise<string | null> {
+  const aside = tempNameFor(target);
+  try {
+    await fsp.link(target, aside);
+    return aside;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+export function writeError(target: string, err: unknown): GrokError {
+  const code = (err as NodeJS.ErrnoException).code ?? 'error';
+  return new GrokError('GROK_ERR_WRITE', `cannot write ${target}: ${code} (${(err as Error).message})`, { path: target, errno: code }, { cause: err });
 }
 
 export async function syncDir(dir: string): Promise<void> {
