@@ -105,6 +105,9 @@ export class NoticeJournal {
       if (epoch !== this.epoch) return false;
       await step?.('durable');
       await fsp.rename(write.keep, durable);
+      // A stand-alone writer's recovery may have made the durable copy this very file meanwhile: rename()
+      // between two names of one file does nothing and leaves the source name.
+      await fsp.rm(write.keep, { force: true });
       return true;
     });
     if (kept) await fsp.rm(old, { force: true });

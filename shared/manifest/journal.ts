@@ -142,6 +142,9 @@ export async function rebaseJournal(file: string): Promise<void> {
       const keep = tempNameFor(file);
       await fsp.link(file, keep);
       await fsp.rename(keep, durable);
+      // grok-origin's background sync may have linked this same file as the durable copy since the
+      // check above: the rename then did nothing and left `keep`.
+      await fsp.rm(keep, { force: true });
     }
   }
   await syncDir(path.dirname(file));
