@@ -17,7 +17,7 @@ import { takeInForeign } from '../../shared/repo/foreign-alternates.js';
 import { partialMark } from '../../shared/repo/promisor.js';
 import { objectBytes, objectBytesAdded, objectsSnapshot } from '../../shared/repo/object-bytes.js';
 import { repackArchived } from './archive-repack.js';
-import { housekeep } from './housekeeping.js';
+import { catchUpObjstore, housekeep } from './housekeeping.js';
 import { preloadObjstore } from './preload-bundle.js';
 import type { RepoAction } from '../plan.js';
 import {
@@ -237,6 +237,7 @@ export async function applyAction(ctx: WorkContext, a: RepoAction): Promise<Work
     fp = await recordFingerprint(ctx, final);
     notes.push(...recordTimestamps(final, a.entry));
     if (fp !== before) notes.push(...(await housekeep(ctx.git, final)).notes);
+    else if (!matchesAny(a.key, ctx.privateGlobs)) notes.push(...(await catchUpObjstore(ctx.git, final, fp)));
   }
   if (a.newlyArchived) notes.push(...(await archiveRepack(ctx, final)));
   return { entry: localEntry(a.entry, fp, final), fingerprintBefore: before, pulled: a.pull, cloned: false, notes, bytes };

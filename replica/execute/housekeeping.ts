@@ -6,7 +6,8 @@
  */
 import { describeError } from '../../shared/errors.js';
 import type { Git } from '../../shared/git/index.js';
-import { feedObjstore } from '../../shared/objstore/index.js';
+import { copyMemberIn, dropLooseCopies, feedObjstore, readStoreFingerprint, underLocks } from '../../shared/objstore/index.js';
+import { virtrefFor } from '../../shared/objstore/virtref.js';
 import { readAlternate } from '../../shared/repo/inspect.js';
 import { countLooseRefs, estimateObjectCounts } from '../../shared/repo/object-counts.js';
 import { isPromisorRepo } from '../../shared/repo/promisor.js';
@@ -42,4 +43,23 @@ export async function housekeep(git: Git, repo: string): Promise<HousekeepingDon
   }
   if (level !== 'none' || countLooseRefs(repo, LOOSE_REFS_TO_PACK) >= LOOSE_REFS_TO_PACK) await git.run({ gitDir: repo, args: ['pack-refs', '--all'] });
   return { objstoreFed, repack: level, notes };
+}
+
+/**
+ * For a public repository whose fetch changed nothing (so `housekeep` does not run): a pass cut short
+ * between its fetch (or clone) and its objstore step left the objstore behind, with no record of it or
+ * an older one (and perhaps that record's temp file). The redo's fetch brings nothing, so this compares
+ * the objstore's record with the repository's fingerprint (one small file read) and, when they differ,
+ * joins it again (each step of a join is idempotent) under the objstore's lock, waited for a bounded
+ * time as an inner lock. Busy: the next pass, or grok-fsck, catches up.
+ */
+export async function catchUpObjstore(git: Git, repo: string, fingerprint: string): Promise<string[]> {
+  const alt = await readAlternate(repo);
+  if (!alt?.objstoreMembers) return [];
+  if ((await readStoreFingerprint(alt.repo, virtrefFor(repo))) === fingerprint) return [];
+  const r = await underLocks({ stores: [alt.repo] }, async () => {
+    await copyMemberIn(git, alt.repo, repo, false);
+    await dropLooseCopies(git, repo);
+  }, { outerMs: 60_000 });
+  return [r.status === 'done' ? 'its objstore had been left behind by a pass cut short; caught up' : `its objstore is behind (${describeError(r.error)}); the next pass or grok-fsck catches up`];
 }

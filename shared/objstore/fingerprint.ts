@@ -6,7 +6,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { atomicWrite } from '../fs/atomic.js';
+import { atomicWrite, removeStaleTemps } from '../fs/atomic.js';
 import { currentFingerprint } from '../repo/refs.js';
 
 export { currentFingerprint };
@@ -20,9 +20,15 @@ export async function readStoreFingerprint(store: string, v: string): Promise<st
   return text === null ? null : text.trim();
 }
 
-/** The caller holds the objstore's lock. Without fsync: a lost record only costs a refetch. */
+/**
+ * The caller holds the objstore's lock, which every writer of a record takes: a temp file of this
+ * record found here is a killed writer's, and goes first. Without fsync: a lost record only costs a
+ * refetch.
+ */
 export async function writeStoreFingerprint(store: string, v: string, fingerprint: string): Promise<void> {
-  await atomicWrite(storeFingerprintFile(store, v), fingerprint, { noSync: true });
+  const file = storeFingerprintFile(store, v);
+  await removeStaleTemps(file);
+  await atomicWrite(file, fingerprint, { noSync: true });
 }
 
 export async function removeStoreFingerprint(store: string, v: string): Promise<void> {

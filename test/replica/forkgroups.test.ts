@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import path from 'node:path';
 import t from 'tap';
 import { Git } from '../../shared/git/index.js';
@@ -96,4 +97,72 @@ t.test('addMember removes the temp file of a member-list write that was killed',
   t.ok(existsSync(other), 'a file that does not have our temp name stays');
   t.same(await readMembers(store), [repo], 'the member list is complete');
   t.ok(fsckOk(store).ok);
+});
+
+t.test('a pass cut short between a fork\'s fetch and its objstore step: the next pass brings the objstore up, and removes the record\'s temp file', async (t) => {
+  const dir = tmpDir(t);
+  const top = path.join(dir, 'origin');
+  const up = path.join(top, 'linux.git');
+  makeRepo(up, { commits: 5 });
+  const forks = ['alice', 'bob'].map((u) => path.join(top, `users/${u}/linux.git`));
+  for (const f of forks) {
+    git(['clone', '-q', '--bare', up, f]);
+    pushCommit(f, { branch: `${path.basename(path.dirname(f))}-work` });
+  }
+  const g = new Git();
+  const obst = path.join(top, 'objstore', 'net1.git');
+  await createObjstore(g, obst);
+  for (const r of [up, ...forks]) {
+    await addMember(g, obst, r);
+    await fetchMember(g, obst, r);
+    await borrowFrom(r, obst);
+  }
+  await runM(top, path.join(top, 'manifest.js.gz'));
+  const origin = await startTestOrigin(t, top);
+  const mirror = path.join(dir, 'mirror');
+  const config = replicaConfig(mirror, origin.url);
+  t.same((await pull(config)).failed, []);
+  const mobst = path.join(mirror, 'objstore', 'net1.git');
+  const bob = path.join(mirror, 'users/bob/linux.git');
+  const v = virtrefFor(bob);
+  const record = path.join(mobst, `grokmirror.${v}.fingerprint`);
+  const temp = path.join(mobst, `.grokmirror.${v}.fingerprint.0123456789ab.tmp`);
+  const localManifest = path.join(mirror, 'manifest.js.gz');
+  // What a kill leaves: the fork's own work done, its objstore step not (the record's write cut short),
+  // and neither the local manifest's entry nor the remote manifest's state recorded.
+  const cutShort = (entry: (e: Record<string, unknown>) => Record<string, unknown> | null, storeRecord: string | null) => {
+    const m = JSON.parse(gunzipSync(readFileSync(localManifest)).toString('utf8')) as Record<string, Record<string, unknown>>;
+    const e = entry(m['/users/bob/linux.git']!);
+    if (e === null) delete m['/users/bob/linux.git'];
+    else m['/users/bob/linux.git'] = e;
+    writeFileSync(localManifest, gzipSync(JSON.stringify(m)));
+    rmSync(path.join(mirror, '.manifest.js.gz.remote'), { force: true });
+    if (storeRecord === null) rmSync(record);
+    else writeFileSync(record, storeRecord);
+    writeFileSync(temp, 'half a rec');
+  };
+  const fingerprintOfBob = () => readFileSync(path.join(bob, 'grokmirror.fingerprint'), 'utf8');
+
+  // 1. killed while joining after the clone: no record at all
+  cutShort(() => null, null);
+  let res = await pull(config);
+  t.same(res.failed, [], 'the next pass works');
+  t.notOk(existsSync(temp), 'the record\'s temp file is gone');
+  t.equal(readFileSync(record, 'utf8'), fingerprintOfBob(), 'the objstore records the fork as it is');
+  t.equal(git([`--git-dir=${mobst}`, 'rev-parse', `refs/virtual/${v}/heads/bob-work`]), git([`--git-dir=${bob}`, 'rev-parse', 'refs/heads/bob-work']), 'the objstore has the fork\'s branch');
+
+  // 2. killed while feeding the objstore after a fetch: an older record
+  const sha = pushCommit(forks[1]!, { branch: 'feature' });
+  await origin.app.inject({ method: 'POST', url: '/_grok/notify', payload: { paths: ['/users/bob/linux.git'] } });
+  const old = readFileSync(record, 'utf8');
+  t.same((await pull(config)).updated, ['/users/bob/linux.git']);
+  t.not(readFileSync(record, 'utf8'), old, 'the push was fed to the objstore');
+  git([`--git-dir=${mobst}`, 'update-ref', '-d', `refs/virtual/${v}/heads/feature`]);
+  cutShort((e) => ({ ...e, fingerprint: old }), old);
+  res = await pull(config);
+  t.same(res.failed, [], 'the next pass works');
+  t.notOk(existsSync(temp), 'the record\'s temp file is gone');
+  t.equal(readFileSync(record, 'utf8'), fingerprintOfBob(), 'the objstore records the fork as it is');
+  t.equal(git([`--git-dir=${mobst}`, 'rev-parse', `refs/virtual/${v}/heads/feature`]), sha, 'the objstore has the new branch');
+  for (const r of [bob, path.join(mirror, 'users/alice/linux.git'), mobst]) t.ok(fsckOk(r).ok, `${path.relative(mirror, r)}: git fsck`);
 });
