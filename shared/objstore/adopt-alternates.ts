@@ -20,14 +20,11 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { atomicWrite } from '../fs/atomic.js';
 import type { Git } from '../git/index.js';
+import { alternatesFile } from '../repo/inspect.js';
 import { currentFingerprint, readStoreFingerprint } from './fingerprint.js';
 import { assertConnected, copyMemberIn, slimMember } from './join.js';
 import { fetchMember } from './refresh.js';
 import { virtrefFor } from './virtref.js';
-
-function alternatesFile(repo: string): string {
-  return path.join(repo, 'objects', 'info', 'alternates');
-}
 
 /** The lines of a repository's alternates file (comments and blanks dropped). */
 export async function alternatesLines(repo: string): Promise<string[]> {

@@ -8,9 +8,10 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { GrokError } from '../errors.js';
-import { atomicWrite } from '../fs/atomic.js';
+import { atomicWrite, removeStaleTemps } from '../fs/atomic.js';
 import type { Git } from '../git/index.js';
 import { fsckArgs } from '../fsck/check.js';
+import { alternatesFile } from '../repo/inspect.js';
 import { repackArgs } from '../fsck/repack.js';
 import { currentFingerprint, writeStoreFingerprint } from './fingerprint.js';
 import { linkObjects } from './link-objects.js';
@@ -24,10 +25,16 @@ export interface JoinOptions {
   readonly plumbing: boolean;
 }
 
-/** Points a repository's alternates at the objstore (only once the objstore holds its objects). */
+/**
+ * Points a repository's alternates at the objstore (only once the objstore holds its objects). The
+ * caller holds the repository's lock, which every writer of its alternates takes: a temp file of them
+ * found here is a killed writer's, and goes.
+ */
 export async function borrowFrom(repo: string, objstore: string): Promise<void> {
   await fsp.mkdir(path.join(repo, 'objects', 'info'), { recursive: true });
-  await atomicWrite(path.join(repo, 'objects', 'info', 'alternates'), `${path.join(objstore, 'objects')}\n`);
+  const file = alternatesFile(repo);
+  await removeStaleTemps(file);
+  await atomicWrite(file, `${path.join(objstore, 'objects')}\n`);
 }
 
 /** Sets `refs/virtual/<v>/*` in the objstore to the member's refs (the plumbing path). */

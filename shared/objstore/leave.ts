@@ -6,6 +6,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { untrusted, type Git } from '../git/index.js';
+import { alternatesFile } from '../repo/inspect.js';
 import { removeStoreFingerprint } from './fingerprint.js';
 import { assertConnected } from './join.js';
 import { deleteRefsUnder, readMembers, writeMembers } from './members.js';
@@ -17,7 +18,7 @@ import { deleteRefsUnder, readMembers, writeMembers } from './members.js';
 export async function takeBack(git: Git, repo: string): Promise<void> {
   // -k: its object directory may be shared with repositories whose refs it does not see.
   await git.run({ gitDir: repo, args: ['repack', '-q', '-a', '-d', '-k'] });
-  await fsp.rm(path.join(repo, 'objects', 'info', 'alternates'), { force: true });
+  await fsp.rm(alternatesFile(repo), { force: true });
   await assertConnected(git, repo);
 }
 

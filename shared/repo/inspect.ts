@@ -91,8 +91,13 @@ export async function readOwner(git: Git, gitDir: string, text: string | null = 
 }
 
 /** The first object directory named in objects/info/alternates, as a repository path. */
+/** Where a repository names what it borrows from. */
+export function alternatesFile(gitDir: string): string {
+  return path.join(gitDir, 'objects', 'info', 'alternates');
+}
+
 export async function readAlternate(gitDir: string): Promise<Alternate | null> {
-  const text = readText(path.join(gitDir, 'objects', 'info', 'alternates'));
+  const text = readText(alternatesFile(gitDir));
   if (text === null) return null;
   const line = text.split('\n').map((l) => l.trim()).find((l) => l !== '' && !l.startsWith('#'));
   if (!line) return null;

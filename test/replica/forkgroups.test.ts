@@ -99,6 +99,23 @@ t.test('addMember removes the temp file of a member-list write that was killed',
   t.ok(fsckOk(store).ok);
 });
 
+t.test('borrowFrom removes the temp file of an alternates write that was killed', async (t) => {
+  const dir = tmpDir(t);
+  const store = path.join(dir, 'objstore', 'fg.git');
+  const repo = path.join(dir, 'a.git');
+  makeRepo(repo);
+  const g = new Git();
+  t.ok(await createObjstore(g, store));
+  await addMember(g, store, repo);
+  await fetchMember(g, store, repo);
+  const leftover = path.join(repo, 'objects', 'info', '.alternates.0123456789ab.tmp');
+  writeFileSync(leftover, 'half a line');
+  await borrowFrom(repo, store);
+  t.notOk(existsSync(leftover), 'the killed write\'s temp file is gone');
+  t.equal(readFileSync(path.join(repo, 'objects', 'info', 'alternates'), 'utf8'), `${path.join(store, 'objects')}\n`);
+  t.ok(fsckOk(repo).ok && fsckOk(store).ok);
+});
+
 t.test('a pass cut short between a fork\'s fetch and its objstore step: the next pass brings the objstore up, and removes the record\'s temp file', async (t) => {
   const dir = tmpDir(t);
   const top = path.join(dir, 'origin');
@@ -159,7 +176,11 @@ t.test('a pass cut short between a fork\'s fetch and its objstore step: the next
   t.not(readFileSync(record, 'utf8'), old, 'the push was fed to the objstore');
   git([`--git-dir=${mobst}`, 'update-ref', '-d', `refs/virtual/${v}/heads/feature`]);
   cutShort((e) => ({ ...e, fingerprint: old }), old);
+  // and one from a pass killed while it joined this fork to a new objstore, as the sibling that seeds it
+  const altTemp = path.join(bob, 'objects', 'info', '.alternates.0123456789ab.tmp');
+  writeFileSync(altTemp, 'half a line');
   res = await pull(config);
+  t.notOk(existsSync(altTemp), 'the alternates\' temp file is gone');
   t.same(res.failed, [], 'the next pass works');
   t.notOk(existsSync(temp), 'the record\'s temp file is gone');
   t.equal(readFileSync(record, 'utf8'), fingerprintOfBob(), 'the objstore records the fork as it is');
