@@ -28,7 +28,9 @@ export async function toplevelId(toplevel: string): Promise<string> {
     return id;
   };
   try {
-    return await read();
+    const id = await read();
+    await removeKilledIdWrites(toplevel, Date.now());
+    return id;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
       if (err instanceof GrokError) throw err;
@@ -47,6 +49,23 @@ export async function toplevelId(toplevel: string): Promise<string> {
     await fsp.rm(tmp, { force: true });
   }
   return read();
+}
+
+/** A worker's temp file of the id lives for the microseconds between its write and its link. */
+const KILLED_ID_WRITE_MS = 60_000;
+const ID_TEMP_RE = /^\.grok-dumb-id\.[0-9]+\.[0-9a-f]{8}\.tmp$/;
+
+/**
+ * The temp files of id writers killed before they removed theirs. Another worker may be writing one
+ * now (on shared storage, from another machine: no lock covers it), so only those a minute old go.
+ */
+async function removeKilledIdWrites(toplevel: string, now: number): Promise<void> {
+  for (const n of await fsp.readdir(toplevel).catch(() => [] as string[])) {
+    if (!ID_TEMP_RE.test(n)) continue;
+    const p = path.join(toplevel, n);
+    const st = await fsp.stat(p).catch(() => null);
+    if (st && now - st.mtimeMs >= KILLED_ID_WRITE_MS) await fsp.rm(p, { force: true });
+  }
 }
 
 /** The tip index of toplevel `scope` (toplevelId) on connection `conn`; closing it leaves the connection to its state. */

@@ -2,9 +2,10 @@
  * The tip index in PostgreSQL (pg-tips.ts) on a real cluster: the mirror holding the most of the
  * tips wins (ties to the smaller path), record replaces, forget removes; rows are scoped by toplevel
  * id (another toplevel's rows are invisible and untouched); a database made before the table gets
- * it; a toplevel's id is made once, and workers starting at once agree on it.
+ * it; a toplevel's id is made once, and workers starting at once agree on it; a killed worker's temp
+ * file of it goes once it is a minute old.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { openPgState } from '../../../replica/dumb/pg-state.js';
@@ -76,6 +77,16 @@ t.test("a toplevel's id: made once, agreed on, bad ones refused", async (t) => {
   t.equal(readFileSync(path.join(top, ID_FILE), 'utf8').trim(), ids[0]);
   t.notOk(readdirSync(top).some((n) => n.endsWith('.tmp')), 'no temporary file left');
   t.not(await toplevelId(tmpDir(t)), ids[0], 'another toplevel, another id');
+  // A worker killed between its write and its link left its temp file; one in flight is younger.
+  const killed = path.join(top, `${ID_FILE}.4242.0123abcd.tmp`);
+  const inFlight = path.join(top, `${ID_FILE}.4343.89abcdef.tmp`);
+  writeFileSync(killed, `${'e'.repeat(32)}\n`);
+  writeFileSync(inFlight, `${'f'.repeat(32)}\n`);
+  const minuteAgo = new Date(Date.now() - 61_000);
+  utimesSync(killed, minuteAgo, minuteAgo);
+  t.equal(await toplevelId(top), ids[0], 'the id stays');
+  t.notOk(existsSync(killed), 'a killed worker\'s temp file a minute old is removed');
+  t.ok(existsSync(inFlight), 'a younger one (perhaps in flight on another machine) stays');
   writeFileSync(path.join(top, ID_FILE), 'junk\n');
   await t.rejects(toplevelId(top), { code: 'GROK_ERR_TOPLEVEL', message: /does not hold a toplevel id/ });
   await t.rejects(toplevelId(path.join(top, 'missing')), { code: 'GROK_ERR_TOPLEVEL', message: /cannot make/ });
