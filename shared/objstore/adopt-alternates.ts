@@ -8,8 +8,8 @@
  *   2. its alternates become "objstore, then the old line": the objstore first, nothing dropped;
  *   3. the old line goes only when nothing needs it: the repository is fetched into the objstore again
  *      and its refs did not move meanwhile (so the objstore alone holds all they reach), then its
- *      alternates name the objstore alone, it is slimmed and its connectivity checked (on failure the
- *      old line comes back).
+ *      alternates name the objstore alone, it is slimmed and its connectivity checked (on any failure
+ *      up to that last check the old line comes back: a push that landed meanwhile may need it).
  *
  * A crash after (1) leaves a member record the next run lets go; after (2) the repository is a user
  * of the objstore and the next run finishes (3) (`finishAdoption`). The lender itself is never
@@ -58,13 +58,16 @@ export async function finishAdoption(git: Git, store: string, repo: string): Pro
   const fp = await currentFingerprint(git, repo);
   if (fp === null || (await readStoreFingerprint(store, virtrefFor(repo))) !== fp) return false;
   await writeAlternates(repo, [storeObjects]);
+  // Until the last check has passed, any failure puts the old lines back (a superset: always safe). On
+  // an origin a push takes no lock of ours: one whose receive-pack read the alternates before the
+  // rewrite may still land a ref naming what only the lender has, during the slim or the checks.
   try {
+    await assertConnected(git, repo);
+    await slimMember(git, repo);
     await assertConnected(git, repo);
   } catch (err) {
     await writeAlternates(repo, lines);
     throw err;
   }
-  await slimMember(git, repo);
-  await assertConnected(git, repo);
   return true;
 }

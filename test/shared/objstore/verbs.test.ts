@@ -3,9 +3,9 @@
  */
 import t, { type Test } from 'tap';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Git } from '../../../shared/git/index.js';
+import { Git, type GitCommand, type GitResult } from '../../../shared/git/index.js';
 import { acquireLock, lockPathFor } from '../../../shared/lock.js';
 import {
   adoptAlternates,
@@ -214,6 +214,38 @@ t.test('adopt-alternates: a `clone -s` fork moves its borrowing to the objstore,
   // The fork needs nothing of the lender any more: it may go.
   execFileSync('mv', [up, `${up}.gone`]);
   allPass(t, [fork]);
+});
+
+t.test('adopt-alternates: a push that lands after the final check began, naming what only the lender has, keeps the lender borrowed from', async (t) => {
+  const top = tmpDir(t, 'objstore-adopt-race-');
+  const up = path.join(top, 'up.git');
+  makeRepo(up, { commits: 5 });
+  const fork = path.join(top, 'fork.git');
+  git(['clone', '-q', '--bare', '-s', up, fork]);
+  pushCommit(fork, { branch: 'mine' });
+  // A commit only the lender has: a push to the fork may name it without sending it (receive-pack
+  // checks connectivity through the alternates the fork has at that moment).
+  const lenderOnly = pushCommit(up, { branch: 'lender-only' });
+  const store = path.join(top, 'objstore', 'net.git');
+  await createObjstore(g, store);
+  // An origin's pushes take no lock of ours: this one updates its ref while the fork is being slimmed.
+  // receive-pack read the alternates when it started (the lender's line still there) and keeps them in
+  // memory: its ref update no longer looks, so the ref file is written as it would write it.
+  class PushDuringSlim extends Git {
+    override async run(cmd: GitCommand): Promise<GitResult> {
+      if (cmd.args[0] === 'repack' && cmd.gitDir === fork) writeFileSync(path.join(fork, 'refs', 'heads', 'pushed'), `${lenderOnly}\n`);
+      return super.run(cmd);
+    }
+  }
+  await t.rejects(adoptAlternates(new PushDuringSlim(), store, fork), 'the adoption does not finish');
+  t.match(alternates(fork), path.join(up, 'objects'), 'the fork borrows from its lender again');
+  t.equal(gitDir(fork, ['rev-parse', 'refs/heads/pushed']), lenderOnly, 'the pushed ref stands');
+  allPass(t, [fork, up, store]);
+  // The next run finishes it: the objstore then holds what the pushed ref reaches.
+  await adoptAlternates(g, store, fork);
+  t.equal(alternates(fork), `${path.join(store, 'objects')}\n`, 'adopted on the next run');
+  t.ok(hasObject(store, lenderOnly), 'with the pushed commit in the objstore');
+  allPass(t, [fork, up, store]);
 });
 
 t.test('underLocks: repository before objstore; busy is told from failed', async (t) => {
