@@ -8,7 +8,6 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { BIN, REPO_ROOT } from '../helpers/fixture.js';
 import { GIT_ENV } from '../helpers/git.js';
@@ -16,6 +15,7 @@ import { floorBytes, makePushedForkNetwork } from '../helpers/fork-network.js';
 import { PEER_DIR, peerMissing } from '../interop/peer.js';
 import { timeProcess } from './measure.js';
 import { writeSection } from './sections.js';
+import { claimWorkDir } from './work-dir.js';
 
 const FORKS = 12;
 const COMMITS = 100;
@@ -54,8 +54,8 @@ function conf(top: string, file: string): string {
 const describe = (f: Figures, floorKb: number) =>
   `${(f.objectsKb / 1024).toFixed(2)} MB, ${(f.objectsKb / floorKb).toFixed(2)}x the floor; prune-packable per member: max ${Math.max(...f.prunePackable)}, loose objects per member: max ${Math.max(...f.loose)} (${f.stores} objstore${f.stores === 1 ? '' : 's'})`;
 
-function main(): void {
-  const work = path.join(os.tmpdir(), 'grokmirror-ts-bench-forknet');
+async function main(): Promise<void> {
+  const work = await claimWorkDir('grokmirror-ts-bench-forknet');
   rmSync(work, { recursive: true, force: true });
   const ours = path.join(work, 'ours');
   const t0 = performance.now();
@@ -97,4 +97,7 @@ function main(): void {
   rmSync(work, { recursive: true, force: true });
 }
 
-main();
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -19,13 +19,14 @@ import path from 'node:path';
 import { BIN, REPO_ROOT } from '../helpers/fixture.js';
 import { PEER_DIR, peerMissing } from '../interop/peer.js';
 import { makeSeed, makeLinkedCollection, writeSyntheticManifest } from './gen.js';
+import { claimWorkDir } from './work-dir.js';
 import { timeProcess, type Sample } from './measure.js';
 import { benchOrigin } from './origin-bench.js';
 import { lineChart } from './plot.js';
 import { benchScaling } from './scaling.js';
 import { writeSection } from './sections.js';
 
-const work = path.join(os.tmpdir(), 'grokmirror-ts-bench-origin');
+let work = '';
 const parts = new Set((process.env.BENCH_ORIGIN ?? 'standalone,origin,scaling,walk').split(','));
 const missing = peerMissing();
 const peer = (args: string[]): string[] => ['env', `PYTHONPATH=${PEER_DIR}`, 'python3', '-m', 'grokmirror.manifest', ...args];
@@ -177,7 +178,7 @@ const PARTS: Record<string, () => void | Promise<void>> = { standalone, origin, 
 
 /** Each part has its own section of BENCHMARKS.md, so that running one leaves the others' figures. */
 async function main(): Promise<void> {
-  mkdirSync(work, { recursive: true });
+  work = await claimWorkDir('grokmirror-ts-bench-origin');
   const load = () => os.loadavg().map((x) => x.toFixed(1)).join(', ');
   const cpu = (os.cpus()[0]?.model ?? 'unknown').trim();
   const file = path.join(REPO_ROOT, 'BENCHMARKS.md');

@@ -25,6 +25,7 @@ import { lineChart, percentiles } from './plot.js';
 import { benchScaling } from './scaling.js';
 import { benchReplica1M } from './replica-1m-bench.js';
 import { median, repeat, timeProcess, type Summary } from './measure.js';
+import { claimWorkDir } from './work-dir.js';
 
 interface Row {
   scenario: string;
@@ -41,7 +42,7 @@ const N = quick ? 3 : 7;
 const SCALE = quick
   ? { repos: 200, big: 10_000, bigLabel: '10k', sizes: [1_000, 10_000], forks: 6, commits: 600 }
   : { repos: 1000, big: 100_000, bigLabel: '100k', sizes: [1_000, 10_000, 100_000], forks: 20, commits: 4000 };
-const work = path.join(os.tmpdir(), 'grokmirror-ts-bench');
+let work = '';
 const CONCURRENCY = Math.max(4, os.availableParallelism() * 2);
 const fmt = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
 const mb = (kb: number | null) => (kb === null ? 'n/a' : `${(kb / 1024).toFixed(0)} MB`);
@@ -74,6 +75,7 @@ const IN_TABLE = new Set(['incremental']);
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 
 async function main(): Promise<void> {
+  work = await claimWorkDir('grokmirror-ts-bench');
   if (only !== undefined) {
     const run = SECTIONS[only];
     if (!run) throw new Error(`--only=${only}: no such section (${Object.keys(SECTIONS).join(', ')})`);
