@@ -13,13 +13,13 @@ import http from 'node:http';
 import path from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { backingRepo, numberOf, templateOf, versionOf, type SyntheticPlan } from './synthetic-paths.js';
+import { pktLine as pkt } from '../../shared/git/pkt-line.js';
 
 const [backing, templatesArg, fractionArg, roundsArg] = process.argv.slice(2);
 if (!backing || !templatesArg || !fractionArg || !roundsArg) throw new Error('usage: synthetic-upstream <backing dir> <templates> <fraction> <rounds>');
 const plan: SyntheticPlan = { templates: Number(templatesArg), fraction: Number(fractionArg) };
 const rounds = Number(roundsArg);
 
-const pkt = (s: string) => (s.length + 4).toString(16).padStart(4, '0') + s;
 const adverts = new Map<string, Buffer>();
 for (let v = 1; v <= rounds; v++) {
   for (let t = 0; t < plan.templates; t++) {

@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, writeFi
 import path from 'node:path';
 import { hasObject, refsOf } from './fork-network.js';
 import { GIT_ENV, git, gitDir } from './git.js';
+import { pktLine as pkt } from '../../shared/git/pkt-line.js';
 
 /** Every object in `repo`'s own object directory: loose files and pack indexes, alternates ignored. */
 export function ownObjects(repo: string): Set<string> {
@@ -68,7 +69,6 @@ export function storeFindings(objstoreDir: string, oids: readonly string[], repo
 
 /** A raw protocol v2 (or v0) fetch of one object from a repository's upload-pack over HTTP. */
 export async function wantObject(url: string, key: string, oid: string, version: 0 | 2, scratch: string): Promise<{ status: number; objects: Set<string>; said: string }> {
-  const pkt = (s: string) => (s.length + 4).toString(16).padStart(4, '0') + s;
   const body =
     version === 2
       ? pkt('command=fetch\n') + '0001' + pkt('no-progress\n') + pkt(`want ${oid}\n`) + pkt('done\n') + '0000'

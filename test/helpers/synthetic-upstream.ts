@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { pktLine as pkt } from '../../shared/git/pkt-line.js';
 
 export interface SyntheticUpstream {
   readonly url: string;
@@ -21,7 +22,6 @@ export interface SyntheticUpstream {
   close(): Promise<void>;
 }
 
-const pkt = (line: string) => `${(line.length + 4).toString(16).padStart(4, '0')}${line}`;
 
 export function syntheticAdvertisement(repoPath: string, generation = 0): Buffer {
   const oid = createHash('sha1').update(`${repoPath}\0${generation}`).digest('hex');

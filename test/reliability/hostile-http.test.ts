@@ -21,6 +21,7 @@ import { CaseTable } from '../helpers/case-table.js';
 import { startOriginProcess } from '../helpers/origin-process.js';
 import { waitFor } from '../helpers/status-daemon.js';
 import { tmpDir } from '../helpers/tmp.js';
+import { pktLine as pkt } from '../../shared/git/pkt-line.js';
 
 const SEED = seedFor(20_251_121);
 const RSS_CEILING_KB = 300 * 1024;
@@ -57,7 +58,6 @@ function exchange(port: number, request: string | Buffer, timeoutMs = 10_000): P
 const get = (p: string, headers = '') => `GET ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n${headers}\r\n`;
 const post = (p: string, body: string | Buffer, headers = 'Content-Type: application/x-git-upload-pack-request\r\n') =>
   Buffer.concat([Buffer.from(`POST ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n${headers}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n`), Buffer.from(body)]);
-const pkt = (s: string) => (s.length + 4).toString(16).padStart(4, '0') + s;
 const refsUrl = (p: string) => `${p}/info/refs?service=git-upload-pack`;
 
 /** git as a child process: the servers answer in this process or another one. */

@@ -15,12 +15,12 @@ import { CaseTable } from '../helpers/case-table.js';
 import { BIN } from '../helpers/fixture.js';
 import { runBounded } from '../helpers/killable.js';
 import { tmpDir } from '../helpers/tmp.js';
+import { pktLine as pkt } from '../../shared/git/pkt-line.js';
 
 const table = new CaseTable('hostile-text', 'Terminal escapes from a hostile origin never reach a terminal raw');
 /** Bytes a terminal obeys (newline aside, which ends each line), C1 included. */
 const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 const ESC = '\x1b[31mRED\x1b]0;pwned-title\x07\u009b2J\u202e';
-const pkt = (s: string) => (s.length + 4).toString(16).padStart(4, '0') + s;
 const entry = { description: 'ok', fingerprint: 'f'.repeat(40), modified: 1_700_000_000, reference: null, owner: 'Origin Owner', head: 'ref: refs/heads/master' };
 
 async function hostileOrigin(t: Parameters<typeof tmpDir>[0]): Promise<string> {

@@ -21,8 +21,8 @@ import { runFor } from '../helpers/cli.js';
 import { fsckOk, git, gitDir, makeRepo } from '../helpers/git.js';
 import { testSettings } from '../helpers/origin.js';
 import { tmpDir } from '../helpers/tmp.js';
+import { pktLine as pkt } from '../../shared/git/pkt-line.js';
 
-const pkt = (s: string) => (s.length + 4).toString(16).padStart(4, '0') + s;
 
 const gitAsync = async (args: string[], timeoutMs: number) => {
   const r = await runFor(['git', ...args], timeoutMs);

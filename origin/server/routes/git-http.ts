@@ -18,6 +18,7 @@ import { isPromisorRepo } from '../../../shared/repo/promisor.js';
 import type { ManifestStore } from '../manifest-store.js';
 import type { Semaphore } from '../semaphore.js';
 import { CLONE_BUNDLE_SUFFIX } from './bundles.js';
+import { pktLine } from '../../../shared/git/pkt-line.js';
 
 export interface GitHttpDeps {
   readonly toplevel: string;
@@ -46,10 +47,6 @@ const SUFFIXES = ['/info/refs', '/git-upload-pack', '/git-receive-pack'] as cons
  * Both the advertisement (which lists the capabilities) and the upload itself need them.
  */
 const UPLOAD_PACK_CONFIG = { 'uploadpack.allowFilter': 'true', 'uploadpack.allowReachableSHA1InWant': 'true' } as const;
-
-function pktLine(s: string): string {
-  return (s.length + 4).toString(16).padStart(4, '0') + s;
-}
 
 /** The repository directory a URL path names, or why it names none. */
 async function repoFor(deps: GitHttpDeps, key: string): Promise<string | null> {

@@ -7,6 +7,7 @@ import { makeGrokmirrorFixture } from '../../helpers/fixture.js';
 import { fsckOk, GIT_ENV, gitDir, makeRepo, pushCommit } from '../../helpers/git.js';
 import { rawRequest, startTestOrigin } from '../../helpers/origin.js';
 import { tmpDir } from '../../helpers/tmp.js';
+import { pktLine as pkt } from '../../../shared/git/pkt-line.js';
 
 /** git as a child process, asynchronously: the server answering it runs in this same process. */
 function gitIn(args: string[], cwd?: string): Promise<{ status: number | null; stderr: string }> {
@@ -94,7 +95,6 @@ t.test('gzip request bodies and protocol v2 commands', async (t) => {
   const top = path.join(dir, 'top');
   const sha = makeRepo(path.join(top, 'r.git'));
   const origin = await startTestOrigin(t, top);
-  const pkt = (s: string) => (s.length + 4).toString(16).padStart(4, '0') + s;
   const lsRefs = pkt('command=ls-refs\n') + '0001' + pkt('peel\n') + '0000';
   for (const gz of [false, true]) {
     const r = await origin.app.inject({

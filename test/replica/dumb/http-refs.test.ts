@@ -8,8 +8,8 @@ import { parseLsRemote } from '../../../replica/dumb/ls-remote.js';
 import { Git } from '../../../shared/git/index.js';
 import { git, GIT_ENV, gitDir, makeRepo } from '../../helpers/git.js';
 import { tmpDir } from '../../helpers/tmp.js';
+import { pktLine as pkt } from '../../../shared/git/pkt-line.js';
 
-const pkt = (s: string) => (s.length + 4).toString(16).padStart(4, '0') + s;
 
 /** What a smart-HTTP server sends for info/refs: the service line, a flush, then git's own advertisement. */
 function advertisement(repo: string): Buffer {
