@@ -13,7 +13,7 @@ import { syncDir, tempNameFor } from '../../shared/fs/atomic.js';
 import type { DeferredStep, DeferredWrite, FileId } from '../../shared/fs/atomic-deferred.js';
 import type { Logger } from '../../shared/log.js';
 import type { ManifestEntry } from '../../shared/manifest/entry.js';
-import { durablePathFor, encodeRecord, journalPathFor, rebaseJournal } from '../../shared/manifest/journal.js';
+import { durablePathFor, encodeRecord, journalPathFor, makeDurableCopy, rebaseJournal } from '../../shared/manifest/journal.js';
 
 /** The steps of a notice's write and of its background sync, in order. */
 export type JournalStep = DeferredStep | 'append' | 'sync' | 'durable' | 'sync-dir' | 'truncate';
@@ -98,16 +98,12 @@ export class NoticeJournal {
     await step?.('sync');
     await write.sync();
     // The durable copy it replaces is freed after the rename, outside the mutex (43 MB at 1M entries).
-    const durable = durablePathFor(this.file);
     const old = tempNameFor(this.file);
-    const kept = await fsp.link(durable, old).then(() => true, () => false);
+    const kept = await fsp.link(durablePathFor(this.file), old).then(() => true, () => false);
     const moved = await this.exclusive(async () => {
       if (epoch !== this.epoch) return false;
       await step?.('durable');
-      await fsp.rename(write.keep, durable);
-      // A stand-alone writer's recovery may have made the durable copy this very file meanwhile: rename()
-      // between two names of one file does nothing and leaves the source name.
-      await fsp.rm(write.keep, { force: true });
+      await makeDurableCopy(write.keep, this.file);
       return true;
     });
     if (kept) await fsp.rm(old, { force: true });

@@ -141,14 +141,21 @@ export async function rebaseJournal(file: string): Promise<void> {
     if ((await fsp.stat(durable).catch(() => null))?.ino !== (await fsp.stat(file)).ino) {
       const keep = tempNameFor(file);
       await fsp.link(file, keep);
-      await fsp.rename(keep, durable);
-      // grok-origin's background sync may have linked this same file as the durable copy since the
-      // check above: the rename then did nothing and left `keep`.
-      await fsp.rm(keep, { force: true });
+      await makeDurableCopy(keep, file);
     }
   }
   await syncDir(path.dirname(file));
   await emptyJournal(file);
+}
+
+/**
+ * Renames `keep` (a second name of the file to keep) over the durable copy of manifest `file`. Two
+ * processes may do it at once (grok-origin's background sync, a stand-alone writer's recovery), and
+ * rename() between two names of one file does nothing and leaves the source name: it goes after.
+ */
+export async function makeDurableCopy(keep: string, file: string): Promise<void> {
+  await fsp.rename(keep, durablePathFor(file));
+  await fsp.rm(keep, { force: true });
 }
 
 async function emptyJournal(file: string): Promise<void> {
