@@ -35,6 +35,7 @@ import { localRefs } from './local-refs.js';
 import type { RefMap } from './plan.js';
 import type { TipIndex } from './tip-index.js';
 import { newTips, planReference, tipsOf, type Candidate } from './tips.js';
+import { alternatesFile } from '../../shared/repo/alternates.js';
 
 /** Lock waits: joins take seconds; a lock held longer means working without the collection this time. */
 const LOCK_WAIT_MS = 60_000;
@@ -86,7 +87,7 @@ export class Collection {
     if (!(await this.holdsAny(p, tips))) return { path: p, state: 'lacks-tips', store: null };
     const store = await this.ownStore(p);
     if (store !== null) return { path: p, state: 'member', store };
-    return { path: p, state: existsSync(path.join(p, 'objects', 'info', 'alternates')) ? 'borrows-elsewhere' : 'standalone', store: null };
+    return { path: p, state: existsSync(alternatesFile(p)) ? 'borrows-elsewhere' : 'standalone', store: null };
   }
 
   /** The objstore to borrow from for these tips, made when the holder is in none; null: borrow nothing. */
@@ -164,7 +165,7 @@ export class Collection {
 
   /** Before fetching a mirror in no objstore: it joins the objstore of a mirror that holds its new tips. */
   async beforeFetch(dir: string, remote: RefMap, local: RefMap | null): Promise<void> {
-    if (existsSync(path.join(dir, 'objects', 'info', 'alternates'))) return;
+    if (existsSync(alternatesFile(dir))) return;
     const store = await this.storeFor(dir, newTips(remote, local), null);
     if (store !== null) await this.join(dir, store);
   }

@@ -6,14 +6,14 @@
 import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { describeError } from '../../shared/errors.js';
-import { removeStaleTemps } from '../../shared/fs/atomic.js';
 import { matchesAny } from '../../shared/glob.js';
 import { copyMemberIn, createObjstore, dropLooseCopies, joinStore, objstorePath, removeCreateLeftovers, underLocks } from '../../shared/objstore/index.js';
 import type { ManifestEntry } from '../../shared/manifest/entry.js';
 import { clearStaleGitLocks } from '../../shared/repo/git-locks.js';
 import { isUnder, keyToPath } from '../../shared/manifest/keys.js';
 import { readFingerprintFile } from '../../shared/repo/fingerprint-file.js';
-import { alternatesFile, readAlternate } from '../../shared/repo/inspect.js';
+import { removeKilledAlternatesWrites } from '../../shared/repo/alternates.js';
+import { readAlternate } from '../../shared/repo/inspect.js';
 import { takeInForeign } from '../../shared/repo/foreign-alternates.js';
 import { partialMark } from '../../shared/repo/promisor.js';
 import { objectBytes, objectBytesAdded, objectsSnapshot } from '../../shared/repo/object-bytes.js';
@@ -215,7 +215,7 @@ export async function applyAction(ctx: WorkContext, a: RepoAction): Promise<Work
   // Lock files of a git that was killed with a previous pass would make every git here fail.
   for (const l of clearStaleGitLocks(final, Date.now())) notes.push(`removed ${path.relative(final, l)}, left by a git process that was killed`);
   // Ours too: a pass killed while joining this repository to a new objstore (as the sibling that seeds it) left the temp file of its alternates.
-  for (const n of await removeStaleTemps(alternatesFile(final))) notes.push(`removed objects/info/${n}, left by a write that was cut short`);
+  for (const n of await removeKilledAlternatesWrites(final)) notes.push(`removed objects/info/${n}, left by a write that was cut short`);
   try {
     const dropped = await takeInForeign(ctx.git, final, ctx.roots);
     if (dropped.length > 0) notes.push(`took in the objects it borrowed from ${dropped.join(', ')} (outside this replica) and stopped borrowing`);

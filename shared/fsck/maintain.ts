@@ -11,6 +11,7 @@ import { atomicWrite, removeStaleTempsIn } from '../fs/atomic.js';
 import { lookupConfigValue, type Git } from '../git/index.js';
 import { RECLONE_FILE } from '../repo/bare.js';
 import { clearStaleGitLocks } from '../repo/git-locks.js';
+import { removeKilledAlternatesWrites } from '../repo/alternates.js';
 import { isPromisorRepo } from '../repo/promisor.js';
 import { parseCountObjects, repackLevel, type RepackLevel } from '../repo/repack-level.js';
 import { shellWords } from '../shell-words.js';
@@ -115,8 +116,12 @@ export async function check(git: Git, t: MaintainTarget, connectivityOnly: boole
 
 export async function maintain(git: Git, t: MaintainTarget, req: MaintainRequest, cfg: FsckConfig, now: number): Promise<MaintainDone> {
   const staleLocks = clearStaleGitLocks(t.path, now);
-  // Only grok-fsck writes these (one run at a time; here under the repository's lock too).
-  const staleTemps = await removeStaleTempsIn(t.path, [ROOTS_FILE, FSCK_ERR_FILE, RECLONE_FILE]);
+  // Only grok-fsck writes these (one run at a time; here under the repository's lock too); the
+  // alternates' writers (joins, adoptions, grok-pull) all hold that lock as well.
+  const staleTemps = [
+    ...(await removeStaleTempsIn(t.path, [ROOTS_FILE, FSCK_ERR_FILE, RECLONE_FILE])),
+    ...(await removeKilledAlternatesWrites(t.path)).map((n) => `objects/info/${n}`),
+  ];
   // repack's `finally` puts preciousObjects back, but a kill -9 skips it: a run killed anywhere in an
   // objstore's repack left it unprotected until its next repack, which may be weeks away.
   const preciousRestored = t.role === 'objstore' && cfg.precious !== 'no' && (await ensurePrecious(git, t.path));

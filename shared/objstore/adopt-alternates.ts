@@ -18,9 +18,8 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { atomicWrite } from '../fs/atomic.js';
 import type { Git } from '../git/index.js';
-import { alternatesFile } from '../repo/inspect.js';
+import { alternatesFile, writeAlternates as writeAlternatesFile } from '../repo/alternates.js';
 import { currentFingerprint, readStoreFingerprint } from './fingerprint.js';
 import { assertConnected, copyMemberIn, slimMember } from './join.js';
 import { fetchMember } from './refresh.js';
@@ -33,7 +32,7 @@ export async function alternatesLines(repo: string): Promise<string[]> {
 }
 
 async function writeAlternates(repo: string, lines: readonly string[]): Promise<void> {
-  await atomicWrite(alternatesFile(repo), lines.map((l) => `${l}\n`).join(''));
+  await writeAlternatesFile(repo, lines.map((l) => `${l}\n`).join(''));
 }
 
 export async function adoptAlternates(git: Git, store: string, repo: string): Promise<void> {

@@ -8,10 +8,9 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { GrokError } from '../errors.js';
-import { atomicWrite, removeStaleTemps } from '../fs/atomic.js';
 import type { Git } from '../git/index.js';
 import { fsckArgs } from '../fsck/check.js';
-import { alternatesFile } from '../repo/inspect.js';
+import { writeAlternates } from '../repo/alternates.js';
 import { repackArgs } from '../fsck/repack.js';
 import { currentFingerprint, writeStoreFingerprint } from './fingerprint.js';
 import { linkObjects } from './link-objects.js';
@@ -25,16 +24,10 @@ export interface JoinOptions {
   readonly plumbing: boolean;
 }
 
-/**
- * Points a repository's alternates at the objstore (only once the objstore holds its objects). The
- * caller holds the repository's lock, which every writer of its alternates takes: a temp file of them
- * found here is a killed writer's, and goes.
- */
+/** Points a repository's alternates at the objstore (only once the objstore holds its objects). */
 export async function borrowFrom(repo: string, objstore: string): Promise<void> {
   await fsp.mkdir(path.join(repo, 'objects', 'info'), { recursive: true });
-  const file = alternatesFile(repo);
-  await removeStaleTemps(file);
-  await atomicWrite(file, `${path.join(objstore, 'objects')}\n`);
+  await writeAlternates(repo, `${path.join(objstore, 'objects')}\n`);
 }
 
 /** Sets `refs/virtual/<v>/*` in the objstore to the member's refs (the plumbing path). */

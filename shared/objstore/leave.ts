@@ -6,7 +6,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { untrusted, type Git } from '../git/index.js';
-import { alternatesFile } from '../repo/inspect.js';
+import { alternatesFile } from '../repo/alternates.js';
 import { removeStoreFingerprint } from './fingerprint.js';
 import { assertConnected } from './join.js';
 import { deleteRefsUnder, readMembers, writeMembers } from './members.js';

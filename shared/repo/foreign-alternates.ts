@@ -14,11 +14,9 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { GrokError } from '../errors.js';
-import { atomicWrite } from '../fs/atomic.js';
 import type { Git } from '../git/index.js';
 import { isUnder } from '../manifest/keys.js';
-
-export const ALTERNATES = path.join('objects', 'info', 'alternates');
+import { alternatesFile, writeAlternates } from './alternates.js';
 
 /** The directories a mirror owns, resolved, for the `roots` arguments below. */
 export function ownRoots(...dirs: string[]): string[] {
@@ -37,7 +35,7 @@ interface Line {
 }
 
 function readLines(gitDir: string, roots: readonly string[]): Line[] | null {
-  const file = path.join(gitDir, ALTERNATES);
+  const file = alternatesFile(gitDir);
   // Most repositories have none: a stat is a tenth of what a failed read costs (Node builds an error).
   if (!existsSync(file)) return null;
   let text: string;
@@ -76,15 +74,15 @@ export async function takeInForeign(git: Git, gitDir: string, roots: readonly st
   const lines = readLines(gitDir, roots);
   const foreign = (lines ?? []).filter((l) => l.foreign);
   if (lines === null || foreign.length === 0) return [];
-  const file = path.join(gitDir, ALTERNATES);
+  const file = alternatesFile(gitDir);
   const before = readFileSync(file, 'utf8');
   await git.run({ gitDir, args: ['repack', '-q', '-a', '-d', '-k'] });
   const keep = lines.filter((l) => !l.foreign).map((l) => `${l.text}\n`).join('');
   if (keep === '') await rm(file, { force: true });
-  else await atomicWrite(file, keep);
+  else await writeAlternates(gitDir, keep);
   const res = await git.run({ gitDir, args: ['fsck', '--connectivity-only', '--no-progress', '--no-dangling'], okExit: Array.from({ length: 255 }, (_, i) => i + 1) });
   if (res.exitCode !== 0) {
-    await atomicWrite(file, before);
+    await writeAlternates(gitDir, before);
     const why = res.stderr.trim().split('\n').slice(-3).join('; ') || `git fsck exited with status ${res.exitCode}`;
     throw new GrokError('GROK_ERR_GIT_FAILED', `${gitDir}: still needs what it borrowed from ${foreign.map((l) => l.text.trim()).join(', ')} (${why}); its alternates are left as they were`, { repo: gitDir });
   }

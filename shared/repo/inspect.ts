@@ -6,6 +6,7 @@
 import { closeSync, existsSync, openSync, promises as fsp, readFileSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { lookupConfigValue, type Git } from '../git/index.js';
+import { alternatesFile } from './alternates.js';
 import { ARCHIVED_MARKER, OBJSTORE_MARKER } from './bare.js';
 import { partialMarkOf } from './promisor.js';
 import type { RefState } from './refs.js';
@@ -91,11 +92,6 @@ export async function readOwner(git: Git, gitDir: string, text: string | null = 
 }
 
 /** The first object directory named in objects/info/alternates, as a repository path. */
-/** Where a repository names what it borrows from. */
-export function alternatesFile(gitDir: string): string {
-  return path.join(gitDir, 'objects', 'info', 'alternates');
-}
-
 export async function readAlternate(gitDir: string): Promise<Alternate | null> {
   const text = readText(alternatesFile(gitDir));
   if (text === null) return null;

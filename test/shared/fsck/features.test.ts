@@ -223,3 +223,18 @@ t.test('with check_export_ok, a repository without git-daemon-export-ok never br
   for (const r of [up, pub, hidden, store]) t.ok(fsckOk(r).ok, `${path.basename(r)}: git fsck`);
   t.ok(hasObject(pub, own[pub]!) && hasObject(hidden, own[hidden]!), 'both keep their own work');
 });
+
+t.test("the temp file of a killed alternates write goes with grok-fsck's next visit to the repository; nothing else does", async (t) => {
+  const top = tmpDir(t, 'grok-fsck-alt-temp-');
+  const a = path.join(top, 'a.git');
+  makeRepo(a, { commits: 2 });
+  const killed = path.join(a, 'objects', 'info', '.alternates.0123456789ab.tmp');
+  const notOurs = path.join(a, 'objects', 'info', '.alternates.keep-me.tmp');
+  writeFileSync(killed, '/half/a/line');
+  writeFileSync(notOurs, 'not one of ours');
+  await fsck(fsckConfig(top), { repackOnly: true, repackAll: 'quick' });
+  t.notOk(existsSync(killed), 'the killed write\'s temp file is gone');
+  t.ok(existsSync(notOurs), 'a file without our temp name stays');
+  t.notOk(existsSync(path.join(a, 'objects', 'info', 'alternates')), 'no alternates file appears');
+  t.ok(fsckOk(a).ok);
+});
