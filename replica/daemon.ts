@@ -19,9 +19,8 @@ import type { Logger } from '../shared/log.js';
 import type { ManifestEntry } from '../shared/manifest/entry.js';
 import { readManifestFile } from '../shared/manifest/io.js';
 import { withPassLock } from './daemon-lock.js';
-import { allEvents } from './events.js';
 import { followFeed } from './feed-client.js';
-import { passRecorder } from './pass-record.js';
+import { fileRecordStore, passRecorder, type PassRecorder } from './pass-recorder.js';
 import { runPull } from './run.js';
 import { listenSocket } from './socket-listener.js';
 import { aboutReplica } from './status/about.js';
@@ -75,12 +74,12 @@ export function feedUrl(config: GrokConfig): string | null {
 }
 
 /** The status tracker and its server, when `status_listen` asks for them. */
-async function startStatus(config: GrokConfig, deps: DaemonDeps): Promise<{ tracker: StatusTracker; server: RunningStatusServer } | null> {
+async function startStatus(config: GrokConfig, deps: DaemonDeps, record: PassRecorder): Promise<{ tracker: StatusTracker; server: RunningStatusServer } | null> {
   if (!config.pull.status_listen) return null;
   // Loaded only here: fastify and prom-client are start-up cost a daemon without a status page need not pay.
   const { parseStatusListen, startStatusServer } = await import('./status/server.js');
   const listen = parseStatusListen(config.pull.status_listen, config.file);
-  const tracker = new StatusTracker({ now: deps.now, refreshSeconds: config.pull.refresh, feed: feedUrl(config) !== null, about: aboutReplica(config) });
+  const tracker = new StatusTracker({ now: deps.now, refreshSeconds: config.pull.refresh, feed: feedUrl(config) !== null, about: aboutReplica(config), record });
   try {
     tracker.setHeld((await readManifestFile(config.core.manifest, config.core.manifest_max_size))?.entries.size ?? 0);
   } catch (err) {
@@ -95,17 +94,20 @@ async function startStatus(config: GrokConfig, deps: DaemonDeps): Promise<{ trac
 export async function runDaemon(config: GrokConfig, opts: DaemonOptions, baseDeps: DaemonDeps, signal: AbortSignal): Promise<void> {
   checkCron(config, 'recheck_cron');
   checkCron(config, 'fsck_cron');
-  const status = await startStatus(config, baseDeps);
+  // The record in the toplevel is where failing repositories are kept: a restart, and a one-shot pass
+  // run by hand meanwhile, leave the status page saying what grok-pull --status says.
+  const recorder = passRecorder(fileRecordStore(config.core.toplevel), { now: baseDeps.now, log: baseDeps.log, nextRetryMs: config.pull.refresh * 1000 });
+  const status = await startStatus(config, baseDeps, recorder);
   try {
-    await follow(config, opts, baseDeps, signal, status?.tracker ?? null);
+    await follow(config, opts, baseDeps, signal, status?.tracker ?? null, recorder);
   } finally {
     await status?.server.close();
   }
 }
 
-async function follow(config: GrokConfig, opts: DaemonOptions, baseDeps: DaemonDeps, signal: AbortSignal, tracker: StatusTracker | null): Promise<void> {
-  const recorder = passRecorder(config.core.toplevel, { now: baseDeps.now, log: baseDeps.log, nextRetryMs: config.pull.refresh * 1000 });
-  const deps = { ...baseDeps, warned: new Set<string>(), events: allEvents(tracker?.events, recorder) };
+async function follow(config: GrokConfig, opts: DaemonOptions, baseDeps: DaemonDeps, signal: AbortSignal, tracker: StatusTracker | null, recorder: PassRecorder): Promise<void> {
+  // The tracker passes every event on to the recorder it was given.
+  const deps = { ...baseDeps, warned: new Set<string>(), events: tracker?.events ?? recorder };
   const { log } = deps;
   const schedule = baseDeps.schedule ?? ((expr: string, job: () => void): CronJob => cronSchedule(expr, job));
   let full: { force: boolean } | null = { force: false };
