@@ -96,16 +96,29 @@ export async function runDaemon(config: GrokConfig, opts: DaemonOptions, baseDep
   checkCron(config, 'fsck_cron');
   // The record in the toplevel is where failing repositories are kept: a restart, and a one-shot pass
   // run by hand meanwhile, leave the status page saying what grok-pull --status says.
-  const recorder = passRecorder(fileRecordStore(config.core.toplevel), { now: baseDeps.now, log: baseDeps.log, nextRetryMs: config.pull.refresh * 1000 });
+  // Its next retry is the refresh timer's next full pass, the one the status page shows.
+  const next = { fullPass: baseDeps.now() + config.pull.refresh * 1000 };
+  const recorder = passRecorder(fileRecordStore(config.core.toplevel), { now: baseDeps.now, log: baseDeps.log, nextRetryAt: () => next.fullPass });
   const status = await startStatus(config, baseDeps, recorder);
+  const tracker = status?.tracker ?? null;
+  const setNextFullPass = (at: number) => {
+    next.fullPass = at;
+    tracker?.setNextFullPass(at);
+  };
   try {
-    await follow(config, opts, baseDeps, signal, status?.tracker ?? null, recorder);
+    await follow(config, opts, baseDeps, signal, { tracker, recorder, setNextFullPass });
   } finally {
     await status?.server.close();
   }
 }
 
-async function follow(config: GrokConfig, opts: DaemonOptions, baseDeps: DaemonDeps, signal: AbortSignal, tracker: StatusTracker | null, recorder: PassRecorder): Promise<void> {
+async function follow(
+  config: GrokConfig,
+  opts: DaemonOptions,
+  baseDeps: DaemonDeps,
+  signal: AbortSignal,
+  { tracker, recorder, setNextFullPass }: { readonly tracker: StatusTracker | null; readonly recorder: PassRecorder; readonly setNextFullPass: (at: number) => void },
+): Promise<void> {
   // The tracker passes every event on to the recorder it was given.
   const deps = { ...baseDeps, warned: new Set<string>(), events: tracker?.events ?? recorder };
   const { log } = deps;
@@ -143,10 +156,10 @@ async function follow(config: GrokConfig, opts: DaemonOptions, baseDeps: DaemonD
   if (config.pull.socket) socket = await listenSocket(config.pull.socket, (p) => wantTarget(p), log, configWhere(config, 'pull', 'socket'));
   const refreshMs = config.pull.refresh * 1000;
   const timer = setInterval(() => {
-    tracker?.setNextFullPass(deps.now() + refreshMs);
+    setNextFullPass(deps.now() + refreshMs);
     wantFull(false);
   }, refreshMs);
-  tracker?.setNextFullPass(deps.now() + refreshMs);
+  setNextFullPass(deps.now() + refreshMs);
   const crons: CronJob[] = [];
   if (config.pull.recheck_cron) crons.push(schedule(config.pull.recheck_cron, () => wantFull(true)));
   if (config.pull.fsck_cron) crons.push(schedule(config.pull.fsck_cron, wantFsck));

@@ -35,7 +35,7 @@ export type FailingSet = Readonly<Record<string, FailingRepo>>;
 export interface PassRecord {
   readonly lastPass: (Omit<PassSummary, 'held'> & { readonly at: string; readonly pid: number }) | null;
   readonly failing: FailingSet;
-  /** When the next pass is due (the daemon's next refresh); null: at the next grok-pull run (a timer's). */
+  /** When the next full pass is due (the daemon's refresh timer, as its status page says); null: at the next grok-pull run (a timer's). */
   readonly nextRetry: string | null;
 }
 
@@ -69,7 +69,7 @@ export function failingWith(prev: FailingSet, results: readonly TimedResult[], n
  * A pass that failed as a whole (the manifest could not be read) or found it unchanged leaves the
  * failures as they were; a targeted pass changes only the repositories it worked on.
  */
-export function recordAfterPass(prev: PassRecord, pass: PassSummary, results: readonly TimedResult[], nowMs: number, nextRetryMs: number | null, pid: number): PassRecord {
+export function recordAfterPass(prev: PassRecord, pass: PassSummary, results: readonly TimedResult[], nowMs: number, nextRetryAt: number | null, pid: number): PassRecord {
   const at = new Date(nowMs).toISOString();
   const failing = failingWith(prev.failing, results, nowMs);
   if (pass.kind === 'full' && pass.status === 'done') {
@@ -77,7 +77,7 @@ export function recordAfterPass(prev: PassRecord, pass: PassSummary, results: re
     for (const key of Object.keys(failing)) if (!touched.has(key)) delete failing[key];
   }
   const { held: _held, ...summary } = pass;
-  return { lastPass: { ...summary, at, pid }, failing, nextRetry: nextRetryMs === null ? null : new Date(nowMs + nextRetryMs).toISOString() };
+  return { lastPass: { ...summary, at, pid }, failing, nextRetry: nextRetryAt === null ? null : new Date(nextRetryAt).toISOString() };
 }
 
 export function readPassRecord(toplevel: string): PassRecord | null {

@@ -59,8 +59,8 @@ export interface PassRecorder extends Required<PullEvents> {
   failingNow(): FailingSet;
 }
 
-/** The observer that keeps the record; `nextRetryMs`: the daemon's refresh, null for a one-shot. */
-export function passRecorder(store: RecordStore, deps: { readonly now: () => number; readonly log: Logger; readonly nextRetryMs: number | null }): PassRecorder {
+/** The observer that keeps the record; `nextRetryAt`: when the daemon's next full pass is due (epoch ms), null for a one-shot. */
+export function passRecorder(store: RecordStore, deps: { readonly now: () => number; readonly log: Logger; readonly nextRetryAt: () => number | null }): PassRecorder {
   let results: TimedResult[] = [];
   // A record the store would not take (a full disk): newer than the stored one, so it stands in for it.
   let unsaved: PassRecord | null = null;
@@ -86,7 +86,7 @@ export function passRecorder(store: RecordStore, deps: { readonly now: () => num
     onPlan: () => {},
     onRepoDone: (r) => void results.push({ ...r, at: deps.now() }),
     onPassDone: (pass) => {
-      const next = recordAfterPass(current(), pass, results, deps.now(), deps.nextRetryMs, process.pid);
+      const next = recordAfterPass(current(), pass, results, deps.now(), deps.nextRetryAt(), process.pid);
       results = [];
       try {
         store.save(next);

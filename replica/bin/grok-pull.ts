@@ -99,7 +99,7 @@ runCli('grok-pull', async (argv, cli) => {
     res = await runPull(
       config,
       runOpts,
-      { git: new Git(), log, now: Date.now, events: allEvents(progressEvents(Boolean(flags.verbose)), passRecorder(fileRecordStore(config.core.toplevel), { now: Date.now, log, nextRetryMs: null })) },
+      { git: new Git(), log, now: Date.now, events: allEvents(progressEvents(Boolean(flags.verbose)), passRecorder(fileRecordStore(config.core.toplevel), { now: Date.now, log, nextRetryAt: () => null })) },
     );
   } finally {
     await passLock.release();

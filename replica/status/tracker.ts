@@ -161,7 +161,7 @@ export class StatusTracker {
     this.startedAt = deps.now();
     this.refreshMs = (deps.refreshSeconds ?? 900) * 1000;
     this.feedState = deps.feed ? 'disconnected' : 'none';
-    this.passRecord = deps.record ?? passRecorder(memoryRecordStore(), { now: deps.now, log: silentLogger(), nextRetryMs: null });
+    this.passRecord = deps.record ?? passRecorder(memoryRecordStore(), { now: deps.now, log: silentLogger(), nextRetryAt: () => this.nextFullPass });
     const own: Required<PullEvents> = {
       onPassStart: (p) => this.passStart(p.kind),
       onManifestChecked: (c) => this.manifestChecked(c),

@@ -59,13 +59,17 @@ t.test('the status page and grok-pull --status agree on the failing repositories
     const page = s.failing.map((f) => [f.key, Math.floor(f.since), f.failures, f.error]).sort();
     const rec = Object.entries(readPassRecord(mirror)?.failing ?? {}).map(([k, f]) => [k, Math.floor(Date.parse(f.since) / 1000), f.attempts, f.error]).sort();
     const cli = await runBin(BIN.pull, ['-c', conf, '--status']);
-    return { page, rec, pageCount: s.failing_repos, cliFailing: cli.stdout.split('\n').filter((l) => /^\/.*\(since /.test(l)).length };
+    const nextRetry = readPassRecord(mirror)?.nextRetry ?? null;
+    return { page, rec, pageCount: s.failing_repos, cliFailing: cli.stdout.split('\n').filter((l) => /^\/.*\(since /.test(l)).length, retry: [nextRetry === null ? null : Date.parse(nextRetry) / 1000, s.next_full_pass_at] };
   };
+  // After a one-shot pass the record says "at the next grok-pull run" (it knows no daemon's timer).
+  let daemonPassed = true;
   const agree = async (what: string, keys: string[], attempts: number) => {
     const b = await both();
     t.same(b.rec.map((r) => [r[0], r[2]]), keys.map((k) => [k, attempts]), `${what}: the record`);
     t.same(b.page, b.rec, `${what}: /status.json says what the record says`);
     t.equal(b.pageCount, b.cliFailing, `${what}: failing_repos is what --status lists`);
+    if (daemonPassed) t.equal(b.retry[0], b.retry[1], `${what}: the next retry is the next full pass the page shows`);
   };
 
   await start();
@@ -89,6 +93,7 @@ t.test('the status page and grok-pull --status agree on the failing repositories
   // A one-shot pass by hand while the daemon is idle: b.git is back at the origin and gets fixed.
   renameSync(path.join(dir, 'b-saved.git'), path.join(top, 'b.git'));
   const oneShot = await runBin(BIN.pull, ['-c', conf, '-n']);
+  daemonPassed = false;
   t.equal(oneShot.code, 0, oneShot.stderr);
   await agree('after a one-shot pass', [], 0);
   await daemon!.stop();

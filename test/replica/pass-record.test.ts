@@ -47,7 +47,7 @@ t.test('the record of a pass: when, by whom, the next retry', async (t) => {
   const one = recordAfterPass(EMPTY_RECORD, summary({ failed: 1, held: 4 }), [done('/a.git', 'failed', 'fatal: a')], T0, null, 7);
   t.equal(one.nextRetry, null, 'one-shot: at the next run');
   t.same(one.lastPass, { ...summary({ failed: 1 }), at: '2026-12-05T01:00:00.000Z', pid: 7 }, 'held is not recorded');
-  t.equal(recordAfterPass(one, summary(), [], T0 + 60_000, 300_000, 7).nextRetry, '2026-12-05T01:06:00.000Z', 'the daemon: its next refresh');
+  t.equal(recordAfterPass(one, summary(), [], T0 + 60_000, T0 + 300_000, 7).nextRetry, '2026-12-05T01:05:00.000Z', 'the daemon: its next full pass');
 });
 
 t.test('a record read from disk: a failing entry a hand edit broke is dropped, the rest kept', async (t) => {

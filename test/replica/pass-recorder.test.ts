@@ -19,7 +19,7 @@ const failed = (key: string): RepoDone => ({ key, op: 'update', result: 'failed'
 t.test('while a pass runs, its results so far count; at its end, the record written', async (t) => {
   let now = T0;
   const store = memoryRecordStore();
-  const rec = passRecorder(store, { now: () => now, log: silentLogger(), nextRetryMs: 900_000 });
+  const rec = passRecorder(store, { now: () => now, log: silentLogger(), nextRetryAt: () => T0 + 900_000 });
   t.same(rec.failingNow(), {}, 'nothing recorded yet');
   rec.onPassStart({ kind: 'full' });
   now += 1000;
@@ -29,7 +29,7 @@ t.test('while a pass runs, its results so far count; at its end, the record writ
   now += 1000;
   rec.onPassDone(summary({ failed: 1 }));
   t.match(store.load()?.failing['/a.git'], { since: new Date(T0 + 1000).toISOString(), last: new Date(T0 + 1000).toISOString(), attempts: 1 });
-  t.equal(store.load()?.nextRetry, new Date(T0 + 2000 + 900_000).toISOString());
+  t.equal(store.load()?.nextRetry, new Date(T0 + 900_000).toISOString());
   t.same(rec.failingNow(), store.load()?.failing);
   rec.onPassStart({ kind: 'full' });
   rec.onPassDone(summary());
@@ -40,13 +40,13 @@ t.test('the file: replaced by another process between passes, read again; one th
   const top = tmpDir(t);
   const lines: string[] = [];
   const log = pino({ level: 'warn' }, { write: (l: string) => void lines.push(JSON.parse(l).msg) });
-  const rec = passRecorder(fileRecordStore(top), { now: () => T0, log, nextRetryMs: null });
+  const rec = passRecorder(fileRecordStore(top), { now: () => T0, log, nextRetryAt: () => null });
   rec.onPassStart({ kind: 'targeted' });
   rec.onRepoDone(failed('/a.git'));
   rec.onPassDone(summary({ kind: 'targeted', failed: 1 }));
   t.same(Object.keys(readPassRecord(top)?.failing ?? {}), ['/a.git']);
   // A one-shot grok-pull fixes /a.git and fails /b.git.
-  const other = passRecorder(fileRecordStore(top), { now: () => T0 + 5000, log: silentLogger(), nextRetryMs: null });
+  const other = passRecorder(fileRecordStore(top), { now: () => T0 + 5000, log: silentLogger(), nextRetryAt: () => null });
   other.onPassStart({ kind: 'full' });
   other.onRepoDone({ key: '/a.git', op: 'update', result: 'updated', ok: true, ms: 1 });
   other.onRepoDone(failed('/b.git'));
@@ -59,7 +59,7 @@ t.test('the file: replaced by another process between passes, read again; one th
   t.equal(lines.filter((l) => l.includes('unreadable')).length, 1, 'said once, not at every request');
 
   const full: RecordStore = { name: 'full', load: () => EMPTY_RECORD, save: () => { throw new Error('ENOSPC: no space left on device'); } };
-  const stuck = passRecorder(full, { now: () => T0, log, nextRetryMs: null });
+  const stuck = passRecorder(full, { now: () => T0, log, nextRetryAt: () => null });
   stuck.onPassStart({ kind: 'full' });
   stuck.onRepoDone(failed('/c.git'));
   stuck.onPassDone(summary({ failed: 1 }));
