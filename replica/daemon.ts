@@ -19,9 +19,8 @@ import type { Logger } from '../shared/log.js';
 import type { ManifestEntry } from '../shared/manifest/entry.js';
 import { readManifestFile } from '../shared/manifest/io.js';
 import { withPassLock } from './daemon-lock.js';
-import { allEvents } from './events.js';
 import { followFeed } from './feed-client.js';
-import { passRecorder } from './pass-record.js';
+import { fileRecordStore, passRecorder, type PassRecorder } from './pass-recorder.js';
 import { runPull } from './run.js';
 import { listenSocket } from './socket-listener.js';
 import { aboutReplica } from './status/about.js';
@@ -75,12 +74,12 @@ export function feedUrl(config: GrokConfig): string | null {
 }
 
 /** The status tracker and its server, when `status_listen` asks for them. */
-async function startStatus(config: GrokConfig, deps: DaemonDeps): Promise<{ tracker: StatusTracker; server: RunningStatusServer } | null> {
+async function startStatus(config: GrokConfig, deps: DaemonDeps, record: PassRecorder): Promise<{ tracker: StatusTracker; server: RunningStatusServer } | null> {
   if (!config.pull.status_listen) return null;
   // Loaded only here: fastify and prom-client are start-up cost a daemon without a status page need not pay.
   const { parseStatusListen, startStatusServer } = await import('./status/server.js');
   const listen = parseStatusListen(config.pull.status_listen, config.file);
-  const tracker = new StatusTracker({ now: deps.now, refreshSeconds: config.pull.refresh, feed: feedUrl(config) !== null, about: aboutReplica(config) });
+  const tracker = new StatusTracker({ now: deps.now, refreshSeconds: config.pull.refresh, feed: feedUrl(config) !== null, about: aboutReplica(config), record });
   try {
     tracker.setHeld((await readManifestFile(config.core.manifest, config.core.manifest_max_size))?.entries.size ?? 0);
   } catch (err) {
@@ -95,17 +94,33 @@ async function startStatus(config: GrokConfig, deps: DaemonDeps): Promise<{ trac
 export async function runDaemon(config: GrokConfig, opts: DaemonOptions, baseDeps: DaemonDeps, signal: AbortSignal): Promise<void> {
   checkCron(config, 'recheck_cron');
   checkCron(config, 'fsck_cron');
-  const status = await startStatus(config, baseDeps);
+  // The record in the toplevel is where failing repositories are kept: a restart, and a one-shot pass
+  // run by hand meanwhile, leave the status page saying what grok-pull --status says.
+  // Its next retry is the refresh timer's next full pass, the one the status page shows.
+  const next = { fullPass: baseDeps.now() + config.pull.refresh * 1000 };
+  const recorder = passRecorder(fileRecordStore(config.core.toplevel), { now: baseDeps.now, log: baseDeps.log, nextRetryAt: () => next.fullPass });
+  const status = await startStatus(config, baseDeps, recorder);
+  const tracker = status?.tracker ?? null;
+  const setNextFullPass = (at: number) => {
+    next.fullPass = at;
+    tracker?.setNextFullPass(at);
+  };
   try {
-    await follow(config, opts, baseDeps, signal, status?.tracker ?? null);
+    await follow(config, opts, baseDeps, signal, { tracker, recorder, setNextFullPass });
   } finally {
     await status?.server.close();
   }
 }
 
-async function follow(config: GrokConfig, opts: DaemonOptions, baseDeps: DaemonDeps, signal: AbortSignal, tracker: StatusTracker | null): Promise<void> {
-  const recorder = passRecorder(config.core.toplevel, { now: baseDeps.now, log: baseDeps.log, nextRetryMs: config.pull.refresh * 1000 });
-  const deps = { ...baseDeps, warned: new Set<string>(), events: allEvents(tracker?.events, recorder) };
+async function follow(
+  config: GrokConfig,
+  opts: DaemonOptions,
+  baseDeps: DaemonDeps,
+  signal: AbortSignal,
+  { tracker, recorder, setNextFullPass }: { readonly tracker: StatusTracker | null; readonly recorder: PassRecorder; readonly setNextFullPass: (at: number) => void },
+): Promise<void> {
+  // The tracker passes every event on to the recorder it was given.
+  const deps = { ...baseDeps, warned: new Set<string>(), events: tracker?.events ?? recorder };
   const { log } = deps;
   const schedule = baseDeps.schedule ?? ((expr: string, job: () => void): CronJob => cronSchedule(expr, job));
   let full: { force: boolean } | null = { force: false };
@@ -141,10 +156,10 @@ async function follow(config: GrokConfig, opts: DaemonOptions, baseDeps: DaemonD
   if (config.pull.socket) socket = await listenSocket(config.pull.socket, (p) => wantTarget(p), log, configWhere(config, 'pull', 'socket'));
   const refreshMs = config.pull.refresh * 1000;
   const timer = setInterval(() => {
-    tracker?.setNextFullPass(deps.now() + refreshMs);
+    setNextFullPass(deps.now() + refreshMs);
     wantFull(false);
   }, refreshMs);
-  tracker?.setNextFullPass(deps.now() + refreshMs);
+  setNextFullPass(deps.now() + refreshMs);
   const crons: CronJob[] = [];
   if (config.pull.recheck_cron) crons.push(schedule(config.pull.recheck_cron, () => wantFull(true)));
   if (config.pull.fsck_cron) crons.push(schedule(config.pull.fsck_cron, wantFsck));

@@ -89,7 +89,7 @@ export function guardEvents(events: PullEvents | undefined, log: Logger): Requir
 }
 
 /** Several observers as one, each called in turn; one that throws does not keep the others from being told. */
-export function allEvents(...list: readonly (PullEvents | undefined)[]): PullEvents {
+export function allEvents(...list: readonly (PullEvents | undefined)[]): Required<PullEvents> {
   const each = <K extends keyof PullEvents>(k: K) => (arg: Parameters<Required<PullEvents>[K]>[0]) => {
     let failed: { err: unknown } | null = null;
     for (const e of list) {

@@ -1,23 +1,28 @@
 /**
- * What grok-pull --status reads without the daemon: after every pass (one-shot or the daemon's, full
+ * The one home of "which repositories are failing": after every pass (one-shot or the daemon's, full
  * or targeted), `<toplevel>/.grok-pull-status.json` says when it ran and how it ended, which
  * repositories are failing (git's message, since when, how many passes in a row) and when the next
- * try is due. Written by a PullEvents observer (events.ts), synchronously at the pass's end: a one-shot
- * exits right after. `recordAfterPass` is pure.
+ * try is due. grok-pull --status prints it; the daemon's status page, /status.json and /metrics
+ * (status/tracker.ts) show it too, read from the same file with the running pass's results applied
+ * by the same rules, so a restart, or a one-shot pass run by hand between the daemon's passes,
+ * leaves both saying the same. Written by a PullEvents observer (events.ts), synchronously at the
+ * pass's end: a one-shot exits right after. `failingWith` and `recordAfterPass` are pure.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { atomicWriteSmallSync } from '../shared/fs/atomic.js';
-import { describeError } from '../shared/errors.js';
-import type { Logger } from '../shared/log.js';
-import type { PassSummary, PullEvents, RepoDone } from './events.js';
+import { safeText } from '../shared/safe-text.js';
+import type { PassSummary, RepoDone } from './events.js';
 
 export const PASS_RECORD = '.grok-pull-status.json';
 /** --status with no pass recorded (or none readable): a monitoring check's "unknown". */
 export const EXIT_UNKNOWN = 3;
+/** An error is kept to this many characters: git's message, not a whole transcript. */
+const ERROR_CHARS = 2000;
 
 export interface FailingRepo {
   readonly error: string;
+  /** What the failed work was (init: a clone); absent in records written before it was kept. */
+  readonly op?: RepoDone['op'];
   /** ISO times: the first failure of this run of failures, and the latest. */
   readonly since: string;
   readonly last: string;
@@ -25,14 +30,38 @@ export interface FailingRepo {
   readonly attempts: number;
 }
 
+export type FailingSet = Readonly<Record<string, FailingRepo>>;
+
 export interface PassRecord {
   readonly lastPass: (Omit<PassSummary, 'held'> & { readonly at: string; readonly pid: number }) | null;
-  readonly failing: Readonly<Record<string, FailingRepo>>;
-  /** When the next pass is due (the daemon's next refresh); null: at the next grok-pull run (a timer's). */
+  readonly failing: FailingSet;
+  /** When the next full pass is due (the daemon's refresh timer, as its status page says); null: at the next grok-pull run (a timer's). */
   readonly nextRetry: string | null;
 }
 
 export const EMPTY_RECORD: PassRecord = { lastPass: null, failing: {}, nextRetry: null };
+
+/** A repository's result and when it came (epoch ms; the pass's end when not known). */
+export type TimedResult = RepoDone & { readonly at?: number };
+
+/**
+ * The failing set with a pass's results so far applied, in order: a failure starts or continues a
+ * run of failures, work done ends it, a repository locked elsewhere (deferred) keeps what it had.
+ * Errors are stored as the status page serves them: credentials redacted, control characters escaped.
+ */
+export function failingWith(prev: FailingSet, results: readonly TimedResult[], nowMs: number): Record<string, FailingRepo> {
+  const failing: Record<string, FailingRepo> = { ...prev };
+  for (const r of results) {
+    if (r.result === 'failed') {
+      const was = failing[r.key];
+      const at = new Date(r.at ?? nowMs).toISOString();
+      failing[r.key] = { error: safeText(r.error ?? 'failed', ERROR_CHARS), op: r.op, since: was?.since ?? at, last: at, attempts: (was?.attempts ?? 0) + 1 };
+    } else if (r.result !== 'deferred') {
+      delete failing[r.key];
+    }
+  }
+  return failing;
+}
 
 /**
  * The record after a pass that worked on `results`. A full pass that got to work re-judged every
@@ -40,21 +69,15 @@ export const EMPTY_RECORD: PassRecord = { lastPass: null, failing: {}, nextRetry
  * A pass that failed as a whole (the manifest could not be read) or found it unchanged leaves the
  * failures as they were; a targeted pass changes only the repositories it worked on.
  */
-export function recordAfterPass(prev: PassRecord, pass: PassSummary, results: readonly RepoDone[], nowMs: number, nextRetryMs: number | null, pid: number): PassRecord {
+export function recordAfterPass(prev: PassRecord, pass: PassSummary, results: readonly TimedResult[], nowMs: number, nextRetryAt: number | null, pid: number): PassRecord {
   const at = new Date(nowMs).toISOString();
-  const failing: Record<string, FailingRepo> = pass.kind === 'full' && pass.status === 'done' ? {} : { ...prev.failing };
-  for (const r of results) {
-    if (r.result === 'failed') {
-      const was = prev.failing[r.key];
-      failing[r.key] = { error: r.error ?? 'failed', since: was?.since ?? at, last: at, attempts: (was?.attempts ?? 0) + 1 };
-    } else if (r.result !== 'deferred') {
-      delete failing[r.key];
-    } else if (prev.failing[r.key]) {
-      failing[r.key] = prev.failing[r.key]!;
-    }
+  const failing = failingWith(prev.failing, results, nowMs);
+  if (pass.kind === 'full' && pass.status === 'done') {
+    const touched = new Set(results.map((r) => r.key));
+    for (const key of Object.keys(failing)) if (!touched.has(key)) delete failing[key];
   }
   const { held: _held, ...summary } = pass;
-  return { lastPass: { ...summary, at, pid }, failing, nextRetry: nextRetryMs === null ? null : new Date(nowMs + nextRetryMs).toISOString() };
+  return { lastPass: { ...summary, at, pid }, failing, nextRetry: nextRetryAt === null ? null : new Date(nextRetryAt).toISOString() };
 }
 
 export function readPassRecord(toplevel: string): PassRecord | null {
@@ -65,34 +88,20 @@ export function readPassRecord(toplevel: string): PassRecord | null {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   }
-  const r = JSON.parse(text) as Partial<PassRecord> | null;
-  if (typeof r !== 'object' || r === null) throw new Error('not a JSON object');
-  return { lastPass: r.lastPass ?? null, failing: r.failing ?? {}, nextRetry: r.nextRetry ?? null };
+  return parsePassRecord(text);
 }
 
-/** The observer that keeps the record; `nextRetryMs`: the daemon's refresh, null for a one-shot. */
-export function passRecorder(toplevel: string, deps: { readonly now: () => number; readonly log: Logger; readonly nextRetryMs: number | null }): PullEvents {
-  let results: RepoDone[] = [];
-  return {
-    onPassStart: () => void (results = []),
-    onRepoDone: (r) => void results.push(r),
-    onPassDone: (pass) => {
-      try {
-        // An unreadable record (cut short by a full disk, edited by hand) is started again.
-        let prev = EMPTY_RECORD;
-        try {
-          prev = readPassRecord(toplevel) ?? EMPTY_RECORD;
-        } catch (err) {
-          deps.log.warn(`${path.join(toplevel, PASS_RECORD)} unreadable (${describeError(err)}); starting it again`);
-        }
-        const next = recordAfterPass(prev, pass, results, deps.now(), deps.nextRetryMs, process.pid);
-        atomicWriteSmallSync(path.join(toplevel, PASS_RECORD), `${JSON.stringify(next, null, 1)}\n`);
-      } catch (err) {
-        deps.log.warn(`cannot record the pass for grok-pull --status: ${describeError(err)}`);
-      }
-      results = [];
-    },
-  };
+const isFailingRepo = (f: unknown): f is FailingRepo => {
+  const r = f as Partial<FailingRepo> | null;
+  return typeof r === 'object' && r !== null && typeof r.error === 'string' && typeof r.since === 'string' && typeof r.last === 'string' && Number.isFinite(Date.parse(r.since)) && Number.isFinite(Date.parse(r.last)) && Number.isInteger(r.attempts);
+};
+
+/** The record in `text`; a failing entry a hand edit left without its fields is dropped (the next failure brings it back). */
+export function parsePassRecord(text: string): PassRecord {
+  const r = JSON.parse(text) as Partial<PassRecord> | null;
+  if (typeof r !== 'object' || r === null || Array.isArray(r)) throw new Error('not a JSON object');
+  const failing = typeof r.failing === 'object' && r.failing !== null ? Object.fromEntries(Object.entries(r.failing).filter(([, f]) => isFailingRepo(f))) : {};
+  return { lastPass: r.lastPass ?? null, failing, nextRetry: r.nextRetry ?? null };
 }
 
 function ago(ms: number): string {

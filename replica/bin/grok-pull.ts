@@ -7,7 +7,8 @@ import { Git } from '../../shared/git/index.js';
 import { checkToplevelUser } from '../../shared/fs/toplevel-user.js';
 import { configLogger } from '../../shared/log.js';
 import { allEvents, type PullEvents } from '../events.js';
-import { EXIT_UNKNOWN, PASS_RECORD, passRecorder, readPassRecord, statusReport } from '../pass-record.js';
+import { EXIT_UNKNOWN, PASS_RECORD, readPassRecord, statusReport } from '../pass-record.js';
+import { fileRecordStore, passRecorder } from '../pass-recorder.js';
 import { pullCommand, type PullFlags } from '../cli-options.js';
 import { planOnly, runPull } from '../run.js';
 import { planLines } from '../plan-lines.js';
@@ -98,7 +99,7 @@ runCli('grok-pull', async (argv, cli) => {
     res = await runPull(
       config,
       runOpts,
-      { git: new Git(), log, now: Date.now, events: allEvents(progressEvents(Boolean(flags.verbose)), passRecorder(config.core.toplevel, { now: Date.now, log, nextRetryMs: null })) },
+      { git: new Git(), log, now: Date.now, events: allEvents(progressEvents(Boolean(flags.verbose)), passRecorder(fileRecordStore(config.core.toplevel), { now: Date.now, log, nextRetryAt: () => null })) },
     );
   } finally {
     await passLock.release();

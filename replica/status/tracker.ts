@@ -18,10 +18,17 @@
  *   `refresh`), and without any answer from the origin it grows for as long as the origin is down,
  *   however many pushes it has taken meanwhile. Contact is overdue past `refresh` and a minute:
  *   the page then says so.
+ *
+ * Failing repositories are not kept here: they are the pass record's (pass-record.ts), the same that
+ * grok-pull --status reads, with the running pass's results applied (pass-recorder.ts). A restart
+ * keeps when each began to fail and how many passes in a row it did; a one-shot pass run by hand
+ * between the daemon's passes shows here as soon as it has written the record.
  */
+import { silentLogger } from '../../shared/log.js';
 import { safeText } from '../../shared/safe-text.js';
 import type { About } from './about.js';
-import type { ManifestChecked, PassKind, PassSummary, PlanInfo, PullEvents, RepoDone, RepoResult } from '../events.js';
+import { allEvents, type ManifestChecked, type PassKind, type PassSummary, type PlanInfo, type PullEvents, type RepoDone, type RepoResult } from '../events.js';
+import { memoryRecordStore, passRecorder, type PassRecorder } from '../pass-recorder.js';
 
 export const ACTIVITY_SIZE = 50;
 /** Failing repositories listed in a snapshot (all are counted). */
@@ -130,8 +137,8 @@ export class StatusTracker {
   private lastFullPassAt: number | null = null;
   private nextFullPass: number | null = null;
   private readonly about: About | null;
-  private current: { kind: PassKind; since: number; total: number | null; done: number; touched: Set<string> } | null = null;
-  private readonly failing = new Map<string, FailingRepo>();
+  private current: { kind: PassKind; since: number; total: number | null; done: number } | null = null;
+  private readonly passRecord: PassRecorder;
   /** Unapplied changes, epoch ms when known: per repository, and "the manifest as a whole". */
   private readonly notices = new Map<string, number>();
   private manifestSince: number | null = null;
@@ -143,20 +150,26 @@ export class StatusTracker {
   /** For PullDeps.events: the tracker's handlers, bound. */
   readonly events: Required<PullEvents>;
 
-  /** `refreshSeconds`: the poll interval ([pull] refresh); `feed`: whether a change feed is followed. */
-  constructor(deps: { readonly now: () => number; readonly refreshSeconds?: number; readonly feed?: boolean; readonly about?: About }) {
+  /**
+   * `refreshSeconds`: the poll interval ([pull] refresh); `feed`: whether a change feed is followed;
+   * `record`: the pass record's keeper, told every event through `events` (the daemon's keeps the
+   * toplevel's file; without one, a record in memory).
+   */
+  constructor(deps: { readonly now: () => number; readonly refreshSeconds?: number; readonly feed?: boolean; readonly about?: About; readonly record?: PassRecorder }) {
     this.now = deps.now;
     this.about = deps.about ?? null;
     this.startedAt = deps.now();
     this.refreshMs = (deps.refreshSeconds ?? 900) * 1000;
     this.feedState = deps.feed ? 'disconnected' : 'none';
-    this.events = {
+    this.passRecord = deps.record ?? passRecorder(memoryRecordStore(), { now: deps.now, log: silentLogger(), nextRetryAt: () => this.nextFullPass });
+    const own: Required<PullEvents> = {
       onPassStart: (p) => this.passStart(p.kind),
       onManifestChecked: (c) => this.manifestChecked(c),
       onPlan: (p) => this.plan(p),
       onRepoDone: (r) => this.repoDone(r),
       onPassDone: (s) => this.passDone(s),
     };
+    this.events = allEvents(own, this.passRecord);
   }
 
   /** A change the origin announced: a repository's key, or null for "re-read the whole manifest". */
@@ -206,7 +219,7 @@ export class StatusTracker {
   }
 
   private passStart(kind: PassKind): void {
-    this.current = { kind, since: this.now(), total: null, done: 0, touched: new Set() };
+    this.current = { kind, since: this.now(), total: null, done: 0 };
   }
 
   private manifestChecked(c: ManifestChecked): void {
@@ -230,14 +243,7 @@ export class StatusTracker {
     this.bytes += r.bytes ?? 0;
     if (this.current) {
       this.current.done++;
-      this.current.touched.add(r.key);
       if ((this.notices.get(r.key) ?? Infinity) <= this.current.since) this.notices.delete(r.key);
-    }
-    if (r.ok) this.failing.delete(r.key);
-    else if (r.result === 'failed') {
-      const before = this.failing.get(r.key);
-      const error = clip(r.error ?? 'failed');
-      this.failing.set(r.key, { key: r.key, op: r.op, error, at: sec(at), since: before?.since ?? sec(at), failures: (before?.failures ?? 0) + 1 });
     }
     this.record({
       at: sec(at),
@@ -253,7 +259,6 @@ export class StatusTracker {
   private passDone(s: PassSummary): void {
     const at = this.now();
     const started = this.current?.since ?? at;
-    const touched = this.current?.touched ?? new Set<string>();
     this.current = null;
     this.passes[s.kind][s.status]++;
     if (s.held !== undefined) this.held = s.held;
@@ -267,12 +272,7 @@ export class StatusTracker {
     // full pass that found the manifest unchanged did not look at the repositories named in notices.
     if (s.kind === 'targeted' || s.status === 'done') for (const [key, t] of this.notices) if (t <= started) this.notices.delete(key);
     if (s.kind === 'full' && this.manifestSince !== null && this.manifestSince <= started) this.manifestSince = null;
-    if (s.kind === 'full') {
-      this.lastFullPassAt = at;
-      // A full pass that read a new manifest and left a failing repository alone found nothing to do
-      // for it: it was fixed some other way, or it left the origin's manifest.
-      if (s.status === 'done') for (const key of this.failing.keys()) if (!touched.has(key)) this.failing.delete(key);
-    }
+    if (s.kind === 'full') this.lastFullPassAt = at;
     if (s.status === 'done') {
       const parts = Object.entries({ cloned: s.cloned, updated: s.updated, fixed: s.fixed ?? 0, purged: s.purged, deferred: s.deferred, failed: s.failed }).filter(([, n]) => n > 0);
       this.record({
@@ -285,8 +285,21 @@ export class StatusTracker {
     }
   }
 
+  /** The record's failing set as the snapshot lists it (the record keeps errors as served: redacted and clipped). */
+  private failingRepos(): FailingRepo[] {
+    return Object.entries(this.passRecord.failingNow()).map(([key, f]) => ({
+      key,
+      op: f.op ?? 'update',
+      error: f.error,
+      at: Date.parse(f.last) / 1000,
+      since: Date.parse(f.since) / 1000,
+      failures: f.attempts,
+    }));
+  }
+
   snapshot(): StatusSnapshot {
     const now = this.now();
+    const failing = this.failingRepos();
     const behind = oldest([...this.notices.values(), ...(this.manifestSince !== null ? [this.manifestSince] : [])]);
     const contact = this.feedState === 'connected' ? now : this.lastContact;
     const sinceContact = lagSeconds(contact ?? this.startedAt, now);
@@ -295,8 +308,8 @@ export class StatusTracker {
       now: sec(now),
       started_at: sec(this.startedAt),
       repos: this.held,
-      failing_repos: this.failing.size,
-      failing_since: oldest([...this.failing.values()].map((f) => f.since)),
+      failing_repos: failing.length,
+      failing_since: oldest(failing.map((f) => f.since)),
       lag_seconds: Math.max(lagSeconds(behind, now), sinceContact),
       behind_since: behind === null ? null : sec(behind),
       last_contact_at: contact === null ? null : sec(contact),
@@ -316,7 +329,7 @@ export class StatusTracker {
       passes: { full: { ...this.passes.full }, targeted: { ...this.passes.targeted } },
       manifest_checks: { ...this.checks },
       repo_updates: { ...this.results },
-      failing: [...this.failing.values()].sort((a, b) => b.at - a.at || a.key.localeCompare(b.key)).slice(0, FAILING_LISTED),
+      failing: failing.sort((a, b) => b.at - a.at || a.key.localeCompare(b.key)).slice(0, FAILING_LISTED),
       activity: [...this.activity].reverse(),
     };
   }

@@ -1,34 +1,64 @@
 import t from 'tap';
-import { EMPTY_RECORD, recordAfterPass, statusReport, type PassRecord } from '../../replica/pass-record.js';
+import { EMPTY_RECORD, failingWith, parsePassRecord, recordAfterPass, statusReport, type PassRecord, type TimedResult } from '../../replica/pass-record.js';
 import type { PassSummary, RepoDone } from '../../replica/events.js';
 
 const T0 = Date.parse('2026-12-05T01:00:00Z');
 const summary = (o: Partial<PassSummary> = {}): PassSummary => ({ kind: 'full', status: 'done', ms: 1500, cloned: 0, updated: 0, purged: 0, deferred: 0, failed: 0, ...o });
 const done = (key: string, result: RepoDone['result'], error?: string): RepoDone => ({ key, op: 'update', result, ok: result !== 'failed' && result !== 'deferred', ms: 1, ...(error ? { error } : {}) });
 
-t.test('failing repositories: counted in a row, kept or dropped by what each pass saw', async (t) => {
-  const one = recordAfterPass(EMPTY_RECORD, summary({ failed: 2 }), [done('/a.git', 'failed', 'fatal: a'), done('/b.git', 'failed', 'fatal: b'), done('/c.git', 'cloned')], T0, null, 7);
-  t.same(one.failing, {
-    '/a.git': { error: 'fatal: a', since: '2026-12-05T01:00:00.000Z', last: '2026-12-05T01:00:00.000Z', attempts: 1 },
-    '/b.git': { error: 'fatal: b', since: '2026-12-05T01:00:00.000Z', last: '2026-12-05T01:00:00.000Z', attempts: 1 },
-  });
+const iso = (ms: number) => new Date(ms).toISOString();
+const T1 = T0 + 60_000;
+const failingA: PassRecord = { lastPass: null, failing: { '/a.git': { error: 'fatal: a', op: 'update', since: iso(T0), last: iso(T0), attempts: 1 } }, nextRetry: null };
+
+t.test('the failing set after a pass: a row at each boundary', async (t) => {
+  const rows: { name: string; prev: PassRecord; pass: PassSummary; results: TimedResult[]; want: PassRecord['failing'] }[] = [
+    { name: 'first failure', prev: EMPTY_RECORD, pass: summary({ failed: 1 }), results: [done('/a.git', 'failed', 'fatal: a')], want: { '/a.git': { error: 'fatal: a', op: 'update', since: iso(T1), last: iso(T1), attempts: 1 } } },
+    { name: 'first failure: the time is when the repository failed, not when the pass ended', prev: EMPTY_RECORD, pass: summary({ failed: 1 }), results: [{ ...done('/a.git', 'failed', 'fatal: a'), op: 'init', at: T1 - 5000 }], want: { '/a.git': { error: 'fatal: a', op: 'init', since: iso(T1 - 5000), last: iso(T1 - 5000), attempts: 1 } } },
+    { name: 'repeated failure: first failure kept, latest error and time, one more in a row', prev: failingA, pass: summary({ failed: 1 }), results: [done('/a.git', 'failed', 'fatal: a, again')], want: { '/a.git': { error: 'fatal: a, again', op: 'update', since: iso(T0), last: iso(T1), attempts: 2 } } },
+    { name: 'repeated failure in a targeted pass', prev: failingA, pass: summary({ kind: 'targeted', failed: 1 }), results: [done('/a.git', 'failed', 'fatal: a')], want: { '/a.git': { error: 'fatal: a', op: 'update', since: iso(T0), last: iso(T1), attempts: 2 } } },
+    { name: 'recovery: updated', prev: failingA, pass: summary({ updated: 1 }), results: [done('/a.git', 'updated')], want: {} },
+    { name: 'recovery: only its settings needed putting right', prev: failingA, pass: summary({ kind: 'targeted', fixed: 1 }), results: [done('/a.git', 'fixed')], want: {} },
+    { name: 'recovery: recloned', prev: failingA, pass: summary({ kind: 'targeted', cloned: 1 }), results: [{ ...done('/a.git', 'cloned'), op: 'reclone' }], want: {} },
+    { name: 'left the manifest (or fixed elsewhere): a full pass that got to work did not touch it', prev: failingA, pass: summary({ updated: 1 }), results: [done('/b.git', 'updated')], want: {} },
+    { name: 'a full pass with nothing to do at all', prev: failingA, pass: summary(), results: [], want: {} },
+    { name: 'a targeted pass not touching the failing repository', prev: failingA, pass: summary({ kind: 'targeted', updated: 1 }), results: [done('/b.git', 'updated')], want: failingA.failing },
+    { name: 'a targeted pass with nothing to do', prev: failingA, pass: summary({ kind: 'targeted' }), results: [], want: failingA.failing },
+    { name: 'a targeted pass adds a failure beside one it did not touch', prev: failingA, pass: summary({ kind: 'targeted', failed: 1 }), results: [done('/b.git', 'failed', 'fatal: b')], want: { ...failingA.failing, '/b.git': { error: 'fatal: b', op: 'update', since: iso(T1), last: iso(T1), attempts: 1 } } },
+    { name: 'an unchanged manifest', prev: failingA, pass: summary({ status: 'unchanged' }), results: [], want: failingA.failing },
+    { name: 'a pass that failed as a whole (manifest unreadable)', prev: failingA, pass: summary({ status: 'failed', error: 'cannot fetch' }), results: [], want: failingA.failing },
+    { name: 'a targeted pass that failed after some repositories: what they did counts', prev: failingA, pass: summary({ kind: 'targeted', status: 'failed', error: 'EACCES' }), results: [done('/a.git', 'updated')], want: {} },
+    { name: 'locked elsewhere (deferred) in a full pass: a failing repository stays as it was', prev: failingA, pass: summary({ deferred: 1 }), results: [done('/a.git', 'deferred')], want: failingA.failing },
+    { name: 'locked elsewhere (deferred): one not failing does not start to', prev: EMPTY_RECORD, pass: summary({ kind: 'targeted', deferred: 1 }), results: [done('/a.git', 'deferred')], want: {} },
+    { name: 'an error is stored as served: credentials redacted, control characters escaped', prev: EMPTY_RECORD, pass: summary({ failed: 1 }), results: [done('/a.git', 'failed', "fatal: unable to access 'https://me:s3cret@example.org/a.git/':\x1b[31m 403")], want: { '/a.git': { error: "fatal: unable to access 'https://***@example.org/a.git/':\\x1b[31m 403", op: 'update', since: iso(T1), last: iso(T1), attempts: 1 } } },
+    { name: 'an error of 2000 characters is kept whole', prev: EMPTY_RECORD, pass: summary({ failed: 1 }), results: [done('/a.git', 'failed', 'x'.repeat(2000))], want: { '/a.git': { error: 'x'.repeat(2000), op: 'update', since: iso(T1), last: iso(T1), attempts: 1 } } },
+    { name: 'an error of 2001 characters is clipped', prev: EMPTY_RECORD, pass: summary({ failed: 1 }), results: [done('/a.git', 'failed', 'x'.repeat(2001))], want: { '/a.git': { error: `${'x'.repeat(2000)}… (2001 characters)`, op: 'update', since: iso(T1), last: iso(T1), attempts: 1 } } },
+  ];
+  for (const r of rows) {
+    const next = recordAfterPass(r.prev, r.pass, r.results, T1, null, 7);
+    t.same(next.failing, r.want, r.name);
+    // While a pass runs the status page shows the same rules applied to the results so far; only the
+    // end of a full pass that got to work drops what it did not touch.
+    if (!(r.pass.kind === 'full' && r.pass.status === 'done')) t.same(failingWith(r.prev.failing, r.results, T1), r.want, `${r.name}: while the pass runs`);
+  }
+  t.same(failingA.failing['/a.git']?.attempts, 1, 'the previous record is left as it was');
+});
+
+t.test('the record of a pass: when, by whom, the next retry', async (t) => {
+  const one = recordAfterPass(EMPTY_RECORD, summary({ failed: 1, held: 4 }), [done('/a.git', 'failed', 'fatal: a')], T0, null, 7);
   t.equal(one.nextRetry, null, 'one-shot: at the next run');
-  t.same(one.lastPass, { ...summary({ failed: 2 }), at: '2026-12-05T01:00:00.000Z', pid: 7 });
-  const later = T0 + 60_000;
-  // A full pass that got to work: /a.git failed again, /b.git needed no work (fixed at the origin, or gone).
-  const two = recordAfterPass(one, summary({ failed: 1 }), [done('/a.git', 'failed', 'fatal: a, again')], later, 300_000, 7);
-  t.same(Object.keys(two.failing), ['/a.git']);
-  t.same(two.failing['/a.git'], { error: 'fatal: a, again', since: '2026-12-05T01:00:00.000Z', last: '2026-12-05T01:01:00.000Z', attempts: 2 });
-  t.equal(two.nextRetry, '2026-12-05T01:06:00.000Z', 'the daemon: its next refresh');
-  // A pass that failed as a whole, or found the manifest unchanged: the failures stay as they were.
-  t.same(recordAfterPass(one, summary({ status: 'failed', error: 'cannot fetch' }), [], later, null, 8).failing, one.failing);
-  t.same(recordAfterPass(one, summary({ status: 'unchanged' }), [], later, null, 8).failing, one.failing);
-  // A targeted pass changes only what it worked on; deferred (locked elsewhere) keeps its state.
-  const targeted = recordAfterPass(one, summary({ kind: 'targeted' }), [done('/a.git', 'updated'), done('/b.git', 'deferred')], later, null, 8);
-  t.same(Object.keys(targeted.failing), ['/b.git']);
-  t.same(targeted.failing['/b.git'], one.failing['/b.git']);
-  const deferredFull = recordAfterPass(one, summary(), [done('/b.git', 'deferred')], later, null, 8);
-  t.same(Object.keys(deferredFull.failing), ['/b.git'], 'a full pass keeps a deferred failing repository');
+  t.same(one.lastPass, { ...summary({ failed: 1 }), at: '2026-12-05T01:00:00.000Z', pid: 7 }, 'held is not recorded');
+  t.equal(recordAfterPass(one, summary(), [], T0 + 60_000, T0 + 300_000, 7).nextRetry, '2026-12-05T01:05:00.000Z', 'the daemon: its next full pass');
+});
+
+t.test('a record read from disk: a failing entry a hand edit broke is dropped, the rest kept', async (t) => {
+  const good = { error: 'fatal: a', since: iso(T0), last: iso(T0), attempts: 2 };
+  const r = parsePassRecord(JSON.stringify({ lastPass: null, failing: { '/a.git': good, '/b.git': { error: 'x', since: 'yesterday', last: iso(T0), attempts: 1 }, '/c.git': { error: 'x', since: iso(T0), last: iso(T0) }, '/d.git': null, '/e.git': 'broken' }, nextRetry: null }));
+  t.same(r.failing, { '/a.git': good }, 'a record written before op was kept is read as it is');
+  t.same(parsePassRecord('{"lastPass":null,"failing":[1],"nextRetry":null}').failing, {});
+  t.same(parsePassRecord('{}'), EMPTY_RECORD);
+  t.throws(() => parsePassRecord('[]'), /not a JSON object/);
+  t.throws(() => parsePassRecord('null'), /not a JSON object/);
+  t.throws(() => parsePassRecord('{"cut sh'));
 });
 
 t.test('--status lines and exit status', async (t) => {
