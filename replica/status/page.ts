@@ -99,12 +99,22 @@ function about(s: StatusSnapshot): Html {
         ] as [string, Html | string][])
       : []),
     ['Change feed', FEED[s.feed]],
-    ['Next full pass', s.next_full_pass_at === null ? 'not scheduled' : html`<time datetime="${iso(s.next_full_pass_at)}">in ${formatDuration(s.next_full_pass_at - s.now)}</time>`],
+    ['Next full pass', s.fsck ? 'when grok-fsck ends' : s.next_full_pass_at === null ? 'not scheduled' : html`<time datetime="${iso(s.next_full_pass_at)}">in ${formatDuration(s.next_full_pass_at - s.now)}</time>`],
+    ...(s.last_fsck ? ([['Last grok-fsck', lastFsck(s, s.last_fsck)]] as [string, Html][]) : []),
   ];
   return html`<dl class="about" id="about">${items.map(([k, v]) => html`<div><dt>${k}</dt><dd>${v}</dd></div>`)}</dl>`;
 }
 
+const FSCK_OUTCOME: Record<NonNullable<StatusSnapshot['last_fsck']>['status'], string> = { done: 'done', busy: 'skipped (another grok-fsck was running)', failed: 'failed' };
+
+function lastFsck(s: StatusSnapshot, f: NonNullable<StatusSnapshot['last_fsck']>): Html {
+  const errors = f.status === 'done' ? `, ${plural(f.errors, 'repository', 'repositories')} with errors` : '';
+  return html`<span id="last-fsck">${ago(f.at, s.now)}: ${FSCK_OUTCOME[f.status]}${errors}, took ${formatDuration(f.seconds)}</span>`;
+}
+
 function working(s: StatusSnapshot): Html | null {
+  // Passes wait for grok-fsck; the manifest is still checked (the "Last check" card).
+  if (s.fsck) return html`<span class="state warn" id="working">grok-fsck running since <time datetime="${iso(s.fsck.since)}" title="${iso(s.fsck.since)}">${iso(s.fsck.since)}</time> (${formatDuration(s.now - s.fsck.since)}); passes wait for it</span>`;
   const w = s.working;
   if (!w) return null;
   const of = w.total === null ? '' : `, ${formatCount(w.done)} of ${formatCount(w.total)} done`;
