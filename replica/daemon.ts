@@ -257,11 +257,11 @@ async function fsckLoggingFailures(config: GrokConfig, deps: DaemonDeps, tracker
     const res = await (deps.runFsck ?? defaultRunFsck)(config, FSCK_OPTIONS, { git: deps.git, log, now: deps.now });
     if (res.status === 'busy') log.info('fsck: another grok-fsck is running; skipped');
     else log.info(`fsck: ${res.checked.length} checked, ${res.repacked.length} repacked, ${res.errors.length} with errors`);
-    tracker?.fsckDone(res.status === 'busy' ? 'busy' : 'done', res.status === 'done' ? res.errors.length : 0);
+    tracker?.fsckDone(res.status, { checked: res.checked.length, repacked: res.repacked.length, errors: res.errors.length });
     return res.status === 'done' && res.errors.length > 0;
   } catch (err) {
     log.error(`fsck failed: ${describeError(err)}; trying again at the next fsck_cron time`);
-    tracker?.fsckDone('failed', 0, describeError(err));
+    tracker?.fsckDone('failed', undefined, describeError(err));
     return false;
   }
 }

@@ -214,14 +214,15 @@ export class StatusTracker {
     this.fsckSince = this.now();
   }
 
-  /** `errors`: repositories it found with errors (done only); `error`: why it failed. */
-  fsckDone(status: FsckOutcome, errors = 0, error?: string): void {
+  /** `counts`: what a done run did (its log line's); `error`: why it failed. */
+  fsckDone(status: FsckOutcome, counts?: { readonly checked: number; readonly repacked: number; readonly errors: number }, error?: string): void {
+    const errors = counts?.errors ?? 0;
     const at = this.now();
     const seconds = sec(at - (this.fsckSince ?? at));
     this.fsckSince = null;
     this.fsckRuns[status]++;
     this.lastFsck = { at: sec(at), seconds, status, errors };
-    const detail = status === 'failed' ? clip(error ?? 'failed') : status === 'busy' ? 'another grok-fsck was running' : `${errors} with errors`;
+    const detail = status === 'failed' ? clip(error ?? 'failed') : status === 'busy' ? 'skipped: another grok-fsck was running' : `${counts?.checked ?? 0} checked, ${counts?.repacked ?? 0} repacked, ${errors} with errors`;
     this.record({ at: sec(at), what: 'fsck', ok: status !== 'failed' && errors === 0, seconds, detail });
   }
 

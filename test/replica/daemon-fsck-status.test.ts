@@ -1,21 +1,15 @@
 /**
- * grok-pull -o with fsck_cron and a status listener: while grok-fsck runs (held here until the test
- * lets it end, as an fsck of a big mirror takes hours) /healthz says `fsck` (200), /status.json,
- * the page and /metrics say so, and the manifest is still checked on every refresh tick, so a
- * loop that stops checking is still `stale`. The passes wait for the fsck; the change a check saw
+ * grok-pull -o with fsck_cron and a status listener (test/helpers/fsck-daemon.ts): while grok-fsck
+ * runs (held until the test lets it end, as an fsck of a big mirror takes hours) /healthz says
+ * `fsck` (200), /status.json, the page and /metrics say so, and the manifest is still checked on
+ * every refresh tick, so a loop that stops checking is still `stale`. The passes wait for the fsck; the change a check saw
  * is applied by the pass after it. A clock the test moves stands for the hours.
  */
 import path from 'node:path';
 import t from 'tap';
-import { runDaemon, type DaemonDeps } from '../../replica/daemon.js';
-import type { FsckResult } from '../../shared/fsck/run.js';
-import { Git } from '../../shared/git/index.js';
-import { silentLogger } from '../../shared/log.js';
-import { fsckOk, git, makeRepo, pushCommit } from '../helpers/git.js';
-import { startTestOrigin } from '../helpers/origin.js';
-import { replicaConfig } from '../helpers/replica.js';
+import { startFsckDaemon } from '../helpers/fsck-daemon.js';
+import { fsckOk, git, pushCommit } from '../helpers/git.js';
 import { waitFor } from '../helpers/status-daemon.js';
-import { tmpDir } from '../helpers/tmp.js';
 
 const headOf = (repo: string, ref: string) => {
   try {
@@ -35,35 +29,8 @@ interface Status {
 }
 
 t.test('fsck_cron: /healthz, /status.json, the page and /metrics while grok-fsck runs and after', async (t) => {
-  const dir = tmpDir(t);
-  const top = path.join(dir, 'origin');
-  makeRepo(path.join(top, 'a.git'));
-  const origin = await startTestOrigin(t, top);
-  const mirror = path.join(dir, 'mirror');
-  const FSCK = '0 4 * * 0';
-  const config = replicaConfig(mirror, origin.url, `refresh = 3600\nfeed = no\nfsck_cron = ${FSCK}\nstatus_listen = 127.0.0.1:0\n`);
-
-  let fireFsck = () => {};
-  let tick = () => {};
-  const schedule: DaemonDeps['schedule'] = (_expr, job) => ((fireFsck = job), { stop: () => {} });
-  const every: DaemonDeps['every'] = (_ms, job) => ((tick = job), { stop: () => {} });
-  let fsckCalled = false;
-  let release: () => void = () => {};
-  const runFsck: DaemonDeps['runFsck'] = async () => {
-    fsckCalled = true;
-    await new Promise<void>((r) => (release = r));
-    return { status: 'done', checked: ['/a.git'], repacked: [], errors: [] } satisfies FsckResult;
-  };
-  let offset = 0;
-  const now = () => Date.now() + offset;
-  let url = '';
-  const stop = new AbortController();
-  const done = runDaemon(config, { purge: false, forcePurge: false }, { git: new Git(), log: silentLogger(), now, schedule, every, runFsck, onStatusListening: (u) => (url = u) }, stop.signal);
-  t.teardown(async () => {
-    stop.abort();
-    release();
-    await done;
-  });
+  const d = await startFsckDaemon(t, ['a.git']);
+  const { url, top, mirror, origin, now, tick } = d;
   const healthz = async () => {
     const res = await fetch(`${url}/healthz`);
     return { code: res.status, body: (await res.json()) as { status: string; fsck: { since: number; running_seconds: number } | null; last_fsck: { status: string } | null } };
@@ -78,12 +45,11 @@ t.test('fsck_cron: /healthz, /status.json, the page and /metrics while grok-fsck
     await waitFor('the manifest check', async () => (await checks()) > before);
   };
 
-  await waitFor('the first pass', async () => url !== '' && (await status()).passes.full.done === 1);
+  await waitFor('the first pass', async () => (await status()).passes.full.done === 1);
   t.equal((await healthz()).body.status, 'ok', 'ok before any fsck');
   t.equal(await metric('fsck_running'), 0);
 
-  fireFsck();
-  await waitFor('grok-fsck to start', () => fsckCalled);
+  await d.startFsck();
   const startedAt = now() / 1000;
   let h = await healthz();
   t.equal(h.code, 200);
@@ -94,7 +60,7 @@ t.test('fsck_cron: /healthz, /status.json, the page and /metrics while grok-fsck
   t.equal(await metric('fsck_running'), 1, 'grokmirror_replica_fsck_running 1');
 
   // Two hours on (refresh 3600 s + 300 s grace is past): the refresh tick's check keeps health ok.
-  offset += 2 * 3600_000;
+  d.advance(2 * 3600_000);
   await tickAndCheck();
   h = await healthz();
   t.equal(h.code, 200, 'still 200 two hours into the fsck');
@@ -121,14 +87,14 @@ t.test('fsck_cron: /healthz, /status.json, the page and /metrics while grok-fsck
   t.equal(s.bytes_downloaded.manifest, downloaded, 'the next check is conditional on what the last one saw: no second download');
 
   // A loop that stops checking is stale, fsck or not.
-  offset += 2 * 3600_000;
+  d.advance(2 * 3600_000);
   h = await healthz();
   t.equal(h.code, 503, 'no check for two hours during the fsck: 503');
   t.equal(h.body.status, 'stale');
   await tickAndCheck();
   t.equal((await healthz()).body.status, 'fsck', 'back to fsck after a check');
 
-  release();
+  d.endFsck();
   await waitFor('the pass after the fsck', () => headOf(path.join(mirror, 'a.git'), 'refs/heads/live') === sha);
   await waitFor('the pass recorded', async () => (await status()).passes.full.done === 2);
   h = await healthz();
