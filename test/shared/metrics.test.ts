@@ -81,6 +81,39 @@ t.test('replica /healthz by state: starting, ok, stale at the edge, working', as
   t.match(at(checked + limit + 1), { code: 503, body: { status: 'stale' } }, 'stale one second past it');
 });
 
+t.test('replica /healthz during an fsck_cron grok-fsck: fsck while checks are on schedule, stale at the same edge', async (t) => {
+  const T0 = Date.UTC(2025, 0, 1);
+  let now = T0;
+  const tracker = new StatusTracker({ now: () => now, refreshSeconds: 900, feed: false });
+  const limit = 900 + HEALTH_GRACE_SECONDS;
+  const at = (s: number) => {
+    now = T0 + s * 1000;
+    return health(tracker.snapshot());
+  };
+  tracker.fsckStarted();
+  t.match(at(limit), { code: 200, body: { status: 'fsck', fsck: { since: T0 / 1000, running_seconds: limit }, last_manifest_check: null } }, 'before any check: fsck up to the start-up limit');
+  t.match(at(limit + 1), { code: 503, body: { status: 'stale' } }, 'and stale past it, fsck or not');
+  tracker.events.onManifestChecked({ status: 'unchanged' });
+  const checked = limit + 1;
+  t.match(at(checked + limit), { code: 200, body: { status: 'fsck' } }, 'fsck at exactly refresh + grace after a check');
+  t.match(at(checked + limit + 1), { code: 503, body: { status: 'stale', fsck: { running_seconds: checked + limit + 1 } } }, 'stale one second past it');
+  tracker.events.onManifestChecked({ status: 'failed', error: 'connect ECONNREFUSED' });
+  t.match(at(checked + limit + 2), { code: 200, body: { status: 'fsck' } }, 'a failed check still shows the loop on schedule');
+  tracker.fsckDone('failed', undefined, 'objstore on fire');
+  t.match(at(checked + limit + 12), { code: 200, body: { status: 'ok', fsck: null, last_fsck: { status: 'failed', errors: 0, seconds: checked + limit + 2, age_seconds: 10 } } }, 'ok after it, with how the last one ended');
+  tracker.fsckStarted();
+  tracker.fsckDone('busy');
+  tracker.fsckStarted();
+  now += 60_000;
+  tracker.fsckDone('done', { checked: 3, repacked: 1, errors: 2 });
+  const s = tracker.snapshot();
+  t.same(s.fsck_runs, { done: 1, busy: 1, failed: 1 }, 'each outcome counted');
+  t.match(s.last_fsck, { status: 'done', errors: 2, seconds: 60 });
+  t.match(s.activity[0], { what: 'fsck', ok: false, detail: '3 checked, 1 repacked, 2 with errors', seconds: 60 }, 'errors found make it a failure in the activity');
+  t.match(s.activity[1], { what: 'fsck', ok: true, detail: 'skipped: another grok-fsck was running' });
+  t.match(s.activity[2], { what: 'fsck', ok: false, detail: 'objstore on fire' });
+});
+
 t.test('replica: a real daemon over HTTP: /healthz, build_info, runtime metrics, one prefix', async (t) => {
   const d = await startStatusDaemon(t, ['a.git', 'b.git']);
   await waitFor('the first pass', async () => /"passes":\{"full":\{"done":1/.test(await d.get('/status.json')));
