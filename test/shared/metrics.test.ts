@@ -59,15 +59,20 @@ t.test('origin: notify latency observed, manifest writes counted, one prefix, ru
   t.notMatch(after, /grok_origin_/, 'the old prefix is gone');
 });
 
-t.test('replica /healthz by state: starting, ok, stale at the edge, working', async (t) => {
+/** A tracker with refresh 900 on a clock the test sets: `at(s)` is /healthz s seconds after start. */
+function healthClock() {
   const T0 = Date.UTC(2025, 0, 1);
-  let now = T0;
-  const tracker = new StatusTracker({ now: () => now, refreshSeconds: 900, feed: false });
-  const limit = 900 + HEALTH_GRACE_SECONDS;
+  const clock = { now: T0 };
+  const tracker = new StatusTracker({ now: () => clock.now, refreshSeconds: 900, feed: false });
   const at = (s: number) => {
-    now = T0 + s * 1000;
+    clock.now = T0 + s * 1000;
     return health(tracker.snapshot());
   };
+  return { T0, clock, tracker, at, limit: 900 + HEALTH_GRACE_SECONDS };
+}
+
+t.test('replica /healthz by state: starting, ok, stale at the edge, working', async (t) => {
+  const { tracker, at, limit } = healthClock();
   t.match(at(0), { code: 200, body: { status: 'starting', last_manifest_check: null, uptime_seconds: 0 } });
   t.match(at(limit), { code: 200, body: { status: 'starting' } }, 'starting up to the limit');
   t.match(at(limit + 1), { code: 503, body: { status: 'stale' } }, 'no check past it: stale');
@@ -82,14 +87,7 @@ t.test('replica /healthz by state: starting, ok, stale at the edge, working', as
 });
 
 t.test('replica /healthz during an fsck_cron grok-fsck: fsck while checks are on schedule, stale at the same edge', async (t) => {
-  const T0 = Date.UTC(2025, 0, 1);
-  let now = T0;
-  const tracker = new StatusTracker({ now: () => now, refreshSeconds: 900, feed: false });
-  const limit = 900 + HEALTH_GRACE_SECONDS;
-  const at = (s: number) => {
-    now = T0 + s * 1000;
-    return health(tracker.snapshot());
-  };
+  const { T0, clock, tracker, at, limit } = healthClock();
   tracker.fsckStarted();
   t.match(at(limit), { code: 200, body: { status: 'fsck', fsck: { since: T0 / 1000, running_seconds: limit }, last_manifest_check: null } }, 'before any check: fsck up to the start-up limit');
   t.match(at(limit + 1), { code: 503, body: { status: 'stale' } }, 'and stale past it, fsck or not');
@@ -104,7 +102,7 @@ t.test('replica /healthz during an fsck_cron grok-fsck: fsck while checks are on
   tracker.fsckStarted();
   tracker.fsckDone('busy');
   tracker.fsckStarted();
-  now += 60_000;
+  clock.now += 60_000;
   tracker.fsckDone('done', { checked: 3, repacked: 1, errors: 2 });
   const s = tracker.snapshot();
   t.same(s.fsck_runs, { done: 1, busy: 1, failed: 1 }, 'each outcome counted');
