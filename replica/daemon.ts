@@ -3,7 +3,9 @@
  * `refresh` seconds (conditional: a 304 costs almost nothing), a forced re-check on `recheck_cron`
  * (node-cron), targeted updates from the origin's change feed (each event carries the entry; a push
  * reaches this replica in about a second) and from the unix socket, and grok-fsck on `fsck_cron`
- * (in the loop, so it never runs beside a pull). Notices that arrive while work is running are batched.
+ * (started by the loop, which then holds every pass until it ends, so fsck never runs beside a pull;
+ * with a status page, the loop goes on checking the manifest meanwhile: manifest-watch.ts). Notices
+ * that arrive while work is running are batched.
  * A failed pass, fsck or manifest fetch is logged and the daemon carries on; on stop, the running job
  * finishes (it flushes its state) and nothing new starts. With `status_listen`, a status page and
  * Prometheus metrics (replica/status/) follow the passes through their events.
@@ -22,6 +24,7 @@ import { withPassLock } from './daemon-lock.js';
 import { followFeed } from './feed-client.js';
 import { fileRecordStore, passRecorder, type PassRecorder } from './pass-recorder.js';
 import { runPull } from './run.js';
+import { manifestWatch } from './manifest-watch.js';
 import { listenSocket } from './socket-listener.js';
 import { aboutReplica } from './status/about.js';
 import type { RunningStatusServer } from './status/server.js';
@@ -40,6 +43,8 @@ export interface DaemonDeps {
   readonly schedule?: (expression: string, job: () => void) => CronJob;
   /** One grok-fsck pass: shared/fsck/run.ts by default, loaded only when `fsck_cron` first fires. */
   readonly runFsck?: (config: GrokConfig, opts: FsckRunOptions, deps: FsckDeps) => Promise<FsckResult>;
+  /** Runs `job` every `ms` (the refresh timer): setInterval by default; tests fire it themselves. */
+  readonly every?: (ms: number, job: () => void) => CronJob;
   /** Told the status server's URL once it listens (status_listen may ask for port 0). */
   readonly onStatusListening?: (url: string) => void;
 }
@@ -125,6 +130,10 @@ async function follow(
   const schedule = baseDeps.schedule ?? ((expr: string, job: () => void): CronJob => cronSchedule(expr, job));
   let full: { force: boolean } | null = { force: false };
   let fsckDue = false;
+  // The fsck_cron run of grok-fsck, while it runs: passes wait for it; `checkDue` (a refresh tick
+  // meanwhile) asks for a manifest check in the meantime.
+  let fsck: Promise<void> | null = null;
+  let checkDue = false;
   const targets = new Map<string, TargetItem>();
   let wake: (() => void) | null = null;
   const poke = () => {
@@ -155,10 +164,15 @@ async function follow(
   let socket: Server | null = null;
   if (config.pull.socket) socket = await listenSocket(config.pull.socket, (p) => wantTarget(p), log, configWhere(config, 'pull', 'socket'));
   const refreshMs = config.pull.refresh * 1000;
-  const timer = setInterval(() => {
+  const every = baseDeps.every ?? ((ms: number, job: () => void): CronJob => {
+    const t = setInterval(job, ms);
+    return { stop: () => clearInterval(t) };
+  });
+  const timer = every(refreshMs, () => {
     setNextFullPass(deps.now() + refreshMs);
+    checkDue = true;
     wantFull(false);
-  }, refreshMs);
+  });
   setNextFullPass(deps.now() + refreshMs);
   const crons: CronJob[] = [];
   if (config.pull.recheck_cron) crons.push(schedule(config.pull.recheck_cron, () => wantFull(true)));
@@ -180,10 +194,24 @@ async function follow(
   signal.addEventListener('abort', poke, { once: true });
 
   try {
+    let check: (() => Promise<void>) | null = null;
     while (!signal.aborted) {
+      if (fsck) {
+        // Checks only feed the status page and /healthz: without one nothing would read them.
+        if (checkDue && tracker) {
+          checkDue = false;
+          check ??= manifestWatch(config, { log, now: deps.now, onChecked: tracker.events.onManifestChecked });
+          await check();
+          continue;
+        }
+        await new Promise<void>((r) => (wake = r));
+        continue;
+      }
+      check = null;
       if (full) {
         const force = full.force;
         full = null;
+        checkDue = false;
         try {
           const res = await withPassLock(config.core.toplevel, () => runPull(config, { force, purge: opts.purge, forcePurge: opts.forcePurge }, deps), signal);
           if (res.status === 'done') log.info(`pass: ${res.cloned.length} cloned, ${res.updated.length} updated, ${res.fixed.length} fixed, ${res.purged.length} purged, ${res.failed.length} failed`);
@@ -197,9 +225,14 @@ async function follow(
       // it works are batched and fetched when it is done; fsck and pull never touch repositories at once.
       if (fsckDue) {
         fsckDue = false;
+        tracker?.fsckStarted();
         // A repository with errors may have been marked for a reclone; a pass looks at unchanged
         // repositories only when it rechecks (plan.ts diskLook), so the next one does.
-        if (await fsckLoggingFailures(config, deps)) wantFull(true);
+        fsck = fsckLoggingFailures(config, deps, tracker).then((found) => {
+          fsck = null;
+          if (found) wantFull(true);
+          else poke();
+        });
         continue;
       }
       if (targets.size > 0) {
@@ -220,7 +253,9 @@ async function follow(
       await new Promise<void>((r) => (wake = r));
     }
   } finally {
-    clearInterval(timer);
+    // On stop, a running fsck finishes (it flushes its state) before the daemon returns.
+    await fsck;
+    await timer.stop();
     for (const c of crons) await c.stop();
     await new Promise<void>((r) => (socket ? socket.close(() => r()) : r()));
     await feedDone;
@@ -231,15 +266,17 @@ async function follow(
  * A failed fsck is logged and the daemon carries on: the next `fsck_cron` tick tries again. True when
  * it found repositories with errors.
  */
-async function fsckLoggingFailures(config: GrokConfig, deps: DaemonDeps): Promise<boolean> {
+async function fsckLoggingFailures(config: GrokConfig, deps: DaemonDeps, tracker: StatusTracker | null): Promise<boolean> {
   const { log } = deps;
   try {
     const res = await (deps.runFsck ?? defaultRunFsck)(config, FSCK_OPTIONS, { git: deps.git, log, now: deps.now });
     if (res.status === 'busy') log.info('fsck: another grok-fsck is running; skipped');
     else log.info(`fsck: ${res.checked.length} checked, ${res.repacked.length} repacked, ${res.errors.length} with errors`);
+    tracker?.fsckDone(res.status, { checked: res.checked.length, repacked: res.repacked.length, errors: res.errors.length });
     return res.status === 'done' && res.errors.length > 0;
   } catch (err) {
     log.error(`fsck failed: ${describeError(err)}; trying again at the next fsck_cron time`);
+    tracker?.fsckDone('failed', undefined, describeError(err));
     return false;
   }
 }

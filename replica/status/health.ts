@@ -5,7 +5,10 @@
  * - ok (200): a pass is running, or the last manifest check (whatever its result) is at most
  *   `refresh` and a grace old;
  * - starting (200): no check yet, and the daemon started less than that long ago;
- * - stale (503): no check for longer (the loop is stuck, or an fsck_cron run inside it holds checks up).
+ * - fsck (200): grok-fsck runs from fsck_cron (passes wait for it) and the manifest checks, which go on
+ *   meanwhile, are on schedule as for ok (or, before the first, as for starting): an fsck that takes
+ *   hours is work, not a stuck loop; how long it may take is for an alert on /metrics;
+ * - stale (503): no check for longer: the loop is stuck.
  * An unreachable origin or failing repositories leave it ok: the daemon does its part; they are for
  * the alerts on /metrics (lag, failing repositories), which say what is wrong where this cannot.
  */
@@ -15,7 +18,7 @@ import type { StatusSnapshot } from './tracker.js';
 export const HEALTH_GRACE_SECONDS = 300;
 
 export interface Health {
-  readonly status: 'ok' | 'starting' | 'stale';
+  readonly status: 'ok' | 'starting' | 'fsck' | 'stale';
   readonly pid: number | null;
   readonly version: string | null;
   readonly uptime_seconds: number;
@@ -25,13 +28,17 @@ export interface Health {
   readonly lag_seconds: number;
   readonly failing_repos: number;
   readonly feed: StatusSnapshot['feed'];
+  readonly fsck: { readonly since: number; readonly running_seconds: number } | null;
+  readonly last_fsck: { readonly status: string; readonly errors: number; readonly seconds: number; readonly age_seconds: number } | null;
 }
 
 export function health(s: StatusSnapshot): { code: 200 | 503; body: Health } {
   const limit = s.refresh_seconds + HEALTH_GRACE_SECONDS;
   const check = s.last_manifest_check;
-  const status: Health['status'] = s.working || (check && s.now - check.at <= limit) ? 'ok' : !check && s.now - s.started_at <= limit ? 'starting' : 'stale';
+  const onTime: Health['status'] = s.working || (check && s.now - check.at <= limit) ? 'ok' : !check && s.now - s.started_at <= limit ? 'starting' : 'stale';
+  const status = onTime !== 'stale' && s.fsck && !s.working ? 'fsck' : onTime;
   const age = (at: number) => Math.max(0, s.now - at);
+  const last = s.last_fsck;
   return {
     code: status === 'stale' ? 503 : 200,
     body: {
@@ -45,6 +52,8 @@ export function health(s: StatusSnapshot): { code: 200 | 503; body: Health } {
       lag_seconds: s.lag_seconds,
       failing_repos: s.failing_repos,
       feed: s.feed,
+      fsck: s.fsck ? { since: s.fsck.since, running_seconds: age(s.fsck.since) } : null,
+      last_fsck: last ? { status: last.status, errors: last.errors, seconds: last.seconds, age_seconds: age(last.at) } : null,
     },
   };
 }

@@ -43,6 +43,11 @@ export function statusMetrics(tracker: StatusTracker): StatusMetrics {
   gauge('queue_depth', 'Feed and socket notices waiting for the work loop', (s) => s.queue);
   gauge('last_pass_timestamp_seconds', 'When the last pass (full or notice) ended, whatever the result; 0: not yet', (s) => s.last_pass?.at ?? 0);
   gauge('pass_running', '1 while a pass is running', (s) => (s.working ? 1 : 0));
+  gauge('fsck_running', '1 while grok-fsck runs from fsck_cron (passes wait for it; manifest checks go on)', (s) => (s.fsck ? 1 : 0));
+  gauge('fsck_running_seconds', 'How long the running fsck_cron grok-fsck has run; 0 when none runs', (s) => (s.fsck ? Math.max(0, s.now - s.fsck.since) : 0));
+  gauge('last_fsck_timestamp_seconds', 'When the last fsck_cron grok-fsck ended, whatever the result; 0: not yet', (s) => s.last_fsck?.at ?? 0);
+  gauge('last_fsck_errors', 'Repositories the last fsck_cron grok-fsck found with errors (their findings: grokmirror.fsck.err)', (s) => s.last_fsck?.errors ?? 0);
+  gauge('last_fsck_duration_seconds', 'How long the last fsck_cron grok-fsck ran; 0: not yet', (s) => s.last_fsck?.seconds ?? 0);
   counter('fetched_bytes_total', 'Object bytes (packs and loose objects) added by clones and fetches', [], (s) => [[{}, s.bytes_fetched]]);
   counter('downloaded_bytes_total', 'Bytes downloaded besides git: whole manifests (what=manifest) and the change feed (what=feed)', ['what'], (s) =>
     Object.entries(s.bytes_downloaded).map(([what, n]) => [{ what }, n]),
@@ -52,6 +57,9 @@ export function statusMetrics(tracker: StatusTracker): StatusMetrics {
   );
   counter('passes_total', 'Passes by kind (full: manifest read; targeted: feed or socket notices) and result', ['kind', 'result'], (s) =>
     Object.entries(s.passes).flatMap(([kind, byResult]) => Object.entries(byResult).map(([result, n]): [Record<'kind' | 'result', string>, number] => [{ kind, result }, n])),
+  );
+  counter('fsck_runs_total', 'fsck_cron runs of grok-fsck by result (done; busy: another grok-fsck held the lock; failed)', ['result'], (s) =>
+    Object.entries(s.fsck_runs).map(([result, n]) => [{ result }, n]),
   );
   counter('repo_updates_total', 'Repositories worked on, by result', ['result'], (s) => Object.entries(s.repo_updates).map(([result, n]) => [{ result }, n]));
 

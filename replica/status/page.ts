@@ -99,12 +99,25 @@ function about(s: StatusSnapshot): Html {
         ] as [string, Html | string][])
       : []),
     ['Change feed', FEED[s.feed]],
-    ['Next full pass', s.next_full_pass_at === null ? 'not scheduled' : html`<time datetime="${iso(s.next_full_pass_at)}">in ${formatDuration(s.next_full_pass_at - s.now)}</time>`],
+    ['Next full pass', s.fsck ? 'when grok-fsck ends' : s.next_full_pass_at === null ? 'not scheduled' : html`<time datetime="${iso(s.next_full_pass_at)}">in ${formatDuration(s.next_full_pass_at - s.now)}</time>`],
+    ...(s.last_fsck ? ([['Last grok-fsck', lastFsck(s, s.last_fsck)]] as [string, Html][]) : []),
   ];
   return html`<dl class="about" id="about">${items.map(([k, v]) => html`<div><dt>${k}</dt><dd>${v}</dd></div>`)}</dl>`;
 }
 
+const FSCK_OUTCOME: Record<NonNullable<StatusSnapshot['last_fsck']>['status'], string> = { done: 'done', busy: 'skipped (another grok-fsck was running)', failed: 'failed' };
+
+function lastFsck(s: StatusSnapshot, f: NonNullable<StatusSnapshot['last_fsck']>): Html {
+  const errors = f.status === 'done' ? `, ${plural(f.errors, 'repository', 'repositories')} with errors` : '';
+  return html`<span id="last-fsck">${ago(f.at, s.now)}: ${FSCK_OUTCOME[f.status]}${errors}, took ${formatDuration(f.seconds)}</span>`;
+}
+
 function working(s: StatusSnapshot): Html | null {
+  // Passes wait for grok-fsck; the manifest is still checked (the "Last check" card).
+  if (s.fsck) {
+    const since = iso(s.fsck.since);
+    return html`<span class="state warn" id="working">grok-fsck running since <time datetime="${since}" title="${since}">${since.slice(0, 10)} ${since.slice(11, 16)} UTC</time> (${formatDuration(s.now - s.fsck.since)}); passes wait for it</span>`;
+  }
   const w = s.working;
   if (!w) return null;
   const of = w.total === null ? '' : `, ${formatCount(w.done)} of ${formatCount(w.total)} done`;
@@ -189,7 +202,7 @@ main{max-width:1100px;margin:0 auto;padding:16px}
 header{display:flex;flex-wrap:wrap;align-items:baseline;gap:8px 12px;margin-bottom:16px}
 h1{font-size:20px;margin:0}
 h2{font-size:16px;margin:24px 0 8px}
-.state{font-weight:600;padding:4px 12px;border-radius:999px}
+.state{font-weight:600;padding:4px 12px;border-radius:999px}.state time{white-space:nowrap}
 .state.ok{color:var(--ok);background:var(--okbg)}.state.warn{color:var(--warn);background:var(--warnbg)}.state.bad{color:var(--bad);background:var(--badbg)}.state.idle{color:var(--muted);background:var(--card)}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(130px,1fr));gap:10px}
 .card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:10px 12px;border-top:3px solid var(--line)}

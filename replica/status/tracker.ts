@@ -49,7 +49,7 @@ export interface FailingRepo {
 export interface Activity {
   readonly at: number;
   /** A repository's result, or a pass's kind. */
-  readonly what: RepoResult | 'full pass' | 'notice pass' | 'manifest check';
+  readonly what: RepoResult | 'full pass' | 'notice pass' | 'manifest check' | 'fsck';
   readonly ok: boolean;
   readonly key?: string;
   readonly seconds?: number;
@@ -59,6 +59,8 @@ export interface Activity {
 
 type Counts<K extends string> = Record<K, number>;
 
+/** How an fsck_cron run of grok-fsck ended: done, skipped (another grok-fsck held its lock), or failed. */
+export type FsckOutcome = 'done' | 'busy' | 'failed';
 
 export interface StatusSnapshot {
   readonly now: number;
@@ -92,6 +94,10 @@ export interface StatusSnapshot {
   readonly last_manifest_check: { readonly at: number; readonly status: ManifestChecked['status']; readonly error?: string } | null;
   readonly last_pass: (Omit<PassSummary, 'ms' | 'held'> & { readonly at: number; readonly seconds: number }) | null;
   readonly working: { readonly kind: PassKind; readonly since: number; readonly total: number | null; readonly done: number } | null;
+  /** grok-fsck running from fsck_cron: passes wait for it (manifest checks go on); null when none runs. */
+  readonly fsck: { readonly since: number } | null;
+  readonly last_fsck: { readonly at: number; readonly seconds: number; readonly status: FsckOutcome; readonly errors: number } | null;
+  readonly fsck_runs: Counts<FsckOutcome>;
   readonly passes: Record<PassKind, Counts<PassSummary['status']>>;
   readonly manifest_checks: Counts<ManifestChecked['status']>;
   readonly repo_updates: Counts<RepoResult>;
@@ -146,6 +152,9 @@ export class StatusTracker {
   private readonly checks: Counts<ManifestChecked['status']> = { unchanged: 0, fetched: 0, failed: 0 };
   private readonly results: Counts<RepoResult> = { cloned: 0, updated: 0, fixed: 0, failed: 0, deferred: 0 };
   private readonly activity: Activity[] = [];
+  private fsckSince: number | null = null;
+  private lastFsck: StatusSnapshot['last_fsck'] = null;
+  private readonly fsckRuns: Counts<FsckOutcome> = { done: 0, busy: 0, failed: 0 };
 
   /** For PullDeps.events: the tracker's handlers, bound. */
   readonly events: Required<PullEvents>;
@@ -211,6 +220,23 @@ export class StatusTracker {
   /** Repositories in the local manifest (the daemon reads it at start; passes report it after). */
   setHeld(n: number): void {
     this.held = n;
+  }
+
+  /** grok-fsck started from fsck_cron: the work loop holds passes until fsckDone. */
+  fsckStarted(): void {
+    this.fsckSince = this.now();
+  }
+
+  /** `counts`: what a done run did (its log line's); `error`: why it failed. */
+  fsckDone(status: FsckOutcome, counts?: { readonly checked: number; readonly repacked: number; readonly errors: number }, error?: string): void {
+    const errors = counts?.errors ?? 0;
+    const at = this.now();
+    const seconds = sec(at - (this.fsckSince ?? at));
+    this.fsckSince = null;
+    this.fsckRuns[status]++;
+    this.lastFsck = { at: sec(at), seconds, status, errors };
+    const detail = status === 'failed' ? clip(error ?? 'failed') : status === 'busy' ? 'skipped: another grok-fsck was running' : `${counts?.checked ?? 0} checked, ${counts?.repacked ?? 0} repacked, ${errors} with errors`;
+    this.record({ at: sec(at), what: 'fsck', ok: status !== 'failed' && errors === 0, seconds, detail });
   }
 
   private record(a: Activity): void {
@@ -326,6 +352,9 @@ export class StatusTracker {
       last_manifest_check: this.lastCheck,
       last_pass: this.lastPass,
       working: cur ? { kind: cur.kind, since: sec(cur.since), total: cur.total, done: cur.done } : null,
+      fsck: this.fsckSince === null ? null : { since: sec(this.fsckSince) },
+      last_fsck: this.lastFsck,
+      fsck_runs: { ...this.fsckRuns },
       passes: { full: { ...this.passes.full }, targeted: { ...this.passes.targeted } },
       manifest_checks: { ...this.checks },
       repo_updates: { ...this.results },

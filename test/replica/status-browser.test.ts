@@ -13,6 +13,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { REPO_ROOT } from '../helpers/fixture.js';
+import { startFsckDaemon } from '../helpers/fsck-daemon.js';
 import { startPullDaemonProcess } from '../helpers/pull-daemon-process.js';
 import { waitFor } from '../helpers/status-daemon.js';
 import { tmpDir } from '../helpers/tmp.js';
@@ -101,4 +102,36 @@ t.test('the status page in headless chromium: a failing repository shown honestl
     await chromium(t, bin, [`--screenshot=${png}`, `--window-size=${size}`, `${d.url}/`]);
     t.ok(existsSync(png) && statSync(png).size > 1000, `screenshot ${path.relative(REPO_ROOT, png)}`);
   }
+});
+
+t.test('the status page in headless chromium while grok-fsck runs from fsck_cron, and after; phone screenshot', { skip }, async (t) => {
+  if (!bin) {
+    t.fail(missing);
+    return;
+  }
+  const d = await startFsckDaemon(t, ['linux.git', 'docs/manual.git']);
+  const status = async () => (await (await fetch(`${d.url}/status.json`)).json()) as { passes: { full: { done: number; unchanged: number } }; manifest_checks: { unchanged: number } };
+  await waitFor('the first pass', async () => (await status()).passes.full.done === 1);
+  await d.startFsck();
+  d.advance(2 * 3600_000 + 5 * 60_000);
+  d.tick();
+  await waitFor('a manifest check during the fsck', async () => (await status()).manifest_checks.unchanged === 1);
+
+  const dom = await chromium(t, bin, ['--dump-dom', `${d.url}/`]);
+  const text = pageText(dom);
+  t.comment(text.slice(0, 400));
+  t.match(text, /In sync grok-fsck running since \d{4}-\d\d-\d\d \d\d:\d\d UTC \(2h 05m\); passes wait for it/, 'the header says grok-fsck runs, since when and how long');
+  t.match(text, 'Next full pass when grok-fsck ends');
+  t.match(text, /Last check \d+s ago: manifest unchanged/, 'the manifest is still checked');
+  mkdirSync(OUT, { recursive: true });
+  const png = path.join(OUT, 'status-page-fsck-phone.png');
+  await chromium(t, bin, [`--screenshot=${png}`, '--window-size=390,844', `${d.url}/`]);
+  t.ok(existsSync(png) && statSync(png).size > 1000, `screenshot ${path.relative(REPO_ROOT, png)}`);
+
+  d.endFsck();
+  await waitFor('the pass after the fsck (the manifest unchanged)', async () => (await status()).passes.full.unchanged === 1);
+  const after = pageText(await chromium(t, bin, ['--dump-dom', `${d.url}/`]));
+  t.notMatch(after, /grok-fsck running/, 'no longer running');
+  t.match(after, /Last grok-fsck \d+s ago ?: done, 0 repositories with errors, took 2h 05m/, 'how the last one ended and how long it took');
+  t.match(after, /\d+s ago fsck 2 checked, 0 repacked, 0 with errors 2h 05m/, 'in the recent activity');
 });

@@ -59,15 +59,20 @@ t.test('origin: notify latency observed, manifest writes counted, one prefix, ru
   t.notMatch(after, /grok_origin_/, 'the old prefix is gone');
 });
 
-t.test('replica /healthz by state: starting, ok, stale at the edge, working', async (t) => {
+/** A tracker with refresh 900 on a clock the test sets: `at(s)` is /healthz s seconds after start. */
+function healthClock() {
   const T0 = Date.UTC(2025, 0, 1);
-  let now = T0;
-  const tracker = new StatusTracker({ now: () => now, refreshSeconds: 900, feed: false });
-  const limit = 900 + HEALTH_GRACE_SECONDS;
+  const clock = { now: T0 };
+  const tracker = new StatusTracker({ now: () => clock.now, refreshSeconds: 900, feed: false });
   const at = (s: number) => {
-    now = T0 + s * 1000;
+    clock.now = T0 + s * 1000;
     return health(tracker.snapshot());
   };
+  return { T0, clock, tracker, at, limit: 900 + HEALTH_GRACE_SECONDS };
+}
+
+t.test('replica /healthz by state: starting, ok, stale at the edge, working', async (t) => {
+  const { tracker, at, limit } = healthClock();
   t.match(at(0), { code: 200, body: { status: 'starting', last_manifest_check: null, uptime_seconds: 0 } });
   t.match(at(limit), { code: 200, body: { status: 'starting' } }, 'starting up to the limit');
   t.match(at(limit + 1), { code: 503, body: { status: 'stale' } }, 'no check past it: stale');
@@ -79,6 +84,32 @@ t.test('replica /healthz by state: starting, ok, stale at the edge, working', as
   t.match(at(checked + 10), { code: 200, body: { status: 'ok', working: false, last_manifest_check: { status: 'failed', age_seconds: 10 }, last_pass: { kind: 'full', status: 'failed', age_seconds: 10 } } }, 'a failed check still shows the loop on schedule');
   t.match(at(checked + limit), { code: 200, body: { status: 'ok' } }, 'ok at exactly refresh + grace');
   t.match(at(checked + limit + 1), { code: 503, body: { status: 'stale' } }, 'stale one second past it');
+});
+
+t.test('replica /healthz during an fsck_cron grok-fsck: fsck while checks are on schedule, stale at the same edge', async (t) => {
+  const { T0, clock, tracker, at, limit } = healthClock();
+  tracker.fsckStarted();
+  t.match(at(limit), { code: 200, body: { status: 'fsck', fsck: { since: T0 / 1000, running_seconds: limit }, last_manifest_check: null } }, 'before any check: fsck up to the start-up limit');
+  t.match(at(limit + 1), { code: 503, body: { status: 'stale' } }, 'and stale past it, fsck or not');
+  tracker.events.onManifestChecked({ status: 'unchanged' });
+  const checked = limit + 1;
+  t.match(at(checked + limit), { code: 200, body: { status: 'fsck' } }, 'fsck at exactly refresh + grace after a check');
+  t.match(at(checked + limit + 1), { code: 503, body: { status: 'stale', fsck: { running_seconds: checked + limit + 1 } } }, 'stale one second past it');
+  tracker.events.onManifestChecked({ status: 'failed', error: 'connect ECONNREFUSED' });
+  t.match(at(checked + limit + 2), { code: 200, body: { status: 'fsck' } }, 'a failed check still shows the loop on schedule');
+  tracker.fsckDone('failed', undefined, 'objstore on fire');
+  t.match(at(checked + limit + 12), { code: 200, body: { status: 'ok', fsck: null, last_fsck: { status: 'failed', errors: 0, seconds: checked + limit + 2, age_seconds: 10 } } }, 'ok after it, with how the last one ended');
+  tracker.fsckStarted();
+  tracker.fsckDone('busy');
+  tracker.fsckStarted();
+  clock.now += 60_000;
+  tracker.fsckDone('done', { checked: 3, repacked: 1, errors: 2 });
+  const s = tracker.snapshot();
+  t.same(s.fsck_runs, { done: 1, busy: 1, failed: 1 }, 'each outcome counted');
+  t.match(s.last_fsck, { status: 'done', errors: 2, seconds: 60 });
+  t.match(s.activity[0], { what: 'fsck', ok: false, detail: '3 checked, 1 repacked, 2 with errors', seconds: 60 }, 'errors found make it a failure in the activity');
+  t.match(s.activity[1], { what: 'fsck', ok: true, detail: 'skipped: another grok-fsck was running' });
+  t.match(s.activity[2], { what: 'fsck', ok: false, detail: 'objstore on fire' });
 });
 
 t.test('replica: a real daemon over HTTP: /healthz, build_info, runtime metrics, one prefix', async (t) => {
