@@ -76,9 +76,9 @@ export function readLatest(repo: string): string | null {
 }
 
 /**
- * `durable: false` for the note written before a message is piped (which message was in flight): it
- * only lets the next run say that it pipes one again, and losing it to a crash of the machine changes
- * nothing else, so it is not worth two fsyncs per message.
+ * `durable: false` (no fsync, still atomic) for the note written before a message is piped (which
+ * message was in flight: it only lets the next run say that it pipes one again), and for the state
+ * after a message when the run synced one less than a second ago (piper-run.ts, SYNC_EVERY_MS).
  */
 export async function writeState(repo: string, state: PiperState, durable = true): Promise<void> {
   await atomicWrite(stateFileFor(repo), `${JSON.stringify(state)}\n`, durable ? {} : { noSync: true });
