@@ -3,8 +3,12 @@
  * ours and by grokmirror's own grok-pi-piper (python3 -m grokmirror.pi_piper from the peer), round after
  * round in the same run, each starting from the epoch's first commit. The floor is the pipe command's
  * own cost: a shell running it once per message with a message on stdin (a fork and an exec each, no
- * git, no state). `node dist/test/bench/piper-bench.js` rewrites the "pi-piper" section of
- * BENCHMARKS.md; set TMPDIR to a directory of your own first.
+ * git, no state). For scale, public-inbox-mda (when on PATH) delivering MDA_MESSAGES messages from
+ * the same kind of shell loop: what a real pipe costs per message. `--before=<grok-pi-piper.js>` adds
+ * a row for another build of ours (e.g. the commit before a change; `--before-label=` names it), measured
+ * in the same rounds.
+ * `node dist/test/bench/piper-bench.js` rewrites the "pi-piper" section of BENCHMARKS.md; set TMPDIR to a
+ * directory of your own first.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,6 +22,10 @@ import { writeSection } from './sections.js';
 const quick = process.argv.includes('--quick');
 const MESSAGES = quick ? 200 : 1000;
 const ROUNDS = quick ? 1 : 3;
+const MDA_MESSAGES = 10;
+const flag = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const before = flag('before');
+const beforeLabel = flag('before-label') ?? 'another build';
 const PEER = process.env.GROKMIRROR_PEER ?? path.resolve(REPO_ROOT, '../shared/peers/grokmirror');
 
 /** An epoch of `n` messages of about 3 kB, one commit each (public-inbox's layout: the tree holds `m`). */
@@ -46,6 +54,25 @@ function resetState(repo: string, root: string): void {
 const fmt = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
 const perMsg = (ms: number, n: number) => `${(ms / n).toFixed(1)} ms`;
 
+/** public-inbox-mda delivering MDA_MESSAGES messages to a fresh v2 inbox; null without public-inbox. */
+function mdaFloor(work: string): Sample | null {
+  const dir = path.join(work, 'mda');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const env = `PI_CONFIG=${path.join(dir, 'config')}`;
+  try {
+    execFileSync('env', [env, `HOME=${dir}`, 'public-inbox-init', '-V2', '-L', 'basic', 'bench', path.join(dir, 'inbox'), 'http://127.0.0.1/bench', 'bench@example.org'], { stdio: 'ignore' });
+  } catch {
+    return null;
+  }
+  execFileSync('git', ['config', '-f', path.join(dir, 'config'), 'publicinboxmda.spamcheck', 'none']);
+  const script =
+    `i=0; while [ $i -lt ${MDA_MESSAGES} ]; do i=$((i+1)); ` +
+    `printf 'From: p <p@example.org>\\nTo: bench@example.org\\nSubject: s %s\\nMessage-ID: <mda-%s@example.org>\\nDate: Sat, 05 Dec 2026 11:00:00 +0000\\n\\nbody\\n' $i $i | ` +
+    `ORIGINAL_RECIPIENT=bench@example.org public-inbox-mda --no-precheck || exit 1; done`;
+  return timeProcess(['env', env, `HOME=${dir}`, 'sh', '-c', script]);
+}
+
 async function main(): Promise<void> {
   if (!existsSync(path.join(PEER, 'grokmirror', 'pi_piper.py'))) throw new Error(`no grokmirror peer at ${PEER} (set GROKMIRROR_PEER)`);
   const work = path.join(os.tmpdir(), 'grokmirror-ts-bench-piper');
@@ -59,16 +86,22 @@ async function main(): Promise<void> {
   writeFileSync(msgFile, execFileSync('git', [`--git-dir=${repo}`, 'show', 'refs/heads/master:m'], { env: GIT_ENV }));
   const peerEnv = `PYTHONPATH=${PEER}`;
   const ours: Sample[] = [];
+  const old: Sample[] = [];
   const peer: Sample[] = [];
   const floor: Sample[] = [];
   const load0 = os.loadavg();
   for (let r = 0; r < ROUNDS; r++) {
+    if (before) {
+      resetState(repo, root);
+      old.push(timeProcess([process.execPath, before, '-c', conf, repo]));
+    }
     resetState(repo, root);
     ours.push(timeProcess([process.execPath, BIN['pi-piper'], '-c', conf, repo]));
     resetState(repo, root);
     peer.push(timeProcess(['env', peerEnv, 'PYTHONDONTWRITEBYTECODE=1', 'python3', '-m', 'grokmirror.pi_piper', '-c', conf, repo]));
     floor.push(timeProcess(['sh', '-c', `i=0; while [ $i -lt ${piped} ]; do /bin/true < '${msgFile}'; i=$((i+1)); done`]));
   }
+  const mda = mdaFloor(work);
   const load1 = os.loadavg();
   const med = (xs: Sample[]) => median(xs.map((x) => x.ms));
   const cpu = (xs: Sample[]) => (xs.every((x) => x.cpuMs !== null) ? median(xs.map((x) => x.cpuMs!)) : null);
@@ -77,6 +110,8 @@ async function main(): Promise<void> {
     const c = cpu(xs);
     return `| ${who} | ${fmt(med(xs))} | ${perMsg(med(xs), piped)} | ${c === null ? 'n/a' : `${fmt(c)} (${perMsg(c, piped)})`} |`;
   };
+  const [oc, pc] = [cpu(ours), cpu(peer)];
+  const cpuRatio = oc === null || pc === null ? 'n/a' : `${(oc / pc).toFixed(2)}x`;
   const la = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
   const body = [
     `### grok-pi-piper: ${piped} new messages of one epoch piped to /bin/true`,
@@ -86,11 +121,13 @@ async function main(): Promise<void> {
     '',
     '| who | wall | per message | CPU (per message) |',
     '|---|---|---|---|',
+    ...(before ? [row(`ours before (${beforeLabel})`, old)] : []),
     row('ours (grok-pi-piper)', ours),
     row("grokmirror's grok-pi-piper (python3 -m grokmirror.pi_piper)", peer),
     row('floor: sh running /bin/true once per message, message on stdin', floor),
+    ...(mda ? [`| for scale: sh running public-inbox-mda once per message (${MDA_MESSAGES} messages, one v2 inbox) | ${fmt(mda.ms)} | ${perMsg(mda.ms, MDA_MESSAGES)} | ${mda.cpuMs === null ? 'n/a' : `${fmt(mda.cpuMs)} (${perMsg(mda.cpuMs, MDA_MESSAGES)})`} |`] : []),
     '',
-    `Ours / grokmirror's (median of the per-round ratios): ${ratio.toFixed(2)}x wall.`,
+    `Ours / grokmirror's (median of the per-round ratios): ${ratio.toFixed(2)}x wall; medians of CPU: ${cpuRatio}.`,
   ].join('\n');
   console.log(body);
   if (!quick) writeSection(path.join(REPO_ROOT, 'BENCHMARKS.md'), 'pi-piper', body);
