@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { GrokError } from '../../shared/errors.js';
-import { atomicWrite } from '../../shared/fs/atomic.js';
+import { atomicWrite, atomicWriteSmallSync } from '../../shared/fs/atomic.js';
 import type { PiperState } from './piper-plan.js';
 
 const OID_RE = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
@@ -76,12 +76,16 @@ export function readLatest(repo: string): string | null {
 }
 
 /**
- * `durable: false` for the note written before a message is piped (which message was in flight): it
- * only lets the next run say that it pipes one again, and losing it to a crash of the machine changes
- * nothing else, so it is not worth two fsyncs per message.
+ * `durable: false` (no fsync, still atomic) for the note written before a message is piped (which
+ * message was in flight: it only lets the next run say that it pipes one again), and for the state
+ * after a message when the run synced one less than a second ago (piper-run.ts, SYNC_EVERY_MS).
  */
 export async function writeState(repo: string, state: PiperState, durable = true): Promise<void> {
-  await atomicWrite(stateFileFor(repo), `${JSON.stringify(state)}\n`, durable ? {} : { noSync: true });
+  const text = `${JSON.stringify(state)}\n`;
+  // Without fsync, synchronously: two such writes per message, and on a busy machine each of the
+  // promise API's trips through the threadpool waits for a CPU (BENCHMARKS.md, "pi-piper").
+  if (durable) await atomicWrite(stateFileFor(repo), text);
+  else atomicWriteSmallSync(stateFileFor(repo), text);
 }
 
 /** grokmirror's file, as grokmirror writes it. */
