@@ -18,6 +18,7 @@ import { BIN, REPO_ROOT } from '../helpers/fixture.js';
 import { GIT_ENV } from '../helpers/git.js';
 import { median, timeProcess, type Sample } from './measure.js';
 import { writeSection } from './sections.js';
+import { claimWorkDir } from './work-dir.js';
 
 const quick = process.argv.includes('--quick');
 const MESSAGES = quick ? 200 : 1000;
@@ -75,8 +76,7 @@ function mdaFloor(work: string): Sample | null {
 
 async function main(): Promise<void> {
   if (!existsSync(path.join(PEER, 'grokmirror', 'pi_piper.py'))) throw new Error(`no grokmirror peer at ${PEER} (set GROKMIRROR_PEER)`);
-  const work = path.join(os.tmpdir(), 'grokmirror-ts-bench-piper');
-  mkdirSync(work, { recursive: true });
+  const work = await claimWorkDir('grokmirror-ts-bench-piper');
   const repo = path.join(work, 'lore', 'bench', 'git', '0.git');
   const root = makeEpoch(repo, MESSAGES);
   const piped = MESSAGES - 1;
