@@ -14,4 +14,5 @@ export const planners = {
   'replica/dumb/schedule': { mutate: 'replica/dumb/schedule.ts', tests: ['dist/test/replica/dumb/schedule.test.js'] },
   'replica/dumb/lease': { mutate: 'replica/dumb/lease.ts', tests: ['dist/test/replica/dumb/lease.test.js'] },
   'replica/dumb/tips': { mutate: 'replica/dumb/tips.ts', tests: ['dist/test/replica/dumb/tips.test.js'] },
+  'replica/pass-record': { mutate: 'replica/pass-record.ts', tests: ['dist/test/replica/pass-record.test.js'] },
 };

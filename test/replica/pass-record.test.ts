@@ -84,3 +84,41 @@ t.test('--status lines and exit status', async (t) => {
   t.match(f.lines[1], /: failed: cannot fetch the manifest$/);
   t.equal(statusReport('/m', { ...well, lastPass: { ...well.lastPass!, status: 'unchanged' } }, T0, null).code, 0);
 });
+
+t.test('--status at the edges: how long ago, how long a line, which record counts as none', async (t) => {
+  const at = '2026-12-05T01:00:00.000Z';
+  const base = Date.parse(at);
+  const rec = (over: Partial<PassRecord> = {}): PassRecord => ({ lastPass: { ...summary(), at, pid: 9 }, failing: {}, nextRetry: null, ...over });
+  const agoOf = (sec: number) => /\((\S+ ago),/.exec(statusReport('/m', rec(), base + sec * 1000, null).lines[1]!)?.[1];
+  for (const [sec, want] of [[0, '0s ago'], [119, '119s ago'], [120, '2m ago'], [7199, '120m ago'], [7200, '2h ago'], [172_799, '48h ago'], [172_800, '2d ago'], [-5, '0s ago']] as const) {
+    t.equal(agoOf(sec), want, `${sec} s after the pass`);
+  }
+  const failingWithError = (error: string) => statusReport('/m', rec({ failing: { '/a.git': { error, since: 's', last: 'l', attempts: 1 } } }), base, null).lines[3];
+  t.equal(failingWithError('y'.repeat(300)), `/a.git: ${'y'.repeat(300)} (since s, 1 pass)`, 'an error of exactly 300 characters is whole');
+  t.equal(failingWithError('y'.repeat(301)), `/a.git: ${'y'.repeat(299)}… (since s, 1 pass)`, 'one of 301 is cut');
+  t.equal(failingWithError('\n  fatal: x \t\n'), '/a.git: fatal: x (since s, 1 pass)', 'whitespace folded and trimmed');
+  const three = statusReport('/m', rec({ failing: Object.fromEntries(['/m.git', '/z.git', '/a.git'].map((k) => [k, { error: k, since: 's', last: 'l', attempts: 2 }])) }), base, null);
+  t.same(three.lines.slice(3).map((l) => l.split(':')[0]), ['/a.git', '/m.git', '/z.git'], 'failing repositories in key order');
+  t.equal(three.lines[2], '3 repositories failing (next retry at the next grok-pull run):');
+  t.same(statusReport('/m', rec({ lastPass: null }), base, null), { lines: ['toplevel /m', 'no pass recorded yet'], code: 3 }, 'a record with no pass is none');
+  t.match(statusReport('/m', rec({ lastPass: { ...summary(), status: 'unchanged', at, pid: 9 } }), base, null).lines[1], /: remote manifest unchanged$/);
+  t.match(statusReport('/m', rec({ lastPass: { ...summary(), status: 'failed', at, pid: 9 } }), base, null).lines[1], /: failed: unknown error$/);
+});
+
+t.test('a record read from disk: a whole one round-trips; each field of a failing entry is checked', async (t) => {
+  const full: PassRecord = { lastPass: { ...summary({ cloned: 2 }), at: iso(T0), pid: 7 }, failing: { '/a.git': { error: 'e', op: 'update', since: iso(T0), last: iso(T0), attempts: 1 } as PassRecord['failing'][string] }, nextRetry: iso(T0 + 60_000) };
+  t.same(parsePassRecord(JSON.stringify(full)), full);
+  const ok = { error: 'e', since: iso(T0), last: iso(T0), attempts: 1 };
+  for (const [what, broken] of [
+    ['error not a string', { ...ok, error: 1 }],
+    ['since missing', { ...ok, since: undefined }],
+    ['last not a date', { ...ok, last: 'soon' }],
+    ['attempts not whole', { ...ok, attempts: 1.5 }],
+    ['attempts missing', { ...ok, attempts: undefined }],
+  ] as const) {
+    t.same(parsePassRecord(JSON.stringify({ lastPass: null, failing: { '/b.git': broken, '/a.git': ok }, nextRetry: null })).failing, { '/a.git': ok }, `dropped: ${what}`);
+  }
+  t.same(parsePassRecord('{"failing":null}').failing, {}, 'failing null');
+  t.throws(() => parsePassRecord('1'), /not a JSON object/, 'a number');
+  t.throws(() => parsePassRecord('"text"'), /not a JSON object/, 'a string');
+});
