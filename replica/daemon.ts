@@ -150,6 +150,10 @@ async function follow(
     tracker?.setQueueDepth(targets.size);
     poke();
   };
+  const retryFailing = () => {
+    for (const key of Object.keys(recorder.failingNow())) if (!targets.has(key)) targets.set(key, { key });
+    tracker?.setQueueDepth(targets.size);
+  };
   // The feed says the manifest changed as a whole (an event without its entry, or events were missed).
   const wantManifest = () => {
     tracker?.noticed(null);
@@ -215,6 +219,10 @@ async function follow(
         try {
           const res = await withPassLock(config.core.toplevel, () => runPull(config, { force, purge: opts.purge, forcePurge: opts.forcePurge }, deps), signal);
           if (res.status === 'done') log.info(`pass: ${res.cloned.length} cloned, ${res.updated.length} updated, ${res.fixed.length} fixed, ${res.purged.length} purged, ${res.failed.length} failed`);
+          // A full pass that failed a repository keeps the manifest's fetch unrecorded, so the next one
+          // plans it again; one that failed in a targeted pass (a feed event, a socket notice) is not in
+          // that plan when the manifest is unchanged: the record's failing ones are retried here instead.
+          if (res.status === 'unchanged') retryFailing();
         } catch (err) {
           if (isLockWaitStopped(err)) break;
           log.error(`pass failed: ${describeError(err)}; trying again at the next refresh`);

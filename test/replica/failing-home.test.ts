@@ -14,7 +14,7 @@ import { Git } from '../../shared/git/index.js';
 import { silentLogger } from '../../shared/log.js';
 import { runBin } from '../helpers/cli.js';
 import { BIN } from '../helpers/fixture.js';
-import { makeRepo } from '../helpers/git.js';
+import { fsckOk, makeRepo } from '../helpers/git.js';
 import { startTestOrigin } from '../helpers/origin.js';
 import { replicaConfig } from '../helpers/replica.js';
 import { waitFor } from '../helpers/status-daemon.js';
@@ -81,14 +81,16 @@ t.test('the status page and grok-pull --status agree on the failing repositories
   await idleAfter(2);
   await agree('first failure', ['/b.git'], 1);
 
-  // A restart: the record keeps the failure; the first full pass finds the manifest unchanged.
+  // A restart: the record keeps the failure; the first full pass finds the manifest unchanged, so the
+  // repository that failed in a targeted pass is retried on its own (a targeted pass after it).
   await daemon!.stop();
   await start();
-  await idleAfter(1);
-  await agree('after a restart', ['/b.git'], 1);
-  await notify('/b.git');
   await idleAfter(2);
-  await agree('failing again after the restart', ['/b.git'], 2);
+  await agree('after a restart: retried after the unchanged full pass', ['/b.git'], 2);
+  t.equal((await status()).passes.targeted.done + (await status()).passes.targeted.failed, 1, 'one targeted pass: the retry');
+  await notify('/b.git');
+  await idleAfter(3);
+  await agree('failing again after the restart', ['/b.git'], 3);
 
   // A one-shot pass by hand while the daemon is idle: b.git is back at the origin and gets fixed.
   renameSync(path.join(dir, 'b-saved.git'), path.join(top, 'b.git'));
@@ -96,6 +98,21 @@ t.test('the status page and grok-pull --status agree on the failing repositories
   daemonPassed = false;
   t.equal(oneShot.code, 0, oneShot.stderr);
   await agree('after a one-shot pass', [], 0);
+
+  // Failing again in a targeted pass, then back at the origin: the daemon's next full pass (here the
+  // first after a restart; the retry after it when the origin's manifest did not change meanwhile)
+  // clears it, with nobody running grok-pull by hand.
+  renameSync(path.join(top, 'b.git'), path.join(dir, 'b-saved.git'));
+  daemonPassed = true;
+  await notify('/b.git');
+  await idleAfter(4);
+  await agree('failing in a targeted pass', ['/b.git'], 1);
+  renameSync(path.join(dir, 'b-saved.git'), path.join(top, 'b.git'));
+  await daemon!.stop();
+  await start();
+  await waitFor('b.git fixed by the daemon', async () => { const s = await status(); return s.failing_repos === 0 && s.working === null && s.passes.full.done + s.passes.full.unchanged >= 1; }, 60_000);
+  await agree('fixed by the daemon after a restart', [], 0);
+  t.ok(fsckOk(path.join(mirror, 'b.git')).ok, 'b.git: git fsck');
   await daemon!.stop();
   daemon = null;
 });
