@@ -5,11 +5,9 @@
  * try is due. grok-pull --status prints it; the daemon's status page, /status.json and /metrics
  * (status/tracker.ts) show it too, read from the same file with the running pass's results applied
  * by the same rules, so a restart, or a one-shot pass run by hand between the daemon's passes,
- * leaves both saying the same. Written by a PullEvents observer (events.ts), synchronously at the
- * pass's end: a one-shot exits right after. `failingWith` and `recordAfterPass` are pure.
+ * leaves both saying the same. Read and written by pass-recorder.ts (a PullEvents observer,
+ * synchronously at the pass's end: a one-shot exits right after); everything here is pure.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { safeText } from '../shared/safe-text.js';
 import type { PassSummary, RepoDone } from './events.js';
 
@@ -78,17 +76,6 @@ export function recordAfterPass(prev: PassRecord, pass: PassSummary, results: re
   }
   const { held: _held, ...summary } = pass;
   return { lastPass: { ...summary, at, pid }, failing, nextRetry: nextRetryAt === null ? null : new Date(nextRetryAt).toISOString() };
-}
-
-export function readPassRecord(toplevel: string): PassRecord | null {
-  let text: string;
-  try {
-    text = readFileSync(path.join(toplevel, PASS_RECORD), 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-  return parsePassRecord(text);
 }
 
 const isFailingRepo = (f: unknown): f is FailingRepo => {

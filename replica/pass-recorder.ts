@@ -4,13 +4,25 @@
  * a one-shot pass run by hand between the daemon's passes replaces it), with the running pass's
  * results so far applied by the same rules the record's next write uses.
  */
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describeError } from '../shared/errors.js';
 import { atomicWriteSmallSync } from '../shared/fs/atomic.js';
 import type { Logger } from '../shared/log.js';
 import type { PullEvents } from './events.js';
-import { EMPTY_RECORD, failingWith, PASS_RECORD, readPassRecord, recordAfterPass, type FailingSet, type PassRecord, type TimedResult } from './pass-record.js';
+import { EMPTY_RECORD, failingWith, PASS_RECORD, parsePassRecord, recordAfterPass, type FailingSet, type PassRecord, type TimedResult } from './pass-record.js';
+
+/** The toplevel's record (grok-pull --status), null when none was written yet. */
+export function readPassRecord(toplevel: string): PassRecord | null {
+  let text: string;
+  try {
+    text = readFileSync(path.join(toplevel, PASS_RECORD), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  return parsePassRecord(text);
+}
 
 /** Where a record is kept: the toplevel's file, or memory (a status tracker on its own, in tests). */
 export interface RecordStore {

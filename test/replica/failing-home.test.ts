@@ -8,7 +8,7 @@ import { createConnection } from 'node:net';
 import path from 'node:path';
 import t from 'tap';
 import { runDaemon } from '../../replica/daemon.js';
-import { readPassRecord } from '../../replica/pass-record.js';
+import { readPassRecord } from '../../replica/pass-recorder.js';
 import type { StatusSnapshot } from '../../replica/status/tracker.js';
 import { Git } from '../../shared/git/index.js';
 import { silentLogger } from '../../shared/log.js';

@@ -7,8 +7,8 @@ import path from 'node:path';
 import { pino } from 'pino';
 import t from 'tap';
 import type { PassSummary, RepoDone } from '../../replica/events.js';
-import { EMPTY_RECORD, PASS_RECORD, readPassRecord } from '../../replica/pass-record.js';
-import { fileRecordStore, memoryRecordStore, passRecorder, type RecordStore } from '../../replica/pass-recorder.js';
+import { EMPTY_RECORD, PASS_RECORD } from '../../replica/pass-record.js';
+import { fileRecordStore, memoryRecordStore, passRecorder, readPassRecord, type RecordStore } from '../../replica/pass-recorder.js';
 import { silentLogger } from '../../shared/log.js';
 import { tmpDir } from '../helpers/tmp.js';
 
